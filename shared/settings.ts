@@ -1,0 +1,134 @@
+import { z } from 'zod';
+
+// Every setting the app reads, with its default and why it exists. `loadSettings` runs once at
+// start-up; nothing else reads process.env. local.settings.sample.json lists the same names.
+
+const csv = z
+  .string()
+  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
+
+const trustedIssuer = z
+  .object({
+    issuer: z.url(),
+    jwksUri: z.url(),
+    /** Audiences accepted from this issuer; defaults to CREDMAN_AUTH_AUDIENCES. */
+    audiences: z.array(z.string().min(1)).optional(),
+  })
+  .strict();
+
+const issuersJson = z.string().transform((s, ctx) => {
+  try {
+    return JSON.parse(s) as unknown;
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'must be a JSON array of { issuer, jwksUri, audiences? }' });
+    return z.NEVER;
+  }
+}).pipe(z.array(trustedIssuer).min(1));
+
+const positiveInt = (def: number) => z.coerce.number().int().positive().default(def);
+
+export const settingsSchema = z
+  .object({
+    /** Table Storage connection string (Azurite locally). Either this or CREDMAN_TABLE_ENDPOINT. */
+    CREDMAN_STORAGE_CONNECTION_STRING: z.string().min(1).optional(),
+    /** Table endpoint reached with the app's managed identity, e.g. https://acct.table.core.windows.net. */
+    CREDMAN_TABLE_ENDPOINT: z.url().optional(),
+    /** Prefix of every table name, so that several instances (or test runs) share an account. */
+    CREDMAN_TABLE_PREFIX: z.string().regex(/^[A-Za-z][A-Za-z0-9]{0,29}$/).default('credman'),
+    /** Key-encryption key: `keyvault` in Azure, `local` (a key file, not for production) on a laptop. */
+    CREDMAN_KEK_PROVIDER: z.enum(['keyvault', 'local']).default('keyvault'),
+    /** Key Vault key identifier without version, e.g. https://vault.vault.azure.net/keys/credman-kek. */
+    CREDMAN_KEY_VAULT_KEY_ID: z.url().optional(),
+    /** Local key file, created on first run when CREDMAN_KEK_PROVIDER=local. */
+    CREDMAN_LOCAL_KEK_FILE: z.string().min(1).default('.credman/local-kek.json'),
+    /** How long an unwrapped data key stays in memory, and how many are kept. */
+    CREDMAN_DEK_CACHE_TTL_SECONDS: positiveInt(900),
+    CREDMAN_DEK_CACHE_MAX_ENTRIES: positiveInt(10000),
+    /** Issuers whose bearer tokens are accepted (JSON array of { issuer, jwksUri, audiences? }). */
+    CREDMAN_AUTH_ISSUERS: issuersJson,
+    /** Audiences accepted by default (comma-separated), e.g. api://credman. */
+    CREDMAN_AUTH_AUDIENCES: csv.pipe(z.array(z.string()).min(1)),
+    /** App role (in the `roles` claim) that the management plane requires. */
+    CREDMAN_ADMIN_ROLE: z.string().min(1).default('Credman.Admin'),
+    /** Clock skew tolerated on exp/nbf, in seconds. */
+    CREDMAN_AUTH_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(300).default(60),
+    /** The app's own identity (its managed identity), given an access policy on every new connection. */
+    CREDMAN_APP_TENANT_ID: z.uuid(),
+    CREDMAN_APP_OBJECT_ID: z.uuid(),
+    /** Public base URL of the app (no trailing slash); defaults to https://$WEBSITE_HOSTNAME. */
+    CREDMAN_PUBLIC_BASE_URL: z.url().optional(),
+    /** Set by App Service / Functions in Azure. */
+    WEBSITE_HOSTNAME: z.string().optional(),
+  })
+  .superRefine((s, ctx) => {
+    if (!s.CREDMAN_STORAGE_CONNECTION_STRING && !s.CREDMAN_TABLE_ENDPOINT) {
+      ctx.addIssue({ code: 'custom', path: ['CREDMAN_TABLE_ENDPOINT'], message: 'set CREDMAN_TABLE_ENDPOINT or CREDMAN_STORAGE_CONNECTION_STRING' });
+    }
+    if (s.CREDMAN_KEK_PROVIDER === 'keyvault' && !s.CREDMAN_KEY_VAULT_KEY_ID) {
+      ctx.addIssue({ code: 'custom', path: ['CREDMAN_KEY_VAULT_KEY_ID'], message: 'required when CREDMAN_KEK_PROVIDER=keyvault' });
+    }
+    if (!s.CREDMAN_PUBLIC_BASE_URL && !s.WEBSITE_HOSTNAME) {
+      ctx.addIssue({ code: 'custom', path: ['CREDMAN_PUBLIC_BASE_URL'], message: 'set CREDMAN_PUBLIC_BASE_URL (or run where WEBSITE_HOSTNAME is set)' });
+    }
+  });
+
+export interface Settings {
+  readonly storage: { readonly connectionString?: string; readonly tableEndpoint?: string; readonly tablePrefix: string };
+  readonly kek:
+    | { readonly provider: 'keyvault'; readonly keyId: string }
+    | { readonly provider: 'local'; readonly file: string };
+  readonly dekCache: { readonly ttlMs: number; readonly maxEntries: number };
+  readonly auth: {
+    readonly issuers: ReadonlyArray<{ readonly issuer: string; readonly jwksUri: string; readonly audiences: readonly string[] }>;
+    readonly adminRole: string;
+    readonly clockSkewSeconds: number;
+  };
+  readonly appIdentity: { readonly tenantId: string; readonly objectId: string };
+  readonly publicBaseUrl: string;
+}
+
+export class SettingsError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'SettingsError';
+  }
+}
+
+/** Validates the environment once; lists every missing or malformed setting in one error. */
+export function loadSettings(env: Record<string, string | undefined>): Settings {
+  const parsed = settingsSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new SettingsError(
+      parsed.error.issues.map((i) => `${i.path.length ? String(i.path[0]) : 'settings'}: ${i.message}`),
+    );
+  }
+  const s = parsed.data;
+  const audiences = s.CREDMAN_AUTH_AUDIENCES;
+  return deepFreeze({
+    storage: {
+      connectionString: s.CREDMAN_STORAGE_CONNECTION_STRING,
+      tableEndpoint: s.CREDMAN_TABLE_ENDPOINT,
+      tablePrefix: s.CREDMAN_TABLE_PREFIX,
+    },
+    kek:
+      s.CREDMAN_KEK_PROVIDER === 'keyvault'
+        ? { provider: 'keyvault' as const, keyId: s.CREDMAN_KEY_VAULT_KEY_ID as string }
+        : { provider: 'local' as const, file: s.CREDMAN_LOCAL_KEK_FILE },
+    dekCache: { ttlMs: s.CREDMAN_DEK_CACHE_TTL_SECONDS * 1000, maxEntries: s.CREDMAN_DEK_CACHE_MAX_ENTRIES },
+    auth: {
+      issuers: s.CREDMAN_AUTH_ISSUERS.map((i) => ({ ...i, audiences: i.audiences ?? audiences })),
+      adminRole: s.CREDMAN_ADMIN_ROLE,
+      clockSkewSeconds: s.CREDMAN_AUTH_CLOCK_SKEW_SECONDS,
+    },
+    appIdentity: { tenantId: s.CREDMAN_APP_TENANT_ID, objectId: s.CREDMAN_APP_OBJECT_ID },
+    publicBaseUrl: (s.CREDMAN_PUBLIC_BASE_URL ?? `https://${s.WEBSITE_HOSTNAME}`).replace(/\/+$/, ''),
+  });
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
