@@ -1,0 +1,68 @@
+import { NotFoundError, ValidationError } from '../errors';
+import { accessPolicyResource } from '../model/resources';
+import type { AccessPolicyPut, AccessPolicyResource } from '../model/schemas';
+import type { AccessPolicyStore, PolicySubject } from '../store/accessPolicies';
+import type { ConnectionStore } from '../store/connections';
+import type { Page } from '../store/paging';
+import type { ProviderStore } from '../store/providers';
+import type { Written } from './providers';
+
+export class AccessPolicyService {
+  constructor(
+    private readonly providers: ProviderStore,
+    private readonly connections: ConnectionStore,
+    private readonly policies: AccessPolicyStore,
+    /** Issuers trusted by configuration: an issuer+subject policy may only name one of them. */
+    private readonly trustedIssuers: readonly string[],
+  ) {}
+
+  async list(providerId: string, connectionId: string, top: number, skipToken?: string): Promise<Page<AccessPolicyResource>> {
+    await this.requireConnection(providerId, connectionId);
+    const page = await this.policies.list(providerId, connectionId, top, skipToken);
+    return { items: page.items.map(accessPolicyResource), skipToken: page.skipToken };
+  }
+
+  async get(providerId: string, connectionId: string, id: string): Promise<{ resource: AccessPolicyResource; etag: string }> {
+    const a = await this.policies.get(providerId, connectionId, id);
+    if (!a) {
+      await this.requireConnection(providerId, connectionId);
+      throw new NotFoundError('PolicyNotFound', `Access policy '${id}' does not exist on connection '${connectionId}'.`);
+    }
+    return { resource: accessPolicyResource(a), etag: a.etag };
+  }
+
+  async put(providerId: string, connectionId: string, id: string, body: AccessPolicyPut, ifMatch?: string): Promise<Written<AccessPolicyResource>> {
+    await this.requireConnection(providerId, connectionId);
+    const p = body.properties;
+    let subject: PolicySubject;
+    if ('issuer' in p) {
+      if (!this.trustedIssuers.includes(p.issuer)) {
+        throw new ValidationError('The issuer is not trusted by this instance.', [
+          { code: 'UntrustedIssuer', target: 'properties.issuer', message: 'Name an issuer listed in CREDMAN_AUTH_ISSUERS.' },
+        ]);
+      }
+      subject = { kind: 'issuer', issuer: p.issuer, subject: p.subject };
+    } else {
+      subject = {
+        kind: 'entra',
+        tenantId: p.tenantId.toLowerCase(),
+        objectId: p.objectId.toLowerCase(),
+        ...(p.appIds ? { appIds: p.appIds.map((a) => a.toLowerCase()) } : {}),
+      };
+    }
+    const r = await this.policies.put(providerId, connectionId, id, subject, ifMatch);
+    return { created: r.created, resource: accessPolicyResource(r.record), etag: r.record.etag };
+  }
+
+  async delete(providerId: string, connectionId: string, id: string, ifMatch?: string): Promise<boolean> {
+    return this.policies.delete(providerId, connectionId, id, ifMatch);
+  }
+
+  private async requireConnection(providerId: string, connectionId: string): Promise<void> {
+    if (await this.connections.get(providerId, connectionId)) return;
+    if (!(await this.providers.get(providerId))) {
+      throw new NotFoundError('ProviderNotFound', `Credential provider '${providerId}' does not exist.`);
+    }
+    throw new NotFoundError('ConnectionNotFound', `Connection '${connectionId}' does not exist under provider '${providerId}'.`);
+  }
+}

@@ -1,0 +1,79 @@
+import { CredmanError, NotFoundError } from '../errors';
+import { connectionResource } from '../model/resources';
+import type { ConnectionPut, ConnectionResource } from '../model/schemas';
+import { findTemplate, type GrantType } from '../oauth/catalogue';
+import type { AccessPolicyStore } from '../store/accessPolicies';
+import type { ConnectionStore } from '../store/connections';
+import type { Page } from '../store/paging';
+import type { ProviderRecord, ProviderStore } from '../store/providers';
+import { validateParameters } from './parameters';
+import type { Written } from './providers';
+
+const GRANT: Record<ConnectionPut['properties']['oauth2grantType'], GrantType> = {
+  AuthorizationCode: 'authorizationCode',
+  ClientCredentials: 'clientCredentials',
+};
+
+export class ConnectionService {
+  constructor(
+    private readonly providers: ProviderStore,
+    private readonly connections: ConnectionStore,
+    private readonly policies: AccessPolicyStore,
+    /** The app's own identity, granted access to every new connection (as API Management does). */
+    private readonly appIdentity: { tenantId: string; objectId: string },
+  ) {}
+
+  async list(providerId: string, top: number, skipToken?: string): Promise<Page<ConnectionResource>> {
+    await this.requireProvider(providerId);
+    const page = await this.connections.list(providerId, top, skipToken);
+    return { items: page.items.map(connectionResource), skipToken: page.skipToken };
+  }
+
+  async get(providerId: string, id: string): Promise<{ resource: ConnectionResource; etag: string }> {
+    const c = await this.connections.get(providerId, id);
+    if (!c) {
+      await this.requireProvider(providerId);
+      throw new NotFoundError('ConnectionNotFound', `Connection '${id}' does not exist under provider '${providerId}'.`);
+    }
+    return { resource: connectionResource(c), etag: c.etag };
+  }
+
+  async put(providerId: string, id: string, body: ConnectionPut, ifMatch?: string): Promise<Written<ConnectionResource>> {
+    const provider = await this.requireProvider(providerId);
+    const props = body.properties;
+    const grant = GRANT[props.oauth2grantType];
+    if (!provider.grantTypes[grant]) {
+      throw new CredmanError('UnsupportedGrantType', 400, `Provider '${providerId}' is not configured for the ${props.oauth2grantType} grant.`, {
+        details: [{ code: 'UnsupportedGrantType', target: 'properties.oauth2grantType', message: `Configure oauth2.grantTypes.${grant} on the provider first.` }],
+      });
+    }
+    const template = findTemplate(provider.identityProvider);
+    if (!template) throw new Error(`Provider '${providerId}' names a template that no longer exists.`);
+    const split = validateParameters(template, grant, props.parameters ?? {}, 'properties.parameters', { requireAll: false });
+    const r = await this.connections.put(
+      providerId,
+      id,
+      { ...(props.displayName === undefined ? {} : { displayName: props.displayName }), grantType: props.oauth2grantType, parameters: split.plain },
+      split.secret,
+      ifMatch,
+    );
+    if (r.created) {
+      const app = this.appIdentity;
+      await this.policies.put(providerId, id, app.objectId, { kind: 'entra', tenantId: app.tenantId, objectId: app.objectId });
+    }
+    return { created: r.created, resource: connectionResource(r.record), etag: r.record.etag };
+  }
+
+  /** Policies go first: a crash half-way leaves a connection that a repeated DELETE removes. */
+  async delete(providerId: string, id: string, ifMatch?: string): Promise<boolean> {
+    const c = await this.connections.get(providerId, id);
+    if (c && !(ifMatch && ifMatch !== '*' && ifMatch !== c.etag)) await this.policies.deleteAll(providerId, id);
+    return this.connections.delete(providerId, id, ifMatch);
+  }
+
+  private async requireProvider(providerId: string): Promise<ProviderRecord> {
+    const p = await this.providers.get(providerId);
+    if (!p) throw new NotFoundError('ProviderNotFound', `Credential provider '${providerId}' does not exist.`);
+    return p;
+  }
+}

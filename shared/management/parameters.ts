@@ -1,0 +1,72 @@
+import { CredmanError, ValidationError, type ErrorDetail } from '../errors';
+import { templateParameters, type GrantType, type ProviderTemplate, type TemplateParameter } from '../oauth/catalogue';
+
+export interface SplitParameters {
+  plain: Record<string, string>;
+  secret: Record<string, string>;
+}
+
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+function checkValue(p: TemplateParameter, value: string): string | undefined {
+  if (value.trim() === '') return 'must not be empty';
+  if (CONTROL.test(value)) return 'must not contain control characters';
+  if (p.kind === 'url') {
+    let u: URL;
+    try {
+      u = new URL(value);
+    } catch {
+      return 'must be an absolute URL';
+    }
+    if (u.protocol !== 'https:' && u.protocol !== 'http:') return 'must be an http(s) URL';
+    if (u.username || u.password) return 'must not carry credentials';
+  }
+  if (p.kind === 'date' && (!/^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2}))?$/.test(value) || Number.isNaN(Date.parse(value)))) {
+    return 'must be an ISO 8601 date';
+  }
+  return undefined;
+}
+
+/**
+ * Checks a grant type's parameters against the template: unknown names, malformed values and
+ * (when `requireAll`) missing required ones are 400s naming the field. Defaults fill the gaps.
+ */
+export function validateParameters(
+  template: ProviderTemplate,
+  grant: GrantType,
+  given: Record<string, string>,
+  target: string,
+  opts: { requireAll: boolean },
+): SplitParameters {
+  const params = templateParameters(template, grant);
+  if (!params) {
+    throw new CredmanError('UnsupportedGrantType', 400, `The identity provider '${template.id}' does not support the ${grant} grant.`, {
+      details: [{ code: 'UnsupportedGrantType', target, message: `Supported: ${Object.keys(template.grantTypes).join(', ')}.` }],
+    });
+  }
+  const byName = new Map(params.map((p) => [p.name, p]));
+  const details: ErrorDetail[] = [];
+  const out: SplitParameters = { plain: {}, secret: {} };
+  for (const [name, value] of Object.entries(given)) {
+    const p = byName.get(name);
+    if (!p) {
+      details.push({ code: 'UnknownParameter', target: `${target}.${name}`, message: `'${name}' is not a parameter of this grant type.` });
+      continue;
+    }
+    const problem = checkValue(p, value);
+    if (problem) {
+      details.push({ code: 'InvalidValue', target: `${target}.${name}`, message: `'${name}' ${problem}.` });
+      continue;
+    }
+    (p.secret ? out.secret : out.plain)[name] = value;
+  }
+  if (opts.requireAll) {
+    for (const p of params) {
+      if (p.name in given) continue;
+      if (p.default !== undefined) out.plain[p.name] = p.default;
+      else if (p.required) details.push({ code: 'MissingParameter', target: `${target}.${p.name}`, message: `'${p.name}' is required.` });
+    }
+  }
+  if (details.length) throw new ValidationError('The parameters are not valid for this identity provider.', details);
+  return out;
+}

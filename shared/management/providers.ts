@@ -1,0 +1,87 @@
+import { NotFoundError, ValidationError } from '../errors';
+import type { ProviderPut, ProviderResource } from '../model/schemas';
+import { providerResource } from '../model/resources';
+import { findTemplate, type GrantType } from '../oauth/catalogue';
+import type { AccessPolicyStore } from '../store/accessPolicies';
+import type { ConnectionStore } from '../store/connections';
+import type { Page } from '../store/paging';
+import type { ProviderGrantTypes, ProviderStore } from '../store/providers';
+import { validateParameters } from './parameters';
+import { drainConnections } from './cascade';
+
+export interface Written<T> {
+  created: boolean;
+  resource: T;
+  etag: string;
+}
+
+export class ProviderService {
+  constructor(
+    private readonly providers: ProviderStore,
+    private readonly connections: ConnectionStore,
+    private readonly policies: AccessPolicyStore,
+    private readonly publicBaseUrl: string,
+  ) {}
+
+  /** The callback URL to register at the identity provider. */
+  get redirectUrl(): string {
+    return `${this.publicBaseUrl}/api/consent/callback`;
+  }
+
+  async list(top: number, skipToken?: string): Promise<Page<ProviderResource>> {
+    const page = await this.providers.list(top, skipToken);
+    return { items: page.items.map((p) => providerResource(p, this.redirectUrl)), skipToken: page.skipToken };
+  }
+
+  async get(id: string): Promise<{ resource: ProviderResource; etag: string }> {
+    const p = await this.providers.get(id);
+    if (!p) throw new NotFoundError('ProviderNotFound', `Credential provider '${id}' does not exist.`);
+    return { resource: providerResource(p, this.redirectUrl), etag: p.etag };
+  }
+
+  async put(id: string, body: ProviderPut, ifMatch?: string): Promise<Written<ProviderResource>> {
+    const props = body.properties;
+    const template = findTemplate(props.identityProvider);
+    if (!template) {
+      throw new ValidationError(`Unknown identity provider '${props.identityProvider}'.`, [
+        { code: 'UnknownIdentityProvider', target: 'properties.identityProvider', message: 'See GET /identityProviders.' },
+      ]);
+    }
+    const given = props.oauth2.grantTypes;
+    const grants = (Object.keys(given) as GrantType[]).filter((g) => given[g] !== undefined);
+    if (grants.length === 0) {
+      throw new ValidationError('A provider needs at least one grant type.', [
+        { code: 'MissingGrantType', target: 'properties.oauth2.grantTypes', message: 'Give authorizationCode and/or clientCredentials.' },
+      ]);
+    }
+    const grantTypes: ProviderGrantTypes = {};
+    const secrets: Record<string, string> = {};
+    for (const g of grants) {
+      const split = validateParameters(template, g, given[g] ?? {}, `properties.oauth2.grantTypes.${g}`, { requireAll: true });
+      grantTypes[g] = split.plain;
+      for (const [k, v] of Object.entries(split.secret)) secrets[`${g}.${k}`] = v;
+    }
+    const r = await this.providers.put(
+      id,
+      { ...(props.displayName === undefined ? {} : { displayName: props.displayName }), identityProvider: template.id, grantTypes },
+      secrets,
+      ifMatch,
+    );
+    return { created: r.created, resource: providerResource(r.record, this.redirectUrl), etag: r.record.etag };
+  }
+
+  /**
+   * Deletes the provider with its connections and their policies. Children go first, so a crash
+   * half-way leaves a provider that a repeated DELETE finishes removing, never orphans.
+   */
+  async delete(id: string, ifMatch?: string): Promise<boolean> {
+    const p = await this.providers.get(id);
+    if (!p) return this.providers.delete(id, ifMatch);
+    if (ifMatch && ifMatch !== '*' && ifMatch !== p.etag) return this.providers.delete(id, ifMatch);
+    await drainConnections(this.connections, id, async (c) => {
+      await this.policies.deleteAll(id, c.id);
+      await this.connections.delete(id, c.id);
+    });
+    return this.providers.delete(id, ifMatch);
+  }
+}

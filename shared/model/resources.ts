@@ -1,0 +1,63 @@
+import type { AccessPolicyRecord } from '../store/accessPolicies';
+import type { ConnectionRecord } from '../store/connections';
+import type { ProviderRecord } from '../store/providers';
+import type { ProviderTemplate } from '../oauth/catalogue';
+import type { AccessPolicyResource, ConnectionResource, ProviderResource } from './schemas';
+
+// Records to the ARM shapes of API.md. Records never hold secrets, so nothing here can leak one.
+
+export function providerResource(p: ProviderRecord, redirectUrl: string): ProviderResource {
+  return {
+    id: `/providers/${p.id}`,
+    name: p.id,
+    type: 'providers',
+    properties: {
+      ...(p.displayName === undefined ? {} : { displayName: p.displayName }),
+      identityProvider: p.identityProvider,
+      oauth2: { redirectUrl, grantTypes: p.grantTypes },
+      createdOn: p.createdOn,
+      changedOn: p.changedOn,
+    },
+  };
+}
+
+export function connectionResource(c: ConnectionRecord): ConnectionResource {
+  return {
+    id: `/providers/${c.providerId}/connections/${c.id}`,
+    name: c.id,
+    type: 'connections',
+    properties: {
+      ...(c.displayName === undefined ? {} : { displayName: c.displayName }),
+      authorizationType: 'OAuth2',
+      oauth2grantType: c.grantType,
+      ...(Object.keys(c.parameters).length ? { parameters: c.parameters } : {}),
+      status: c.status,
+      ...(c.error ? { error: c.error } : {}),
+      ...(c.expiresOn ? { expiresOn: c.expiresOn } : {}),
+      createdOn: c.createdOn,
+      changedOn: c.changedOn,
+    },
+  };
+}
+
+export function accessPolicyResource(a: AccessPolicyRecord): AccessPolicyResource {
+  const s = a.subject;
+  return {
+    id: `/providers/${a.providerId}/connections/${a.connectionId}/accessPolicies/${a.id}`,
+    name: a.id,
+    type: 'accessPolicies',
+    properties:
+      s.kind === 'entra'
+        ? { tenantId: s.tenantId, objectId: s.objectId, ...(s.appIds ? { appIds: s.appIds } : {}) }
+        : { issuer: s.issuer, subject: s.subject },
+  };
+}
+
+export function identityProviderResource(t: ProviderTemplate) {
+  return {
+    id: `/identityProviders/${t.id}`,
+    name: t.id,
+    type: 'identityProviders' as const,
+    properties: { displayName: t.displayName, grantTypes: t.grantTypes },
+  };
+}

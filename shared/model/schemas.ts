@@ -1,0 +1,158 @@
+import { z } from 'zod';
+
+// Request and response schemas: the same objects validate requests and generate /openapi.json.
+// Objects are strict, so an unknown or misspelled field is a 400 naming it, never silently dropped.
+
+const parameterMap = z
+  .record(z.string().min(1).max(100), z.string().max(4096))
+  .meta({ description: 'Template parameters by name; secret ones are write-only.' });
+
+export const providerPutSchema = z
+  .object({
+    properties: z
+      .object({
+        displayName: z.string().min(1).max(200).optional(),
+        identityProvider: z.string().min(1).max(80),
+        oauth2: z
+          .object({
+            grantTypes: z
+              .object({
+                authorizationCode: parameterMap.optional(),
+                clientCredentials: parameterMap.optional(),
+              })
+              .strict(),
+          })
+          .strict(),
+      })
+      .strict(),
+  })
+  .strict()
+  .meta({ id: 'ProviderPut' });
+export type ProviderPut = z.infer<typeof providerPutSchema>;
+
+export const connectionPutSchema = z
+  .object({
+    properties: z
+      .object({
+        displayName: z.string().min(1).max(200).optional(),
+        authorizationType: z.literal('OAuth2'),
+        oauth2grantType: z.enum(['AuthorizationCode', 'ClientCredentials']),
+        parameters: parameterMap.optional(),
+      })
+      .strict(),
+  })
+  .strict()
+  .meta({ id: 'ConnectionPut' });
+export type ConnectionPut = z.infer<typeof connectionPutSchema>;
+
+const guid = z.uuid();
+
+export const accessPolicyPutSchema = z
+  .object({
+    properties: z.union([
+      z
+        .object({ tenantId: guid, objectId: guid, appIds: z.array(guid).max(50).optional() })
+        .strict()
+        .meta({ description: 'An Entra identity: user, group, service principal or managed identity.' }),
+      z
+        .object({ issuer: z.url().max(400), subject: z.string().min(1).max(400) })
+        .strict()
+        .meta({ description: 'A workload of another trusted OpenID issuer.' }),
+    ]),
+  })
+  .strict()
+  .meta({ id: 'AccessPolicyPut' });
+export type AccessPolicyPut = z.infer<typeof accessPolicyPutSchema>;
+
+export const topSchema = z.coerce.number().int().min(1).max(100).default(50);
+
+// ---- responses ----
+
+const resource = <T extends z.ZodType>(type: string, properties: T) =>
+  z.object({ id: z.string(), name: z.string(), type: z.literal(type), properties });
+
+export const providerSchema = resource(
+  'providers',
+  z.object({
+    displayName: z.string().optional(),
+    identityProvider: z.string(),
+    oauth2: z.object({
+      redirectUrl: z.url(),
+      grantTypes: z.object({
+        authorizationCode: z.record(z.string(), z.string()).optional(),
+        clientCredentials: z.record(z.string(), z.string()).optional(),
+      }),
+    }),
+    createdOn: z.iso.datetime(),
+    changedOn: z.iso.datetime(),
+  }),
+).meta({ id: 'Provider' });
+export type ProviderResource = z.infer<typeof providerSchema>;
+
+export const connectionStatusSchema = z.enum(['Pending', 'Connected', 'Error']);
+export type ConnectionStatus = z.infer<typeof connectionStatusSchema>;
+
+export const connectionSchema = resource(
+  'connections',
+  z.object({
+    displayName: z.string().optional(),
+    authorizationType: z.literal('OAuth2'),
+    oauth2grantType: z.enum(['AuthorizationCode', 'ClientCredentials']),
+    parameters: z.record(z.string(), z.string()).optional(),
+    status: connectionStatusSchema,
+    error: z.object({ code: z.string(), message: z.string() }).optional(),
+    expiresOn: z.iso.datetime().optional(),
+    createdOn: z.iso.datetime(),
+    changedOn: z.iso.datetime(),
+  }),
+).meta({ id: 'Connection' });
+export type ConnectionResource = z.infer<typeof connectionSchema>;
+
+export const accessPolicySchema = resource(
+  'accessPolicies',
+  z.union([
+    z.object({ tenantId: z.string(), objectId: z.string(), appIds: z.array(z.string()).optional() }),
+    z.object({ issuer: z.string(), subject: z.string() }),
+  ]),
+).meta({ id: 'AccessPolicy' });
+export type AccessPolicyResource = z.infer<typeof accessPolicySchema>;
+
+export const identityProviderSchema = resource(
+  'identityProviders',
+  z.object({
+    displayName: z.string(),
+    grantTypes: z.record(
+      z.string(),
+      z.object({
+        parameters: z.array(
+          z.object({
+            name: z.string(),
+            displayName: z.string(),
+            kind: z.string(),
+            required: z.boolean(),
+            secret: z.boolean(),
+            default: z.string().optional(),
+            description: z.string(),
+          }),
+        ),
+      }),
+    ),
+  }),
+).meta({ id: 'IdentityProvider' });
+
+export const collectionOf = <T extends z.ZodType>(item: T) =>
+  z.object({ value: z.array(item), nextLink: z.url().optional() });
+
+export const errorSchema = z
+  .object({
+    error: z.object({
+      code: z.string(),
+      message: z.string(),
+      details: z.array(z.object({ code: z.string(), target: z.string().optional(), message: z.string() })),
+    }),
+  })
+  .meta({ id: 'Error' });
+
+export const healthSchema = z
+  .object({ status: z.enum(['Healthy', 'Unhealthy']), checks: z.object({ storage: z.string(), keyVault: z.string() }) })
+  .meta({ id: 'Health' });

@@ -1,0 +1,109 @@
+import type { TableClient } from '@azure/data-tables';
+import { deleteCounted, deletePartition, readEntity, upsertCounted } from './countedPartition';
+import { listPartition, type Page } from './paging';
+
+// A connection's policies form one partition, "<providerId>:<connectionId>" (":" is not an
+// identifier character, so keys never collide): authorising a caller reads at most 100 rows of one
+// partition, and deleting a connection drops its partition in one or two batches.
+export const MAX_POLICIES_PER_CONNECTION = 100;
+
+export type PolicySubject =
+  | { kind: 'entra'; tenantId: string; objectId: string; appIds?: string[] }
+  | { kind: 'issuer'; issuer: string; subject: string };
+
+export interface AccessPolicyRecord {
+  providerId: string;
+  connectionId: string;
+  id: string;
+  subject: PolicySubject;
+  createdOn: string;
+  changedOn: string;
+  etag: string;
+}
+
+interface PolicyEntity {
+  kind: 'entra' | 'issuer';
+  tenantId?: string;
+  objectId?: string;
+  appIds?: string;
+  issuer?: string;
+  subject?: string;
+  createdOn: string;
+  changedOn: string;
+}
+
+export const policyPartition = (providerId: string, connectionId: string): string => `${providerId}:${connectionId}`;
+
+export class AccessPolicyStore {
+  constructor(
+    private readonly table: TableClient,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  async get(providerId: string, connectionId: string, id: string): Promise<AccessPolicyRecord | undefined> {
+    const e = await readEntity<PolicyEntity>(this.table, policyPartition(providerId, connectionId), id);
+    return e && toRecord(providerId, connectionId, id, e, e.etag);
+  }
+
+  async list(providerId: string, connectionId: string, top: number, skipToken?: string): Promise<Page<AccessPolicyRecord>> {
+    const page = await listPartition<PolicyEntity>(this.table, policyPartition(providerId, connectionId), top, skipToken);
+    return {
+      items: page.items.map((e) => toRecord(providerId, connectionId, e.rowKey as string, e, e.etag)),
+      skipToken: page.skipToken,
+    };
+  }
+
+  async put(
+    providerId: string,
+    connectionId: string,
+    id: string,
+    subject: PolicySubject,
+    ifMatch?: string,
+  ): Promise<{ created: boolean; record: AccessPolicyRecord }> {
+    const now = this.now().toISOString();
+    const pk = policyPartition(providerId, connectionId);
+    let written: PolicyEntity | undefined;
+    const r = await upsertCounted<PolicyEntity>(
+      this.table,
+      pk,
+      id,
+      async (existing) => {
+        written = { ...toEntity(subject), createdOn: existing?.createdOn ?? now, changedOn: now };
+        return { partitionKey: pk, rowKey: id, ...written };
+      },
+      {
+        limit: MAX_POLICIES_PER_CONNECTION,
+        limitMessage: `A connection holds at most ${MAX_POLICIES_PER_CONNECTION} access policies.`,
+        ifMatch,
+      },
+    );
+    return { created: r.created, record: toRecord(providerId, connectionId, id, written as PolicyEntity, r.etag) };
+  }
+
+  delete(providerId: string, connectionId: string, id: string, ifMatch?: string): Promise<boolean> {
+    return deleteCounted(this.table, policyPartition(providerId, connectionId), id, ifMatch);
+  }
+
+  deleteAll(providerId: string, connectionId: string): Promise<number> {
+    return deletePartition(this.table, policyPartition(providerId, connectionId));
+  }
+}
+
+function toEntity(s: PolicySubject): Omit<PolicyEntity, 'createdOn' | 'changedOn'> {
+  return s.kind === 'entra'
+    ? { kind: 'entra', tenantId: s.tenantId, objectId: s.objectId, ...(s.appIds ? { appIds: JSON.stringify(s.appIds) } : {}) }
+    : { kind: 'issuer', issuer: s.issuer, subject: s.subject };
+}
+
+function toRecord(providerId: string, connectionId: string, id: string, e: PolicyEntity, etag: string): AccessPolicyRecord {
+  const subject: PolicySubject =
+    e.kind === 'entra'
+      ? {
+          kind: 'entra',
+          tenantId: e.tenantId as string,
+          objectId: e.objectId as string,
+          ...(e.appIds ? { appIds: JSON.parse(e.appIds) as string[] } : {}),
+        }
+      : { kind: 'issuer', issuer: e.issuer as string, subject: e.subject as string };
+  return { providerId, connectionId, id, subject, createdOn: e.createdOn, changedOn: e.changedOn, etag };
+}

@@ -1,0 +1,126 @@
+import type { TableClient } from '@azure/data-tables';
+import type { ConnectionStatus } from '../model/schemas';
+import { deleteCounted, readEntity, upsertCounted } from './countedPartition';
+import { listPartition, type Page } from './paging';
+import type { SecretSealer } from './sealer';
+
+// A provider's connections form one partition (PartitionKey = providerId): listing is one paged
+// partition query, a connection is one point read, and the per-provider limit is a counter row.
+export const MAX_CONNECTIONS_PER_PROVIDER = 10000;
+
+export type GrantTypeName = 'AuthorizationCode' | 'ClientCredentials';
+
+export interface ConnectionRecord {
+  providerId: string;
+  id: string;
+  displayName?: string;
+  grantType: GrantTypeName;
+  /** Non-secret parameters only. */
+  parameters: Record<string, string>;
+  status: ConnectionStatus;
+  error?: { code: string; message: string };
+  expiresOn?: string;
+  createdOn: string;
+  changedOn: string;
+  etag: string;
+}
+
+interface ConnectionEntity {
+  displayName?: string;
+  grantType: GrantTypeName;
+  parameters: string;
+  /** Envelope of `param.<name>` (secret parameters) and, once connected, `token.<name>`. */
+  secrets?: string;
+  status: ConnectionStatus;
+  errorCode?: string;
+  errorMessage?: string;
+  expiresOn?: string;
+  createdOn: string;
+  changedOn: string;
+}
+
+const PARAM = 'param.';
+
+export class ConnectionStore {
+  constructor(
+    private readonly table: TableClient,
+    private readonly sealer: SecretSealer,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  async get(providerId: string, id: string): Promise<ConnectionRecord | undefined> {
+    const e = await readEntity<ConnectionEntity>(this.table, providerId, id);
+    return e && toRecord(providerId, id, e, e.etag);
+  }
+
+  async list(providerId: string, top: number, skipToken?: string): Promise<Page<ConnectionRecord>> {
+    const page = await listPartition<ConnectionEntity>(this.table, providerId, top, skipToken);
+    return { items: page.items.map((e) => toRecord(providerId, e.rowKey as string, e, e.etag)), skipToken: page.skipToken };
+  }
+
+  /**
+   * Creates or replaces a connection. A replace that keeps the grant type keeps the connection's
+   * state and tokens (a PUT of the same body is idempotent); changing the grant type starts over.
+   */
+  async put(
+    providerId: string,
+    id: string,
+    value: { displayName?: string; grantType: GrantTypeName; parameters: Record<string, string> },
+    secretParameters: Record<string, string>,
+    ifMatch?: string,
+  ): Promise<{ created: boolean; record: ConnectionRecord }> {
+    const now = this.now().toISOString();
+    const loc = { table: this.table.tableName, partitionKey: providerId, rowKey: id };
+    let written: ConnectionEntity | undefined;
+    const r = await upsertCounted<ConnectionEntity>(
+      this.table,
+      providerId,
+      id,
+      async (existing) => {
+        const keep = existing !== undefined && existing.grantType === value.grantType;
+        const kept = keep && existing.secrets ? await this.sealer.open(loc, existing.secrets) : {};
+        const secrets: Record<string, string> = {};
+        for (const [k, v] of Object.entries(kept)) if (!k.startsWith(PARAM)) secrets[k] = v;
+        for (const [k, v] of Object.entries(secretParameters)) secrets[PARAM + k] = v;
+        written = {
+          ...(value.displayName === undefined ? {} : { displayName: value.displayName }),
+          grantType: value.grantType,
+          parameters: JSON.stringify(value.parameters),
+          ...(Object.keys(secrets).length ? { secrets: await this.sealer.seal(loc, secrets) } : {}),
+          status: keep ? existing.status : 'Pending',
+          ...(keep && existing.errorCode ? { errorCode: existing.errorCode, errorMessage: existing.errorMessage ?? '' } : {}),
+          ...(keep && existing.expiresOn ? { expiresOn: existing.expiresOn } : {}),
+          createdOn: existing?.createdOn ?? now,
+          changedOn: now,
+        };
+        return { partitionKey: providerId, rowKey: id, ...written };
+      },
+      {
+        limit: MAX_CONNECTIONS_PER_PROVIDER,
+        limitMessage: `A credential provider holds at most ${MAX_CONNECTIONS_PER_PROVIDER} connections.`,
+        ifMatch,
+      },
+    );
+    return { created: r.created, record: toRecord(providerId, id, written as ConnectionEntity, r.etag) };
+  }
+
+  delete(providerId: string, id: string, ifMatch?: string): Promise<boolean> {
+    return deleteCounted(this.table, providerId, id, ifMatch);
+  }
+}
+
+function toRecord(providerId: string, id: string, e: ConnectionEntity, etag: string): ConnectionRecord {
+  return {
+    providerId,
+    id,
+    ...(e.displayName === undefined ? {} : { displayName: e.displayName }),
+    grantType: e.grantType,
+    parameters: JSON.parse(e.parameters) as Record<string, string>,
+    status: e.status,
+    ...(e.errorCode ? { error: { code: e.errorCode, message: e.errorMessage ?? '' } } : {}),
+    ...(e.expiresOn ? { expiresOn: e.expiresOn } : {}),
+    createdOn: e.createdOn,
+    changedOn: e.changedOn,
+    etag,
+  };
+}
