@@ -1,7 +1,7 @@
 import type { AccessPolicyRecord } from '../store/accessPolicies';
 import type { ConnectionRecord } from '../store/connections';
 import type { ProviderRecord } from '../store/providers';
-import type { ProviderTemplate } from '../oauth/catalogue';
+import { CATALOGUE, templateParameters, type GrantType } from '../oauth/catalogue';
 import type { AccessPolicyResource, ConnectionResource, ProviderResource } from './schemas';
 
 // Records to the ARM shapes of API.md. Records never hold secrets, so nothing here can leak one.
@@ -53,11 +53,17 @@ export function accessPolicyResource(a: AccessPolicyRecord): AccessPolicyResourc
   };
 }
 
-export function identityProviderResource(t: ProviderTemplate) {
-  return {
+/** The catalogue as served by GET /identityProviders: every parameter each grant type takes. */
+export function identityProviderCatalogue() {
+  return CATALOGUE.map((t) => ({
     id: `/identityProviders/${t.id}`,
     name: t.id,
     type: 'identityProviders' as const,
-    properties: { displayName: t.displayName, grantTypes: t.grantTypes },
-  };
+    properties: {
+      displayName: t.displayName,
+      grantTypes: Object.fromEntries(
+        (Object.keys(t.grantTypes) as GrantType[]).map((g) => [g, { parameters: templateParameters(t, g) ?? [] }]),
+      ),
+    },
+  }));
 }

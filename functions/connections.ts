@@ -1,0 +1,44 @@
+import { app, type HttpRequest } from '@azure/functions';
+import { parseIdentifier } from '../shared/model/identifiers';
+import { connectionPutSchema } from '../shared/model/schemas';
+import { collection, handle, ifMatch, json, paging, readJson } from './lib/http';
+import { requireAdmin } from './lib/runtime';
+
+const ids = (request: HttpRequest) => ({
+  providerId: parseIdentifier(request.params.providerId, 'providerId'),
+  connectionId: parseIdentifier(request.params.connectionId, 'connectionId'),
+});
+
+export async function listConnections(request: HttpRequest) {
+  const s = await requireAdmin(request);
+  const providerId = parseIdentifier(request.params.providerId, 'providerId');
+  const { top, skipToken } = paging(request);
+  return collection(request, await s.connections.list(providerId, top, skipToken), top);
+}
+
+export async function getConnection(request: HttpRequest) {
+  const s = await requireAdmin(request);
+  const { providerId, connectionId } = ids(request);
+  const { resource, etag } = await s.connections.get(providerId, connectionId);
+  return json(200, resource, etag);
+}
+
+export async function putConnection(request: HttpRequest) {
+  const s = await requireAdmin(request);
+  const { providerId, connectionId } = ids(request);
+  const body = await readJson(request, connectionPutSchema);
+  const r = await s.connections.put(providerId, connectionId, body, ifMatch(request));
+  return json(r.created ? 201 : 200, r.resource, r.etag);
+}
+
+export async function deleteConnection(request: HttpRequest) {
+  const s = await requireAdmin(request);
+  const { providerId, connectionId } = ids(request);
+  return { status: (await s.connections.delete(providerId, connectionId, ifMatch(request))) ? 200 : 204 };
+}
+
+const route = 'providers/{providerId}/connections/{connectionId}';
+app.http('listConnections', { methods: ['GET'], route: 'providers/{providerId}/connections', authLevel: 'anonymous', handler: handle(listConnections) });
+app.http('getConnection', { methods: ['GET'], route, authLevel: 'anonymous', handler: handle(getConnection) });
+app.http('putConnection', { methods: ['PUT'], route, authLevel: 'anonymous', handler: handle(putConnection) });
+app.http('deleteConnection', { methods: ['DELETE'], route, authLevel: 'anonymous', handler: handle(deleteConnection) });

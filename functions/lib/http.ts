@@ -1,0 +1,106 @@
+import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import type { z } from 'zod';
+import {
+  CredmanError,
+  InvalidJsonError,
+  InvalidQueryError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+} from '../../shared/errors';
+import { topSchema } from '../../shared/model/schemas';
+import type { Page } from '../../shared/store/paging';
+
+// The HTTP edge: parse and validate input, render output and errors in the shape of API.md.
+
+export const MAX_BODY_BYTES = 64 * 1024;
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+export type Handler = (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit>;
+
+/** Wraps a handler: every thrown error becomes the API.md error shape; unknown ones a bare 500. */
+export function handle(fn: Handler): Handler {
+  return async (request, context) => {
+    try {
+      return await fn(request, context);
+    } catch (err) {
+      return renderError(err, context);
+    }
+  };
+}
+
+export function renderError(err: unknown, context: InvocationContext): HttpResponseInit {
+  if (err instanceof CredmanError && err.expose) {
+    if (err.status >= 500) context.warn(`${err.code}: ${err.message}`);
+    return {
+      status: err.status,
+      headers: { 'Content-Type': JSON_TYPE, ...err.headers },
+      jsonBody: { error: { code: err.code, message: err.message, details: err.details } },
+    };
+  }
+  // Never echo internals: log the type and code with the invocation id, answer generically.
+  const name = err instanceof Error ? err.name : typeof err;
+  const code = err instanceof CredmanError ? err.code : ((err as { code?: unknown })?.code ?? '');
+  context.error(`Unhandled ${name}${code ? ` (${String(code)})` : ''} in invocation ${context.invocationId}`);
+  return {
+    status: 500,
+    headers: { 'Content-Type': JSON_TYPE },
+    jsonBody: { error: { code: 'InternalError', message: `The server failed to handle the request (invocation ${context.invocationId}).`, details: [] } },
+  };
+}
+
+export function json(status: number, body: unknown, etag?: string): HttpResponseInit {
+  return { status, headers: { 'Content-Type': JSON_TYPE, ...(etag ? { ETag: etag } : {}) }, jsonBody: body };
+}
+
+/** Reads a JSON body: 415 for another media type, 413 over 64 KiB, 400 for bad JSON or schema. */
+export async function readJson<T extends z.ZodType>(request: HttpRequest, schema: T): Promise<z.infer<T>> {
+  const type = (request.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
+  if (type !== 'application/json') throw new UnsupportedMediaTypeError();
+  const declared = Number(request.headers.get('content-length') ?? '0');
+  if (declared > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
+  const bytes = Buffer.from(await request.arrayBuffer());
+  if (bytes.length > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch {
+    throw new InvalidJsonError();
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    throw new ValidationError(
+      'The request body is not valid.',
+      parsed.error.issues.map((i) => ({
+        code: i.code === 'unrecognized_keys' ? 'UnknownField' : 'InvalidValue',
+        target: [...i.path, ...(i.code === 'unrecognized_keys' ? [i.keys.join(',')] : [])].map(String).join('.') || 'body',
+        message: i.message,
+      })),
+    );
+  }
+  return parsed.data;
+}
+
+export function ifMatch(request: HttpRequest): string | undefined {
+  return request.headers.get('if-match') ?? undefined;
+}
+
+export function paging(request: HttpRequest): { top: number; skipToken?: string } {
+  const rawTop = request.query.get('$top');
+  const top = topSchema.safeParse(rawTop ?? undefined);
+  if (!top.success) throw new InvalidQueryError('$top', '$top must be an integer from 1 to 100.');
+  const skipToken = request.query.get('$skipToken') ?? undefined;
+  return { top: top.data, ...(skipToken === undefined ? {} : { skipToken }) };
+}
+
+/** A collection page; nextLink repeats the request URL with the next $skipToken. */
+export function collection<T>(request: HttpRequest, page: Page<T>, top: number): HttpResponseInit {
+  const body: { value: T[]; nextLink?: string } = { value: page.items };
+  if (page.skipToken) {
+    const next = new URL(request.url);
+    next.searchParams.set('$top', String(top));
+    next.searchParams.set('$skipToken', page.skipToken);
+    body.nextLink = next.toString();
+  }
+  return json(200, body);
+}

@@ -1,0 +1,88 @@
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { basename, dirname, join, resolve } from 'node:path';
+import { startAzurite, type EmbeddedAzurite } from './azurite';
+import { installCoreApi, runHooks } from './host/coreApi';
+import { httpRoutes, type HttpRoute } from './host/routes';
+import { createHostServer } from './host/server';
+import { DEV_APP_OBJECT_ID, DEV_ISSUER_JWKS_PATH, DEV_TENANT_ID, DevIssuer, devIssuerJwksUri } from './devIssuer';
+import { DEV_AUDIENCE, devIssuerUrl, loadLocalHostSettings, localEnvironment } from './hostSettings';
+
+// `npm start`: the app on a laptop or CI, no Azure account. Embedded Azurite (in memory unless
+// CREDMAN_STORAGE_CONNECTION_STRING is set), the local KEK file, the dev issuer, and the app's
+// own functions registered through @azure/functions-core exactly as the Functions worker does.
+
+const APP_ROOT = resolve(__dirname, '..', '..');
+
+/** The entry points named by package.json `main` (a file or a `dir/*.js` glob), as the worker loads them. */
+function entryPoints(): string[] {
+  const main = (JSON.parse(readFileSync(join(APP_ROOT, 'package.json'), 'utf8')) as { main: string }).main;
+  const pattern = join(APP_ROOT, main);
+  if (!basename(pattern).includes('*')) return [pattern];
+  const re = new RegExp(`^${basename(pattern).replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
+  return readdirSync(dirname(pattern)).filter((f) => re.test(f)).sort().map((f) => join(dirname(pattern), f));
+}
+
+async function main(): Promise<void> {
+  const env = localEnvironment();
+  const host = loadLocalHostSettings(env);
+  mkdirSync(host.dataDir, { recursive: true, mode: 0o700 });
+
+  const table: { routes: HttpRoute[] } = { routes: [] };
+  let issuer: DevIssuer | undefined;
+  const server = createHostServer(table, [
+    (req, res) => {
+      if (req.url !== `/dev-issuer${DEV_ISSUER_JWKS_PATH}` || !issuer) return false;
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(issuer.jwks()));
+      return true;
+    },
+  ]);
+  await new Promise<void>((ok, fail) => server.once('error', fail).listen(host.port, '127.0.0.1', ok));
+  const port = (server.address() as AddressInfo).port;
+  const baseUrl = `http://localhost:${port}`;
+  issuer = await DevIssuer.loadOrCreate(host.dataDir, devIssuerUrl(port));
+
+  let azurite: EmbeddedAzurite | undefined;
+  if (!env.CREDMAN_STORAGE_CONNECTION_STRING && !env.CREDMAN_TABLE_ENDPOINT) {
+    azurite = await startAzurite();
+    env.CREDMAN_STORAGE_CONNECTION_STRING = azurite.connectionString;
+  }
+  const defaults: Record<string, string> = {
+    CREDMAN_KEK_PROVIDER: 'local',
+    CREDMAN_LOCAL_KEK_FILE: join(host.dataDir, 'local-kek.json'),
+    CREDMAN_AUTH_ISSUERS: JSON.stringify([{ issuer: issuer.issuer, jwksUri: devIssuerJwksUri(issuer.issuer) }]),
+    CREDMAN_AUTH_AUDIENCES: DEV_AUDIENCE,
+    CREDMAN_APP_TENANT_ID: DEV_TENANT_ID,
+    CREDMAN_APP_OBJECT_ID: DEV_APP_OBJECT_ID,
+    CREDMAN_PUBLIC_BASE_URL: baseUrl,
+  };
+  for (const [k, v] of Object.entries({ ...defaults, ...env })) if (v !== undefined) process.env[k] = v;
+
+  const core = installCoreApi('4.0.0-credman-local');
+  for (const file of entryPoints()) require(file);
+  await runHooks(core, 'appStart');
+  table.routes = httpRoutes(core.registrations);
+
+  console.log(`credman local host listening on ${baseUrl}/api (${table.routes.length} HTTP functions, storage: ${azurite ? 'embedded Azurite, in memory' : 'configured'})`);
+  console.log(`  get a dev admin token:  TOKEN=$(npm run -s token -- --admin)`);
+  console.log(`  first call:             curl -H "Authorization: Bearer $TOKEN" ${baseUrl}/api/identityProviders`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping`);
+    server.closeAllConnections();
+    await new Promise<void>((ok) => server.close(() => ok()));
+    await runHooks(core, 'appTerminate').catch(() => undefined);
+    await azurite?.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : String(err));
+  process.exit(1);
+});

@@ -1,0 +1,111 @@
+import { z } from 'zod';
+import { identifierSchema } from '../model/identifiers';
+import {
+  accessPolicyPutSchema,
+  accessPolicySchema,
+  collectionOf,
+  connectionPutSchema,
+  connectionSchema,
+  errorSchema,
+  healthSchema,
+  identityProviderSchema,
+  providerPutSchema,
+  providerSchema,
+} from '../model/schemas';
+
+// OpenAPI 3.1 from the zod schemas that validate requests: JSON Schema 2020-12 is OpenAPI 3.1's
+// dialect, so zod's own converter produces the component schemas.
+
+type Method = 'get' | 'put' | 'post' | 'delete';
+interface Operation {
+  method: Method;
+  path: string;
+  operationId: string;
+  summary: string;
+  request?: z.ZodType;
+  response?: { status: string; schema?: z.ZodType; description: string }[];
+  admin?: boolean;
+  paged?: boolean;
+  conditional?: boolean;
+}
+
+const P = '/providers/{providerId}';
+const C = `${P}/connections/{connectionId}`;
+const A = `${C}/accessPolicies/{policyId}`;
+
+const crud = (
+  base: string,
+  item: string,
+  name: string,
+  schema: z.ZodType,
+  put: z.ZodType,
+): Operation[] => [
+  { method: 'get', path: base, operationId: `list${name}s`, summary: `List ${name}s`, admin: true, paged: true, response: [{ status: '200', schema: collectionOf(schema), description: 'A page' }] },
+  { method: 'get', path: item, operationId: `get${name}`, summary: `Get a ${name}`, admin: true, response: [{ status: '200', schema, description: 'Found' }] },
+  {
+    method: 'put', path: item, operationId: `put${name}`, summary: `Create or replace a ${name}`, admin: true, conditional: true, request: put,
+    response: [{ status: '201', schema, description: 'Created' }, { status: '200', schema, description: 'Replaced' }],
+  },
+  {
+    method: 'delete', path: item, operationId: `delete${name}`, summary: `Delete a ${name}`, admin: true, conditional: true,
+    response: [{ status: '200', description: 'Deleted' }, { status: '204', description: 'Did not exist' }],
+  },
+];
+
+export const OPERATIONS: readonly Operation[] = [
+  ...crud('/providers', P, 'Provider', providerSchema, providerPutSchema),
+  ...crud(`${P}/connections`, C, 'Connection', connectionSchema, connectionPutSchema),
+  ...crud(`${C}/accessPolicies`, A, 'AccessPolicy', accessPolicySchema, accessPolicyPutSchema),
+  {
+    method: 'get', path: '/identityProviders', operationId: 'listIdentityProviders', summary: 'The provider catalogue', admin: true,
+    response: [{ status: '200', schema: collectionOf(identityProviderSchema), description: 'Templates' }],
+  },
+  {
+    method: 'get', path: '/health', operationId: 'health', summary: 'Health of storage and Key Vault',
+    response: [{ status: '200', schema: healthSchema, description: 'Healthy' }, { status: '503', schema: healthSchema, description: 'A dependency fails' }],
+  },
+  { method: 'get', path: '/openapi.json', operationId: 'openApi', summary: 'This document', response: [{ status: '200', description: 'OpenAPI 3.1' }] },
+];
+
+const schemaOf = (s: z.ZodType) => z.toJSONSchema(s, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' });
+
+let cached: object | undefined;
+
+export function openApiDocument(): object {
+  if (cached) return cached;
+  const errorResponse = { description: 'Error', content: { 'application/json': { schema: schemaOf(errorSchema) } } };
+  const paths: Record<string, Record<string, object>> = {};
+  for (const op of OPERATIONS) {
+    const params = [...op.path.matchAll(/\{(\w+)\}/g)].map((m) => ({
+      name: m[1], in: 'path', required: true, schema: schemaOf(identifierSchema),
+    }));
+    if (op.paged) {
+      params.push(
+        { name: '$top', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 100, default: 50 } as never },
+        { name: '$skipToken', in: 'query', required: false, schema: { type: 'string' } as never },
+      );
+    }
+    if (op.conditional) params.push({ name: 'If-Match', in: 'header', required: false, schema: { type: 'string' } as never });
+    const responses: Record<string, object> = {};
+    for (const r of op.response ?? []) {
+      responses[r.status] = r.schema ? { description: r.description, content: { 'application/json': { schema: schemaOf(r.schema) } } } : { description: r.description };
+    }
+    responses.default = errorResponse;
+    (paths[op.path] ??= {})[op.method] = {
+      operationId: op.operationId,
+      summary: op.summary,
+      ...(params.length ? { parameters: params } : {}),
+      ...(op.request ? { requestBody: { required: true, content: { 'application/json': { schema: schemaOf(op.request) } } } } : {}),
+      responses,
+      ...(op.admin ? { security: [{ bearer: [] }] } : {}),
+    };
+  }
+  cached = {
+    openapi: '3.1.0',
+    info: { title: 'credman', version: '1.0.0', description: 'Self-hosted credential manager for OAuth 2.0 backends.' },
+    servers: [{ url: '/api' }],
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    paths,
+  };
+  return cached;
+}

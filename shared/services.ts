@@ -1,0 +1,68 @@
+import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
+import { DekCache } from './crypto/dekCache';
+import { EnvelopeCipher } from './crypto/envelope';
+import type { KeyWrapper } from './crypto/keyWrapper';
+import { KeyVaultKeyWrapper } from './crypto/keyVaultKeyWrapper';
+import { LocalKeyWrapper } from './crypto/localKeyWrapper';
+import { CallerAuthenticator } from './identity/authenticator';
+import { AccessPolicyService } from './management/accessPolicies';
+import { ConnectionService } from './management/connections';
+import { ProviderService } from './management/providers';
+import type { Settings } from './settings';
+import { AccessPolicyStore } from './store/accessPolicies';
+import { ConnectionStore } from './store/connections';
+import { ProviderStore } from './store/providers';
+import { createTables, ensureTables, type Tables } from './store/tables';
+import { Health } from './health';
+
+// The composition root: settings in, services out. Built once per process at app start.
+
+export interface Services {
+  readonly settings: Settings;
+  readonly auth: CallerAuthenticator;
+  readonly providers: ProviderService;
+  readonly connections: ConnectionService;
+  readonly accessPolicies: AccessPolicyService;
+  readonly health: Health;
+}
+
+export interface ServiceDeps {
+  /** Azure credential (managed identity in Azure); created on first use when absent. */
+  credential?: TokenCredential;
+  /** Builds the Key Vault wrapper; a seam for the tests' TLS trust, not for the logic. */
+  keyVaultWrapper?: (keyId: string, credential: TokenCredential) => KeyWrapper;
+  log: (level: 'info' | 'warn' | 'error', message: string) => void;
+}
+
+export async function createServices(settings: Settings, deps: ServiceDeps): Promise<Services> {
+  let credential = deps.credential;
+  const getCredential = (): TokenCredential => (credential ??= new DefaultAzureCredential());
+
+  const tables: Tables = createTables(settings.storage, getCredential);
+  await ensureTables(tables);
+
+  const wrapper = await createKeyWrapper(settings, deps, getCredential);
+  const cipher = new EnvelopeCipher(wrapper, new DekCache({ ttlMs: settings.dekCache.ttlMs, maxEntries: settings.dekCache.maxEntries }));
+
+  const providers = new ProviderStore(tables.providers, cipher);
+  const connections = new ConnectionStore(tables.connections, cipher);
+  const policies = new AccessPolicyStore(tables.accessPolicies);
+
+  return {
+    settings,
+    auth: new CallerAuthenticator(settings.auth, {
+      logger: (e) => deps.log(e.event === 'JwksUnavailable' ? 'error' : 'info', `auth: ${e.event}${'issuer' in e ? ` ${e.issuer}` : ''}: ${e.reason}`),
+    }),
+    providers: new ProviderService(providers, connections, policies, settings.publicBaseUrl),
+    connections: new ConnectionService(providers, connections, policies, settings.appIdentity),
+    accessPolicies: new AccessPolicyService(providers, connections, policies, settings.auth.issuers.map((i) => i.issuer)),
+    health: new Health(tables, wrapper),
+  };
+}
+
+async function createKeyWrapper(settings: Settings, deps: ServiceDeps, credential: () => TokenCredential): Promise<KeyWrapper> {
+  const kek = settings.kek;
+  if (kek.provider === 'local') return LocalKeyWrapper.open(kek.file, (m) => deps.log('warn', m));
+  if (deps.keyVaultWrapper) return deps.keyVaultWrapper(kek.keyId, credential());
+  return new KeyVaultKeyWrapper(kek.keyId, credential());
+}
