@@ -1,0 +1,31 @@
+import { ForbiddenError } from '../errors';
+
+/**
+ * Who is calling, as established from a verified bearer token. Entra ID fields (`tid`, `oid`,
+ * `azp`/`appid`) are present for Entra tokens; workloads of other OpenID issuers are identified
+ * by `issuer` + `subject` alone, which is how access policies name them.
+ */
+export interface Caller {
+  readonly issuer: string;
+  readonly subject: string;
+  /** Entra `tid`. */
+  readonly tenantId?: string;
+  /** Entra `oid`: the user, service principal or managed identity. */
+  readonly objectId?: string;
+  /** The calling application: `azp` (v2 tokens) or `appid` (v1 tokens). */
+  readonly appId?: string;
+  /** App roles granted to the identity (`roles`). */
+  readonly roles: readonly string[];
+  /**
+   * Group object ids (`groups`). Entra omits them past its overage limit (200 in JWTs) and sends
+   * `_claim_names` instead; such a caller simply has no groups here.
+   */
+  readonly groups: readonly string[];
+}
+
+/** Throws 403 unless the caller holds the app role. */
+export function requireRole(caller: Caller, role: string): void {
+  if (!caller.roles.includes(role)) {
+    throw new ForbiddenError(`The caller does not have the app role '${role}'.`);
+  }
+}
