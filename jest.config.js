@@ -6,5 +6,6 @@ module.exports = {
   // jose 6 is ESM-only: let swc turn it into CommonJS for Jest's module registry.
   transform: { '^.+\\.(t|j)s$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
   transformIgnorePatterns: ['/node_modules/(?!jose/)'],
+  globalSetup: '<rootDir>/test/globalSetup.js',
   testTimeout: 30000,
 };

@@ -67,7 +67,24 @@ export const OPERATIONS: readonly Operation[] = [
   { method: 'get', path: '/openapi.json', operationId: 'openApi', summary: 'This document', response: [{ status: '200', description: 'OpenAPI 3.1' }] },
 ];
 
-const schemaOf = (s: z.ZodType) => z.toJSONSchema(s, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' });
+const OPTIONS = { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' } as const;
+const COMPONENTS = '#/components/schemas/';
+
+/** Named schemas (`.meta({ id })`) become components; everything else is inlined with $refs to them. */
+function schemaOf(s: z.ZodType): object {
+  const { $schema: _s, $defs: _d, ...rest } = z.toJSONSchema(s, OPTIONS) as Record<string, unknown>;
+  return JSON.parse(JSON.stringify(rest).replaceAll('"#/$defs/', `"${COMPONENTS}`)) as object;
+}
+
+function components(): Record<string, object> {
+  const all = z.toJSONSchema(z.globalRegistry, { ...OPTIONS, uri: (id) => `${COMPONENTS}${id}` }).schemas;
+  return Object.fromEntries(
+    Object.entries(all).map(([id, schema]) => {
+      const { $schema: _s, $id: _i, ...rest } = schema as Record<string, unknown>;
+      return [id, rest];
+    }),
+  );
+}
 
 let cached: object | undefined;
 
@@ -104,7 +121,7 @@ export function openApiDocument(): object {
     openapi: '3.1.0',
     info: { title: 'credman', version: '1.0.0', description: 'Self-hosted credential manager for OAuth 2.0 backends.' },
     servers: [{ url: '/api' }],
-    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    components: { schemas: components(), securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     paths,
   };
   return cached;

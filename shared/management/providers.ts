@@ -82,6 +82,7 @@ export class ProviderService {
       await this.policies.deleteAll(id, c.id);
       await this.connections.delete(id, c.id);
     });
+    await this.connections.deleteAll(id);
     return this.providers.delete(id, ifMatch);
   }
 }

@@ -1,6 +1,6 @@
 import type { TableClient } from '@azure/data-tables';
 import type { ConnectionStatus } from '../model/schemas';
-import { deleteCounted, readEntity, upsertCounted } from './countedPartition';
+import { deleteCounted, deletePartition, readEntity, upsertCounted } from './countedPartition';
 import { listPartition, type Page } from './paging';
 import type { SecretSealer } from './sealer';
 
@@ -106,6 +106,11 @@ export class ConnectionStore {
 
   delete(providerId: string, id: string, ifMatch?: string): Promise<boolean> {
     return deleteCounted(this.table, providerId, id, ifMatch);
+  }
+
+  /** Drops what is left of a provider's partition (its counter) once its connections are gone. */
+  deleteAll(providerId: string): Promise<number> {
+    return deletePartition(this.table, providerId);
   }
 }
 

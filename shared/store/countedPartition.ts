@@ -1,5 +1,6 @@
 import { odata, type TableClient, type TableEntity, type TableEntityResult, type TableTransactionResponse, type TransactionAction } from '@azure/data-tables';
 import { LimitExceededError, PreconditionFailedError } from '../errors';
+import { KeyedLock } from './keyedLock';
 import { isConflict, isNotFound, isPreconditionFailed, statusOf, unavailable } from './storageErrors';
 
 // Each partition holds a counter row beside its items. Every insert and delete changes the item
@@ -11,7 +12,13 @@ export const COUNTER_ROW = '!count';
 /** Identifiers start with [A-Za-z0-9]; '0' is the smallest such character. */
 export const FIRST_ITEM_ROW = '0';
 
-const MAX_ATTEMPTS = 20;
+const MAX_ATTEMPTS = 30;
+const partitionLock = new KeyedLock();
+const lockKey = (client: TableClient, pk: string) => `${client.tableName}\u0000${pk}`;
+
+/** Jittered backoff between optimistic-concurrency retries (other instances hold the ETag). */
+const backoff = (attempt: number) =>
+  attempt === 0 ? Promise.resolve() : new Promise((r) => setTimeout(r, Math.random() * Math.min(200, 5 * 2 ** attempt)));
 
 interface Counter {
   count: number;
@@ -54,8 +61,19 @@ export async function upsertCounted<T extends object>(
   build: (existing: TableEntityResult<T> | undefined) => Promise<TableEntity<T>>,
   opts: { limit: number; limitMessage: string; ifMatch?: string },
 ): Promise<{ created: boolean; etag: string }> {
+  return partitionLock.run(lockKey(client, pk), () => upsertLocked(client, pk, rk, build, opts));
+}
+
+async function upsertLocked<T extends object>(
+  client: TableClient,
+  pk: string,
+  rk: string,
+  build: (existing: TableEntityResult<T> | undefined) => Promise<TableEntity<T>>,
+  opts: { limit: number; limitMessage: string; ifMatch?: string },
+): Promise<{ created: boolean; etag: string }> {
   const conditional = opts.ifMatch !== undefined && opts.ifMatch !== '*';
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    await backoff(attempt);
     const existing = await readEntity<T>(client, pk, rk);
     if (existing) {
       if (conditional && opts.ifMatch !== existing.etag) throw new PreconditionFailedError();
@@ -84,8 +102,13 @@ export async function upsertCounted<T extends object>(
 }
 
 /** Deletes the item and decrements the counter; false when it was absent. */
-export async function deleteCounted(client: TableClient, pk: string, rk: string, ifMatch?: string): Promise<boolean> {
+export function deleteCounted(client: TableClient, pk: string, rk: string, ifMatch?: string): Promise<boolean> {
+  return partitionLock.run(lockKey(client, pk), () => deleteLocked(client, pk, rk, ifMatch));
+}
+
+async function deleteLocked(client: TableClient, pk: string, rk: string, ifMatch?: string): Promise<boolean> {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    await backoff(attempt);
     const existing = await readEntity(client, pk, rk);
     if (!existing) {
       if (ifMatch && ifMatch !== '*') throw new PreconditionFailedError();
