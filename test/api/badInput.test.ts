@@ -1,0 +1,174 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SignJWT, decodeJwt } from 'jose';
+import { DevIssuer } from '../../local/devIssuer';
+import { authCodeConnection, isErrorShape, oauth2Provider, startHost, type TestHost } from '../support/host';
+
+// Every management route gets bad input; every answer must be a 4xx in the API.md error shape,
+// and no stored row may change.
+
+let host: TestHost;
+const ENTRA = { properties: { tenantId: '11111111-1111-4111-8111-111111111111', objectId: '22222222-2222-4222-8222-222222222222' } };
+
+type Route = { method: string; path: (ids: Ids) => string; body?: unknown };
+type Ids = { p: string; c: string; a: string };
+const ok: Ids = { p: 'prov', c: 'conn', a: 'pol' };
+
+const ROUTES: Route[] = [
+  { method: 'GET', path: () => '/providers' },
+  { method: 'GET', path: () => '/identityProviders' },
+  { method: 'GET', path: (i) => `/providers/${i.p}` },
+  { method: 'PUT', path: (i) => `/providers/${i.p}`, body: oauth2Provider() },
+  { method: 'DELETE', path: (i) => `/providers/${i.p}` },
+  { method: 'GET', path: (i) => `/providers/${i.p}/connections` },
+  { method: 'GET', path: (i) => `/providers/${i.p}/connections/${i.c}` },
+  { method: 'PUT', path: (i) => `/providers/${i.p}/connections/${i.c}`, body: authCodeConnection },
+  { method: 'DELETE', path: (i) => `/providers/${i.p}/connections/${i.c}` },
+  { method: 'GET', path: (i) => `/providers/${i.p}/connections/${i.c}/accessPolicies` },
+  { method: 'GET', path: (i) => `/providers/${i.p}/connections/${i.c}/accessPolicies/${i.a}` },
+  { method: 'PUT', path: (i) => `/providers/${i.p}/connections/${i.c}/accessPolicies/${i.a}`, body: ENTRA },
+  { method: 'DELETE', path: (i) => `/providers/${i.p}/connections/${i.c}/accessPolicies/${i.a}` },
+];
+const WRITES = ROUTES.filter((r) => r.method === 'PUT');
+const WITH_IDS = ROUTES.filter((r) => r.path(ok) !== r.path({ p: 'x', c: 'y', a: 'z' }));
+
+const BAD_IDS: [string, string][] = [
+  ['too long', 'a'.repeat(81)],
+  ['unicode', encodeURIComponent('prövïdér')],
+  ['dot-dot-slash', '..%2F..'],
+  ['odata injection', encodeURIComponent("x' or PartitionKey ne '")],
+  ['leading dot', '.hidden'],
+  ['trailing dash', 'name-'],
+  ['space', 'a%20b'],
+  ['percent-encoded NUL', 'a%00b'],
+];
+
+async function snapshot(): Promise<string> {
+  const out: unknown[] = [];
+  for (const t of ['credmanProviders', 'credmanConnections', 'credmanAccessPolicies']) {
+    for await (const e of host.table(t).listEntities()) out.push({ t, ...e });
+  }
+  return JSON.stringify(out);
+}
+
+let before: string;
+const answers: { name: string; status: number; body: unknown }[] = [];
+async function send(name: string, method: string, path: string, opts: Parameters<TestHost['request']>[2] = {}) {
+  const r = await host.request(method, path, opts);
+  answers.push({ name, status: r.status, body: r.body });
+  return r;
+}
+
+beforeAll(async () => {
+  host = await startHost();
+  expect((await host.request('PUT', '/providers/prov', { body: oauth2Provider() })).status).toBe(201);
+  expect((await host.request('PUT', '/providers/prov/connections/conn', { body: authCodeConnection })).status).toBe(201);
+  expect((await host.request('PUT', '/providers/prov/connections/conn/accessPolicies/pol', { body: ENTRA })).status).toBe(201);
+  before = await snapshot();
+}, 60000);
+
+afterAll(async () => {
+  await host?.stop();
+});
+
+describe('bad bodies on every write', () => {
+  const bodies: [string, (r: Route) => Parameters<TestHost['request']>[2], number][] = [
+    ['malformed JSON', () => ({ rawBody: '{"properties": {', headers: { 'content-type': 'application/json' } }), 400],
+    ['JSON that is not an object', () => ({ rawBody: '[1,2,3]', headers: { 'content-type': 'application/json' } }), 400],
+    ['an empty body', () => ({ rawBody: '', headers: { 'content-type': 'application/json' } }), 400],
+    ['invalid UTF-8', () => ({ rawBody: Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), headers: { 'content-type': 'application/json' } }), 400],
+    ['a non-JSON content type', (r) => ({ rawBody: JSON.stringify(r.body), headers: { 'content-type': 'text/plain' } }), 415],
+    ['no content type', (r) => ({ rawBody: JSON.stringify(r.body), headers: {} }), 415],
+    ['a 1 MiB body', () => ({ rawBody: `{"properties":{"displayName":"${'x'.repeat(1024 * 1024)}"}}`, headers: { 'content-type': 'application/json' } }), 413],
+    ['an unknown top-level field', (r) => ({ body: { ...(r.body as object), extra: 1 } }), 400],
+    ['an unknown nested field', (r) => ({ body: { properties: { ...(r.body as { properties: object }).properties, colour: 'blue' } } }), 400],
+    ['a mistyped field', (r) => ({ body: { properties: { ...(r.body as { properties: object }).properties, displayName: 42, tenantId: 42 } } }), 400],
+    ['properties of the wrong type', () => ({ body: { properties: 'nope' } }), 400],
+    ['a null body', () => ({ body: null }), 400],
+  ];
+  for (const route of WRITES) {
+    it.each(bodies)(`${route.method} ${route.path(ok)} with %s`, async (name, make, status) => {
+      const r = await send(name, route.method, route.path(ok), make(route));
+      expect(r.status).toBe(status);
+      expect(isErrorShape(r.body)).toBe(true);
+    });
+  }
+});
+
+describe('bad identifiers on every route', () => {
+  for (const route of WITH_IDS) {
+    it.each(BAD_IDS)(`${route.method} ${route.path(ok)} with a %s identifier`, async (name, bad) => {
+      for (const key of ['p', 'c', 'a'] as const) {
+        const path = route.path({ ...ok, [key]: bad });
+        if (path === route.path(ok)) continue;
+        const r = await send(`${name} as ${key}`, route.method, path, route.body ? { body: route.body } : {});
+        expect(r.status).toBeGreaterThanOrEqual(400);
+        expect(r.status).toBeLessThan(500);
+        expect(isErrorShape(r.body)).toBe(true);
+        if (r.status === 400) expect(r.body.error.code).toBe('InvalidIdentifier');
+      }
+    });
+    // An empty segment in the middle matches no route; an empty last segment of a GET is the
+    // collection (the Functions host ignores a trailing slash), so only writes are checked there.
+    it(`${route.method} ${route.path(ok)} with empty identifiers`, async () => {
+      for (const key of ['p', 'c', 'a'] as const) {
+        const path = route.path({ ...ok, [key]: '' });
+        if (path === route.path(ok) || (route.method === 'GET' && path.endsWith('/'))) continue;
+        const r = await send(`empty ${key}`, route.method, path, route.body ? { body: route.body } : {});
+        expect(r.status).toBeGreaterThanOrEqual(400);
+        expect(r.status).toBeLessThan(500);
+        expect(isErrorShape(r.body)).toBe(true);
+      }
+    });
+  }
+});
+
+describe('bad tokens on every route', () => {
+  const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  let tokens: [string, string | null][] = [];
+  beforeAll(async () => {
+    const good = await host.token({ admin: true });
+    const claims = decodeJwt(good);
+    const other = await DevIssuer.loadOrCreate(mkdtempSync(join(tmpdir(), 'credman-other-')), host.issuer.issuer);
+    const stranger = await DevIssuer.loadOrCreate(mkdtempSync(join(tmpdir(), 'credman-stranger-')), 'http://localhost:1/not-trusted');
+    const publicPem = JSON.stringify(host.issuer.jwks().keys[0]);
+    const now = Math.floor(Date.now() / 1000);
+    tokens = [
+      ['missing', null],
+      ['not a bearer scheme', `Basic ${Buffer.from('admin:admin').toString('base64')}`],
+      ['garbage', 'Bearer not.a.jwt'],
+      ['alg none', `Bearer ${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims)}.`],
+      ['HS256 signed with the public key', `Bearer ${await new SignJWT(claims).setProtectedHeader({ alg: 'HS256', kid: host.issuer.kid }).sign(new TextEncoder().encode(publicPem))}`],
+      ['expired', `Bearer ${await host.issuer.signClaims({ ...claims, iat: now - 7200, nbf: now - 7200, exp: now - 3600 })}`],
+      ['not yet valid', `Bearer ${await host.issuer.signClaims({ ...claims, nbf: now + 3600, exp: now + 7200 })}`],
+      ['wrong audience', `Bearer ${await host.token({ admin: true, audience: 'api://someone-else' })}`],
+      ['wrong issuer', `Bearer ${await stranger.mint({ admin: true })}`],
+      ['unknown kid', `Bearer ${await other.mint({ admin: true })}`],
+      ['no admin role', `Bearer ${await host.token({})}`],
+    ];
+  });
+
+  for (const route of ROUTES) {
+    it(`${route.method} ${route.path(ok)} rejects every bad token`, async () => {
+      for (const [name, header] of tokens) {
+        const r = await send(name, route.method, route.path(ok), {
+          token: null,
+          ...(header ? { headers: { authorization: header } } : {}),
+          ...(route.body ? { body: route.body } : {}),
+        });
+        expect({ name, status: r.status }).toEqual({ name, status: name === 'no admin role' ? 403 : 401 });
+        expect(isErrorShape(r.body)).toBe(true);
+        expect(r.text).not.toContain(header?.slice(7, 40) ?? '\u0000');
+      }
+    });
+  }
+});
+
+describe('afterwards', () => {
+  it('answered zero 5xx and left every stored row unchanged', async () => {
+    expect(answers.length).toBeGreaterThan(300);
+    expect(answers.filter((a) => a.status >= 500)).toEqual([]);
+    expect(await snapshot()).toBe(before);
+  });
+});
