@@ -14,6 +14,8 @@ export interface KeyWrapper {
   readonly kind: string;
   wrap(dek: Buffer): Promise<WrappedKey>;
   unwrap(key: WrappedKey): Promise<Buffer>;
+  /** The versioned key id that `wrap` uses now, so a rewrap job can skip envelopes already on it. */
+  currentKeyId(): Promise<string>;
   /** Cheap reachability check for GET /health. */
   check(): Promise<void>;
 }
