@@ -58,7 +58,7 @@ export async function startHost(env: Record<string, string> = {}): Promise<TestH
   let out = '';
   child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-  const baseUrl = await new Promise<string>((resolve, reject) => {
+  const started = new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`host did not start:\n${out}`)), 20000);
     const check = () => {
       const m = /listening on (http:\/\/localhost:\d+)\/api/.exec(out);
@@ -73,6 +73,15 @@ export async function startHost(env: Record<string, string> = {}): Promise<TestH
       reject(new Error(`host exited with ${code}:\n${out}`));
     });
   });
+  let baseUrl: string;
+  try {
+    baseUrl = await started;
+  } catch (err) {
+    child.kill('SIGKILL');
+    await azurite.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
   const port = Number(new URL(baseUrl).port);
   const issuer = await DevIssuer.loadOrCreate(dataDir, devIssuerUrl(port));
   const adminToken = await issuer.mint({ admin: true });
@@ -82,7 +91,7 @@ export async function startHost(env: Record<string, string> = {}): Promise<TestH
     const headers: Record<string, string> = { ...(opts.headers ?? {}) };
     const token = opts.token === undefined ? adminToken : opts.token;
     if (token !== null) headers.authorization ??= `Bearer ${token}`;
-    let body: string | Buffer | undefined = opts.rawBody;
+    let body: string | Blob | undefined = typeof opts.rawBody === 'string' ? opts.rawBody : opts.rawBody && new Blob([new Uint8Array(opts.rawBody)]);
     if (opts.body !== undefined) {
       body = JSON.stringify(opts.body);
       headers['content-type'] ??= 'application/json';

@@ -1,0 +1,58 @@
+import { startHost, type TestHost } from '../support/host';
+
+// The local host receives the app's own registrations through @azure/functions-core and serves
+// exactly them; the OpenAPI document and the registrations describe the same routes.
+
+let host: TestHost;
+beforeAll(async () => {
+  host = await startHost();
+}, 60000);
+afterAll(async () => {
+  if (host && host.process.exitCode === null) await host.stop();
+});
+
+interface Registered {
+  name: string;
+  route: string;
+  methods: string[];
+  trigger: string;
+  authLevel: string;
+}
+
+it('serves every function the app registered, with its real metadata', async () => {
+  const registered = (await (await fetch(`${host.baseUrl}/admin/functions`)).json()) as Registered[];
+  expect(registered.find((f) => f.name === 'putProvider')).toEqual({
+    name: 'putProvider',
+    route: 'providers/{providerId}',
+    methods: ['PUT'],
+    trigger: 'httpTrigger',
+    authLevel: 'anonymous',
+  });
+  // The catch-all is ranked last, after every literal and parameter route.
+  expect(registered[registered.length - 1].name).toBe('notFound');
+
+  const doc = (await host.request('GET', '/openapi.json', { token: null })).body as { paths: Record<string, Record<string, unknown>> };
+  const documented = Object.entries(doc.paths)
+    .flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path.slice(1)}`))
+    .sort();
+  const served = registered
+    .filter((f) => f.name !== 'notFound')
+    .flatMap((f) => f.methods.map((m) => `${m} ${f.route}`))
+    .sort();
+  expect(served).toEqual(documented);
+});
+
+it('matches routes case-insensitively and ignores a trailing slash, as the Functions host does', async () => {
+  expect((await host.request('GET', '/HEALTH', { token: null })).status).toBe(200);
+  expect((await host.request('GET', '/providers/', {})).status).toBe(200);
+});
+
+it('stops cleanly on Ctrl-C', async () => {
+  expect(await host.stop()).toBe(0);
+});
+
+it('refuses to start with a malformed setting, naming it', async () => {
+  await expect(startHost({ CREDMAN_APP_OBJECT_ID: 'not-a-guid', CREDMAN_DEK_CACHE_MAX_ENTRIES: 'lots' })).rejects.toThrow(
+    /CREDMAN_APP_OBJECT_ID[\s\S]*CREDMAN_DEK_CACHE_MAX_ENTRIES|CREDMAN_DEK_CACHE_MAX_ENTRIES[\s\S]*CREDMAN_APP_OBJECT_ID/,
+  );
+});
