@@ -22,7 +22,6 @@ export interface EmbeddedAzurite {
 
 /** Starts Azurite's Table service on loopback; in memory unless `persistDir` is given. */
 export async function startAzurite(options: { port?: number; persistDir?: string } = {}): Promise<EmbeddedAzurite> {
-  /* eslint-disable @typescript-eslint/no-require-imports */
   const TableServer = (require('azurite/dist/src/table/TableServer') as { default: TableServerCtor }).default;
   const TableConfiguration = (require('azurite/dist/src/table/TableConfiguration') as { default: TableConfigurationCtor }).default;
   const inMemory = options.persistDir === undefined;

@@ -36,6 +36,13 @@ async function main(): Promise<void> {
       res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(issuer.jwks()));
       return true;
     },
+    // Like the Functions host's admin API: what the app registered, with its metadata.
+    (req, res) => {
+      if (req.url !== '/admin/functions' || req.socket.remoteAddress?.replace('::ffff:', '') !== '127.0.0.1') return false;
+      const list = table.routes.map((r) => ({ name: r.registration.metadata.name, route: r.template, methods: r.methods, trigger: r.trigger.type, authLevel: r.trigger.authLevel }));
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(list));
+      return true;
+    },
   ]);
   await new Promise<void>((ok, fail) => server.once('error', fail).listen(host.port, '127.0.0.1', ok));
   const port = (server.address() as AddressInfo).port;

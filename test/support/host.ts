@@ -13,7 +13,8 @@ import { devIssuerUrl } from '../../local/hostSettings';
 export interface ApiResponse {
   status: number;
   headers: Headers;
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are asserted field by field
+  body: any;
   text: string;
 }
 
