@@ -96,7 +96,9 @@ export class SettingsError extends Error {
 
 /** Validates the environment once; lists every missing or malformed setting in one error. */
 export function loadSettings(env: Record<string, string | undefined>): Settings {
-  const parsed = settingsSchema.safeParse(env);
+  // App settings are often present but blank (a template's placeholders): blank means unset.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ''));
+  const parsed = settingsSchema.safeParse(present);
   if (!parsed.success) {
     throw new SettingsError(
       parsed.error.issues.map((i) => `${i.path.length ? String(i.path[0]) : 'settings'}: ${i.message}`),

@@ -52,6 +52,12 @@ describe('loadSettings', () => {
     expect((second as SettingsError).problems.map((p) => p.split(':')[0]).sort()).toEqual(['CREDMAN_KEY_VAULT_KEY_ID', 'CREDMAN_TABLE_ENDPOINT']);
   });
 
+  it('treats blank values as unset', () => {
+    const s = loadSettings({ ...valid, CREDMAN_TABLE_ENDPOINT: '', CREDMAN_DEK_CACHE_TTL_SECONDS: ' ' });
+    expect(s.storage.tableEndpoint).toBeUndefined();
+    expect(s.dekCache.ttlMs).toBe(900000);
+  });
+
   it('rejects a malformed issuers value with a readable message', () => {
     expect(() => loadSettings({ ...valid, CREDMAN_AUTH_ISSUERS: 'not json' })).toThrow(/CREDMAN_AUTH_ISSUERS: must be a JSON array/);
   });
