@@ -42,8 +42,10 @@ export interface TestHost {
 
 const ROOT = join(__dirname, '..', '..');
 
-export async function startHost(env: Record<string, string> = {}): Promise<TestHost> {
-  const azurite = await startAzurite();
+/** `shared`: an Azurite owned by the caller (several hosts on one storage); it is not stopped here. */
+export async function startHost(env: Record<string, string> = {}, shared?: EmbeddedAzurite): Promise<TestHost> {
+  const azurite = shared ?? (await startAzurite());
+  const stopAzurite = () => (shared ? Promise.resolve() : azurite.stop());
   const dataDir = mkdtempSync(join(tmpdir(), 'credman-test-'));
   const child = spawn(process.execPath, [join(ROOT, 'dist/local/start.js')], {
     cwd: dataDir,
@@ -79,7 +81,7 @@ export async function startHost(env: Record<string, string> = {}): Promise<TestH
     baseUrl = await started;
   } catch (err) {
     child.kill('SIGKILL');
-    await azurite.stop();
+    await stopAzurite();
     rmSync(dataDir, { recursive: true, force: true });
     throw err;
   }
@@ -127,7 +129,7 @@ export async function startHost(env: Record<string, string> = {}): Promise<TestH
       });
       child.kill('SIGINT');
       const code = await exited;
-      await azurite.stop();
+      await stopAzurite();
       rmSync(dataDir, { recursive: true, force: true });
       return code;
     },
