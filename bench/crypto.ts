@@ -111,7 +111,7 @@ async function main(): Promise<void> {
 
     const fields = Object.keys(record).length;
     const bytes = Object.values(record).reduce((n, v) => n + v.length, 0);
-    console.log(`Envelope cost per record (${fields} fields, ${bytes} bytes of secrets), median µs, Node ${process.version}`);
+    console.log(`Envelope cost per record (${fields} fields, ${bytes} bytes of sealed fields), median µs, Node ${process.version}`);
     console.log(table(['KEK', 'seal', 'open (warm DEK)', 'open (cold DEK)'], rows.map((r) => [r.wrapper, r.seal.toFixed(1), r.warmOpen.toFixed(1), r.coldOpen.toFixed(1)])));
     console.log(`\nKey Vault calls counted at the fake (local wrap, the default), over ${RECORDS} records`);
     console.log(

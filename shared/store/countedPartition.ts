@@ -54,13 +54,14 @@ async function submit(client: TableClient, actions: TransactionAction[]): Promis
  * `ifMatch` when given. `build` makes the entity to write from the current one, if any, so that
  * a replace can keep what the caller does not own (creation time, state, tokens).
  */
-export async function upsertCounted<T extends object>(
-  client: TableClient,
-  pk: string,
-  rk: string,
-  build: (existing: TableEntityResult<T> | undefined) => Promise<TableEntity<T>>,
-  opts: { limit: number; limitMessage: string; ifMatch?: string },
-): Promise<{ created: boolean; etag: string }> {
+export type BuildEntity<T extends object> = (existing: TableEntityResult<T> | undefined) => Promise<TableEntity<T>>;
+export interface UpsertOptions {
+  limit: number;
+  limitMessage: string;
+  ifMatch?: string;
+}
+
+export function upsertCounted<T extends object>(client: TableClient, pk: string, rk: string, build: BuildEntity<T>, opts: UpsertOptions) {
   return partitionLock.run(lockKey(client, pk), () => upsertLocked(client, pk, rk, build, opts));
 }
 
@@ -68,8 +69,8 @@ async function upsertLocked<T extends object>(
   client: TableClient,
   pk: string,
   rk: string,
-  build: (existing: TableEntityResult<T> | undefined) => Promise<TableEntity<T>>,
-  opts: { limit: number; limitMessage: string; ifMatch?: string },
+  build: BuildEntity<T>,
+  opts: UpsertOptions,
 ): Promise<{ created: boolean; etag: string }> {
   const conditional = opts.ifMatch !== undefined && opts.ifMatch !== '*';
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
