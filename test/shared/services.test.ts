@@ -1,0 +1,61 @@
+import { TableClient } from '@azure/data-tables';
+import { startAzurite, type EmbeddedAzurite } from '../../local/azurite';
+import { FakeKeyVault } from '../../local/fakes/keyVault';
+import { KeyVaultKeyWrapper } from '../../shared/crypto/keyVaultKeyWrapper';
+import { createServices, type Services } from '../../shared/services';
+import { loadSettings } from '../../shared/settings';
+
+// The composition Azure runs — Key Vault KEK, Table Storage — built from settings, on Azurite and
+// the real Key Vault SDK against the fake vault over TLS.
+
+let azurite: EmbeddedAzurite;
+let vault: FakeKeyVault;
+let services: Services;
+
+beforeAll(async () => {
+  [azurite, vault] = await Promise.all([startAzurite(), FakeKeyVault.start()]);
+  const settings = loadSettings({
+    CREDMAN_STORAGE_CONNECTION_STRING: azurite.connectionString,
+    CREDMAN_KEK_PROVIDER: 'keyvault',
+    CREDMAN_KEY_VAULT_KEY_ID: vault.keyId(),
+    CREDMAN_AUTH_ISSUERS: JSON.stringify([{ issuer: 'https://issuer.example', jwksUri: 'https://issuer.example/keys' }]),
+    CREDMAN_AUTH_AUDIENCES: 'api://credman',
+    CREDMAN_APP_TENANT_ID: '11111111-1111-4111-8111-111111111111',
+    CREDMAN_APP_OBJECT_ID: '22222222-2222-4222-8222-222222222222',
+    WEBSITE_HOSTNAME: 'credman.example',
+  });
+  services = await createServices(settings, {
+    credential: vault.credential,
+    keyVaultWrapper: (keyId, credential) => new KeyVaultKeyWrapper(keyId, credential, { clientOptions: vault.clientOptions }),
+    log: () => undefined,
+  });
+});
+
+afterAll(async () => {
+  await Promise.all([azurite?.stop(), vault?.close()]);
+});
+
+it('seals provider secrets under the Key Vault key and reports both dependencies healthy', async () => {
+  const put = await services.providers.put('gh', {
+    properties: {
+      identityProvider: 'oauth2',
+      oauth2: { grantTypes: { clientCredentials: { clientId: 'a', clientSecret: 'kv-sealed-secret', tokenUrl: 'https://idp.example/token' } } },
+    },
+  });
+  expect(put.created).toBe(true);
+  expect(put.resource.properties.oauth2.redirectUrl).toBe('https://credman.example/api/consent/callback');
+  expect(await services.health.check()).toEqual({ status: 'Healthy', checks: { storage: 'Healthy', keyVault: 'Healthy' } });
+  expect(vault.calls.challenge).toBeGreaterThan(0);
+  const row = await TableClient.fromConnectionString(azurite.connectionString, 'credmanProviders', { allowInsecureConnection: true }).getEntity<{ secrets: string }>('providers', 'gh');
+  expect(row.secrets).not.toContain('kv-sealed-secret');
+  expect((JSON.parse(row.secrets) as { kid: string }).kid).toMatch(new RegExp(`^${vault.keyId()}/[0-9a-f]+$`));
+});
+
+it('reports Key Vault Unhealthy when the vault fails', async () => {
+  vault.failWith = 503;
+  try {
+    expect((await services.health.check()).checks).toEqual({ storage: 'Healthy', keyVault: 'Unhealthy' });
+  } finally {
+    vault.failWith = undefined;
+  }
+});
