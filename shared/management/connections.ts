@@ -1,8 +1,9 @@
-import { CredmanError, NotFoundError } from '../errors';
+import { CredmanError, NotFoundError, PreconditionFailedError } from '../errors';
 import { connectionResource } from '../model/resources';
 import type { ConnectionPut, ConnectionResource } from '../model/schemas';
 import { findTemplate, type GrantType } from '../oauth/catalogue';
 import type { AccessPolicyStore } from '../store/accessPolicies';
+import { ifMatchFails } from '../store/countedPartition';
 import type { ConnectionStore } from '../store/connections';
 import type { Page } from '../store/paging';
 import type { ProviderRecord, ProviderStore } from '../store/providers';
@@ -67,7 +68,9 @@ export class ConnectionService {
   /** Policies go first: a crash half-way leaves a connection that a repeated DELETE removes. */
   async delete(providerId: string, id: string, ifMatch?: string): Promise<boolean> {
     const c = await this.connections.get(providerId, id);
-    if (c && !(ifMatch && ifMatch !== '*' && ifMatch !== c.etag)) await this.policies.deleteAll(providerId, id);
+    if (ifMatchFails(ifMatch, c?.etag)) throw new PreconditionFailedError();
+    if (!c) return false;
+    await this.policies.deleteAll(providerId, id);
     return this.connections.delete(providerId, id, ifMatch);
   }
 

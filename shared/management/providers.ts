@@ -1,8 +1,9 @@
-import { NotFoundError, ValidationError } from '../errors';
+import { NotFoundError, PreconditionFailedError, ValidationError } from '../errors';
 import type { ProviderPut, ProviderResource } from '../model/schemas';
 import { providerResource } from '../model/resources';
 import { findTemplate, type GrantType } from '../oauth/catalogue';
 import type { AccessPolicyStore } from '../store/accessPolicies';
+import { ifMatchFails } from '../store/countedPartition';
 import type { ConnectionStore } from '../store/connections';
 import type { Page } from '../store/paging';
 import type { ProviderGrantTypes, ProviderStore } from '../store/providers';
@@ -76,8 +77,8 @@ export class ProviderService {
    */
   async delete(id: string, ifMatch?: string): Promise<boolean> {
     const p = await this.providers.get(id);
-    if (!p) return this.providers.delete(id, ifMatch);
-    if (ifMatch && ifMatch !== '*' && ifMatch !== p.etag) return this.providers.delete(id, ifMatch);
+    if (ifMatchFails(ifMatch, p?.etag)) throw new PreconditionFailedError();
+    if (!p) return false;
     await drainConnections(this.connections, id, async (c) => {
       await this.policies.deleteAll(id, c.id);
       await this.connections.delete(id, c.id);

@@ -62,22 +62,18 @@ export class AccessPolicyStore {
   ): Promise<{ created: boolean; record: AccessPolicyRecord }> {
     const now = this.now().toISOString();
     const pk = policyPartition(providerId, connectionId);
-    let written: PolicyEntity | undefined;
     const r = await upsertCounted<PolicyEntity>(
       this.table,
       pk,
       id,
-      async (existing) => {
-        written = { ...toEntity(subject), createdOn: existing?.createdOn ?? now, changedOn: now };
-        return { partitionKey: pk, rowKey: id, ...written };
-      },
+      async (existing) => ({ partitionKey: pk, rowKey: id, ...toEntity(subject), createdOn: existing?.createdOn ?? now, changedOn: now }),
       {
         limit: MAX_POLICIES_PER_CONNECTION,
         limitMessage: `A connection holds at most ${MAX_POLICIES_PER_CONNECTION} access policies.`,
         ifMatch,
       },
     );
-    return { created: r.created, record: toRecord(providerId, connectionId, id, written as PolicyEntity, r.etag) };
+    return { created: r.created, record: toRecord(providerId, connectionId, id, r.entity, r.etag) };
   }
 
   delete(providerId: string, connectionId: string, id: string, ifMatch?: string): Promise<boolean> {

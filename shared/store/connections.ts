@@ -2,7 +2,7 @@ import type { TableClient } from '@azure/data-tables';
 import type { ConnectionStatus } from '../model/schemas';
 import { deleteCounted, deletePartition, readEntity, upsertCounted } from './countedPartition';
 import { listPartition, type Page } from './paging';
-import type { SecretSealer } from './sealer';
+import type { EnvelopeCipher } from '../crypto';
 
 // A provider's connections form one partition (PartitionKey = providerId): listing is one paged
 // partition query, a connection is one point read, and the per-provider limit is a counter row.
@@ -44,7 +44,7 @@ const PARAM = 'param.';
 export class ConnectionStore {
   constructor(
     private readonly table: TableClient,
-    private readonly sealer: SecretSealer,
+    private readonly sealer: EnvelopeCipher,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
@@ -71,7 +71,6 @@ export class ConnectionStore {
   ): Promise<{ created: boolean; record: ConnectionRecord }> {
     const now = this.now().toISOString();
     const loc = { table: this.table.tableName, partitionKey: providerId, rowKey: id };
-    let written: ConnectionEntity | undefined;
     const r = await upsertCounted<ConnectionEntity>(
       this.table,
       providerId,
@@ -82,7 +81,9 @@ export class ConnectionStore {
         const secrets: Record<string, string> = {};
         for (const [k, v] of Object.entries(kept)) if (!k.startsWith(PARAM)) secrets[k] = v;
         for (const [k, v] of Object.entries(secretParameters)) secrets[PARAM + k] = v;
-        written = {
+        return {
+          partitionKey: providerId,
+          rowKey: id,
           ...(value.displayName === undefined ? {} : { displayName: value.displayName }),
           grantType: value.grantType,
           parameters: JSON.stringify(value.parameters),
@@ -93,7 +94,6 @@ export class ConnectionStore {
           createdOn: existing?.createdOn ?? now,
           changedOn: now,
         };
-        return { partitionKey: providerId, rowKey: id, ...written };
       },
       {
         limit: MAX_CONNECTIONS_PER_PROVIDER,
@@ -101,7 +101,7 @@ export class ConnectionStore {
         ifMatch,
       },
     );
-    return { created: r.created, record: toRecord(providerId, id, written as ConnectionEntity, r.etag) };
+    return { created: r.created, record: toRecord(providerId, id, r.entity, r.etag) };
   }
 
   delete(providerId: string, id: string, ifMatch?: string): Promise<boolean> {

@@ -1,7 +1,7 @@
 import { odata, type TableClient, type TableEntity, type TableEntityResult, type TableTransactionResponse, type TransactionAction } from '@azure/data-tables';
 import { LimitExceededError, PreconditionFailedError } from '../errors';
 import { KeyedLock } from './keyedLock';
-import { isConflict, isNotFound, isPreconditionFailed, statusOf, unavailable } from './storageErrors';
+import { isConflict, isNotFound, isPreconditionFailed, unavailable } from './storageErrors';
 
 // Each partition holds a counter row beside its items. Every insert and delete changes the item
 // and the counter in one entity-group transaction guarded by the counter's ETag, so a limit
@@ -49,11 +49,12 @@ async function submit(client: TableClient, actions: TransactionAction[]): Promis
   }
 }
 
-/**
- * Creates the item if absent (subject to `limit`), or replaces it if present — conditionally on
- * `ifMatch` when given. `build` makes the entity to write from the current one, if any, so that
- * a replace can keep what the caller does not own (creation time, state, tokens).
- */
+/** RFC 9110 If-Match: `*` matches any current item, an ETag only its own; nothing matches an absent item. */
+export function ifMatchFails(ifMatch: string | undefined, etag: string | undefined): boolean {
+  if (ifMatch === undefined) return false;
+  return etag === undefined || (ifMatch !== '*' && ifMatch !== etag);
+}
+
 export type BuildEntity<T extends object> = (existing: TableEntityResult<T> | undefined) => Promise<TableEntity<T>>;
 export interface UpsertOptions {
   limit: number;
@@ -61,7 +62,19 @@ export interface UpsertOptions {
   ifMatch?: string;
 }
 
-export function upsertCounted<T extends object>(client: TableClient, pk: string, rk: string, build: BuildEntity<T>, opts: UpsertOptions) {
+export interface Upserted<T extends object> {
+  created: boolean;
+  etag: string;
+  /** What was written, so that callers need not read it back. */
+  entity: TableEntity<T>;
+}
+
+/**
+ * Creates the item if absent (subject to `limit`), or replaces it if present — conditionally on
+ * `ifMatch` when given. `build` makes the entity to write from the current one, if any, so that
+ * a replace can keep what the caller does not own (creation time, state, tokens).
+ */
+export function upsertCounted<T extends object>(client: TableClient, pk: string, rk: string, build: BuildEntity<T>, opts: UpsertOptions): Promise<Upserted<T>> {
   return partitionLock.run(lockKey(client, pk), () => upsertLocked(client, pk, rk, build, opts));
 }
 
@@ -71,17 +84,17 @@ async function upsertLocked<T extends object>(
   rk: string,
   build: BuildEntity<T>,
   opts: UpsertOptions,
-): Promise<{ created: boolean; etag: string }> {
+): Promise<Upserted<T>> {
   const conditional = opts.ifMatch !== undefined && opts.ifMatch !== '*';
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     await backoff(attempt);
     const existing = await readEntity<T>(client, pk, rk);
     if (existing) {
-      if (conditional && opts.ifMatch !== existing.etag) throw new PreconditionFailedError();
+      if (ifMatchFails(opts.ifMatch, existing.etag)) throw new PreconditionFailedError();
       const entity = await build(existing);
       try {
         const r = await client.updateEntity(entity, 'Replace', { etag: existing.etag });
-        return { created: false, etag: r.etag ?? '' };
+        return { created: false, etag: r.etag ?? '', entity };
       } catch (err) {
         if (isPreconditionFailed(err) || isNotFound(err)) {
           if (conditional) throw new PreconditionFailedError();
@@ -90,14 +103,14 @@ async function upsertLocked<T extends object>(
         return unavailable(err);
       }
     }
-    if (opts.ifMatch !== undefined) throw new PreconditionFailedError();
+    if (ifMatchFails(opts.ifMatch, undefined)) throw new PreconditionFailedError();
     const counter = await readCounter(client, pk);
     if (counter.count >= opts.limit) throw new LimitExceededError(opts.limitMessage);
     const entity = await build(undefined);
     const r = await submit(client, [['create', entity], counterAction(pk, counter, counter.count + 1)]);
     if (r === 'conflict') continue;
     const etag = r.getResponseForEntity(rk)?.etag ?? (await readEntity<T>(client, pk, rk))?.etag ?? '';
-    return { created: true, etag };
+    return { created: true, etag, entity };
   }
   throw new PreconditionFailedError('The resource is being changed concurrently; try again.');
 }
@@ -111,11 +124,8 @@ async function deleteLocked(client: TableClient, pk: string, rk: string, ifMatch
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     await backoff(attempt);
     const existing = await readEntity(client, pk, rk);
-    if (!existing) {
-      if (ifMatch && ifMatch !== '*') throw new PreconditionFailedError();
-      return false;
-    }
-    if (ifMatch && ifMatch !== '*' && ifMatch !== existing.etag) throw new PreconditionFailedError();
+    if (ifMatchFails(ifMatch, existing?.etag)) throw new PreconditionFailedError();
+    if (!existing) return false;
     const counter = await readCounter(client, pk);
     const r = await submit(client, [
       // A transaction's delete cannot carry an ETag; the counter's ETag serialises it with
@@ -153,7 +163,7 @@ export async function deletePartition(client: TableClient, pk: string): Promise<
       deleted += keys.filter((k) => k !== COUNTER_ROW).length;
     } catch (err) {
       // A row deleted concurrently fails the batch; the next round lists what is left.
-      if (!isNotFound(err) && statusOf(err) !== 404) unavailable(err);
+      if (!isNotFound(err)) unavailable(err);
     }
   }
 }

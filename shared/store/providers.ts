@@ -1,7 +1,7 @@
 import type { TableClient } from '@azure/data-tables';
 import { deleteCounted, readEntity, upsertCounted } from './countedPartition';
 import { listPartition, type Page } from './paging';
-import type { SecretSealer } from './sealer';
+import type { EnvelopeCipher } from '../crypto';
 
 // All providers share one partition: the list is a single partition query, and the 1,000-provider
 // limit is one counter row in it.
@@ -33,7 +33,7 @@ interface ProviderEntity {
 export class ProviderStore {
   constructor(
     private readonly table: TableClient,
-    private readonly sealer: SecretSealer,
+    private readonly sealer: EnvelopeCipher,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
@@ -55,33 +55,25 @@ export class ProviderStore {
     ifMatch?: string,
   ): Promise<{ created: boolean; record: ProviderRecord }> {
     const now = this.now().toISOString();
-    let written: ProviderEntity | undefined;
     const r = await upsertCounted<ProviderEntity>(
       this.table,
       PARTITION,
       id,
-      async (existing) => {
-        written = {
-          ...(value.displayName === undefined ? {} : { displayName: value.displayName }),
-          identityProvider: value.identityProvider,
-          grantTypes: JSON.stringify(value.grantTypes),
-          ...(Object.keys(secrets).length
-            ? { secrets: await this.sealer.seal({ table: this.table.tableName, partitionKey: PARTITION, rowKey: id }, secrets) }
-            : {}),
-          createdOn: existing?.createdOn ?? now,
-          changedOn: now,
-        };
-        return { partitionKey: PARTITION, rowKey: id, ...written };
-      },
+      async (existing) => ({
+        partitionKey: PARTITION,
+        rowKey: id,
+        ...(value.displayName === undefined ? {} : { displayName: value.displayName }),
+        identityProvider: value.identityProvider,
+        grantTypes: JSON.stringify(value.grantTypes),
+        ...(Object.keys(secrets).length
+          ? { secrets: await this.sealer.seal({ table: this.table.tableName, partitionKey: PARTITION, rowKey: id }, secrets) }
+          : {}),
+        createdOn: existing?.createdOn ?? now,
+        changedOn: now,
+      }),
       { limit: MAX_PROVIDERS, limitMessage: `An instance holds at most ${MAX_PROVIDERS} credential providers.`, ifMatch },
     );
-    return { created: r.created, record: toRecord(id, written as ProviderEntity, r.etag) };
-  }
-
-  async readSecrets(id: string): Promise<Record<string, string>> {
-    const e = await readEntity<ProviderEntity>(this.table, PARTITION, id);
-    if (!e?.secrets) return {};
-    return this.sealer.open({ table: this.table.tableName, partitionKey: PARTITION, rowKey: id }, e.secrets);
+    return { created: r.created, record: toRecord(id, r.entity, r.etag) };
   }
 
   delete(id: string, ifMatch?: string): Promise<boolean> {
