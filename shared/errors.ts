@@ -83,12 +83,6 @@ export class LimitExceededError extends CredmanError {
   }
 }
 
-export class ConflictError extends CredmanError {
-  constructor(code: string, message: string) {
-    super(code, 409, message);
-  }
-}
-
 export class PreconditionFailedError extends CredmanError {
   constructor(message = 'The resource does not match the If-Match header.') {
     super('PreconditionFailed', 412, message);
@@ -121,8 +115,4 @@ export class DecryptionError extends CredmanError {
   constructor(reason: 'Tampered' | 'UnknownKeyVersion' | 'UnwrapFailed' | 'Malformed', cause?: unknown) {
     super(`Decryption${reason}`, 500, `A stored secret could not be decrypted (${reason}).`, { cause });
   }
-}
-
-export function isCredmanError(err: unknown): err is CredmanError {
-  return err instanceof CredmanError;
 }

@@ -1,4 +1,5 @@
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
+import type { CryptographyClientOptions } from '@azure/keyvault-keys';
 import { DekCache } from './crypto/dekCache';
 import { EnvelopeCipher } from './crypto/envelope';
 import type { KeyWrapper } from './crypto/keyWrapper';
@@ -29,8 +30,8 @@ export interface Services {
 export interface ServiceDeps {
   /** Azure credential (managed identity in Azure); created on first use when absent. */
   credential?: TokenCredential;
-  /** Builds the Key Vault wrapper; a seam for the tests' TLS trust, not for the logic. */
-  keyVaultWrapper?: (keyId: string, credential: TokenCredential) => KeyWrapper;
+  /** Key Vault SDK client options (tests use them to trust their fake vault's certificate). */
+  keyVaultClientOptions?: CryptographyClientOptions;
   log: (level: 'info' | 'warn' | 'error', message: string) => void;
 }
 
@@ -63,6 +64,5 @@ export async function createServices(settings: Settings, deps: ServiceDeps): Pro
 async function createKeyWrapper(settings: Settings, deps: ServiceDeps, credential: () => TokenCredential): Promise<KeyWrapper> {
   const kek = settings.kek;
   if (kek.provider === 'local') return LocalKeyWrapper.open(kek.file, (m) => deps.log('warn', m));
-  if (deps.keyVaultWrapper) return deps.keyVaultWrapper(kek.keyId, credential());
-  return new KeyVaultKeyWrapper(kek.keyId, credential());
+  return new KeyVaultKeyWrapper(kek.keyId, credential(), { clientOptions: deps.keyVaultClientOptions });
 }

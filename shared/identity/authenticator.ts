@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { createHash } from 'node:crypto';
 import { createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify } from 'jose';
 import type { JWTPayload, JWTVerifyGetKey } from 'jose';
@@ -243,25 +244,21 @@ function isTrustedJwksUri(uri: string): boolean {
  * Envoy's jwt_cache_config does.
  */
 class VerifiedTokenCache {
-  private readonly entries = new Map<string, { caller: Caller; expiresAtMs: number }>();
+  // Expiry is checked against the authenticator's clock (injectable), not lru-cache's own TTL.
+  private readonly entries: LRUCache<string, { caller: Caller; expiresAtMs: number }> | undefined;
 
-  constructor(private readonly maxEntries: number) {}
+  constructor(maxEntries: number) {
+    this.entries = maxEntries > 0 ? new LRUCache({ max: maxEntries }) : undefined;
+  }
 
   get(key: string, nowMs: number): Caller | undefined {
-    const hit = this.entries.get(key);
-    if (!hit) return undefined;
-    this.entries.delete(key);
-    if (nowMs >= hit.expiresAtMs) return undefined;
-    this.entries.set(key, hit); // most recently used goes last
-    return hit.caller;
+    const hit = this.entries?.get(key);
+    if (hit && nowMs < hit.expiresAtMs) return hit.caller;
+    if (hit) this.entries?.delete(key);
+    return undefined;
   }
 
   set(key: string, caller: Caller, expiresAtMs: number, nowMs: number): void {
-    if (this.maxEntries === 0 || nowMs >= expiresAtMs) return;
-    this.entries.delete(key);
-    while (this.entries.size >= this.maxEntries) {
-      this.entries.delete(this.entries.keys().next().value as string);
-    }
-    this.entries.set(key, { caller, expiresAtMs });
+    if (nowMs < expiresAtMs) this.entries?.set(key, { caller, expiresAtMs });
   }
 }

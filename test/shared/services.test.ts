@@ -1,7 +1,6 @@
 import { TableClient } from '@azure/data-tables';
 import { startAzurite, type EmbeddedAzurite } from '../../local/azurite';
 import { FakeKeyVault } from '../../local/fakes/keyVault';
-import { KeyVaultKeyWrapper } from '../../shared/crypto/keyVaultKeyWrapper';
 import { createServices, type Services } from '../../shared/services';
 import { loadSettings } from '../../shared/settings';
 
@@ -26,7 +25,7 @@ beforeAll(async () => {
   });
   services = await createServices(settings, {
     credential: vault.credential,
-    keyVaultWrapper: (keyId, credential) => new KeyVaultKeyWrapper(keyId, credential, { clientOptions: vault.clientOptions }),
+    keyVaultClientOptions: vault.clientOptions,
     log: () => undefined,
   });
 });
