@@ -142,8 +142,10 @@ provider.use(async (ctx, next) => {
   ctx.req.body = raw;
   const params = new URLSearchParams(raw.toString('utf8'));
   if (authMethodMismatch(ctx.get('authorization'), params)) {
+    // The same answer as oidc-provider's own for a wrong secret.
     ctx.status = 401;
     ctx.body = { error: 'invalid_client', error_description: 'client authentication failed' };
+    if (ctx.get('authorization')) ctx.set('www-authenticate', `Basic realm="${issuer}", error="invalid_client", error_description="client authentication failed"`);
   } else {
     await next();
   }
