@@ -8,6 +8,17 @@ export interface SplitParameters {
 
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
+const compiled = new Map<string, RegExp>();
+/** A template pattern, anchored: the whole value must match (the catalogue loader checked it compiles). */
+function anchored(pattern: string): RegExp {
+  let re = compiled.get(pattern);
+  if (!re) {
+    re = new RegExp(`^(?:${pattern})$`, 'u');
+    compiled.set(pattern, re);
+  }
+  return re;
+}
+
 function checkValue(p: TemplateParameter, value: string): string | undefined {
   if (value.trim() === '') return 'must not be empty';
   if (CONTROL.test(value)) return 'must not contain control characters';
@@ -24,6 +35,8 @@ function checkValue(p: TemplateParameter, value: string): string | undefined {
   if (p.kind === 'date' && (!/^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2}))?$/.test(value) || Number.isNaN(Date.parse(value)))) {
     return 'must be an ISO 8601 date';
   }
+  // Values that land in an endpoint's host or path (subdomain, domain, realm) must not reshape it.
+  if (p.pattern !== undefined && !anchored(p.pattern).test(value)) return `does not have the expected form (${p.pattern})`;
   return undefined;
 }
 

@@ -53,7 +53,11 @@ export function accessPolicyResource(a: AccessPolicyRecord): AccessPolicyResourc
   };
 }
 
-/** The catalogue as served by GET /identityProviders: every parameter each grant type takes. */
+/**
+ * The catalogue as served by GET /identityProviders: every parameter each grant type takes, and
+ * what a user needs to register the client (documentation, PKCE, client authentication) and to
+ * expect of its tokens (refresh-token policy). Templates hold no secrets.
+ */
 export function identityProviderCatalogue() {
   return CATALOGUE.map((t) => ({
     id: `/identityProviders/${t.id}`,
@@ -61,9 +65,16 @@ export function identityProviderCatalogue() {
     type: 'identityProviders' as const,
     properties: {
       displayName: t.displayName,
+      ...(t.documentationUrl ? { documentationUrl: t.documentationUrl } : {}),
       grantTypes: Object.fromEntries(
         (Object.keys(t.grantTypes) as GrantType[]).map((g) => [g, { parameters: templateParameters(t, g) ?? [] }]),
       ),
+      pkce: t.pkce,
+      clientAuthentication: t.clientAuthentication,
+      ...(t.clientAuthenticationParameter ? { clientAuthenticationParameter: t.clientAuthenticationParameter } : {}),
+      scopeSeparator: t.scopeSeparator,
+      refreshToken: { ...t.refreshToken },
+      ...(t.dynamicRegistration ? { dynamicRegistration: true } : {}),
     },
   }));
 }

@@ -121,6 +121,7 @@ export const identityProviderSchema = resource(
   'identityProviders',
   z.object({
     displayName: z.string(),
+    documentationUrl: z.url().optional().meta({ description: "The identity provider's documentation for registering an OAuth client." }),
     grantTypes: z.record(
       z.string(),
       z.object({
@@ -128,15 +129,29 @@ export const identityProviderSchema = resource(
           z.object({
             name: z.string(),
             displayName: z.string(),
-            kind: z.string(),
+            kind: z.enum(['string', 'url', 'scopes', 'date']),
             required: z.boolean(),
             secret: z.boolean(),
             default: z.string().optional(),
+            pattern: z.string().optional().meta({ description: 'A regular expression the whole value must match.' }),
             description: z.string(),
           }),
         ),
       }),
     ),
+    pkce: z.enum(['S256', 'none']).meta({ description: 'Whether consent uses PKCE (S256).' }),
+    clientAuthentication: z.enum(['basic', 'body']).meta({ description: 'How the client secret is sent to the token endpoint: HTTP Basic or form fields.' }),
+    clientAuthenticationParameter: z.string().optional().meta({ description: 'The parameter that overrides clientAuthentication (generic templates).' }),
+    scopeSeparator: z.enum([' ', ',']),
+    refreshToken: z
+      .object({
+        issued: z.boolean(),
+        rotates: z.boolean(),
+        idleLifetimeSeconds: z.number().int().optional(),
+        absoluteLifetimeSeconds: z.number().int().optional(),
+      })
+      .meta({ description: 'Whether the provider issues refresh tokens, rotates them, and how long they live where documented.' }),
+    dynamicRegistration: z.boolean().optional(),
   }),
 ).meta({ id: 'IdentityProvider' });
 
