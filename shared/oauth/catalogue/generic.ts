@@ -29,7 +29,9 @@ export const GENERIC: ProviderTemplate[] = [
     clientAuthentication: 'body',
     clientAuthenticationParameter: 'clientAuthentication',
     scopeSeparator: ' ',
-    pkce: 'none',
+    // PKCE for confidential clients too (RFC 9700 §2.1.1): it stops code injection across flows,
+    // and a server without PKCE ignores the parameters it does not know (RFC 6749 §3.1).
+    pkce: 'S256',
     refreshToken: { issued: true, rotates: true },
     tokenResponse: { format: 'json' },
   },

@@ -23,7 +23,7 @@ interface AuthorizeCase {
 const AUTHORIZE: Record<string, AuthorizeCase> = {
   oauth2: {
     params: { authorizationUrl: 'https://idp.example/authorize?audience=api', tokenUrl: 'https://idp.example/token', scopes: 'read, write' },
-    url: 'https://idp.example/authorize', scope: 'read write', pkce: false, extra: { audience: 'api' },
+    url: 'https://idp.example/authorize', scope: 'read write', pkce: true, extra: { audience: 'api' },
   },
   oauth2pkce: {
     params: { authorizationUrl: 'https://idp.example/oauth/authorize', tokenUrl: 'https://idp.example/oauth/token', scopes: 'openid,profile' },
