@@ -1,6 +1,7 @@
 import { app, type HttpRequest } from '@azure/functions';
 import { parseIdentifier } from '../shared/model/identifiers';
 import { connectionPutSchema } from '../shared/model/schemas';
+import { confirmConsentCodeSchema, loginLinksRequestSchema } from '../shared/model/runtimeSchemas';
 import { collection, handle, ifMatch, json, paging, readJson } from './lib/http';
 import { requireAdmin } from './lib/runtime';
 
@@ -37,8 +38,28 @@ export async function deleteConnection(request: HttpRequest) {
   return { status: (await s.connections.delete(providerId, connectionId, ifMatch(request))) ? 200 : 204 };
 }
 
+export async function getLoginLinks(request: HttpRequest) {
+  const s = await requireAdmin(request);
+  const { providerId, connectionId } = ids(request);
+  // The body is optional: no postLoginRedirectUrl means an HTML page ends the flow.
+  const empty = !request.headers.get('content-type') && Number(request.headers.get('content-length') ?? '0') === 0;
+  const body = empty ? {} : await readJson(request, loginLinksRequestSchema);
+  return json(200, await s.consent.getLoginLink(providerId, connectionId, body.postLoginRedirectUrl));
+}
+
+export async function confirmConsentCode(request: HttpRequest) {
+  const s = await requireAdmin(request);
+  const { providerId, connectionId } = ids(request);
+  const body = await readJson(request, confirmConsentCodeSchema);
+  await s.consent.confirmConsentCode(providerId, connectionId, body.consentCode);
+  const { resource, etag } = await s.connections.get(providerId, connectionId);
+  return json(200, resource, etag);
+}
+
 const route = 'providers/{providerId}/connections/{connectionId}';
 app.http('listConnections', { methods: ['GET'], route: 'providers/{providerId}/connections', authLevel: 'anonymous', handler: handle(listConnections) });
 app.http('getConnection', { methods: ['GET'], route, authLevel: 'anonymous', handler: handle(getConnection) });
 app.http('putConnection', { methods: ['PUT'], route, authLevel: 'anonymous', handler: handle(putConnection) });
 app.http('deleteConnection', { methods: ['DELETE'], route, authLevel: 'anonymous', handler: handle(deleteConnection) });
+app.http('getLoginLinks', { methods: ['POST'], route: `${route}/getLoginLinks`, authLevel: 'anonymous', handler: handle(getLoginLinks) });
+app.http('confirmConsentCode', { methods: ['POST'], route: `${route}/confirmConsentCode`, authLevel: 'anonymous', handler: handle(confirmConsentCode) });

@@ -1,6 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { basename, dirname, join, resolve } from 'node:path';
+import { metrics } from '../shared/metrics';
 import { startAzurite, type EmbeddedAzurite } from './azurite';
 import { installCoreApi, runHooks } from './host/coreApi';
 import { httpRoutes, type HttpRoute } from './host/routes';
@@ -36,6 +37,12 @@ async function main(): Promise<void> {
       res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(issuer.jwks()));
       return true;
     },
+    // Counters of costly work (KEK unwraps, identity-provider calls…), for the bench and the curious.
+    (req, res) => {
+      if (req.url !== '/admin/stats' || req.socket.remoteAddress?.replace('::ffff:', '') !== '127.0.0.1') return false;
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(metrics));
+      return true;
+    },
     // Like the Functions host's admin API: what the app registered, with its metadata.
     (req, res) => {
       if (req.url !== '/admin/functions' || req.socket.remoteAddress?.replace('::ffff:', '') !== '127.0.0.1') return false;
@@ -57,7 +64,11 @@ async function main(): Promise<void> {
   const defaults: Record<string, string> = {
     CREDMAN_KEK_PROVIDER: 'local',
     CREDMAN_LOCAL_KEK_FILE: join(host.dataDir, 'local-kek.json'),
-    CREDMAN_AUTH_ISSUERS: JSON.stringify([{ issuer: issuer.issuer, jwksUri: devIssuerJwksUri(issuer.issuer) }]),
+    // The dev issuer, plus any the developer adds (a workload issuer to try issuer+subject policies).
+    CREDMAN_AUTH_ISSUERS: JSON.stringify([
+      { issuer: issuer.issuer, jwksUri: devIssuerJwksUri(issuer.issuer), kind: 'entra' },
+      ...(env.CREDMAN_LOCAL_EXTRA_ISSUERS ? (JSON.parse(env.CREDMAN_LOCAL_EXTRA_ISSUERS) as unknown[]) : []),
+    ]),
     CREDMAN_AUTH_AUDIENCES: DEV_AUDIENCE,
     CREDMAN_APP_TENANT_ID: DEV_TENANT_ID,
     CREDMAN_APP_OBJECT_ID: DEV_APP_OBJECT_ID,

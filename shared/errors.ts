@@ -116,3 +116,25 @@ export class DecryptionError extends CredmanError {
     super(`Decryption${reason}`, 500, `A stored secret could not be decrypted (${reason}).`, { cause });
   }
 }
+
+/** The connection has no usable token and needs something other than a retry (409). */
+export type ConnectionErrorCode = 'ConnectionNotConnected' | 'ReauthorizationRequired' | 'ClientSecretInvalid' | 'ConsentDenied' | 'ProviderMisconfigured';
+
+export class ConnectionStateError extends CredmanError {
+  constructor(code: ConnectionErrorCode, message: string) {
+    super(code, 409, message);
+  }
+}
+
+/** The identity provider failed or answered something unusable; its message passed on without secrets. */
+export class IdentityProviderError extends CredmanError {
+  constructor(message: string) {
+    super('IdentityProviderError', 502, message);
+  }
+}
+
+export class TooManyRequestsError extends CredmanError {
+  constructor(message: string, retryAfterSeconds: number) {
+    super('TooManyRequests', 429, message, { headers: { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) } });
+  }
+}

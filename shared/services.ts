@@ -15,6 +15,13 @@ import { ConnectionStore } from './store/connections';
 import { ProviderStore } from './store/providers';
 import { createTables, ensureTables, type Tables } from './store/tables';
 import { Health } from './health';
+import { ConsentService } from './consent/consentService';
+import { IdpClient } from './oauth/idpClient';
+import { ConnectionTokenStore } from './store/connectionTokens';
+import { ConsentStateStore } from './store/consentStates';
+import { AccessCheck } from './tokens/accessCheck';
+import { TokenRefresher } from './tokens/refresher';
+import { TokenService } from './tokens/tokenService';
 
 // The composition root: settings in, services out. Built once per process at app start.
 
@@ -24,6 +31,9 @@ export interface Services {
   readonly providers: ProviderService;
   readonly connections: ConnectionService;
   readonly accessPolicies: AccessPolicyService;
+  readonly consent: ConsentService;
+  readonly tokens: TokenService;
+  readonly refresher: TokenRefresher;
   readonly health: Health;
 }
 
@@ -49,14 +59,37 @@ export async function createServices(settings: Settings, deps: ServiceDeps): Pro
   const connections = new ConnectionStore(tables.connections, cipher);
   const policies = new AccessPolicyStore(tables.accessPolicies);
 
+  const idpSettings = settings.identityProviders;
+  const idp = new IdpClient({ timeoutMs: idpSettings.timeoutMs, retries: idpSettings.retries });
+  const refresher = new TokenRefresher(providers, new ConnectionTokenStore(tables.connections, cipher), idp, {
+    callsPerMinute: idpSettings.callsPerMinute,
+    // Longer than one call with all its retries and waits, so a lease never ends under its holder.
+    leaseMs: (idpSettings.retries + 1) * (idpSettings.timeoutMs + 5_000) + 5_000,
+    waitMs: (idpSettings.retries + 1) * (idpSettings.timeoutMs + 5_000),
+    log: (level, message) => deps.log(level, message),
+  });
+  const tokens = new TokenService(
+    new AccessCheck(policies, settings.tokenCache.enabled ? settings.tokenCache.policyTtlMs : 0),
+    refresher,
+    { cacheEnabled: settings.tokenCache.enabled },
+  );
+  const forget = (providerId: string, connectionId: string) => tokens.forget(providerId, connectionId);
+
   return {
     settings,
     auth: new CallerAuthenticator(settings.auth, {
       logger: (e) => deps.log(e.event === 'JwksUnavailable' ? 'error' : 'info', `auth: ${e.event}${'issuer' in e ? ` ${e.issuer}` : ''}: ${e.reason}`),
     }),
     providers: new ProviderService(providers, connections, policies, settings.publicBaseUrl),
-    connections: new ConnectionService(providers, connections, policies, settings.appIdentity),
-    accessPolicies: new AccessPolicyService(providers, connections, policies, settings.auth.issuers.map((i) => i.issuer)),
+    connections: new ConnectionService(providers, connections, policies, settings.appIdentity, tokens),
+    accessPolicies: new AccessPolicyService(providers, connections, policies, settings.auth.issuers.map((i) => i.issuer), forget),
+    consent: new ConsentService(providers, connections, new ConsentStateStore(tables.consentStates, cipher), refresher, idp, {
+      publicBaseUrl: settings.publicBaseUrl,
+      allowedRedirectOrigins: settings.consent.allowedRedirectOrigins,
+      onChanged: forget,
+    }),
+    tokens,
+    refresher,
     health: new Health(tables, wrapper),
   };
 }

@@ -13,6 +13,8 @@ const trustedIssuer = z
     jwksUri: z.url(),
     /** Audiences accepted from this issuer; defaults to CREDMAN_AUTH_AUDIENCES. */
     audiences: z.array(z.string().min(1)).optional(),
+    /** `entra` when the issuer's tid/oid/groups/roles claims are Entra ID's; default from the issuer URL. */
+    kind: z.enum(['entra', 'oidc']).optional(),
   })
   .strict();
 
@@ -59,6 +61,17 @@ export const settingsSchema = z
     CREDMAN_PUBLIC_BASE_URL: z.url().optional(),
     /** Set by App Service / Functions in Azure. */
     WEBSITE_HOSTNAME: z.string().optional(),
+    /** Origins (besides the app's own) that a login link may send the browser back to, comma-separated. */
+    CREDMAN_ALLOWED_REDIRECT_ORIGINS: csv.pipe(z.array(z.url())).default([]),
+    /** Per-attempt timeout of calls to identity providers, and retries after a transient failure. */
+    CREDMAN_IDP_TIMEOUT_SECONDS: z.coerce.number().positive().max(60).default(10),
+    CREDMAN_IDP_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
+    /** Identity-provider calls allowed per connection per minute (API Management's limit is 250). */
+    CREDMAN_IDP_CALLS_PER_MINUTE: positiveInt(250),
+    /** Keep access tokens and access policies in memory (`false` only to measure the uncached path). */
+    CREDMAN_TOKEN_CACHE: z.enum(['true', 'false']).default('true'),
+    /** How long this instance trusts its copy of a connection's access policies, in seconds. */
+    CREDMAN_POLICY_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
   })
   .superRefine((s, ctx) => {
     if (!s.CREDMAN_STORAGE_CONNECTION_STRING && !s.CREDMAN_TABLE_ENDPOINT) {
@@ -79,12 +92,15 @@ export interface Settings {
     | { readonly provider: 'local'; readonly file: string };
   readonly dekCache: { readonly ttlMs: number; readonly maxEntries: number };
   readonly auth: {
-    readonly issuers: ReadonlyArray<{ readonly issuer: string; readonly jwksUri: string; readonly audiences: readonly string[] }>;
+    readonly issuers: ReadonlyArray<{ readonly issuer: string; readonly jwksUri: string; readonly audiences: readonly string[]; readonly kind?: 'entra' | 'oidc' }>;
     readonly adminRole: string;
     readonly clockSkewSeconds: number;
   };
   readonly appIdentity: { readonly tenantId: string; readonly objectId: string };
   readonly publicBaseUrl: string;
+  readonly consent: { readonly allowedRedirectOrigins: readonly string[] };
+  readonly identityProviders: { readonly timeoutMs: number; readonly retries: number; readonly callsPerMinute: number };
+  readonly tokenCache: { readonly enabled: boolean; readonly policyTtlMs: number };
 }
 
 export class SettingsError extends Error {
@@ -124,6 +140,13 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
     },
     appIdentity: { tenantId: s.CREDMAN_APP_TENANT_ID, objectId: s.CREDMAN_APP_OBJECT_ID },
     publicBaseUrl: (s.CREDMAN_PUBLIC_BASE_URL ?? `https://${s.WEBSITE_HOSTNAME}`).replace(/\/+$/, ''),
+    consent: { allowedRedirectOrigins: s.CREDMAN_ALLOWED_REDIRECT_ORIGINS.map((o) => new URL(o).origin) },
+    identityProviders: {
+      timeoutMs: Math.round(s.CREDMAN_IDP_TIMEOUT_SECONDS * 1000),
+      retries: s.CREDMAN_IDP_RETRIES,
+      callsPerMinute: s.CREDMAN_IDP_CALLS_PER_MINUTE,
+    },
+    tokenCache: { enabled: s.CREDMAN_TOKEN_CACHE === 'true', policyTtlMs: s.CREDMAN_POLICY_CACHE_SECONDS * 1000 },
   });
 }
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { HttpRequest, HttpResponse, InvocationContext, type HttpResponseInit } from '@azure/functions';
+import { HttpRequest, HttpResponse, InvocationContext, type Cookie, type HttpResponseInit } from '@azure/functions';
 import type { HttpRoute } from './routes';
 
 // Serves the app's HTTP functions under /api the way the Functions host does: it matches the
@@ -87,10 +87,24 @@ async function serve(routes: HttpRoute[], extra: ExtraRoute[], req: IncomingMess
   }
   const response = result instanceof HttpResponse ? result : new HttpResponse((result ?? {}) as HttpResponseInit);
   const out = Buffer.from(await response.arrayBuffer());
-  const outHeaders: Record<string, string> = {};
+  const outHeaders: Record<string, string | string[]> = {};
   response.headers.forEach((v, k) => (outHeaders[k] = v));
+  // The Functions host turns `cookies` into Set-Cookie headers; so does this one.
+  if (response.cookies.length) outHeaders['set-cookie'] = response.cookies.map(setCookie);
   res.writeHead(response.status, outHeaders);
   res.end(method === 'HEAD' ? undefined : out);
+}
+
+function setCookie(c: Cookie): string {
+  const parts = [`${c.name}=${c.value}`];
+  if (c.path) parts.push(`Path=${c.path}`);
+  if (c.domain) parts.push(`Domain=${c.domain}`);
+  if (c.maxAge !== undefined) parts.push(`Max-Age=${c.maxAge}`);
+  if (c.expires) parts.push(`Expires=${new Date(c.expires).toUTCString()}`);
+  if (c.secure) parts.push('Secure');
+  if (c.httpOnly) parts.push('HttpOnly');
+  if (c.sameSite) parts.push(`SameSite=${c.sameSite}`);
+  return parts.join('; ');
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer | 'tooLarge'> {

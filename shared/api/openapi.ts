@@ -12,6 +12,7 @@ import {
   providerPutSchema,
   providerSchema,
 } from '../model/schemas';
+import { authorizationContextSchema, confirmConsentCodeSchema, loginLinksRequestSchema, loginLinksResponseSchema } from '../model/runtimeSchemas';
 
 // OpenAPI 3.1 from the zod schemas that validate requests: JSON Schema 2020-12 is OpenAPI 3.1's
 // dialect, so zod's own converter produces the component schemas.
@@ -25,6 +26,9 @@ interface Operation {
   request?: z.ZodType;
   response?: { status: string; schema?: z.ZodType; description: string }[];
   admin?: boolean;
+  /** Authorised by an access policy on the connection instead of the admin role. */
+  policy?: boolean;
+  query?: { name: string; schema: object; description: string }[];
   paged?: boolean;
   conditional?: boolean;
 }
@@ -64,6 +68,41 @@ export const OPERATIONS: readonly Operation[] = [
     method: 'get', path: '/health', operationId: 'health', summary: 'Health of storage and Key Vault',
     response: [{ status: '200', schema: healthSchema, description: 'Healthy' }, { status: '503', schema: healthSchema, description: 'A dependency fails' }],
   },
+  {
+    method: 'post', path: `${C}/getLoginLinks`, operationId: 'getLoginLinks', summary: 'A login link that starts consent for the connection', admin: true,
+    request: loginLinksRequestSchema, response: [{ status: '200', schema: loginLinksResponseSchema, description: 'The link' }],
+  },
+  {
+    method: 'post', path: `${C}/confirmConsentCode`, operationId: 'confirmConsentCode', summary: 'Confirm a consent held for confirmation (skips the anti-phishing page)', admin: true,
+    request: confirmConsentCodeSchema, response: [{ status: '200', description: 'The connection holds the new tokens' }],
+  },
+  {
+    method: 'post', path: `${C}/token`, operationId: 'getToken', summary: 'A fresh access token of the connection', policy: true,
+    query: [
+      { name: 'minValidity', schema: { type: 'integer', minimum: 0, maximum: 86400, default: 180 }, description: 'Seconds of validity the token must have left (capped at half its lifetime).' },
+      { name: 'forceRefresh', schema: { type: 'boolean', default: false }, description: 'Obtain a new token from the identity provider.' },
+    ],
+    response: [{ status: '200', schema: authorizationContextSchema, description: 'The authorization context' }],
+  },
+  {
+    method: 'get', path: '/consent/start', operationId: 'consentStart', summary: 'Follows a login link: redirects to the identity provider',
+    query: [{ name: 'state', schema: { type: 'string' }, description: 'The login link state.' }],
+    response: [{ status: '302', description: 'To the authorization endpoint' }],
+  },
+  {
+    method: 'get', path: '/consent/callback', operationId: 'consentCallback', summary: "The identity provider's redirect back",
+    query: [
+      { name: 'state', schema: { type: 'string' }, description: 'The state sent to the identity provider.' },
+      { name: 'code', schema: { type: 'string' }, description: 'The authorization code.' },
+      { name: 'error', schema: { type: 'string' }, description: 'The OAuth error, instead of a code.' },
+      { name: 'iss', schema: { type: 'string' }, description: 'RFC 9207 issuer of the response.' },
+    ],
+    response: [{ status: '302', description: 'To postLoginRedirectUrl with status=success|confirmationRequired|error' }, { status: '200', description: 'An HTML page when there is no redirect URL' }],
+  },
+  {
+    method: 'post', path: '/consent/confirm', operationId: 'consentConfirm', summary: 'The answer of the anti-phishing page (form post)',
+    response: [{ status: '302', description: 'To postLoginRedirectUrl' }, { status: '200', description: 'An HTML page' }],
+  },
   { method: 'get', path: '/openapi.json', operationId: 'openApi', summary: 'This document', response: [{ status: '200', description: 'OpenAPI 3.1' }] },
 ];
 
@@ -102,6 +141,7 @@ export function openApiDocument(): object {
         { name: '$skipToken', in: 'query', required: false, schema: { type: 'string' } as never },
       );
     }
+    for (const q of op.query ?? []) params.push({ name: q.name, in: 'query', required: false, schema: q.schema as never, description: q.description } as never);
     if (op.conditional) params.push({ name: 'If-Match', in: 'header', required: false, schema: { type: 'string' } as never });
     const responses: Record<string, object> = {};
     for (const r of op.response ?? []) {
@@ -114,7 +154,7 @@ export function openApiDocument(): object {
       ...(params.length ? { parameters: params } : {}),
       ...(op.request ? { requestBody: { required: true, content: { 'application/json': { schema: schemaOf(op.request) } } } } : {}),
       responses,
-      ...(op.admin ? { security: [{ bearer: [] }] } : {}),
+      ...(op.admin || op.policy ? { security: [{ bearer: [] }] } : {}),
     };
   }
   cached = {

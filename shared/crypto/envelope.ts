@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { CredmanError, DecryptionError } from '../errors';
+import { metrics } from '../metrics';
 import type { DekCache } from './dekCache';
 import type { KeyWrapper, WrappedKey } from './keyWrapper';
 
@@ -85,7 +86,10 @@ export class EnvelopeCipher {
   private async unwrap(key: WrappedKey): Promise<Buffer> {
     let dek: Buffer;
     try {
-      dek = await this.cache.getOrLoad(key, () => this.wrapper.unwrap(key));
+      dek = await this.cache.getOrLoad(key, () => {
+        metrics.kekUnwraps++;
+        return this.wrapper.unwrap(key);
+      });
     } catch (err) {
       if (err instanceof CredmanError) throw err;
       throw new DecryptionError('UnwrapFailed');

@@ -51,7 +51,25 @@ interface TrustedIssuer {
   readonly issuer: string;
   readonly jwksUri: string;
   readonly audiences: string[];
+  /** Entra claims (tid, oid, groups, roles, azp/appid) are believed only from Entra issuers. */
+  readonly entra: boolean;
   readonly getKey: JWTVerifyGetKey;
+}
+
+const ENTRA_HOSTS = new Set(['login.microsoftonline.com', 'sts.windows.net', 'login.microsoftonline.us', 'login.chinacloudapi.cn', 'login.partner.microsoftonline.cn']);
+
+/**
+ * An issuer is treated as Entra ID when configured so, or when its URL is an Entra login host.
+ * Any other trusted issuer (a Kubernetes cluster, GitHub Actions) could mint a `tid`/`oid`/`roles`
+ * claim of its choosing, so such callers are known by `issuer` + `subject` alone.
+ */
+export function isEntraIssuer(i: { issuer: string; kind?: 'entra' | 'oidc' }): boolean {
+  if (i.kind) return i.kind === 'entra';
+  try {
+    return ENTRA_HOSTS.has(new URL(i.issuer).hostname);
+  } catch {
+    return false;
+  }
 }
 
 /** Marks a JWKS outage inside the key resolver, so it is told apart from a bad token. */
@@ -87,7 +105,7 @@ export class CallerAuthenticator {
           throw new JwksUnavailable(describe(err), { cause: err });
         }
       };
-      this.issuers.set(i.issuer, { issuer: i.issuer, jwksUri: i.jwksUri, audiences: [...i.audiences], getKey });
+      this.issuers.set(i.issuer, { issuer: i.issuer, jwksUri: i.jwksUri, audiences: [...i.audiences], entra: isEntraIssuer(i), getKey });
     }
   }
 
@@ -121,7 +139,7 @@ export class CallerAuthenticator {
       throw this.rejection(err, trusted);
     }
     if (typeof payload.sub !== 'string' || !payload.sub) throw this.reject('sub_not_a_string', 'invalid');
-    const caller = toCaller(payload, trusted.issuer);
+    const caller = toCaller(payload, trusted);
     // `exp` is required above; the cache never answers at or after it (the skew only widens
     // what a fresh verification accepts).
     this.cache.set(key, caller, (payload.exp as number) * 1000, now);
@@ -177,12 +195,13 @@ function bearerToken(header: string | null | undefined): string {
   return match[1];
 }
 
-function toCaller(p: JWTPayload, issuer: string): Caller {
+function toCaller(p: JWTPayload, trusted: TrustedIssuer): Caller {
   const str = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
   const strings = (v: unknown) => Object.freeze(Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
   // Frozen: one Caller object is shared by every request that presents the same token.
+  if (!trusted.entra) return Object.freeze({ issuer: trusted.issuer, subject: p.sub as string, roles: strings([]), groups: strings([]) });
   return Object.freeze({
-    issuer,
+    issuer: trusted.issuer,
     subject: p.sub as string,
     tenantId: str(p.tid),
     objectId: str(p.oid),

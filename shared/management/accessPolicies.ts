@@ -14,6 +14,8 @@ export class AccessPolicyService {
     private readonly policies: AccessPolicyStore,
     /** Issuers trusted by configuration: an issuer+subject policy may only name one of them. */
     private readonly trustedIssuers: readonly string[],
+    /** Tells the token cache that who may read a connection's tokens changed. */
+    private readonly onChanged: (providerId: string, connectionId: string) => void = () => {},
   ) {}
 
   async list(providerId: string, connectionId: string, top: number, skipToken?: string): Promise<Page<AccessPolicyResource>> {
@@ -51,11 +53,14 @@ export class AccessPolicyService {
       };
     }
     const r = await this.policies.put(providerId, connectionId, id, subject, ifMatch);
+    this.onChanged(providerId, connectionId);
     return { created: r.created, resource: accessPolicyResource(r.record), etag: r.record.etag };
   }
 
   async delete(providerId: string, connectionId: string, id: string, ifMatch?: string): Promise<boolean> {
-    return this.policies.delete(providerId, connectionId, id, ifMatch);
+    const deleted = await this.policies.delete(providerId, connectionId, id, ifMatch);
+    this.onChanged(providerId, connectionId);
+    return deleted;
   }
 
   private async requireConnection(providerId: string, connectionId: string): Promise<void> {

@@ -7,6 +7,7 @@ import { ifMatchFails } from '../store/countedPartition';
 import type { ConnectionStore } from '../store/connections';
 import type { Page } from '../store/paging';
 import type { ProviderRecord, ProviderStore } from '../store/providers';
+import type { TokenService } from '../tokens/tokenService';
 import { validateParameters } from './parameters';
 import type { Written } from './providers';
 
@@ -22,6 +23,7 @@ export class ConnectionService {
     private readonly policies: AccessPolicyStore,
     /** The app's own identity, granted access to every new connection (as API Management does). */
     private readonly appIdentity: { tenantId: string; objectId: string },
+    private readonly tokens: TokenService,
   ) {}
 
   async list(providerId: string, top: number, skipToken?: string): Promise<Page<ConnectionResource>> {
@@ -62,6 +64,14 @@ export class ConnectionService {
       const app = this.appIdentity;
       await this.policies.put(providerId, id, app.objectId, { kind: 'entra', tenantId: app.tenantId, objectId: app.objectId });
     }
+    this.tokens.forget(providerId, id);
+    if (props.oauth2grantType === 'ClientCredentials') {
+      // API.md: the first token is fetched on create (and again when the parameters change);
+      // a refusal leaves the connection in Error with the identity provider's reason, still 201/200.
+      await this.fetchFirstToken(providerId, id);
+      const now = await this.connections.get(providerId, id);
+      if (now) return { created: r.created, resource: connectionResource(now), etag: now.etag };
+    }
     return { created: r.created, resource: connectionResource(r.record), etag: r.record.etag };
   }
 
@@ -71,7 +81,19 @@ export class ConnectionService {
     if (ifMatchFails(ifMatch, c?.etag)) throw new PreconditionFailedError();
     if (!c) return false;
     await this.policies.deleteAll(providerId, id);
-    return this.connections.delete(providerId, id, ifMatch);
+    const deleted = await this.connections.delete(providerId, id, ifMatch);
+    this.tokens.forget(providerId, id);
+    return deleted;
+  }
+
+  private async fetchFirstToken(providerId: string, id: string): Promise<void> {
+    try {
+      await this.tokens.fetchNow(providerId, id);
+    } catch (err) {
+      if (!(err instanceof CredmanError) || err.status === 404) throw err;
+      if (err.status === 409) return; // already recorded on the connection (ClientSecretInvalid…)
+      await this.tokens.recordFailure(providerId, id, err.code === 'TooManyRequests' ? 'IdentityProviderError' : err.code, err.message);
+    }
   }
 
   private async requireProvider(providerId: string): Promise<ProviderRecord> {

@@ -25,7 +25,7 @@ export interface ConnectionRecord {
   etag: string;
 }
 
-interface ConnectionEntity {
+export interface ConnectionEntity {
   displayName?: string;
   grantType: GrantTypeName;
   parameters: string;
@@ -37,9 +37,19 @@ interface ConnectionEntity {
   expiresOn?: string;
   createdOn: string;
   changedOn: string;
+  /** Token state (shared/store/connectionTokens.ts); the tokens themselves are in `secrets`. */
+  tokenType?: string;
+  scope?: string;
+  obtainedOn?: string;
+  refreshExpiresOn?: string;
+  tokenVersion?: number;
+  leaseOwner?: string;
+  leaseUntil?: number;
+  windowStart?: number;
+  windowCount?: number;
 }
 
-const PARAM = 'param.';
+export const PARAM = 'param.';
 
 export class ConnectionStore {
   constructor(
@@ -90,7 +100,7 @@ export class ConnectionStore {
           ...(Object.keys(secrets).length ? { secrets: await this.sealer.seal(loc, secrets) } : {}),
           status: keep ? existing.status : 'Pending',
           ...(keep && existing.errorCode ? { errorCode: existing.errorCode, errorMessage: existing.errorMessage ?? '' } : {}),
-          ...(keep && existing.expiresOn ? { expiresOn: existing.expiresOn } : {}),
+          ...(keep ? tokenStateOf(existing) : {}),
           createdOn: existing?.createdOn ?? now,
           changedOn: now,
         };
@@ -112,6 +122,15 @@ export class ConnectionStore {
   deleteAll(providerId: string): Promise<number> {
     return deletePartition(this.table, providerId);
   }
+}
+
+const TOKEN_STATE = ['expiresOn', 'tokenType', 'scope', 'obtainedOn', 'refreshExpiresOn', 'tokenVersion', 'leaseOwner', 'leaseUntil', 'windowStart', 'windowCount'] as const;
+
+/** The token-state columns of a row, carried over when a replace keeps the connection's tokens. */
+function tokenStateOf(e: ConnectionEntity): Partial<ConnectionEntity> {
+  const out: Record<string, unknown> = {};
+  for (const k of TOKEN_STATE) if (e[k] !== undefined && e[k] !== null) out[k] = e[k];
+  return out as Partial<ConnectionEntity>;
 }
 
 function toRecord(providerId: string, id: string, e: ConnectionEntity, etag: string): ConnectionRecord {

@@ -42,6 +42,14 @@ export class ProviderStore {
     return e && toRecord(id, e, e.etag);
   }
 
+  /** The provider with its decrypted secrets, keyed `<grantType>.<parameter>`: for the OAuth engine only. */
+  async getWithSecrets(id: string): Promise<{ record: ProviderRecord; secrets: Record<string, string> } | undefined> {
+    const e = await readEntity<ProviderEntity>(this.table, PARTITION, id);
+    if (!e) return undefined;
+    const secrets = e.secrets ? await this.sealer.open({ table: this.table.tableName, partitionKey: PARTITION, rowKey: id }, e.secrets) : {};
+    return { record: toRecord(id, e, e.etag), secrets };
+  }
+
   async list(top: number, skipToken?: string): Promise<Page<ProviderRecord>> {
     const page = await listPartition<ProviderEntity>(this.table, PARTITION, top, skipToken);
     return { items: page.items.map((e) => toRecord(e.rowKey as string, e, e.etag)), skipToken: page.skipToken };

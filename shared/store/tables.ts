@@ -1,7 +1,7 @@
 import { TableClient } from '@azure/data-tables';
 import type { TokenCredential } from '@azure/identity';
 
-export const TABLE_NAMES = ['providers', 'connections', 'accessPolicies'] as const;
+export const TABLE_NAMES = ['providers', 'connections', 'accessPolicies', 'consentStates'] as const;
 export type TableName = (typeof TABLE_NAMES)[number];
 export type Tables = Record<TableName, TableClient>;
 
@@ -22,7 +22,7 @@ export function createTables(options: StorageOptions, credential: () => TokenCre
     }
     return new TableClient(options.tableEndpoint as string, table, credential());
   };
-  return { providers: make('providers'), connections: make('connections'), accessPolicies: make('accessPolicies') };
+  return { providers: make('providers'), connections: make('connections'), accessPolicies: make('accessPolicies'), consentStates: make('consentStates') };
 }
 
 export async function ensureTables(tables: Tables): Promise<void> {

@@ -52,8 +52,8 @@ afterAll(async () => {
 function auth(): Settings['auth'] {
   return {
     issuers: [
-      { issuer: issuerA.issuer, jwksUri: devIssuerJwksUri(issuerA.issuer), audiences: [DEV_AUDIENCE] },
-      { issuer: issuerB.issuer, jwksUri: devIssuerJwksUri(issuerB.issuer), audiences: [OTHER_AUDIENCE] },
+      { issuer: issuerA.issuer, jwksUri: devIssuerJwksUri(issuerA.issuer), audiences: [DEV_AUDIENCE], kind: 'entra' },
+      { issuer: issuerB.issuer, jwksUri: devIssuerJwksUri(issuerB.issuer), audiences: [OTHER_AUDIENCE], kind: 'entra' },
       { issuer: `${base}/broken`, jwksUri: `${base}/broken/jwks.json`, audiences: [DEV_AUDIENCE] },
       { issuer: `${base}/hang`, jwksUri: `${base}/hang/jwks.json`, audiences: [DEV_AUDIENCE] },
     ],

@@ -1,0 +1,75 @@
+import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import { bindingCookieName, type ConsentOutcome } from '../shared/consent/consentService';
+import { PAGE_HEADERS, renderPage } from '../shared/consent/pages';
+import { CredmanError } from '../shared/errors';
+import { getServices } from './lib/runtime';
+
+// The browser side of consent: redirects and HTML pages, never JSON. Authorised by the
+// single-use state or consent code each request carries, not by a bearer token.
+
+const MAX_FORM_BYTES = 4096;
+
+export async function consentStart(request: HttpRequest) {
+  const s = await getServices();
+  return render(request, await s.consent.start(request.query.get('state') ?? ''));
+}
+
+export async function consentCallback(request: HttpRequest) {
+  const s = await getServices();
+  const q = (name: string) => request.query.get(name) ?? undefined;
+  const state = q('state') ?? '';
+  const outcome = await s.consent.callback(
+    { state, code: q('code'), error: q('error'), iss: q('iss') },
+    cookie(request, bindingCookieName(state)),
+  );
+  // The binding cookie has done its job.
+  return render(request, outcome, { clear: bindingCookieName(state) });
+}
+
+export async function consentConfirm(request: HttpRequest) {
+  const s = await getServices();
+  const type = (request.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
+  const raw = type === 'application/x-www-form-urlencoded' ? await request.text() : '';
+  const form = new URLSearchParams(raw.length <= MAX_FORM_BYTES ? raw : '');
+  return render(request, await s.consent.decide(form.get('consentCode') ?? '', form.get('decision') === 'confirm'));
+}
+
+function render(request: HttpRequest, outcome: ConsentOutcome, opts: { clear?: string } = {}): HttpResponseInit {
+  const secure = new URL(request.url).protocol === 'https:';
+  const cookies = [
+    ...(outcome.kind === 'redirect' && outcome.cookie
+      ? [{ name: outcome.cookie.name, value: outcome.cookie.value, maxAge: outcome.cookie.maxAgeSeconds, path: '/api/consent', httpOnly: true, secure, sameSite: 'Lax' as const }]
+      : []),
+    ...(opts.clear ? [{ name: opts.clear, value: '', maxAge: 0, path: '/api/consent', httpOnly: true, secure, sameSite: 'Lax' as const }] : []),
+  ];
+  if (outcome.kind === 'redirect') return { status: 302, headers: { Location: outcome.location, 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' }, cookies };
+  return { status: outcome.page.status, headers: PAGE_HEADERS, body: renderPage(outcome.page), cookies };
+}
+
+function cookie(request: HttpRequest, name: string): string | undefined {
+  for (const part of (request.headers.get('cookie') ?? '').split(';')) {
+    const i = part.indexOf('=');
+    if (i > 0 && part.slice(0, i).trim() === name) return part.slice(i + 1).trim();
+  }
+  return undefined;
+}
+
+/** Browser routes answer errors with a page, never the JSON error shape. */
+function page(fn: (request: HttpRequest) => Promise<HttpResponseInit>) {
+  return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
+    try {
+      return await fn(request);
+    } catch (err) {
+      if (err instanceof CredmanError && err.expose) {
+        if (err.status >= 500) context.warn(`${err.code}: ${err.message}`);
+        return { status: err.status, headers: { ...PAGE_HEADERS, ...err.headers }, body: renderPage({ name: 'failed', status: err.status, code: err.code, message: err.message }) };
+      }
+      context.error(`Unhandled ${err instanceof Error ? err.name : typeof err} in invocation ${context.invocationId}`);
+      return { status: 500, headers: PAGE_HEADERS, body: renderPage({ name: 'failed', status: 500, code: 'InternalError', message: `The server failed to handle the request (invocation ${context.invocationId}).` }) };
+    }
+  };
+}
+
+app.http('consentStart', { methods: ['GET'], route: 'consent/start', authLevel: 'anonymous', handler: page(consentStart) });
+app.http('consentCallback', { methods: ['GET'], route: 'consent/callback', authLevel: 'anonymous', handler: page(consentCallback) });
+app.http('consentConfirm', { methods: ['POST'], route: 'consent/confirm', authLevel: 'anonymous', handler: page(consentConfirm) });

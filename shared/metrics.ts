@@ -1,0 +1,13 @@
+// Process-wide counters of the costly things a request can cause, for operators and the bench:
+// the local host serves them at /admin/stats (loopback only). Plain numbers, no dependencies.
+
+export const metrics = {
+  /** Data keys unwrapped by the KEK: in Azure, each one is a Key Vault call. */
+  kekUnwraps: 0,
+  /** Token requests answered from memory. */
+  tokenCacheHits: 0,
+  /** Token requests that read the connection row (decrypting it), whatever came next. */
+  tokenStoreReads: 0,
+  /** Calls that reached an identity provider's token endpoint (each retry counts). */
+  identityProviderCalls: 0,
+};

@@ -1,0 +1,145 @@
+import http from 'node:http';
+import https from 'node:https';
+import axios, { type AxiosInstance } from 'axios';
+import { metrics } from '../metrics';
+import type { ProviderTemplate } from './template';
+import type { TokenRequest } from './tokenRequest';
+import { readTokenResponse, type TokenSet } from './tokenResponse';
+
+// Every call credman makes to an identity provider's token endpoint goes through here: one
+// timeout per attempt, no redirects followed, bounded retries with jittered backoff for transient
+// failures (5xx, 429, timeouts, resets, garbled answers), and errors that carry codes, never the
+// request or response body (both hold secrets).
+
+/** The identity provider refused the grant (RFC 6749 §5.2): retrying will not help. */
+export class OAuthGrantError extends Error {
+  constructor(
+    readonly error: string,
+    readonly description: string | undefined,
+    readonly status: number,
+  ) {
+    super(`The identity provider answered ${status} ${error}${description ? `: ${description}` : ''}`);
+    this.name = 'OAuthGrantError';
+  }
+}
+
+/** The identity provider could not be reached or failed, and kept failing through the retries. */
+export class IdpUnavailableError extends Error {
+  constructor(
+    message: string,
+    /** True when the last attempt may have reached the provider (timeout, reset, garbled 2xx). */
+    readonly ambiguous: boolean,
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+    this.name = 'IdpUnavailableError';
+  }
+}
+
+export interface IdpClientOptions {
+  timeoutMs: number;
+  retries: number;
+  /** Longest Retry-After credman waits inside one request; longer ones end the retries. */
+  maxRetryAfterMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  /** Count of attempts that left this process (for tests and the bench). */
+  onAttempt?: (url: string) => void;
+}
+
+interface Attempt {
+  outcome: 'token' | 'refused' | 'transient';
+  token?: TokenSet;
+  refusal?: OAuthGrantError;
+  reason?: string;
+  ambiguous?: boolean;
+  retryAfterMs?: number;
+}
+
+const TRANSIENT_OAUTH_ERRORS = new Set(['temporarily_unavailable', 'server_error']);
+
+export class IdpClient {
+  private readonly http: AxiosInstance;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly random: () => number;
+
+  constructor(private readonly options: IdpClientOptions) {
+    this.http = axios.create({
+      timeout: options.timeoutMs,
+      maxRedirects: 0,
+      responseType: 'text',
+      transformResponse: [(d: unknown) => d],
+      validateStatus: () => true,
+      maxContentLength: 1024 * 1024,
+      httpAgent: new http.Agent({ keepAlive: true }),
+      httpsAgent: new https.Agent({ keepAlive: true }),
+    });
+    this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    this.random = options.random ?? Math.random;
+  }
+
+  /** Posts a token request; returns the token set or throws OAuthGrantError / IdpUnavailableError. */
+  async requestToken(template: ProviderTemplate, request: TokenRequest): Promise<TokenSet> {
+    const maxRetryAfter = this.options.maxRetryAfterMs ?? 5000;
+    let ambiguous = false;
+    for (let attempt = 0; ; attempt++) {
+      const a = await this.attempt(template, request);
+      if (a.outcome === 'token') return a.token as TokenSet;
+      if (a.outcome === 'refused') throw a.refusal as OAuthGrantError;
+      ambiguous ||= a.ambiguous === true;
+      const backoff = 200 * 2 ** attempt * (0.5 + this.random() / 2);
+      const wait = Math.max(backoff, a.retryAfterMs ?? 0);
+      if (attempt >= this.options.retries || wait > maxRetryAfter) {
+        throw new IdpUnavailableError(a.reason as string, ambiguous, a.retryAfterMs === undefined ? undefined : a.retryAfterMs / 1000);
+      }
+      await this.sleep(wait);
+    }
+  }
+
+  private async attempt(template: ProviderTemplate, request: TokenRequest): Promise<Attempt> {
+    metrics.identityProviderCalls++;
+    this.options.onAttempt?.(request.url);
+    let res;
+    try {
+      res = await this.http.post<string>(request.url, request.body, {
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...request.headers },
+      });
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? 'ERROR';
+      const timedOut = code === 'ECONNABORTED' || code === 'ETIMEDOUT';
+      const refused = code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN';
+      return {
+        outcome: 'transient',
+        ambiguous: !refused,
+        reason: timedOut ? 'The identity provider did not answer in time.' : `The identity provider could not be reached (${code}).`,
+      };
+    }
+    const status = res.status;
+    const header = (name: string): string | undefined => {
+      const v = res.headers[name];
+      return typeof v === 'string' ? v : Array.isArray(v) ? v[0] : undefined;
+    };
+    const parsed = readTokenResponse(template, { status, contentType: header('content-type'), body: typeof res.data === 'string' ? res.data : '' });
+    const retryAfterMs = parseRetryAfter(header('retry-after'));
+    const transientStatus = status >= 500 || status === 429 || status === 408;
+    if (parsed.kind === 'token' && status >= 200 && status < 300) return { outcome: 'token', token: parsed.token };
+    if (parsed.kind === 'error' && !transientStatus && !TRANSIENT_OAUTH_ERRORS.has(parsed.error)) {
+      return { outcome: 'refused', refusal: new OAuthGrantError(parsed.error, parsed.description, status) };
+    }
+    if (transientStatus || parsed.kind === 'error') {
+      return { outcome: 'transient', reason: `The identity provider answered ${status}.`, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
+    }
+    if (status >= 200 && status < 300) {
+      return { outcome: 'transient', ambiguous: true, reason: 'The identity provider sent a token response credman could not read.' };
+    }
+    return { outcome: 'refused', refusal: new OAuthGrantError('invalid_response', `unexpected HTTP ${status} without an OAuth error`, status) };
+  }
+}
+
+/** Retry-After as seconds or an HTTP date (RFC 9110 §10.2.3), in milliseconds. */
+export function parseRetryAfter(value: string | undefined, now: number = Date.now()): number | undefined {
+  if (!value) return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}

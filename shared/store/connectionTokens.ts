@@ -1,0 +1,166 @@
+import type { TableClient, TableEntityResult } from '@azure/data-tables';
+import type { EnvelopeCipher, RecordLocation } from '../crypto';
+import type { ConnectionStatus } from '../model/schemas';
+import { readEntity } from './countedPartition';
+import { PARAM, type ConnectionEntity } from './connections';
+import { isNotFound, isPreconditionFailed, unavailable } from './storageErrors';
+
+// The token side of a connection row: current tokens (encrypted in `secrets`), the refresh lease
+// and the identity-provider call window. Every write is a Replace guarded by the row's ETag, so
+// the lease, the window and the tokens change together or not at all.
+
+const ACCESS = 'token.access';
+const REFRESH = 'token.refresh';
+const CLAIMS = 'token.claims';
+
+export interface StoredToken {
+  accessToken: string;
+  tokenType: string;
+  /** Epoch ms; undefined when the provider gave no lifetime. */
+  expiresAt?: number;
+  obtainedAt: number;
+  scope?: string;
+  claims: Record<string, unknown>;
+}
+
+export interface TokenState {
+  readonly providerId: string;
+  readonly connectionId: string;
+  readonly etag: string;
+  readonly grantType: ConnectionEntity['grantType'];
+  readonly parameters: Record<string, string>;
+  /** Secret connection parameters (client-credentials connections may carry their own). */
+  readonly secretParameters: Record<string, string>;
+  readonly status: ConnectionStatus;
+  readonly error?: { code: string; message: string };
+  readonly token?: StoredToken;
+  readonly refreshToken?: string;
+  readonly refreshExpiresAt?: number;
+  readonly tokenVersion: number;
+  readonly lease?: { owner: string; until: number };
+  readonly window: { start: number; count: number };
+  /** The row as read, so that an update changes only what it names. */
+  readonly entity: TableEntityResult<ConnectionEntity>;
+  readonly secrets: Record<string, string>;
+}
+
+export interface TokenChange {
+  lease?: { owner: string; until: number } | null;
+  window?: { start: number; count: number };
+  /** New tokens; `refreshToken: undefined` keeps the stored one (providers may not return one on refresh). */
+  tokens?: { token: StoredToken; refreshToken?: string; refreshExpiresAt?: number } | null;
+  status?: ConnectionStatus;
+  error?: { code: string; message: string } | null;
+}
+
+export class ConnectionTokenStore {
+  constructor(
+    private readonly table: TableClient,
+    private readonly sealer: EnvelopeCipher,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  async read(providerId: string, connectionId: string): Promise<TokenState | undefined> {
+    const e = await readEntity<ConnectionEntity>(this.table, providerId, connectionId);
+    if (!e) return undefined;
+    const secrets = e.secrets ? await this.sealer.open(this.loc(providerId, connectionId), e.secrets) : {};
+    return toState(providerId, connectionId, e, secrets);
+  }
+
+  /** Applies a change if the row still has the ETag it was read with; undefined when it has moved on (or is gone). */
+  async update(state: TokenState, change: TokenChange): Promise<TokenState | undefined> {
+    const { etag: _etag, timestamp: _ts, ...base } = state.entity as TableEntityResult<ConnectionEntity> & { timestamp?: string };
+    const next: ConnectionEntity & { partitionKey: string; rowKey: string } = { ...base } as never;
+    const drop = (k: keyof ConnectionEntity) => delete (next as Partial<ConnectionEntity>)[k];
+    let secrets = state.secrets;
+
+    if (change.lease === null) (drop('leaseOwner'), drop('leaseUntil'));
+    else if (change.lease) Object.assign(next, { leaseOwner: change.lease.owner, leaseUntil: change.lease.until });
+    if (change.window) Object.assign(next, { windowStart: change.window.start, windowCount: change.window.count });
+    if (change.status) next.status = change.status;
+    if (change.error === null) (drop('errorCode'), drop('errorMessage'));
+    else if (change.error) Object.assign(next, { errorCode: change.error.code, errorMessage: change.error.message });
+
+    if (change.tokens === null) {
+      secrets = withoutTokens(secrets);
+      for (const k of ['expiresOn', 'tokenType', 'scope', 'obtainedOn', 'refreshExpiresOn'] as const) drop(k);
+    } else if (change.tokens) {
+      const { token, refreshToken, refreshExpiresAt } = change.tokens;
+      secrets = { ...withoutTokens(secrets, refreshToken === undefined), [ACCESS]: token.accessToken, [CLAIMS]: JSON.stringify(token.claims) };
+      if (refreshToken !== undefined) secrets[REFRESH] = refreshToken;
+      for (const k of ['expiresOn', 'scope', 'refreshExpiresOn'] as const) drop(k);
+      Object.assign(next, {
+        tokenType: token.tokenType,
+        obtainedOn: new Date(token.obtainedAt).toISOString(),
+        tokenVersion: state.tokenVersion + 1,
+        ...(token.expiresAt === undefined ? {} : { expiresOn: new Date(token.expiresAt).toISOString() }),
+        ...(token.scope === undefined ? {} : { scope: token.scope }),
+        ...(refreshExpiresAt !== undefined
+          ? { refreshExpiresOn: new Date(refreshExpiresAt).toISOString() }
+          : refreshToken === undefined && state.refreshExpiresAt !== undefined
+            ? { refreshExpiresOn: new Date(state.refreshExpiresAt).toISOString() }
+            : {}),
+      });
+    }
+    if (secrets !== state.secrets) {
+      if (Object.keys(secrets).length) next.secrets = await this.sealer.seal(this.loc(state.providerId, state.connectionId), secrets);
+      else drop('secrets');
+    }
+    if (change.tokens !== undefined || change.status || change.error !== undefined) next.changedOn = this.now().toISOString();
+
+    try {
+      const r = await this.table.updateEntity(next, 'Replace', { etag: state.etag });
+      return toState(state.providerId, state.connectionId, { ...next, etag: r.etag as string } as TableEntityResult<ConnectionEntity>, secrets);
+    } catch (err) {
+      if (isPreconditionFailed(err) || isNotFound(err)) return undefined;
+      return unavailable(err);
+    }
+  }
+
+  private loc(providerId: string, connectionId: string): RecordLocation {
+    return { table: this.table.tableName, partitionKey: providerId, rowKey: connectionId };
+  }
+}
+
+function withoutTokens(secrets: Record<string, string>, keepRefresh = false): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(secrets)) if (!k.startsWith('token.') || (keepRefresh && k === REFRESH)) out[k] = v;
+  return out;
+}
+
+const ms = (iso: string | undefined): number | undefined => (iso ? Date.parse(iso) : undefined);
+
+function toState(providerId: string, connectionId: string, e: TableEntityResult<ConnectionEntity>, secrets: Record<string, string>): TokenState {
+  const secretParameters: Record<string, string> = {};
+  for (const [k, v] of Object.entries(secrets)) if (k.startsWith(PARAM)) secretParameters[k.slice(PARAM.length)] = v;
+  const access = secrets[ACCESS];
+  return {
+    providerId,
+    connectionId,
+    etag: e.etag,
+    grantType: e.grantType,
+    parameters: JSON.parse(e.parameters) as Record<string, string>,
+    secretParameters,
+    status: e.status,
+    ...(e.errorCode ? { error: { code: e.errorCode, message: e.errorMessage ?? '' } } : {}),
+    ...(access
+      ? {
+          token: {
+            accessToken: access,
+            tokenType: e.tokenType ?? 'Bearer',
+            ...(e.expiresOn ? { expiresAt: ms(e.expiresOn) } : {}),
+            obtainedAt: ms(e.obtainedOn) ?? 0,
+            ...(e.scope ? { scope: e.scope } : {}),
+            claims: secrets[CLAIMS] ? (JSON.parse(secrets[CLAIMS]) as Record<string, unknown>) : {},
+          },
+        }
+      : {}),
+    ...(secrets[REFRESH] ? { refreshToken: secrets[REFRESH] } : {}),
+    ...(e.refreshExpiresOn ? { refreshExpiresAt: ms(e.refreshExpiresOn) } : {}),
+    tokenVersion: e.tokenVersion ?? 0,
+    ...(e.leaseOwner && e.leaseUntil ? { lease: { owner: e.leaseOwner, until: e.leaseUntil } } : {}),
+    window: { start: e.windowStart ?? 0, count: e.windowCount ?? 0 },
+    entity: e,
+    secrets,
+  };
+}

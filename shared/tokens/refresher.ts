@@ -1,0 +1,216 @@
+import { randomUUID } from 'node:crypto';
+import { ConnectionStateError, IdentityProviderError, NotFoundError, TooManyRequestsError } from '../errors';
+import { metrics } from '../metrics';
+import { grantConfig } from '../oauth/grants';
+import { IdpUnavailableError, OAuthGrantError, type IdpClient } from '../oauth/idpClient';
+import { clientCredentialsRequest, refreshRequest } from '../oauth/tokenRequest';
+import type { TokenSet } from '../oauth/tokenResponse';
+import type { ConnectionTokenStore, StoredToken, TokenChange, TokenState } from '../store/connectionTokens';
+import type { ProviderStore } from '../store/providers';
+import { isFresh, isUsable, storedToken } from './freshness';
+
+// Obtains a new token for a connection exactly once across every instance. The row's ETag is the
+// lock: whoever moves the row to "leased by me" calls the identity provider; everyone else waits
+// for the row to show the new token (or serves the still-valid one it has). Identity providers
+// that rotate refresh tokens revoke the whole family when an old one is replayed, so a second
+// concurrent refresh would not just waste a call, it would cost the user a new consent.
+
+const WINDOW_MS = 60_000;
+const POLL_MS = 120;
+
+export interface Obtained {
+  token: StoredToken;
+  version: number;
+}
+
+export interface ObtainRequest {
+  minValiditySeconds: number;
+  force: boolean;
+  /** The token version the caller already has: a forced refresh is satisfied by anything newer. */
+  knownVersion?: number;
+  /** Try even a connection in Error (an admin just changed its parameters). */
+  retryBroken?: boolean;
+}
+
+export interface RefresherOptions {
+  callsPerMinute: number;
+  /** Longer than an identity-provider call with all its retries, so a lease outlives its holder's call. */
+  leaseMs: number;
+  /** How long a request waits for another instance's refresh before giving up. */
+  waitMs: number;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  log?: (level: 'info' | 'warn', message: string) => void;
+}
+
+export class TokenRefresher {
+  readonly owner = randomUUID();
+  private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  /** Identity-provider calls this instance made (tests and the bench read it). */
+  idpCalls = 0;
+
+  constructor(
+    private readonly providers: ProviderStore,
+    private readonly tokens: ConnectionTokenStore,
+    private readonly idp: IdpClient,
+    private readonly options: RefresherOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+    this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+  }
+
+  async obtain(providerId: string, connectionId: string, req: ObtainRequest): Promise<Obtained> {
+    const deadline = this.now() + this.options.waitMs;
+    let known = req.knownVersion;
+    for (;;) {
+      const state = await this.tokens.read(providerId, connectionId);
+      metrics.tokenStoreReads++;
+      if (!state) throw new NotFoundError('ConnectionNotFound', `Connection '${connectionId}' does not exist under provider '${providerId}'.`);
+      known ??= state.tokenVersion;
+      const now = this.now();
+      if (!req.retryBroken) refuseBroken(state);
+      const t = state.token;
+      if (t && isFresh(t, now, req.minValiditySeconds) && (!req.force || state.tokenVersion > known)) return { token: t, version: state.tokenVersion };
+      if (state.lease && state.lease.owner !== this.owner && state.lease.until > now) {
+        // Someone else is refreshing: wait for their result; past the wait, serve what is still valid.
+        if (now > deadline) {
+          if (isUsable(t, now)) return { token: t, version: state.tokenVersion };
+          throw new IdentityProviderError('The identity provider is taking too long to issue a token; try again.');
+        }
+        await this.sleep(POLL_MS * (0.5 + Math.random()));
+        continue;
+      }
+      const window = state.window.start > now - WINDOW_MS ? state.window : { start: now, count: 0 };
+      if (window.count >= this.options.callsPerMinute) {
+        if (isUsable(t, now)) return { token: t, version: state.tokenVersion };
+        throw new TooManyRequestsError(
+          `Connection '${connectionId}' reached ${this.options.callsPerMinute} identity-provider calls this minute.`,
+          (window.start + WINDOW_MS - now) / 1000,
+        );
+      }
+      const leased = await this.tokens.update(state, {
+        lease: { owner: this.owner, until: now + this.options.leaseMs },
+        window: { start: window.start, count: window.count + 1 },
+      });
+      if (!leased) continue; // another instance moved first: look again
+      return this.refreshUnderLease(leased);
+    }
+  }
+
+  /** Stores tokens obtained outside a refresh (consent); the connection becomes Connected. */
+  async store(providerId: string, connectionId: string, set: TokenSet): Promise<void> {
+    const token = storedToken(set, this.now());
+    await this.retryUpdate(providerId, connectionId, () => ({
+      tokens: tokensOf(set, token, this.now()),
+      status: 'Connected',
+      error: null,
+    }));
+  }
+
+  /** Records a failure on the connection (consent denied, client secret refused…). */
+  async fail(providerId: string, connectionId: string, code: string, message: string, dropTokens: boolean): Promise<void> {
+    await this.retryUpdate(providerId, connectionId, () => ({
+      status: 'Error',
+      error: { code, message },
+      lease: null,
+      ...(dropTokens ? { tokens: null } : {}),
+    }));
+  }
+
+  private async refreshUnderLease(leased: TokenState): Promise<Obtained> {
+    const { providerId, connectionId } = leased;
+    let set: TokenSet;
+    try {
+      set = await this.callIdp(leased);
+    } catch (err) {
+      return this.afterFailure(leased, err);
+    }
+    const token = storedToken(set, this.now());
+    const change: TokenChange = { tokens: tokensOf(set, token, this.now()), lease: null, status: 'Connected', error: null };
+    const saved = await this.tokens.update(leased, change);
+    if (saved) return { token, version: saved.tokenVersion };
+    // The row moved under our lease (an admin PUT, or the lease ran out). Our tokens are the newest
+    // the identity provider issued unless someone stored others since: never overwrite theirs.
+    for (let i = 0; i < 10; i++) {
+      const now = await this.tokens.read(providerId, connectionId);
+      if (!now) throw new NotFoundError('ConnectionNotFound', `Connection '${connectionId}' was deleted.`);
+      if (now.tokenVersion !== leased.tokenVersion) {
+        if (now.token) return { token: now.token, version: now.tokenVersion };
+        break;
+      }
+      const again = await this.tokens.update(now, change);
+      if (again) return { token, version: again.tokenVersion };
+    }
+    this.options.log?.('warn', `refresh: could not store the new token of ${providerId}/${connectionId}; serving it once`);
+    return { token, version: leased.tokenVersion + 1 };
+  }
+
+  private async callIdp(state: TokenState): Promise<TokenSet> {
+    const provider = await this.providers.getWithSecrets(state.providerId);
+    if (!provider) throw new NotFoundError('ProviderNotFound', `Credential provider '${state.providerId}' does not exist.`);
+    this.idpCalls++;
+    if (state.grantType === 'ClientCredentials') {
+      const g = grantConfig(provider, 'clientCredentials', state);
+      return this.idp.requestToken(g.template, clientCredentialsRequest(g.template, g.params, g.secrets));
+    }
+    if (!state.refreshToken) {
+      throw new ConnectionStateError('ReauthorizationRequired', 'The identity provider issued no refresh token for this connection; consent again to get a new token.');
+    }
+    const g = grantConfig(provider, 'authorizationCode');
+    return this.idp.requestToken(g.template, refreshRequest(g.template, g.params, g.secrets, state.refreshToken));
+  }
+
+  private async afterFailure(leased: TokenState, err: unknown): Promise<Obtained> {
+    const { providerId, connectionId } = leased;
+    const cc = leased.grantType === 'ClientCredentials';
+    if (err instanceof OAuthGrantError && (err.error === 'invalid_grant' || err.error === 'invalid_client' || err.error === 'unauthorized_client')) {
+      const code = err.error === 'invalid_grant' && !cc ? 'ReauthorizationRequired' : 'ClientSecretInvalid';
+      const message =
+        code === 'ReauthorizationRequired'
+          ? `The identity provider no longer accepts this connection's grant (${err.error}); a person must consent again.`
+          : `The identity provider refused the client credentials (${err.error}); update the client secret.`;
+      this.options.log?.('warn', `refresh: ${providerId}/${connectionId} → ${code} (${err.error})`);
+      await this.tokens.update(leased, { status: 'Error', error: { code, message }, lease: null, ...(code === 'ReauthorizationRequired' ? { tokens: null } : {}) });
+      throw new ConnectionStateError(code, message);
+    }
+    // Transient or unexpected: give the lease back, keep every token, serve what is still valid.
+    await this.tokens.update(leased, { lease: null });
+    if (isUsable(leased.token, this.now())) return { token: leased.token, version: leased.tokenVersion };
+    if (err instanceof IdpUnavailableError) throw new IdentityProviderError(`${err.message} No valid token is cached; try again later.`);
+    if (err instanceof OAuthGrantError) {
+      throw new IdentityProviderError(`The identity provider refused the request: ${err.error}${err.description ? ` (${err.description})` : ''}.`);
+    }
+    throw err;
+  }
+
+  private async retryUpdate(providerId: string, connectionId: string, change: () => TokenChange): Promise<void> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const state = await this.tokens.read(providerId, connectionId);
+      if (!state) throw new NotFoundError('ConnectionNotFound', `Connection '${connectionId}' does not exist under provider '${providerId}'.`);
+      if (await this.tokens.update(state, change())) return;
+      await this.sleep(20 * (1 + Math.random()) * (attempt + 1));
+    }
+    throw new Error('The connection changed too often to be updated.');
+  }
+}
+
+function refuseBroken(state: TokenState): void {
+  if (state.status === 'Error' && state.error) {
+    const code = state.error.code;
+    if (code === 'ReauthorizationRequired' || code === 'ClientSecretInvalid' || code === 'ConsentDenied') {
+      throw new ConnectionStateError(code === 'ConsentDenied' ? 'ReauthorizationRequired' : code, state.error.message);
+    }
+  }
+  if (!state.token && state.grantType === 'AuthorizationCode' && !state.refreshToken) {
+    throw new ConnectionStateError('ConnectionNotConnected', `Connection '${state.connectionId}' has no token yet: complete consent through a login link first.`);
+  }
+}
+
+function tokensOf(set: TokenSet, token: StoredToken, now: number): NonNullable<TokenChange['tokens']> {
+  return {
+    token,
+    ...(set.refreshToken === undefined ? {} : { refreshToken: set.refreshToken }),
+    ...(set.refreshTokenExpiresIn === undefined ? {} : { refreshExpiresAt: now + set.refreshTokenExpiresIn * 1000 }),
+  };
+}

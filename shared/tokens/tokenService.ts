@@ -1,0 +1,118 @@
+import { LRUCache } from 'lru-cache';
+import { CredmanError } from '../errors';
+import { metrics } from '../metrics';
+import type { Caller } from '../identity/caller';
+import type { StoredToken } from '../store/connectionTokens';
+import type { AccessCheck } from './accessCheck';
+import { DEFAULT_MIN_VALIDITY_SECONDS, isFresh } from './freshness';
+import type { Obtained, TokenRefresher } from './refresher';
+
+// The runtime: authorise the caller, answer from memory while the token is fresh, otherwise let
+// the refresher obtain one. Concurrent misses for one connection in this process share a single
+// flight; across processes the refresher's lease takes over.
+
+/** What the token endpoint returns (API.md): never the refresh or ID token. */
+export interface AuthorizationContext {
+  accessToken: string;
+  tokenType: string;
+  expiresOn?: string;
+  scope?: string;
+  claims: Record<string, unknown>;
+}
+
+export interface TokenOptions {
+  minValiditySeconds?: number;
+  forceRefresh?: boolean;
+}
+
+export class TokenService {
+  private readonly cache = new LRUCache<string, Obtained>({ max: 100_000 });
+  private readonly flights = new Map<string, Promise<Obtained>>();
+
+  constructor(
+    private readonly access: AccessCheck,
+    private readonly refresher: TokenRefresher,
+    private readonly options: { cacheEnabled: boolean; now?: () => number },
+  ) {}
+
+  /** The token endpoint: the caller must hold an access policy on the connection. */
+  async getToken(caller: Caller, providerId: string, connectionId: string, opts: TokenOptions = {}): Promise<AuthorizationContext> {
+    await this.access.require(caller, providerId, connectionId);
+    return this.getAuthorizationContext(providerId, connectionId, opts);
+  }
+
+  /**
+   * The same, for code of this app running in-process (durable activities) as the app's own
+   * identity, which API Management-style holds a policy on every connection it creates.
+   */
+  async getAuthorizationContext(providerId: string, connectionId: string, opts: TokenOptions = {}): Promise<AuthorizationContext> {
+    const minValidity = opts.minValiditySeconds ?? DEFAULT_MIN_VALIDITY_SECONDS;
+    const key = `${providerId}/${connectionId}`;
+    const cached = this.options.cacheEnabled ? this.cache.get(key) : undefined;
+    const now = (this.options.now ?? Date.now)();
+    if (cached && !opts.forceRefresh && isFresh(cached.token, now, minValidity)) {
+      metrics.tokenCacheHits++;
+      return contextOf(cached.token);
+    }
+    const got = await this.flight(key, () =>
+      this.refresher.obtain(providerId, connectionId, {
+        minValiditySeconds: minValidity,
+        force: opts.forceRefresh === true,
+        ...(cached ? { knownVersion: cached.version } : {}),
+      }),
+    );
+    return contextOf(got.token);
+  }
+
+  /** Fetches a client-credentials connection's token now (on create or when its parameters change). */
+  async fetchNow(providerId: string, connectionId: string): Promise<void> {
+    this.forget(providerId, connectionId);
+    const key = `${providerId}/${connectionId}`;
+    await this.flight(key, () =>
+      this.refresher.obtain(providerId, connectionId, { minValiditySeconds: DEFAULT_MIN_VALIDITY_SECONDS, force: true, retryBroken: true }),
+    );
+  }
+
+  /** Marks the connection as failing with the identity provider's reason (a first fetch that failed). */
+  async recordFailure(providerId: string, connectionId: string, code: string, message: string): Promise<void> {
+    await this.refresher.fail(providerId, connectionId, code, message, false);
+    this.forget(providerId, connectionId);
+  }
+
+  /** Drops what this instance remembers of a connection (deleted, re-consented, policies changed). */
+  forget(providerId: string, connectionId: string): void {
+    this.cache.delete(`${providerId}/${connectionId}`);
+    this.access.forget(providerId, connectionId);
+  }
+
+  private async flight(key: string, run: () => Promise<Obtained>): Promise<Obtained> {
+    const running = this.flights.get(key);
+    if (running) return running;
+    const p = run()
+      .then((got) => {
+        if (this.options.cacheEnabled) {
+          const current = this.cache.get(key);
+          if (!current || current.version <= got.version) this.cache.set(key, got);
+        }
+        return got;
+      })
+      .catch((err: unknown) => {
+        // A connection that can no longer refresh must stop being served from memory too.
+        if (err instanceof CredmanError && err.status === 409) this.cache.delete(key);
+        throw err;
+      })
+      .finally(() => this.flights.delete(key));
+    this.flights.set(key, p);
+    return p;
+  }
+}
+
+function contextOf(t: StoredToken): AuthorizationContext {
+  return {
+    accessToken: t.accessToken,
+    tokenType: t.tokenType,
+    ...(t.expiresAt === undefined ? {} : { expiresOn: new Date(t.expiresAt).toISOString() }),
+    ...(t.scope === undefined ? {} : { scope: t.scope }),
+    claims: t.claims,
+  };
+}

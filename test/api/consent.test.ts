@@ -1,0 +1,221 @@
+import { DEV_APP_OBJECT_ID } from '../../local/devIssuer';
+import { CookieJar, completeConsent, parseForms, submitForm } from '../support/consentDriver';
+import { startHost, type TestHost } from '../support/host';
+import {
+  consent,
+  createConnection,
+  createProvider,
+  loginLink,
+  registerClient,
+  sleep,
+  startOAuthWorld,
+  tokenOf,
+  type OAuthWorld,
+} from '../support/oauthWorld';
+
+// Consent end to end: credman's local host, oidc-provider as the identity provider (its real
+// login and consent pages, driven over HTTP), tokens that live 4 s so refreshes happen in a test.
+
+let world: OAuthWorld;
+let host: TestHost;
+let app: string;
+const P = 'idp';
+
+beforeAll(async () => {
+  world = await startOAuthWorld({ accessTokenTtl: 4 });
+  host = await startHost({ CREDMAN_IDP_TIMEOUT_SECONDS: '2', CREDMAN_IDP_RETRIES: '1' });
+  await registerClient(world, [host], 'cm-basic', 'client_secret_basic');
+  expect((await createProvider(host, world, P, 'cm-basic')).status).toBe(201);
+  app = await host.token({ oid: DEV_APP_OBJECT_ID });
+}, 60_000);
+
+afterAll(async () => {
+  await host?.stop();
+  await world?.stop();
+});
+
+const connection = async (id: string) => (await host.request('GET', `/providers/${P}/connections/${id}`)).body.properties;
+const query = (url: URL) => Object.fromEntries(url.searchParams);
+
+describe('consent, token, refresh, revocation, consent again', () => {
+  it('runs the whole life of an authorization-code connection', async () => {
+    expect((await createConnection(host, P, 'alice')).status).toBe(201);
+    expect((await tokenOf(host, P, 'alice', '', app)).body.error.code).toBe('ConnectionNotConnected');
+
+    const done = await consent(host, P, 'alice');
+    expect(query(done.url)).toEqual({ status: 'success' });
+    const connected = await connection('alice');
+    expect(connected.status).toBe('Connected');
+    expect(connected.error).toBeUndefined();
+
+    const first = await tokenOf(host, P, 'alice', '', app);
+    expect(first.status).toBe(200);
+    expect(first.headers.get('cache-control')).toBe('no-store');
+    expect(first.body).toMatchObject({ tokenType: 'Bearer', accessToken: expect.any(String), expiresOn: expect.any(String) });
+    expect(Object.keys(first.body.claims)).not.toEqual(expect.arrayContaining(['access_token']));
+    for (const secret of ['access_token', 'refresh_token', 'id_token']) expect(first.body.claims[secret]).toBeUndefined();
+    expect(JSON.stringify(first.body)).not.toMatch(/refresh/i);
+
+    // Served from memory for the first half of its 4 s life: no call to the identity provider.
+    await world.idp.resetStats();
+    expect((await tokenOf(host, P, 'alice', '', app)).body.accessToken).toBe(first.body.accessToken);
+    expect((await world.idp.stats()).token.refresh_token).toBe(0);
+
+    await sleep(2200);
+    const refreshed = await tokenOf(host, P, 'alice', '', app);
+    expect(refreshed.status).toBe(200);
+    expect(refreshed.body.accessToken).not.toBe(first.body.accessToken);
+    expect((await world.idp.stats()).tokenSuccess.refresh_token).toBe(1);
+
+    // The person (or an admin at the provider) revokes the grant: the next refresh is refused.
+    await world.idp.revokeAll();
+    await sleep(2200);
+    const refused = await tokenOf(host, P, 'alice', '', app);
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.code).toBe('ReauthorizationRequired');
+    expect(await connection('alice')).toMatchObject({ status: 'Error', error: { code: 'ReauthorizationRequired' } });
+    // Said once, remembered: no further identity-provider calls while it waits for consent.
+    await world.idp.resetStats();
+    expect((await tokenOf(host, P, 'alice', '', app)).body.error.code).toBe('ReauthorizationRequired');
+    expect((await world.idp.stats()).token.refresh_token).toBe(0);
+
+    expect(query((await consent(host, P, 'alice')).url).status).toBe('success');
+    expect((await connection('alice')).status).toBe('Connected');
+    const again = await tokenOf(host, P, 'alice', '', app);
+    expect(again.status).toBe(200);
+    expect(again.body.accessToken).not.toBe(refreshed.body.accessToken);
+  }, 60_000);
+
+  it('records a refusal at the identity provider as ConsentDenied and says so on the redirect', async () => {
+    await createConnection(host, P, 'bob');
+    const done = await consent(host, P, 'bob', { deny: true });
+    expect(query(done.url)).toEqual({ status: 'error', code: 'ConsentDenied' });
+    expect(await connection('bob')).toMatchObject({ status: 'Error', error: { code: 'ConsentDenied' } });
+  }, 30_000);
+
+  it('ends with an HTML page when the link has no redirect URL', async () => {
+    await createConnection(host, P, 'page');
+    const link = await loginLink(host, P, 'page');
+    const end = await completeConsent(link, { cookieJar: new CookieJar() });
+    expect(end.status).toBe(200);
+    expect(end.headers['content-type']).toMatch(/text\/html/);
+    expect(end.headers['x-frame-options']).toBe('DENY');
+    expect(end.body).toContain('is ready');
+    expect((await connection('page')).status).toBe('Connected');
+  }, 30_000);
+});
+
+describe('attacks on the consent flow are refused', () => {
+  const atCallback = (u: URL) => u.pathname === '/api/consent/callback';
+
+  it('a state is single-use', async () => {
+    await createConnection(host, P, 'replay');
+    const jar = new CookieJar();
+    const link = await loginLink(host, P, 'replay', `${host.baseUrl}/done`);
+    const cb = await completeConsent(link, { cookieJar: jar, stopWhen: atCallback });
+    const headers = { cookie: jar.header(cb.url) ?? '' };
+    const ok = await fetch(cb.url, { redirect: 'manual', headers });
+    expect(ok.status).toBe(302);
+    expect(new URL(ok.headers.get('location') as string).searchParams.get('status')).toBe('success');
+    const again = await fetch(cb.url, { redirect: 'manual', headers });
+    expect(again.status).toBe(400);
+    expect(await again.text()).toContain('not valid');
+  }, 30_000);
+
+  it('a state credman never issued, or none, is refused before anything happens', async () => {
+    for (const q of ['state=forged&code=abc', 'code=abc', 'state=&error=access_denied']) {
+      const r = await fetch(`${host.apiUrl}/consent/callback?${q}`, { redirect: 'manual' });
+      expect(r.status).toBe(400);
+      expect(r.headers.get('content-type')).toMatch(/text\/html/);
+    }
+    expect((await fetch(`${host.apiUrl}/consent/start?state=forged`, { redirect: 'manual' })).status).toBe(400);
+  });
+
+  it("a code from one connection's flow cannot complete another's (PKCE binds the code to its flow)", async () => {
+    await createConnection(host, P, 'victim');
+    await createConnection(host, P, 'attacker');
+    const jar = new CookieJar();
+    const cb = await completeConsent(await loginLink(host, P, 'victim', `${host.baseUrl}/done`), { cookieJar: jar, stopWhen: atCallback });
+    const otherState = new URL(await loginLink(host, P, 'attacker', `${host.baseUrl}/done`)).searchParams.get('state') as string;
+    const forged = new URL(cb.url);
+    forged.searchParams.set('state', otherState);
+    const r = await fetch(forged, { redirect: 'manual', headers: { cookie: jar.header(forged) ?? '' } });
+    expect(r.status).toBe(302);
+    expect(query(new URL(r.headers.get('location') as string))).toEqual({ status: 'error', code: 'IdentityProviderError' });
+    expect((await connection('attacker')).status).toBe('Pending');
+    expect((await connection('victim')).status).toBe('Pending');
+  }, 30_000);
+
+  it('a response naming another issuer (mix-up, RFC 9207) is refused', async () => {
+    await createConnection(host, P, 'mixup');
+    const jar = new CookieJar();
+    const cb = await completeConsent(await loginLink(host, P, 'mixup', `${host.baseUrl}/done`), { cookieJar: jar, stopWhen: atCallback });
+    expect(cb.url.searchParams.get('iss')).toBe(world.idp.issuer);
+    const forged = new URL(cb.url);
+    forged.searchParams.set('iss', 'https://evil.example');
+    const r = await fetch(forged, { redirect: 'manual', headers: { cookie: jar.header(forged) ?? '' } });
+    expect(query(new URL(r.headers.get('location') as string))).toEqual({ status: 'error', code: 'IssuerMismatch' });
+    expect((await connection('mixup')).status).toBe('Pending');
+  }, 30_000);
+
+  it('login links only return to allowed origins (no open redirect)', async () => {
+    await createConnection(host, P, 'redir');
+    for (const url of ['https://evil.example/done', 'javascript:alert(1)', '//evil.example', `http://user:pw@${new URL(host.baseUrl).host}/x`]) {
+      const r = await host.request('POST', `/providers/${P}/connections/redir/getLoginLinks`, { body: { postLoginRedirectUrl: url } });
+      expect(r.status).toBe(400);
+      expect(r.body.error.details[0]).toMatchObject({ code: 'RedirectNotAllowed', target: 'postLoginRedirectUrl' });
+    }
+    const unknownField = await host.request('POST', `/providers/${P}/connections/redir/getLoginLinks`, { body: { redirect: 'x' } });
+    expect(unknownField.status).toBe(400);
+  });
+
+  it('consent completed in another browser waits for the person to confirm on the anti-phishing page', async () => {
+    await createConnection(host, P, 'phished');
+    const link = await loginLink(host, P, 'phished');
+    // The phisher follows the link, then sends the identity provider's URL to the victim.
+    const started = await fetch(link, { redirect: 'manual' });
+    const victim = new CookieJar();
+    const page = await completeConsent(started.headers.get('location') as string, { cookieJar: victim, login: 'victim' });
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('not started in this browser');
+    expect((await connection('phished')).status).toBe('Pending');
+    const confirmed = await submitForm(page.body, page.url, victim, { decision: 'confirm' });
+    expect(confirmed.status).toBe(200);
+    expect(await confirmed.text()).toContain('is ready');
+    expect((await connection('phished')).status).toBe('Connected');
+    // The confirmation is single-use too.
+    const form = parseForms(page.body, page.url)[0];
+    expect((await submitForm(page.body, page.url, victim, { decision: 'confirm' }, form)).status).toBe(400);
+  }, 30_000);
+
+  it('cancel on the anti-phishing page connects nothing', async () => {
+    await createConnection(host, P, 'cancelled');
+    const started = await fetch(await loginLink(host, P, 'cancelled'), { redirect: 'manual' });
+    const jar = new CookieJar();
+    const page = await completeConsent(started.headers.get('location') as string, { cookieJar: jar });
+    const r = await submitForm(page.body, page.url, jar, { decision: 'cancel' });
+    expect(await r.text()).toContain('ConsentNotConfirmed');
+    expect((await connection('cancelled')).status).toBe('Pending');
+  }, 30_000);
+
+  it('a trusted app confirms the consent code instead (confirmConsentCode)', async () => {
+    await createConnection(host, P, 'app');
+    await createConnection(host, P, 'other');
+    const started = await fetch(await loginLink(host, P, 'app', `${host.baseUrl}/done`), { redirect: 'manual' });
+    const end = await completeConsent(started.headers.get('location') as string, {
+      cookieJar: new CookieJar(),
+      stopWhen: (u) => u.pathname === '/done',
+    });
+    expect(end.url.searchParams.get('status')).toBe('confirmationRequired');
+    const consentCode = end.url.searchParams.get('consentCode') as string;
+    expect((await connection('app')).status).toBe('Pending');
+    const confirm = (c: string, code: string) => host.request('POST', `/providers/${P}/connections/${c}/confirmConsentCode`, { body: { consentCode: code } });
+    expect((await confirm('app', 'wrong')).body.error.details[0].code).toBe('InvalidConsentCode');
+    expect((await confirm('other', consentCode)).status).toBe(400);
+    expect((await host.request('POST', `/providers/${P}/connections/app/confirmConsentCode`, { body: { consentCode }, token: app })).status).toBe(403);
+    const ok = await confirm('app', consentCode);
+    expect(ok.status).toBe(200);
+    expect(ok.body.properties.status).toBe('Connected');
+    expect((await confirm('app', consentCode)).status).toBe(400);
+  }, 30_000);
+});
