@@ -8,7 +8,7 @@ import autocannon from 'autocannon';
 import { startAzurite } from '../local/azurite';
 import { DEV_APP_OBJECT_ID, DevIssuer } from '../local/devIssuer';
 import { devIssuerUrl } from '../local/hostSettings';
-import { summariseProfile } from './profile';
+import { summariseProfile, topFunctions, type CpuProfile } from './profile';
 
 // The token endpoint under load (autocannon, 10 connections, one connection's token, real JWT
 // validation), against the machine's ceiling (a bare Node server in its own process) and against
@@ -164,7 +164,10 @@ async function main(): Promise<void> {
       const file = readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
       if (file) {
         console.log('\nWhere the cached host spends its time (self time, top entries):');
-        for (const line of summariseProfile(JSON.parse(readFileSync(join(profileDir, file), 'utf8')))) console.log(`  ${line}`);
+        const profile = JSON.parse(readFileSync(join(profileDir, file), 'utf8')) as CpuProfile;
+        for (const line of summariseProfile(profile)) console.log(`  ${line}`);
+        console.log('Top functions (self time):');
+        for (const line of topFunctions(profile)) console.log(`  ${line}`);
       }
     }
   } finally {

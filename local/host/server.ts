@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { HttpRequest, HttpResponse, InvocationContext, type Cookie, type HttpResponseInit } from '@azure/functions';
+import { HttpRequest, HttpResponse, InvocationContext, type Cookie, type HttpRequestInit, type HttpResponseInit } from '@azure/functions';
+import { LazyNativeRequest } from './nativeRequest';
 import type { HttpRoute } from './routes';
 
 // Serves the app's HTTP functions under /api the way the Functions host does: it matches the
@@ -62,14 +63,16 @@ async function serve(routes: HttpRoute[], extra: ExtraRoute[], req: IncomingMess
   }
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+  const href = url.href;
   const request = new HttpRequest({
     method,
-    url: url.toString(),
+    url: href,
     headers,
-    query: Object.fromEntries(url.searchParams),
+    query: url.search ? Object.fromEntries(url.searchParams) : {},
     params: found.params,
-    ...(body.length ? { body: { bytes: body } } : {}),
-  });
+    // An init field of the library (its streaming path passes the native request this way).
+    nativeRequest: new LazyNativeRequest(href, method, headers, body.length ? body : undefined) as unknown as Request,
+  } as HttpRequestInit);
   const { metadata, handler } = found.route.registration;
   const context = new InvocationContext({
     invocationId: randomUUID(),
@@ -85,6 +88,12 @@ async function serve(routes: HttpRoute[], extra: ExtraRoute[], req: IncomingMess
     res.writeHead(500).end();
     return;
   }
+  const plain = result instanceof HttpResponse ? undefined : plainResponse((result ?? {}) as HttpResponseInit);
+  if (plain) {
+    res.writeHead(plain.status, plain.headers);
+    res.end(method === 'HEAD' ? undefined : plain.body);
+    return;
+  }
   const response = result instanceof HttpResponse ? result : new HttpResponse((result ?? {}) as HttpResponseInit);
   const out = Buffer.from(await response.arrayBuffer());
   const outHeaders: Record<string, string | string[]> = {};
@@ -93,6 +102,33 @@ async function serve(routes: HttpRoute[], extra: ExtraRoute[], req: IncomingMess
   if (response.cookies.length) outHeaders['set-cookie'] = response.cookies.map(setCookie);
   res.writeHead(response.status, outHeaders);
   res.end(method === 'HEAD' ? undefined : out);
+}
+
+const NULL_BODY = new Set([101, 204, 205, 304]);
+
+/**
+ * A plain HttpResponseInit with a JSON, string or no body, serialised as HttpResponse would (JSON
+ * gets `application/json` unless set, text `text/plain;charset=UTF-8`) without building an undici
+ * Response per call. Anything else (streams, buffers, forms) goes through HttpResponse.
+ */
+function plainResponse(init: HttpResponseInit): { status: number; headers: Record<string, string | string[]>; body?: string } | undefined {
+  if (init.body !== undefined && typeof init.body !== 'string') return undefined;
+  if (init.headers !== undefined && (typeof init.headers !== 'object' || init.headers instanceof Headers || Array.isArray(init.headers))) return undefined;
+  const status = init.status ?? 200;
+  const headers: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries((init.headers ?? {}) as Record<string, string>)) headers[k.toLowerCase()] = v;
+  let body: string | undefined;
+  if (!NULL_BODY.has(status)) {
+    if (init.jsonBody !== undefined) {
+      body = JSON.stringify(init.jsonBody);
+      headers['content-type'] ??= 'application/json';
+    } else if (init.body !== undefined) {
+      body = init.body;
+      headers['content-type'] ??= 'text/plain;charset=UTF-8';
+    }
+  }
+  if (init.cookies?.length) headers['set-cookie'] = init.cookies.map(setCookie);
+  return { status, headers, ...(body === undefined ? {} : { body }) };
 }
 
 function setCookie(c: Cookie): string {
