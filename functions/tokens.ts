@@ -13,8 +13,8 @@ export async function getToken(request: HttpRequest) {
   const caller = await s.auth.authenticate(request.headers.get('authorization'));
   const providerId = parseIdentifier(request.params.providerId, 'providerId');
   const connectionId = parseIdentifier(request.params.connectionId, 'connectionId');
-  const context = await s.tokens.getToken(caller, providerId, connectionId, tokenOptions(request));
-  return { status: 200, headers: TOKEN_HEADERS, jsonBody: context };
+  const served = await s.tokens.getToken(caller, providerId, connectionId, tokenOptions(request));
+  return { status: 200, headers: TOKEN_HEADERS, body: served.json };
 }
 
 const TOKEN_HEADERS = { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' };

@@ -1,3 +1,5 @@
+import { RawHeaders } from './rawHeaders';
+
 // The undici Request that @azure/functions' HttpRequest wraps, made lazily: url, method and
 // headers are what nearly every handler reads, and building a full Request (body stream, abort
 // signal) per call costs more than a warm token request itself. Anything else materialises the
@@ -15,7 +17,7 @@ export class LazyNativeRequest {
   ) {}
 
   get headers(): Headers {
-    return (this.headerObject ??= new Headers(this.rawHeaders));
+    return (this.headerObject ??= new RawHeaders(this.rawHeaders));
   }
 
   async arrayBuffer(): Promise<ArrayBuffer> {

@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify } from 'jose';
 import type { JWTPayload, JWTVerifyGetKey } from 'jose';
 import { UnauthenticatedError } from '../errors';
@@ -117,7 +117,7 @@ export class CallerAuthenticator {
   async authenticate(authorizationHeader: string | null | undefined): Promise<Caller> {
     const token = bearerToken(authorizationHeader);
     const now = this.now();
-    const key = createHash('sha256').update(token).digest('base64url');
+    const key = hash('sha256', token, 'base64url');
     const cached = this.cache.get(key, now);
     if (cached) {
       this.counters.cacheHits++;

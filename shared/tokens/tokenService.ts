@@ -25,9 +25,17 @@ export interface TokenOptions {
   forceRefresh?: boolean;
 }
 
+/** A token as served: the context, and its JSON once, since every caller gets the same bytes. */
+export interface ServedToken {
+  readonly context: AuthorizationContext;
+  readonly json: string;
+}
+
+interface Entry extends Obtained, ServedToken {}
+
 export class TokenService {
-  private readonly cache = new LRUCache<string, Obtained>({ max: 100_000 });
-  private readonly flights = new Map<string, Promise<Obtained>>();
+  private readonly cache = new LRUCache<string, Entry>({ max: 100_000 });
+  private readonly flights = new Map<string, Promise<Entry>>();
 
   constructor(
     private readonly access: AccessCheck,
@@ -36,9 +44,9 @@ export class TokenService {
   ) {}
 
   /** The token endpoint: the caller must hold an access policy on the connection. */
-  async getToken(caller: Caller, providerId: string, connectionId: string, opts: TokenOptions = {}): Promise<AuthorizationContext> {
+  async getToken(caller: Caller, providerId: string, connectionId: string, opts: TokenOptions = {}): Promise<ServedToken> {
     await this.access.require(caller, providerId, connectionId);
-    return this.getAuthorizationContext(providerId, connectionId, opts);
+    return this.serve(providerId, connectionId, opts);
   }
 
   /**
@@ -46,22 +54,24 @@ export class TokenService {
    * identity, which API Management-style holds a policy on every connection it creates.
    */
   async getAuthorizationContext(providerId: string, connectionId: string, opts: TokenOptions = {}): Promise<AuthorizationContext> {
+    return (await this.serve(providerId, connectionId, opts)).context;
+  }
+
+  private async serve(providerId: string, connectionId: string, opts: TokenOptions): Promise<ServedToken> {
     const minValidity = opts.minValiditySeconds ?? DEFAULT_MIN_VALIDITY_SECONDS;
     const key = `${providerId}/${connectionId}`;
     const cached = this.options.cacheEnabled ? this.cache.get(key) : undefined;
-    const now = (this.options.now ?? Date.now)();
-    if (cached && !opts.forceRefresh && isFresh(cached.token, now, minValidity)) {
+    if (cached && !opts.forceRefresh && isFresh(cached.token, (this.options.now ?? Date.now)(), minValidity)) {
       metrics.tokenCacheHits++;
-      return contextOf(cached.token);
+      return cached;
     }
-    const got = await this.flight(key, () =>
+    return this.flight(key, () =>
       this.refresher.obtain(providerId, connectionId, {
         minValiditySeconds: minValidity,
         force: opts.forceRefresh === true,
         ...(cached ? { knownVersion: cached.version } : {}),
       }),
     );
-    return contextOf(got.token);
   }
 
   /** Fetches a client-credentials connection's token now (on create or when its parameters change). */
@@ -85,16 +95,18 @@ export class TokenService {
     this.access.forget(providerId, connectionId);
   }
 
-  private async flight(key: string, run: () => Promise<Obtained>): Promise<Obtained> {
+  private async flight(key: string, run: () => Promise<Obtained>): Promise<Entry> {
     const running = this.flights.get(key);
     if (running) return running;
     const p = run()
       .then((got) => {
+        const context = contextOf(got.token);
+        const entry: Entry = { ...got, context, json: JSON.stringify(context) };
         if (this.options.cacheEnabled) {
           const current = this.cache.get(key);
-          if (!current || current.version <= got.version) this.cache.set(key, got);
+          if (!current || current.version <= got.version) this.cache.set(key, entry);
         }
-        return got;
+        return entry;
       })
       .catch((err: unknown) => {
         // A connection that can no longer refresh must stop being served from memory too.
@@ -107,12 +119,13 @@ export class TokenService {
   }
 }
 
+/** Frozen: one context object is shared by every in-process caller that gets this token. */
 function contextOf(t: StoredToken): AuthorizationContext {
-  return {
+  return Object.freeze({
     accessToken: t.accessToken,
     tokenType: t.tokenType,
     ...(t.expiresAt === undefined ? {} : { expiresOn: new Date(t.expiresAt).toISOString() }),
     ...(t.scope === undefined ? {} : { scope: t.scope }),
-    claims: t.claims,
-  };
+    claims: Object.freeze(structuredClone(t.claims)),
+  });
 }
