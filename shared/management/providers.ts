@@ -7,6 +7,9 @@ import { ifMatchFails } from '../store/countedPartition';
 import type { ConnectionStore } from '../store/connections';
 import type { Page } from '../store/paging';
 import type { ProviderGrantTypes, ProviderStore } from '../store/providers';
+import { discoverAndRegister } from '../oauth/dynamicRegistration';
+import type { IdpClient } from '../oauth/idpClient';
+import type { ProviderTemplate } from '../oauth/template';
 import { validateParameters } from './parameters';
 import { drainConnections } from './cascade';
 
@@ -22,6 +25,8 @@ export class ProviderService {
     private readonly connections: ConnectionStore,
     private readonly policies: AccessPolicyStore,
     private readonly publicBaseUrl: string,
+    /** For templates that discover and register themselves (oauth2.1-dcr). */
+    private readonly idp: IdpClient,
   ) {}
 
   /** The callback URL to register at the identity provider. */
@@ -58,9 +63,14 @@ export class ProviderService {
     const grantTypes: ProviderGrantTypes = {};
     const secrets: Record<string, string> = {};
     for (const g of grants) {
-      const split = validateParameters(template, g, given[g] ?? {}, `properties.oauth2.grantTypes.${g}`, { requireAll: true });
+      // Derived parameters (set by credman, shown by GET) are ignored when a GET body is sent back.
+      const input = Object.fromEntries(Object.entries(given[g] ?? {}).filter(([k]) => !template.derivedParameters?.includes(k)));
+      const split = validateParameters(template, g, input, `properties.oauth2.grantTypes.${g}`, { requireAll: true });
       grantTypes[g] = split.plain;
       for (const [k, v] of Object.entries(split.secret)) secrets[`${g}.${k}`] = v;
+    }
+    if (template.dynamicRegistration && grantTypes.authorizationCode) {
+      await this.register(id, template, grantTypes.authorizationCode, secrets);
     }
     const r = await this.providers.put(
       id,
@@ -69,6 +79,24 @@ export class ProviderService {
       ifMatch,
     );
     return { created: r.created, resource: providerResource(r.record, this.redirectUrl), etag: r.record.etag };
+  }
+
+  /**
+   * Registers credman at the server (once: a replace with the same serverUrl and scopes keeps the
+   * registration) and stores what it learnt as derived parameters.
+   */
+  private async register(id: string, template: ProviderTemplate, params: Record<string, string>, secrets: Record<string, string>): Promise<void> {
+    const existing = await this.providers.getWithSecrets(id);
+    const before = existing?.record.identityProvider === template.id ? existing.record.grantTypes.authorizationCode : undefined;
+    if (before?.clientId && before.serverUrl === params.serverUrl && before.scopes === params.scopes) {
+      for (const k of template.derivedParameters ?? []) if (before[k] !== undefined) params[k] = before[k];
+      const secret = existing?.secrets['authorizationCode.clientSecret'];
+      if (secret) secrets['authorizationCode.clientSecret'] = secret;
+      return;
+    }
+    const reg = await discoverAndRegister(this.idp, params.serverUrl, this.redirectUrl, params.scopes);
+    Object.assign(params, reg.plain);
+    if (reg.clientSecret) secrets['authorizationCode.clientSecret'] = reg.clientSecret;
   }
 
   /**

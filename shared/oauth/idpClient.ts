@@ -96,6 +96,32 @@ export class IdpClient {
     }
   }
 
+  /**
+   * A JSON call to an identity provider outside the token endpoint (RFC 8414 metadata, RFC 7591
+   * registration): one attempt, same timeout, no redirects. Never throws for an HTTP status.
+   */
+  async json(method: 'GET' | 'POST', url: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+    metrics.identityProviderCalls++;
+    let res;
+    try {
+      res = await this.http.request<string>({
+        method,
+        url,
+        headers: { Accept: 'application/json', ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+        ...(body === undefined ? {} : { data: JSON.stringify(body) }),
+      });
+    } catch (err) {
+      throw new IdpUnavailableError(`The identity provider could not be reached (${(err as { code?: string }).code ?? 'ERROR'}).`, false);
+    }
+    let parsed: unknown;
+    try {
+      parsed = typeof res.data === 'string' && res.data ? JSON.parse(res.data) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    return { status: res.status, body: parsed };
+  }
+
   private async attempt(template: ProviderTemplate, request: TokenRequest): Promise<Attempt> {
     metrics.identityProviderCalls++;
     this.options.onAttempt?.(request.url);
