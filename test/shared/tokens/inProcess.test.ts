@@ -1,0 +1,64 @@
+import { startAzurite, type EmbeddedAzurite } from '../../../local/azurite';
+import { FakeKeyVault } from '../../../local/fakes/keyVault';
+import { createServices, type Services } from '../../../shared/services';
+import { loadSettings } from '../../../shared/settings';
+import { startIdp, type Idp } from '../../support/idp';
+
+// getAuthorizationContext: what durable activities of this app call in-process. Same cache,
+// single flight and lease as the token endpoint; composed as in Azure (Key Vault KEK through the
+// real SDK against the fake vault, Table Storage on Azurite), with oidc-provider issuing tokens.
+
+let azurite: EmbeddedAzurite;
+let vault: FakeKeyVault;
+let idp: Idp;
+let services: Services;
+const SECRET = 'in-process-secret-0123456789';
+
+beforeAll(async () => {
+  [azurite, vault, idp] = await Promise.all([
+    startAzurite(),
+    FakeKeyVault.start(),
+    startIdp({ accessTokenTtl: 600, scopes: ['api'], clients: [{ client_id: 'worker', client_secret: SECRET, token_endpoint_auth_method: 'client_secret_basic', redirect_uris: [], grant_types: ['client_credentials'], response_types: [] }] }),
+  ]);
+  const settings = loadSettings({
+    CREDMAN_STORAGE_CONNECTION_STRING: azurite.connectionString,
+    CREDMAN_KEK_PROVIDER: 'keyvault',
+    CREDMAN_KEY_VAULT_KEY_ID: vault.keyId(),
+    CREDMAN_AUTH_ISSUERS: JSON.stringify([{ issuer: 'https://issuer.example', jwksUri: 'https://issuer.example/keys' }]),
+    CREDMAN_AUTH_AUDIENCES: 'api://credman',
+    CREDMAN_APP_TENANT_ID: '11111111-1111-4111-8111-111111111111',
+    CREDMAN_APP_OBJECT_ID: '22222222-2222-4222-8222-222222222222',
+    WEBSITE_HOSTNAME: 'credman.example',
+  });
+  services = await createServices(settings, { credential: vault.credential, keyVaultClientOptions: vault.clientOptions, log: () => undefined });
+  await services.providers.put('api', {
+    properties: {
+      identityProvider: 'oauth2',
+      oauth2: { grantTypes: { clientCredentials: { clientId: 'worker', clientSecret: SECRET, tokenUrl: `${idp.url}/token`, scopes: 'api', clientAuthentication: 'basic' } } },
+    },
+  });
+  const created = await services.connections.put('api', 'jobs', { properties: { authorizationType: 'OAuth2', oauth2grantType: 'ClientCredentials' } });
+  expect(created.resource.properties.status).toBe('Connected');
+}, 30_000);
+
+afterAll(async () => {
+  await Promise.all([azurite?.stop(), vault?.close(), idp?.stop()]);
+});
+
+it('serves the app itself from memory: no Key Vault, storage or identity-provider call per warm read', async () => {
+  const first = await services.tokens.getAuthorizationContext('api', 'jobs');
+  expect(first).toMatchObject({ tokenType: 'Bearer', accessToken: expect.any(String), expiresOn: expect.any(String) });
+  expect(Object.isFrozen(first)).toBe(true);
+  const kv = { ...vault.calls };
+  await idp.resetStats();
+  for (let i = 0; i < 1000; i++) expect((await services.tokens.getAuthorizationContext('api', 'jobs')).accessToken).toBe(first.accessToken);
+  expect(vault.calls).toEqual(kv);
+  expect((await idp.stats()).token.client_credentials).toBe(0);
+});
+
+it('forces a new token when asked', async () => {
+  const before = await services.tokens.getAuthorizationContext('api', 'jobs');
+  const forced = await services.tokens.getAuthorizationContext('api', 'jobs', { forceRefresh: true });
+  expect(forced.accessToken).not.toBe(before.accessToken);
+  expect((await idp.stats()).tokenSuccess.client_credentials).toBe(1);
+});
