@@ -1,11 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, request as httpRequest, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { startAzurite } from '../local/azurite';
 import { DEV_APP_OBJECT_ID, DevIssuer } from '../local/devIssuer';
 import { devIssuerUrl } from '../local/hostSettings';
 import { summariseProfile, topFunctions, type CpuProfile } from './profile';
@@ -24,6 +21,8 @@ const PROFILE = args.includes('--profile');
 interface Child {
   process: ChildProcess;
   port: number;
+  /** What the child printed up to the line that said it was ready. */
+  output: string;
   stop(): Promise<void>;
 }
 
@@ -41,6 +40,7 @@ function spawnChild(argv: string[], env: Record<string, string>, ready: RegExp):
       resolve({
         process: child,
         port: Number(m[1]),
+        output: out,
         stop: () =>
           new Promise<void>((ok) => {
             if (child.exitCode !== null) return ok();
@@ -55,23 +55,6 @@ function spawnChild(argv: string[], env: Record<string, string>, ready: RegExp):
   });
 }
 
-/** Counts requests on their way to Azurite: Table reads per warm request, measured, not inferred. */
-async function countingProxy(target: URL): Promise<{ server: Server; port: number; counts: { get: number; other: number } }> {
-  const counts = { get: 0, other: 0 };
-  const server = createServer((req, res) => {
-    if (req.method === 'GET') counts.get++;
-    else counts.other++;
-    const fwd = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-    });
-    fwd.on('error', () => res.destroy());
-    req.pipe(fwd);
-  });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  return { server, port: (server.address() as AddressInfo).port, counts };
-}
-
 async function load(url: string, headers: Record<string, string>, duration: number) {
   const r = await autocannon({ url, method: 'POST', headers, connections: 10, duration });
   if (r.non2xx > 0 || r.errors > 0) throw new Error(`${url}: ${r.non2xx} non-2xx, ${r.errors} errors`);
@@ -83,11 +66,11 @@ const stats = async (port: number) => (await (await fetch(`http://127.0.0.1:${po
 async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'credman-bench-token-'));
   const children: Child[] = [];
-  const azurite = await startAzurite();
-  const endpoint = new URL(/TableEndpoint=([^;]+)/.exec(azurite.connectionString)?.[1] as string);
-  const proxy = await countingProxy(endpoint);
-  const storage = azurite.connectionString.replace(/TableEndpoint=[^;]+/, `TableEndpoint=http://127.0.0.1:${proxy.port}${endpoint.pathname}`);
   try {
+    const storageProcess = await spawnChild([join(__dirname, 'storageServer.js')], {}, /"port":(\d+)/);
+    children.push(storageProcess);
+    const tableCounts = async () => (await (await fetch(`http://127.0.0.1:${storageProcess.port}/__counts`)).json()) as { get: number; other: number };
+    const storage = (JSON.parse(storageProcess.output.trim().split('\n')[0]) as { connectionString: string }).connectionString;
     const idp = await spawnChild(
       [join(ROOT, 'test/support/idp/server.mjs'), JSON.stringify({ accessTokenTtl: 3600, scopes: ['api'], clients: [{ client_id: 'bench', client_secret: 'bench-secret-0123456789', token_endpoint_auth_method: 'client_secret_basic', redirect_uris: [], grant_types: ['client_credentials'], response_types: [] }] })],
       {},
@@ -135,15 +118,15 @@ async function main(): Promise<void> {
 
     const bareRun = await load(`http://127.0.0.1:${bare.port}/`, {}, DURATION);
     const beforeStats = await stats(cached.port);
-    const beforeTable = { ...proxy.counts };
+    const beforeTable = await tableCounts();
     const cachedRun = await load(`${cached.api}${path}`, cachedHeaders, DURATION);
     const afterStats = await stats(cached.port);
-    const tableDuringCached = proxy.counts.get - beforeTable.get + proxy.counts.other - beforeTable.other;
-    const beforeUncached = { ...proxy.counts };
+    const afterTable = await tableCounts();
+    const tableDuringCached = afterTable.get - beforeTable.get + afterTable.other - beforeTable.other;
     const uStatsBefore = await stats(uncached.port);
     const uncachedRun = await load(`${uncached.api}${path}`, uncachedHeaders, DURATION);
     const uStatsAfter = await stats(uncached.port);
-    const tableDuringUncached = proxy.counts.get - beforeUncached.get;
+    const tableDuringUncached = (await tableCounts()).get - afterTable.get;
 
     const per1000 = (n: number, total: number) => ((n / total) * 1000).toFixed(2);
     const row = (name: string, r: { rps: number; p50: number; p99: number }) =>
@@ -172,8 +155,6 @@ async function main(): Promise<void> {
     }
   } finally {
     await Promise.all(children.map((c) => c.stop()));
-    proxy.server.close();
-    await azurite.stop();
     rmSync(work, { recursive: true, force: true });
   }
 }
