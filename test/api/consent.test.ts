@@ -34,7 +34,7 @@ afterAll(async () => {
   await world?.stop();
 });
 
-const connection = async (id: string) => (await host.request('GET', `/providers/${P}/connections/${id}`)).body.properties;
+const connection = async (id: string, provider = P) => (await host.request('GET', `/providers/${provider}/connections/${id}`)).body.properties;
 const query = (url: URL) => Object.fromEntries(url.searchParams);
 
 describe('consent, token, refresh, revocation, consent again', () => {
@@ -102,6 +102,39 @@ describe('consent, token, refresh, revocation, consent again', () => {
     expect(end.headers['x-frame-options']).toBe('DENY');
     expect(end.body).toContain('is ready');
     expect((await connection('page')).status).toBe('Connected');
+  }, 30_000);
+});
+
+describe('client credentials, end to end', () => {
+  it('fetches on create, refetches when due, reports a revoked secret and recovers when it is replaced', async () => {
+    await registerClient(world, [host], 'cm-cc');
+    expect((await createProvider(host, world, 'cc', 'cm-cc', { grants: ['clientCredentials'] })).status).toBe(201);
+    const created = await createConnection(host, 'cc', 'daemon', 'ClientCredentials');
+    expect(created.body.properties.status).toBe('Connected');
+    const first = await tokenOf(host, 'cc', 'daemon', '', app);
+    expect(first.status).toBe(200);
+
+    await sleep(2200);
+    const second = await tokenOf(host, 'cc', 'daemon', '', app);
+    expect(second.body.accessToken).not.toBe(first.body.accessToken);
+
+    // The client secret is rotated at the identity provider: the next fetch is refused.
+    const rotated = `${world.clientSecret}-rotated`;
+    await world.idp.addClient({
+      client_id: 'cm-cc', client_secret: rotated, token_endpoint_auth_method: 'client_secret_basic',
+      redirect_uris: [`${host.baseUrl}/api/consent/callback`], grant_types: ['client_credentials'], response_types: [],
+    });
+    await sleep(2200);
+    const refused = await tokenOf(host, 'cc', 'daemon', '', app);
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.code).toBe('ClientSecretInvalid');
+    expect(await connection('daemon', 'cc')).toMatchObject({ status: 'Error', error: { code: 'ClientSecretInvalid' } });
+
+    const fixed = await host.request('PUT', '/providers/cc/connections/daemon', {
+      body: { properties: { authorizationType: 'OAuth2', oauth2grantType: 'ClientCredentials', parameters: { clientSecret: rotated } } },
+    });
+    expect(fixed.body.properties.status).toBe('Connected');
+    expect((await tokenOf(host, 'cc', 'daemon', '', app)).status).toBe(200);
   }, 30_000);
 });
 
