@@ -80,7 +80,7 @@ export async function createServices(settings: Settings, deps: ServiceDeps): Pro
     auth: new CallerAuthenticator(settings.auth, {
       logger: (e) => deps.log(e.event === 'JwksUnavailable' ? 'error' : 'info', `auth: ${e.event}${'issuer' in e ? ` ${e.issuer}` : ''}: ${e.reason}`),
     }),
-    providers: new ProviderService(providers, connections, policies, settings.publicBaseUrl, idp),
+    providers: new ProviderService(providers, connections, policies, settings.publicBaseUrl, idp, forget),
     connections: new ConnectionService(providers, connections, policies, settings.appIdentity, tokens),
     accessPolicies: new AccessPolicyService(providers, connections, policies, settings.auth.issuers.map((i) => i.issuer), forget),
     consent: new ConsentService(providers, connections, new ConsentStateStore(tables.consentStates, cipher), refresher, idp, {

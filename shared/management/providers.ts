@@ -27,6 +27,8 @@ export class ProviderService {
     private readonly publicBaseUrl: string,
     /** For templates that discover and register themselves (oauth2.1-dcr). */
     private readonly idp: IdpClient,
+    /** Tells the token cache that a connection is gone. */
+    private readonly onConnectionDeleted: (providerId: string, connectionId: string) => void = () => {},
   ) {}
 
   /** The callback URL to register at the identity provider. */
@@ -110,6 +112,7 @@ export class ProviderService {
     await drainConnections(this.connections, id, async (c) => {
       await this.policies.deleteAll(id, c.id);
       await this.connections.delete(id, c.id);
+      this.onConnectionDeleted(id, c.id);
     });
     await this.connections.deleteAll(id);
     return this.providers.delete(id, ifMatch);

@@ -141,6 +141,18 @@ describe('the token endpoint', () => {
     expect((await tokenOf(host, P, 'bad id!', '', app)).body.error.code).toBe('InvalidIdentifier');
   });
 
+  it('stops serving a deleted connection at once, including one deleted with its provider', async () => {
+    expect((await createProvider(host, world, 'gone', 'cm-post', { clientAuthentication: 'body', grants: ['clientCredentials'] })).status).toBe(201);
+    await createConnection(host, 'gone', 'a', 'ClientCredentials');
+    await createConnection(host, 'gone', 'b', 'ClientCredentials');
+    expect((await tokenOf(host, 'gone', 'a', '', app)).status).toBe(200);
+    expect((await tokenOf(host, 'gone', 'b', '', app)).status).toBe(200);
+    expect((await host.request('DELETE', '/providers/gone/connections/a')).status).toBe(200);
+    expect((await tokenOf(host, 'gone', 'a', '', app)).status).toBe(403);
+    expect((await host.request('DELETE', '/providers/gone')).status).toBe(200);
+    expect((await tokenOf(host, 'gone', 'b', '', app)).status).toBe(403);
+  });
+
   it('limits identity-provider calls per connection: a valid token is still served, otherwise 429', async () => {
     await createConnection(host, P, 'limited', 'ClientCredentials'); // call 1
     for (let i = 2; i <= 5; i++) expect((await tokenOf(host, P, 'limited', '?forceRefresh=true', app)).status).toBe(200);
