@@ -2,7 +2,7 @@ import { TableClient } from '@azure/data-tables';
 import { startAzurite, type EmbeddedAzurite } from '../../local/azurite';
 import { FakeKeyVault } from '../../local/fakes/keyVault';
 import { createServices, type Services } from '../../shared/services';
-import { loadSettings } from '../../shared/settings';
+import { azureSettings } from '../support/azureSettings';
 
 // The composition Azure runs — Key Vault KEK, Table Storage — built from settings, on Azurite and
 // the real Key Vault SDK against the fake vault over TLS.
@@ -13,16 +13,7 @@ let services: Services;
 
 beforeAll(async () => {
   [azurite, vault] = await Promise.all([startAzurite(), FakeKeyVault.start()]);
-  const settings = loadSettings({
-    CREDMAN_STORAGE_CONNECTION_STRING: azurite.connectionString,
-    CREDMAN_KEK_PROVIDER: 'keyvault',
-    CREDMAN_KEY_VAULT_KEY_ID: vault.keyId(),
-    CREDMAN_AUTH_ISSUERS: JSON.stringify([{ issuer: 'https://issuer.example', jwksUri: 'https://issuer.example/keys' }]),
-    CREDMAN_AUTH_AUDIENCES: 'api://credman',
-    CREDMAN_APP_TENANT_ID: '11111111-1111-4111-8111-111111111111',
-    CREDMAN_APP_OBJECT_ID: '22222222-2222-4222-8222-222222222222',
-    WEBSITE_HOSTNAME: 'credman.example',
-  });
+  const settings = azureSettings(azurite, vault);
   services = await createServices(settings, {
     credential: vault.credential,
     keyVaultClientOptions: vault.clientOptions,

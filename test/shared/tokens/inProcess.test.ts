@@ -1,7 +1,7 @@
 import { startAzurite, type EmbeddedAzurite } from '../../../local/azurite';
 import { FakeKeyVault } from '../../../local/fakes/keyVault';
 import { createServices, type Services } from '../../../shared/services';
-import { loadSettings } from '../../../shared/settings';
+import { azureSettings } from '../../support/azureSettings';
 import { startIdp, type Idp } from '../../support/idp';
 
 // getAuthorizationContext: what durable activities of this app call in-process. Same cache,
@@ -20,16 +20,7 @@ beforeAll(async () => {
     FakeKeyVault.start(),
     startIdp({ accessTokenTtl: 600, scopes: ['api'], clients: [{ client_id: 'worker', client_secret: SECRET, token_endpoint_auth_method: 'client_secret_basic', redirect_uris: [], grant_types: ['client_credentials'], response_types: [] }] }),
   ]);
-  const settings = loadSettings({
-    CREDMAN_STORAGE_CONNECTION_STRING: azurite.connectionString,
-    CREDMAN_KEK_PROVIDER: 'keyvault',
-    CREDMAN_KEY_VAULT_KEY_ID: vault.keyId(),
-    CREDMAN_AUTH_ISSUERS: JSON.stringify([{ issuer: 'https://issuer.example', jwksUri: 'https://issuer.example/keys' }]),
-    CREDMAN_AUTH_AUDIENCES: 'api://credman',
-    CREDMAN_APP_TENANT_ID: '11111111-1111-4111-8111-111111111111',
-    CREDMAN_APP_OBJECT_ID: '22222222-2222-4222-8222-222222222222',
-    WEBSITE_HOSTNAME: 'credman.example',
-  });
+  const settings = azureSettings(azurite, vault);
   services = await createServices(settings, { credential: vault.credential, keyVaultClientOptions: vault.clientOptions, log: () => undefined });
   await services.providers.put('api', {
     properties: {
