@@ -43,8 +43,6 @@ export interface IdpClientOptions {
   maxRetryAfterMs?: number;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
-  /** Count of attempts that left this process (for tests and the bench). */
-  onAttempt?: (url: string) => void;
 }
 
 interface Attempt {
@@ -124,7 +122,6 @@ export class IdpClient {
 
   private async attempt(template: ProviderTemplate, request: TokenRequest): Promise<Attempt> {
     metrics.identityProviderCalls++;
-    this.options.onAttempt?.(request.url);
     let res;
     try {
       res = await this.http.post<string>(request.url, request.body, {

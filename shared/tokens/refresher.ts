@@ -47,8 +47,6 @@ export class TokenRefresher {
   readonly owner = randomUUID();
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
-  /** Identity-provider calls this instance made (tests and the bench read it). */
-  idpCalls = 0;
 
   constructor(
     private readonly providers: ProviderStore,
@@ -149,7 +147,6 @@ export class TokenRefresher {
   private async callIdp(state: TokenState): Promise<TokenSet> {
     const provider = await this.providers.getWithSecrets(state.providerId);
     if (!provider) throw new NotFoundError('ProviderNotFound', `Credential provider '${state.providerId}' does not exist.`);
-    this.idpCalls++;
     if (state.grantType === 'ClientCredentials') {
       const g = grantConfig(provider, 'clientCredentials', state);
       return this.idp.requestToken(g.template, clientCredentialsRequest(g.template, g.params, g.secrets));
@@ -175,6 +172,9 @@ export class TokenRefresher {
       throw new ConnectionStateError(code, message);
     }
     // Transient or unexpected: give the lease back, keep every token, serve what is still valid.
+    if (err instanceof IdpUnavailableError && err.ambiguous && leased.refreshToken) {
+      this.options.log?.('warn', `refresh: ${providerId}/${connectionId}: the provider may have answered unheard (${err.message}); if it rotated the refresh token, the next refresh will say so`);
+    }
     await this.tokens.update(leased, { lease: null });
     if (isUsable(leased.token, this.now())) return { token: leased.token, version: leased.tokenVersion };
     if (err instanceof IdpUnavailableError) throw new IdentityProviderError(`${err.message} No valid token is cached; try again later.`);
