@@ -71,7 +71,7 @@ export async function createServices(settings: Settings, deps: ServiceDeps): Pro
   const tokens = new TokenService(
     new AccessCheck(policies, settings.tokenCache.enabled ? settings.tokenCache.policyTtlMs : 0),
     refresher,
-    { cacheEnabled: settings.tokenCache.enabled },
+    { cacheEnabled: settings.tokenCache.enabled, appIdentity: settings.appIdentity },
   );
   const forget = (providerId: string, connectionId: string) => tokens.forget(providerId, connectionId);
 

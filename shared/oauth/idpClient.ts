@@ -17,6 +17,8 @@ export class OAuthGrantError extends Error {
     readonly error: string,
     readonly description: string | undefined,
     readonly status: number,
+    /** An earlier attempt of the same request may have reached the provider (its answer was lost). */
+    readonly afterLostAnswer = false,
   ) {
     super(`The identity provider answered ${status} ${error}${description ? `: ${description}` : ''}`);
     this.name = 'OAuthGrantError';
@@ -83,7 +85,10 @@ export class IdpClient {
     for (let attempt = 0; ; attempt++) {
       const a = await this.attempt(template, request);
       if (a.outcome === 'token') return a.token as TokenSet;
-      if (a.outcome === 'refused') throw a.refusal as OAuthGrantError;
+      if (a.outcome === 'refused') {
+        const r = a.refusal as OAuthGrantError;
+        throw ambiguous ? new OAuthGrantError(r.error, r.description, r.status, true) : r;
+      }
       ambiguous ||= a.ambiguous === true;
       const backoff = 200 * 2 ** attempt * (0.5 + this.random() / 2);
       const wait = Math.max(backoff, a.retryAfterMs ?? 0);

@@ -163,9 +163,10 @@ export class TokenRefresher {
     const cc = leased.grantType === 'ClientCredentials';
     if (err instanceof OAuthGrantError && (err.error === 'invalid_grant' || err.error === 'invalid_client' || err.error === 'unauthorized_client')) {
       const code = err.error === 'invalid_grant' && !cc ? 'ReauthorizationRequired' : 'ClientSecretInvalid';
+      const lost = err.afterLostAnswer ? ' An earlier attempt was answered unheard (reset or timeout), so the provider may have seen the retry as a replayed refresh token.' : '';
       const message =
         code === 'ReauthorizationRequired'
-          ? `The identity provider no longer accepts this connection's grant (${err.error}); a person must consent again.`
+          ? `The identity provider no longer accepts this connection's grant (${err.error}); a person must consent again.${lost}`
           : `The identity provider refused the client credentials (${err.error}); update the client secret.`;
       this.options.log?.('warn', `refresh: ${providerId}/${connectionId} → ${code} (${err.error})`);
       await this.tokens.update(leased, { status: 'Error', error: { code, message }, lease: null, ...(code === 'ReauthorizationRequired' ? { tokens: null } : {}) });

@@ -37,11 +37,16 @@ export class TokenService {
   private readonly cache = new LRUCache<string, Entry>({ max: 100_000 });
   private readonly flights = new Map<string, Promise<Entry>>();
 
+  private readonly app: Caller;
+
   constructor(
     private readonly access: AccessCheck,
     private readonly refresher: TokenRefresher,
-    private readonly options: { cacheEnabled: boolean; now?: () => number },
-  ) {}
+    private readonly options: { cacheEnabled: boolean; appIdentity: { tenantId: string; objectId: string }; now?: () => number },
+  ) {
+    const { tenantId, objectId } = options.appIdentity;
+    this.app = Object.freeze({ issuer: 'credman:in-process', subject: objectId, tenantId, objectId, roles: [], groups: [] });
+  }
 
   /** The token endpoint: the caller must hold an access policy on the connection. */
   async getToken(caller: Caller, providerId: string, connectionId: string, opts: TokenOptions = {}): Promise<ServedToken> {
@@ -51,10 +56,11 @@ export class TokenService {
 
   /**
    * The same, for code of this app running in-process (durable activities) as the app's own
-   * identity, which API Management-style holds a policy on every connection it creates.
+   * identity: it holds a policy on every connection it creates (as API Management's instance
+   * identity does), and like any identity it loses access when that policy is deleted.
    */
   async getAuthorizationContext(providerId: string, connectionId: string, opts: TokenOptions = {}): Promise<AuthorizationContext> {
-    return (await this.serve(providerId, connectionId, opts)).context;
+    return (await this.getToken(this.app, providerId, connectionId, opts)).context;
   }
 
   private async serve(providerId: string, connectionId: string, opts: TokenOptions): Promise<ServedToken> {

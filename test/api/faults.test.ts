@@ -66,3 +66,16 @@ it('a failed refresh keeps serving the cached token while it is still valid', as
   expect(r.body.accessToken).toBe(cached.body.accessToken);
   expect(await status()).toMatchObject({ status: 'Connected' });
 }, 30_000);
+
+it('an answer lost after the provider rotated the refresh token costs the grant, and says so (the limit of rotation)', async () => {
+  // The provider handles the refresh and rotates the token, but the answer never arrives; the
+  // retry presents the spent refresh token, and oidc-provider revokes the grant (reuse detection).
+  await sleep(2000);
+  world.proxy.inject('resetAfterForward', { times: 1, pathPrefix: '/token' });
+  await world.idp.resetStats();
+  const r = await tokenOf(host, P, 'c', '', app);
+  expect(r.status).toBe(409);
+  expect(r.body.error.code).toBe('ReauthorizationRequired');
+  expect((await world.idp.stats()).token.refresh_token).toBe(2);
+  expect((await status()).error.message).toContain('answered unheard');
+}, 30_000);

@@ -53,3 +53,9 @@ it('forces a new token when asked', async () => {
   expect(forced.accessToken).not.toBe(before.accessToken);
   expect((await idp.stats()).tokenSuccess.client_credentials).toBe(1);
 });
+
+it("is the app's own identity: without its access policy, it gets no token", async () => {
+  const appObjectId = services.settings.appIdentity.objectId;
+  expect(await services.accessPolicies.delete('api', 'jobs', appObjectId)).toBe(true);
+  await expect(services.tokens.getAuthorizationContext('api', 'jobs')).rejects.toMatchObject({ code: 'Forbidden' });
+});
