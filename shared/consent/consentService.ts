@@ -178,6 +178,11 @@ export class ConsentService {
     this.options.onChanged?.(providerId, connectionId);
   }
 
+  /** Housekeeping: removes login states and consent codes past their 10 minutes. */
+  purgeExpired(): Promise<number> {
+    return this.states.purgeExpired(this.now());
+  }
+
   private async takePending(consentCode: string): Promise<ConsentRow | undefined> {
     const row = await this.states.read(consentCode, 'pending');
     if (!row || row.expiresAt <= this.now() || !(await this.states.take(consentCode, row))) return undefined;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { TableClient } from '@azure/data-tables';
+import { odata, type TableClient } from '@azure/data-tables';
 import type { EnvelopeCipher } from '../crypto';
 import { readEntity } from './countedPartition';
 import { isConflict, isNotFound, isPreconditionFailed, unavailable } from './storageErrors';
@@ -102,6 +102,33 @@ export class ConsentStateStore {
       if (isPreconditionFailed(err) || isNotFound(err)) return false;
       return unavailable(err);
     }
+  }
+
+  /** Deletes rows past their expiry (a timer runs it); returns how many went. Used ones are gone already. */
+  async purgeExpired(now: number, concurrency = 16): Promise<number> {
+    const expired: Array<{ partitionKey: string; rowKey: string; etag: string }> = [];
+    try {
+      const rows = this.table.listEntities<{ etag: string }>({ queryOptions: { filter: odata`expiresAt lt ${now}`, select: ['PartitionKey', 'RowKey'] } });
+      for await (const e of rows) expired.push({ partitionKey: e.partitionKey as string, rowKey: e.rowKey as string, etag: e.etag });
+    } catch (err) {
+      return unavailable(err);
+    }
+    let deleted = 0;
+    const queue = [...expired];
+    await Promise.all(
+      Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
+        for (let e = queue.pop(); e; e = queue.pop()) {
+          try {
+            await this.table.deleteEntity(e.partitionKey, e.rowKey, { etag: e.etag });
+            deleted++;
+          } catch (err) {
+            // Taken by a callback meanwhile, or changed: not ours to delete.
+            if (!isNotFound(err) && !isPreconditionFailed(err)) unavailable(err);
+          }
+        }
+      }),
+    );
+    return deleted;
   }
 
   private loc(key: string) {
