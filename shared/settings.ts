@@ -72,6 +72,16 @@ export const settingsSchema = z
     CREDMAN_TOKEN_CACHE: z.enum(['true', 'false']).default('true'),
     /** How long this instance trusts its copy of a connection's access policies, in seconds. */
     CREDMAN_POLICY_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
+    /**
+     * Whether webhook URLs may be http or name loopback, link-local (cloud metadata), private,
+     * CGNAT or other non-public addresses. Off in Azure, so that an admin cannot point credman at
+     * the instance's own network; the local host turns it on for receivers on the laptop.
+     */
+    CREDMAN_WEBHOOK_ALLOW_PRIVATE_NETWORKS: z.enum(['true', 'false']).default('false'),
+    /** `connection.expiringSoon` fires when a refresh token or client secret ends within this many days. */
+    CREDMAN_EXPIRY_WARNING_DAYS: z.coerce.number().int().min(1).max(365).default(14),
+    /** A connection counts as in use (its lifecycle refreshes ahead) for this many hours after a token read. */
+    CREDMAN_LIFECYCLE_ACTIVE_WINDOW_HOURS: z.coerce.number().int().min(1).max(8760).default(24),
   })
   .superRefine((s, ctx) => {
     if (!s.CREDMAN_STORAGE_CONNECTION_STRING && !s.CREDMAN_TABLE_ENDPOINT) {
@@ -101,6 +111,8 @@ export interface Settings {
   readonly consent: { readonly allowedRedirectOrigins: readonly string[] };
   readonly identityProviders: { readonly timeoutMs: number; readonly retries: number; readonly callsPerMinute: number };
   readonly tokenCache: { readonly enabled: boolean; readonly policyTtlMs: number };
+  readonly webhooks: { readonly allowPrivateNetworks: boolean };
+  readonly lifecycle: { readonly expiryWarningMs: number; readonly activeWindowMs: number };
 }
 
 export class SettingsError extends Error {
@@ -147,6 +159,11 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
       callsPerMinute: s.CREDMAN_IDP_CALLS_PER_MINUTE,
     },
     tokenCache: { enabled: s.CREDMAN_TOKEN_CACHE === 'true', policyTtlMs: s.CREDMAN_POLICY_CACHE_SECONDS * 1000 },
+    webhooks: { allowPrivateNetworks: s.CREDMAN_WEBHOOK_ALLOW_PRIVATE_NETWORKS === 'true' },
+    lifecycle: {
+      expiryWarningMs: s.CREDMAN_EXPIRY_WARNING_DAYS * 24 * 3600 * 1000,
+      activeWindowMs: s.CREDMAN_LIFECYCLE_ACTIVE_WINDOW_HOURS * 3600 * 1000,
+    },
   });
 }
 
