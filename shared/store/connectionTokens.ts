@@ -39,6 +39,8 @@ export interface TokenState {
   readonly tokenVersion: number;
   readonly lease?: { owner: string; until: number };
   readonly window: { start: number; count: number };
+  readonly lastUsedAt?: number;
+  readonly consentedAt?: number;
   /** The row as read, so that an update changes only what it names. */
   readonly entity: TableEntityResult<ConnectionEntity>;
   readonly secrets: Record<string, string>;
@@ -51,6 +53,8 @@ export interface TokenChange {
   tokens?: { token: StoredToken; refreshToken?: string; refreshExpiresAt?: number } | null;
   status?: ConnectionStatus;
   error?: { code: string; message: string } | null;
+  /** A person consented now (also counts as use). */
+  consentedAt?: number;
 }
 
 export class ConnectionTokenStore {
@@ -78,6 +82,10 @@ export class ConnectionTokenStore {
     else if (change.lease) Object.assign(next, { leaseOwner: change.lease.owner, leaseUntil: change.lease.until });
     if (change.window) Object.assign(next, { windowStart: change.window.start, windowCount: change.window.count });
     if (change.status) next.status = change.status;
+    if (change.consentedAt !== undefined) {
+      next.consentedOn = new Date(change.consentedAt).toISOString();
+      next.lastUsedOn = next.consentedOn;
+    }
     if (change.error === null) (drop('errorCode'), drop('errorMessage'));
     else if (change.error) Object.assign(next, { errorCode: change.error.code, errorMessage: change.error.message });
 
@@ -114,6 +122,15 @@ export class ConnectionTokenStore {
     } catch (err) {
       if (isPreconditionFailed(err) || isNotFound(err)) return undefined;
       return unavailable(err);
+    }
+  }
+
+  /** Records use of the connection; no ETag (a timestamp), and a vanished row is no error. */
+  async touch(providerId: string, connectionId: string, at: number): Promise<void> {
+    try {
+      await this.table.updateEntity({ partitionKey: providerId, rowKey: connectionId, lastUsedOn: new Date(at).toISOString() }, 'Merge', { etag: '*' });
+    } catch (err) {
+      if (!isNotFound(err)) unavailable(err);
     }
   }
 
@@ -160,6 +177,8 @@ function toState(providerId: string, connectionId: string, e: TableEntityResult<
     tokenVersion: e.tokenVersion ?? 0,
     ...(e.leaseOwner && e.leaseUntil ? { lease: { owner: e.leaseOwner, until: e.leaseUntil } } : {}),
     window: { start: e.windowStart ?? 0, count: e.windowCount ?? 0 },
+    ...(e.lastUsedOn ? { lastUsedAt: ms(e.lastUsedOn) } : {}),
+    ...(e.consentedOn ? { consentedAt: ms(e.consentedOn) } : {}),
     entity: e,
     secrets,
   };

@@ -47,6 +47,9 @@ export interface ConnectionEntity {
   leaseUntil?: number;
   windowStart?: number;
   windowCount?: number;
+  /** Last consent or token served, written at most hourly per instance (not per request). */
+  lastUsedOn?: string;
+  consentedOn?: string;
 }
 
 export const PARAM = 'param.';
@@ -124,7 +127,10 @@ export class ConnectionStore {
   }
 }
 
-const TOKEN_STATE = ['expiresOn', 'tokenType', 'scope', 'obtainedOn', 'refreshExpiresOn', 'tokenVersion', 'leaseOwner', 'leaseUntil', 'windowStart', 'windowCount'] as const;
+const TOKEN_STATE = [
+  'expiresOn', 'tokenType', 'scope', 'obtainedOn', 'refreshExpiresOn', 'tokenVersion',
+  'leaseOwner', 'leaseUntil', 'windowStart', 'windowCount', 'lastUsedOn', 'consentedOn',
+] as const;
 
 /** The token-state columns of a row, carried over when a replace keeps the connection's tokens. */
 function tokenStateOf(e: ConnectionEntity): Partial<ConnectionEntity> {

@@ -96,6 +96,11 @@ export class TokenRefresher {
     }
   }
 
+  /** Records that the connection was used (the token service calls it at most hourly). */
+  touch(providerId: string, connectionId: string, at: number): Promise<void> {
+    return this.tokens.touch(providerId, connectionId, at);
+  }
+
   /** Stores tokens obtained outside a refresh (consent); the connection becomes Connected. */
   async store(providerId: string, connectionId: string, set: TokenSet): Promise<void> {
     const token = storedToken(set, this.now());
@@ -103,6 +108,7 @@ export class TokenRefresher {
       tokens: tokensOf(set, token, this.now()),
       status: 'Connected',
       error: null,
+      consentedAt: token.obtainedAt,
     }));
   }
 

@@ -20,6 +20,8 @@ export interface AuthorizationContext {
   claims: Record<string, unknown>;
 }
 
+const USE_RECORD_INTERVAL_MS = 3600_000;
+
 export interface TokenOptions {
   minValiditySeconds?: number;
   forceRefresh?: boolean;
@@ -36,6 +38,8 @@ interface Entry extends Obtained, ServedToken {}
 export class TokenService {
   private readonly cache = new LRUCache<string, Entry>({ max: 100_000 });
   private readonly flights = new Map<string, Promise<Entry>>();
+  /** When this instance last recorded use of each connection: use is written hourly, not per request. */
+  private readonly recordedUse = new LRUCache<string, number>({ max: 100_000 });
 
   private readonly app: Caller;
 
@@ -66,8 +70,10 @@ export class TokenService {
   private async serve(providerId: string, connectionId: string, opts: TokenOptions): Promise<ServedToken> {
     const minValidity = opts.minValiditySeconds ?? DEFAULT_MIN_VALIDITY_SECONDS;
     const key = `${providerId}/${connectionId}`;
+    const now = (this.options.now ?? Date.now)();
+    this.recordUse(key, providerId, connectionId, now);
     const cached = this.options.cacheEnabled ? this.cache.get(key) : undefined;
-    if (cached && !opts.forceRefresh && isFresh(cached.token, (this.options.now ?? Date.now)(), minValidity)) {
+    if (cached && !opts.forceRefresh && isFresh(cached.token, now, minValidity)) {
       metrics.tokenCacheHits++;
       return cached;
     }
@@ -99,6 +105,14 @@ export class TokenService {
   forget(providerId: string, connectionId: string): void {
     this.cache.delete(`${providerId}/${connectionId}`);
     this.access.forget(providerId, connectionId);
+  }
+
+  /** The lifecycle refreshes ahead only connections in use; telling it costs one write per hour. */
+  private recordUse(key: string, providerId: string, connectionId: string, now: number): void {
+    const last = this.recordedUse.get(key);
+    if (last !== undefined && now - last < USE_RECORD_INTERVAL_MS) return;
+    this.recordedUse.set(key, now);
+    this.refresher.touch(providerId, connectionId, now).catch(() => this.recordedUse.delete(key));
   }
 
   private async flight(key: string, run: () => Promise<Obtained>): Promise<Entry> {

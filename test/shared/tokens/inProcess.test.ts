@@ -1,3 +1,4 @@
+import { TableClient } from '@azure/data-tables';
 import { startAzurite, type EmbeddedAzurite } from '../../../local/azurite';
 import { FakeKeyVault } from '../../../local/fakes/keyVault';
 import { createServices, type Services } from '../../../shared/services';
@@ -52,6 +53,14 @@ it('forces a new token when asked', async () => {
   const forced = await services.tokens.getAuthorizationContext('api', 'jobs', { forceRefresh: true });
   expect(forced.accessToken).not.toBe(before.accessToken);
   expect((await idp.stats()).tokenSuccess.client_credentials).toBe(1);
+});
+
+it('records use of the connection once, not per request', async () => {
+  const row = () => TableClient.fromConnectionString(azurite.connectionString, 'credmanConnections', { allowInsecureConnection: true }).getEntity<{ lastUsedOn?: string }>('api', 'jobs');
+  const first = await row();
+  expect(Date.parse(first.lastUsedOn ?? '')).toBeGreaterThan(Date.now() - 60_000);
+  for (let i = 0; i < 100; i++) await services.tokens.getAuthorizationContext('api', 'jobs');
+  expect((await row()).etag).toBe(first.etag);
 });
 
 it("is the app's own identity: without its access policy, it gets no token", async () => {
