@@ -22,6 +22,9 @@ import { ConsentStateStore } from './store/consentStates';
 import { AccessCheck } from './tokens/accessCheck';
 import { TokenRefresher } from './tokens/refresher';
 import { TokenService } from './tokens/tokenService';
+import { WebhookStore } from './store/webhooks';
+import { WebhookPublisher } from './webhooks/publisher';
+import { WebhookService } from './webhooks/service';
 
 // The composition root: settings in, services out. Built once per process at app start.
 
@@ -35,6 +38,8 @@ export interface Services {
   readonly tokens: TokenService;
   readonly refresher: TokenRefresher;
   readonly health: Health;
+  /** Webhook subscriptions (management) and `.publisher`, which sends events to them. */
+  readonly webhooks: WebhookService;
 }
 
 export interface ServiceDeps {
@@ -74,6 +79,12 @@ export async function createServices(settings: Settings, deps: ServiceDeps): Pro
     { cacheEnabled: settings.tokenCache.enabled, appIdentity: settings.appIdentity },
   );
   const forget = (providerId: string, connectionId: string) => tokens.forget(providerId, connectionId);
+  const webhookStore = new WebhookStore(tables.webhooks, cipher);
+  const webhooks = new WebhookService(
+    webhookStore,
+    new WebhookPublisher(webhookStore, { allowPrivateNetworks: settings.webhooks.allowPrivateNetworks, log: deps.log }),
+    settings.webhooks,
+  );
 
   return {
     settings,
@@ -91,6 +102,7 @@ export async function createServices(settings: Settings, deps: ServiceDeps): Pro
     tokens,
     refresher,
     health: new Health(tables, wrapper),
+    webhooks,
   };
 }
 

@@ -12,6 +12,7 @@ import {
   providerPutSchema,
   providerSchema,
 } from '../model/schemas';
+import { webhookPutSchema, webhookSchema } from '../model/webhookSchemas';
 import { authorizationContextSchema, confirmConsentCodeSchema, loginLinksRequestSchema, loginLinksResponseSchema } from '../model/runtimeSchemas';
 
 // OpenAPI 3.1 from the zod schemas that validate requests: JSON Schema 2020-12 is OpenAPI 3.1's
@@ -60,6 +61,7 @@ export const OPERATIONS: readonly Operation[] = [
   ...crud('/providers', P, 'Provider', providerSchema, providerPutSchema),
   ...crud(`${P}/connections`, C, 'Connection', connectionSchema, connectionPutSchema),
   ...crud(`${C}/accessPolicies`, A, 'AccessPolicy', accessPolicySchema, accessPolicyPutSchema),
+  ...crud('/webhooks', '/webhooks/{subscriptionId}', 'Webhook', webhookSchema, webhookPutSchema),
   {
     method: 'get', path: '/identityProviders', operationId: 'listIdentityProviders', summary: 'The provider catalogue', admin: true,
     response: [{ status: '200', schema: collectionOf(identityProviderSchema), description: 'Templates' }],

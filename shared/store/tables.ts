@@ -1,7 +1,7 @@
 import { TableClient } from '@azure/data-tables';
 import type { TokenCredential } from '@azure/identity';
 
-export const TABLE_NAMES = ['providers', 'connections', 'accessPolicies', 'consentStates'] as const;
+export const TABLE_NAMES = ['providers', 'connections', 'accessPolicies', 'consentStates', 'webhooks'] as const;
 export type TableName = (typeof TABLE_NAMES)[number];
 export type Tables = Record<TableName, TableClient>;
 
@@ -22,7 +22,13 @@ export function createTables(options: StorageOptions, credential: () => TokenCre
     }
     return new TableClient(options.tableEndpoint as string, table, credential());
   };
-  return { providers: make('providers'), connections: make('connections'), accessPolicies: make('accessPolicies'), consentStates: make('consentStates') };
+  return {
+    providers: make('providers'),
+    connections: make('connections'),
+    accessPolicies: make('accessPolicies'),
+    consentStates: make('consentStates'),
+    webhooks: make('webhooks'),
+  };
 }
 
 export async function ensureTables(tables: Tables): Promise<void> {

@@ -1,0 +1,117 @@
+import type { TableClient } from '@azure/data-tables';
+import type { EnvelopeCipher } from '../crypto';
+import type { WebhookEventType } from '../model/webhookSchemas';
+import { deleteCounted, readEntity, upsertCounted } from './countedPartition';
+import { listPartition, type Page } from './paging';
+
+// All subscriptions share one partition: the list, and finding who listens to an event, is one
+// partition query of at most 100 rows, and the limit is one counter row in it. The secret is
+// sealed in an envelope bound to this table, partition and row.
+const PARTITION = 'webhooks';
+export const MAX_WEBHOOKS = 100;
+const SECRET_FIELD = 'secret';
+
+export interface WebhookRecord {
+  id: string;
+  url: string;
+  events: WebhookEventType[];
+  /** Whether a secret is stored; the record never holds the secret itself. */
+  signed: boolean;
+  createdOn: string;
+  changedOn: string;
+  etag: string;
+}
+
+interface WebhookEntity {
+  url: string;
+  /** JSON array of event types. */
+  events: string;
+  secret?: string;
+  createdOn: string;
+  changedOn: string;
+}
+
+export class WebhookStore {
+  constructor(
+    private readonly table: TableClient,
+    private readonly sealer: EnvelopeCipher,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  async get(id: string): Promise<WebhookRecord | undefined> {
+    const e = await readEntity<WebhookEntity>(this.table, PARTITION, id);
+    return e && toRecord(id, e, e.etag);
+  }
+
+  /** The subscription with its decrypted secret: for delivery only. */
+  async getWithSecret(id: string): Promise<{ record: WebhookRecord; secret?: string } | undefined> {
+    const e = await readEntity<WebhookEntity>(this.table, PARTITION, id);
+    return e && { record: toRecord(id, e, e.etag), ...(await this.open(id, e)) };
+  }
+
+  async list(top: number, skipToken?: string): Promise<Page<WebhookRecord>> {
+    const page = await listPartition<WebhookEntity>(this.table, PARTITION, top, skipToken);
+    return { items: page.items.map((e) => toRecord(e.rowKey as string, e, e.etag)), skipToken: page.skipToken };
+  }
+
+  /** Every subscription that lists `event`, with its secret. */
+  async subscribersOf(event: WebhookEventType): Promise<{ record: WebhookRecord; secret?: string }[]> {
+    const out: { record: WebhookRecord; secret?: string }[] = [];
+    let skipToken: string | undefined;
+    do {
+      const page = await listPartition<WebhookEntity>(this.table, PARTITION, MAX_WEBHOOKS, skipToken);
+      for (const e of page.items) {
+        const record = toRecord(e.rowKey as string, e, e.etag);
+        if (record.events.includes(event)) out.push({ record, ...(await this.open(record.id, e)) });
+      }
+      skipToken = page.skipToken;
+    } while (skipToken);
+    return out;
+  }
+
+  /** Creates or replaces; `secret` undefined stores none (a replace drops the old one). */
+  async put(id: string, value: { url: string; events: WebhookEventType[] }, secret: string | undefined, ifMatch?: string): Promise<{ created: boolean; record: WebhookRecord }> {
+    const now = this.now().toISOString();
+    const r = await upsertCounted<WebhookEntity>(
+      this.table,
+      PARTITION,
+      id,
+      async (existing) => ({
+        partitionKey: PARTITION,
+        rowKey: id,
+        url: value.url,
+        events: JSON.stringify(value.events),
+        ...(secret === undefined ? {} : { secret: await this.sealer.seal(this.location(id), { [SECRET_FIELD]: secret }) }),
+        createdOn: existing?.createdOn ?? now,
+        changedOn: now,
+      }),
+      { limit: MAX_WEBHOOKS, limitMessage: `An instance holds at most ${MAX_WEBHOOKS} webhook subscriptions.`, ifMatch },
+    );
+    return { created: r.created, record: toRecord(id, r.entity, r.etag) };
+  }
+
+  delete(id: string, ifMatch?: string): Promise<boolean> {
+    return deleteCounted(this.table, PARTITION, id, ifMatch);
+  }
+
+  private location(id: string) {
+    return { table: this.table.tableName, partitionKey: PARTITION, rowKey: id };
+  }
+
+  private async open(id: string, e: WebhookEntity): Promise<{ secret?: string }> {
+    if (!e.secret) return {};
+    return { secret: (await this.sealer.open(this.location(id), e.secret))[SECRET_FIELD] };
+  }
+}
+
+function toRecord(id: string, e: WebhookEntity, etag: string): WebhookRecord {
+  return {
+    id,
+    url: e.url,
+    events: JSON.parse(e.events) as WebhookEventType[],
+    signed: Boolean(e.secret),
+    createdOn: e.createdOn,
+    changedOn: e.changedOn,
+    etag,
+  };
+}
