@@ -78,6 +78,11 @@ export class EnvelopeCipher {
     return JSON.stringify(rewrapped);
   }
 
+  /** The KEK version new envelopes are wrapped with. */
+  currentKeyId(): Promise<string> {
+    return this.wrapper.currentKeyId();
+  }
+
   /** The versioned KEK id recorded in `sealed`, without any key operation. */
   keyIdOf(sealed: string): string {
     return parseEnvelope(sealed).kid;
