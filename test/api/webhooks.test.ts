@@ -1,0 +1,216 @@
+import { odata } from '@azure/data-tables';
+import { isErrorShape, startHost, type TestHost } from '../support/host';
+
+// /webhooks over HTTP on the local host. `strict` runs as in Azure (no private networks);
+// `local` keeps the local host's default, which lets receivers on loopback subscribe.
+
+let strict: TestHost;
+let local: TestHost;
+beforeAll(async () => {
+  [strict, local] = await Promise.all([startHost({ CREDMAN_WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'false' }), startHost()]);
+}, 60000);
+afterAll(async () => {
+  await Promise.all([strict?.stop(), local?.stop()]);
+});
+
+const SECRET = 'whsec-PLAINTEXT-0123456789';
+const sub = (properties: Record<string, unknown> = {}) => ({
+  properties: { url: 'https://hooks.example.com/credman', events: ['connection.connected', 'connection.reauthorizationRequired'], ...properties },
+});
+
+function encodings(secret: string): string[] {
+  const b = Buffer.from(secret);
+  return [secret, b.toString('base64'), b.toString('base64url'), b.toString('hex'), encodeURIComponent(secret)];
+}
+
+describe('CRUD', () => {
+  it('creates (201), replaces (200), reads and lists with ETags; the secret is write-only and sealed at rest', async () => {
+    const created = await strict.request('PUT', '/webhooks/ops', { body: sub({ secret: SECRET }) });
+    expect(created.status).toBe(201);
+    expect(created.headers.get('etag')).toBeTruthy();
+    expect(created.body).toMatchObject({
+      id: '/webhooks/ops',
+      name: 'ops',
+      type: 'webhooks',
+      properties: { url: 'https://hooks.example.com/credman', events: ['connection.connected', 'connection.reauthorizationRequired'], signed: true },
+    });
+    expect(Object.keys(created.body.properties).sort()).toEqual(['changedOn', 'createdOn', 'events', 'signed', 'url']);
+
+    const replaced = await strict.request('PUT', '/webhooks/ops', { body: sub({ events: ['connection.deleted'], secret: 'whsec-ROTATED-0123456789' }) });
+    expect(replaced.status).toBe(200);
+    expect(replaced.headers.get('etag')).not.toBe(created.headers.get('etag'));
+    expect(replaced.body.properties.createdOn).toBe(created.body.properties.createdOn);
+    expect(replaced.body.properties.events).toEqual(['connection.deleted']);
+
+    const got = await strict.request('GET', '/webhooks/ops');
+    expect(got.status).toBe(200);
+    expect(got.headers.get('etag')).toBe(replaced.headers.get('etag'));
+    expect(got.body).toEqual(replaced.body);
+
+    const list = await strict.request('GET', '/webhooks');
+    expect(list.status).toBe(200);
+    expect(list.body.value.find((w: { name: string }) => w.name === 'ops')).toEqual(replaced.body);
+
+    const texts = [created.text, replaced.text, got.text, list.text].join('\n');
+    for (const s of [SECRET, 'whsec-ROTATED-0123456789']) for (const form of encodings(s)) expect(texts).not.toContain(form);
+
+    const rows: string[] = [];
+    for await (const e of strict.table('credmanWebhooks').listEntities()) rows.push(JSON.stringify(e));
+    for (const s of [SECRET, 'whsec-ROTATED-0123456789']) for (const form of encodings(s)) expect(rows.join('\n')).not.toContain(form);
+    const row = await strict.table('credmanWebhooks').getEntity<{ secret: string }>('webhooks', 'ops');
+    const envelope = JSON.parse(row.secret) as { v: number; kid: string; f: Record<string, string> };
+    expect(envelope).toMatchObject({ v: 1, kid: expect.stringMatching(/^local:/) });
+    expect(Object.keys(envelope.f)).toEqual(['secret']);
+  });
+
+  it('keeps no secret when a replace omits it (deliveries are then unsigned)', async () => {
+    expect((await strict.request('PUT', '/webhooks/unsign', { body: sub({ secret: SECRET }) })).body.properties.signed).toBe(true);
+    const replaced = await strict.request('PUT', '/webhooks/unsign', { body: sub() });
+    expect(replaced.status).toBe(200);
+    expect(replaced.body.properties.signed).toBe(false);
+    const row = await strict.table('credmanWebhooks').getEntity<Record<string, unknown>>('webhooks', 'unsign');
+    expect(row.secret).toBeUndefined();
+  });
+
+  it('honours If-Match on PUT and DELETE, deletes (200) and then answers 204 and 404 WebhookNotFound', async () => {
+    const first = await strict.request('PUT', '/webhooks/cond', { body: sub() });
+    const etag = first.headers.get('etag') as string;
+    const second = await strict.request('PUT', '/webhooks/cond', { body: sub(), headers: { 'if-match': etag } });
+    expect(second.status).toBe(200);
+    expect((await strict.request('PUT', '/webhooks/cond', { body: sub(), headers: { 'if-match': etag } })).body.error.code).toBe('PreconditionFailed');
+    expect((await strict.request('DELETE', '/webhooks/cond', { headers: { 'if-match': etag } })).status).toBe(412);
+    expect((await strict.request('PUT', '/webhooks/cond-new', { body: sub(), headers: { 'if-match': '*' } })).status).toBe(412);
+    expect((await strict.request('DELETE', '/webhooks/cond', { headers: { 'if-match': second.headers.get('etag') as string } })).status).toBe(200);
+    expect((await strict.request('DELETE', '/webhooks/cond')).status).toBe(204);
+    const missing = await strict.request('GET', '/webhooks/cond');
+    expect(missing.status).toBe(404);
+    expect(missing.body.error.code).toBe('WebhookNotFound');
+  });
+
+  it('pages with $top and nextLink', async () => {
+    for (const id of ['a', 'b', 'c']) expect((await strict.request('PUT', `/webhooks/page-${id}`, { body: sub() })).status).toBe(201);
+    const seen: string[] = [];
+    let next: string | undefined = '/webhooks?$top=2';
+    while (next) {
+      const page = await strict.request('GET', next);
+      expect(page.status).toBe(200);
+      expect(page.body.value.length).toBeLessThanOrEqual(2);
+      seen.push(...page.body.value.map((w: { name: string }) => w.name));
+      next = page.body.nextLink;
+    }
+    expect(seen).toEqual(expect.arrayContaining(['page-a', 'page-b', 'page-c']));
+    expect(new Set(seen).size).toBe(seen.length);
+  });
+});
+
+describe('validation', () => {
+  const expect400 = async (body: unknown, target: string, code?: string, host = strict) => {
+    const r = await host.request('PUT', '/webhooks/bad', { body });
+    expect(r.status).toBe(400);
+    expect(isErrorShape(r.body)).toBe(true);
+    expect(r.body.error.code).toBe('ValidationError');
+    const detail = r.body.error.details.find((d: { target: string }) => d.target === target);
+    expect(detail).toBeDefined();
+    if (code) expect(detail.code).toBe(code);
+    return r;
+  };
+
+  it('refuses bad URLs, naming properties.url', async () => {
+    await expect400(sub({ url: 'not a url' }), 'properties.url', 'InvalidUrl');
+    await expect400(sub({ url: 'ftp://hooks.example.com/' }), 'properties.url', 'SchemeNotAllowed');
+    await expect400(sub({ url: 'http://hooks.example.com/' }), 'properties.url', 'SchemeNotAllowed');
+    await expect400(sub({ url: 'https://user:pw@hooks.example.com/' }), 'properties.url', 'CredentialsInUrl');
+    await expect400(sub({ url: `https://hooks.example.com/${'x'.repeat(2100)}` }), 'properties.url');
+  });
+
+  it('refuses private, loopback and metadata addresses when private networks are not allowed', async () => {
+    for (const url of [
+      'https://169.254.169.254/latest/meta-data/',
+      'https://127.0.0.1/hook',
+      'https://localhost/hook',
+      'https://10.0.0.4/hook',
+      'https://192.168.1.20/hook',
+      'https://172.16.5.5/hook',
+      'https://100.64.0.1/hook',
+      'https://[::1]/hook',
+      'https://[fd00::1]/hook',
+      'https://[::ffff:169.254.169.254]/hook',
+    ]) {
+      const r = await expect400(sub({ url }), 'properties.url', 'DestinationNotAllowed');
+      expect(r.text).not.toContain('whsec');
+    }
+    expect((await strict.request('GET', '/webhooks/bad')).status).toBe(404);
+  });
+
+  it('lets loopback and http receivers subscribe on the local host, which allows private networks', async () => {
+    const r = await local.request('PUT', '/webhooks/laptop', { body: sub({ url: 'http://127.0.0.1:8088/hook' }) });
+    expect(r.status).toBe(201);
+    // Never credentials, never other schemes.
+    await expect400(sub({ url: 'http://u:p@localhost:8088/' }), 'properties.url', 'CredentialsInUrl', local);
+    await expect400(sub({ url: 'file:///etc/passwd' }), 'properties.url', 'SchemeNotAllowed', local);
+  });
+
+  it('refuses unknown, empty and repeated events', async () => {
+    await expect400(sub({ events: ['connection.exploded'] }), 'properties.events.0', 'InvalidValue');
+    await expect400(sub({ events: [] }), 'properties.events');
+    await expect400(sub({ events: ['connection.deleted', 'connection.deleted'] }), 'properties.events');
+    await expect400({ properties: { url: 'https://hooks.example.com/' } }, 'properties.events');
+  });
+
+  it('names unknown fields, and checks the secret length', async () => {
+    await expect400(sub({ sekret: SECRET }), 'properties.sekret', 'UnknownField');
+    await expect400({ ...sub(), extra: 1 }, 'extra', 'UnknownField');
+    await expect400(sub({ secret: 'short' }), 'properties.secret');
+    await expect400(sub({ secret: 'x'.repeat(257) }), 'properties.secret');
+  });
+
+  it('refuses a bad subscriptionId', async () => {
+    const r = await strict.request('PUT', '/webhooks/bad%20id', { body: sub() });
+    expect(r.status).toBe(400);
+    expect(r.body.error.code).toBe('InvalidIdentifier');
+    expect(r.body.error.details[0].target).toBe('subscriptionId');
+  });
+});
+
+describe('access', () => {
+  it('requires the admin role (403) and a token (401) on every route', async () => {
+    const user = await strict.token({});
+    for (const [method, path, body] of [['GET', '/webhooks'], ['GET', '/webhooks/ops'], ['PUT', '/webhooks/ops', sub()], ['DELETE', '/webhooks/ops']] as const) {
+      const forbidden = await strict.request(method, path, { token: user, body });
+      expect(forbidden.status).toBe(403);
+      expect(forbidden.body.error.code).toBe('Forbidden');
+      expect((await strict.request(method, path, { token: null, body })).status).toBe(401);
+    }
+    expect((await strict.request('GET', '/webhooks/ops')).status).toBe(200);
+  });
+});
+
+describe('limit', () => {
+  it('holds at most 100 subscriptions (409 LimitExceeded); replacing one still works, and a delete frees a place', async () => {
+    const count = async () => {
+      let n = 0;
+      for await (const _ of local.table('credmanWebhooks').listEntities({ queryOptions: { filter: odata`PartitionKey eq ${'webhooks'} and RowKey ge ${'0'}` } })) n++;
+      return n;
+    };
+    const ids = Array.from({ length: 100 - (await count()) }, (_, i) => `fill-${String(i).padStart(3, '0')}`);
+    for (let i = 0; i < ids.length; i += 10) {
+      const statuses = await Promise.all(ids.slice(i, i + 10).map(async (id) => (await local.request('PUT', `/webhooks/${id}`, { body: sub() })).status));
+      expect(statuses.every((s) => s === 201)).toBe(true);
+    }
+    expect(await count()).toBe(100);
+    const over = await local.request('PUT', '/webhooks/one-too-many', { body: sub() });
+    expect(over.status).toBe(409);
+    expect(over.body.error.code).toBe('LimitExceeded');
+    expect((await local.request('PUT', `/webhooks/${ids[0]}`, { body: sub({ events: ['connection.deleted'] }) })).status).toBe(200);
+    expect((await local.request('DELETE', `/webhooks/${ids[1]}`)).status).toBe(200);
+    expect((await local.request('PUT', '/webhooks/one-too-many', { body: sub() })).status).toBe(201);
+  });
+});
+
+it('is described in /openapi.json', async () => {
+  const doc = (await strict.request('GET', '/openapi.json', { token: null })).body;
+  expect(Object.keys(doc.paths['/webhooks/{subscriptionId}']).sort()).toEqual(['delete', 'get', 'put']);
+  expect(doc.paths['/webhooks'].get.operationId).toBe('listWebhooks');
+  expect(doc.components.schemas.WebhookPut.properties.properties.properties.events.items.enum).toContain('provider.clientSecretInvalid');
+  expect(doc.components.schemas.Webhook.properties.properties.properties.secret).toBeUndefined();
+});
