@@ -1,4 +1,4 @@
-import type { TableClient } from '@azure/data-tables';
+import type { TableClient, TableEntityResult } from '@azure/data-tables';
 import type { EnvelopeCipher } from '../crypto';
 import type { WebhookEventType } from '../model/webhookSchemas';
 import { deleteCounted, readEntity, upsertCounted } from './countedPartition';
@@ -54,19 +54,15 @@ export class WebhookStore {
     return { items: page.items.map((e) => toRecord(e.rowKey as string, e, e.etag)), skipToken: page.skipToken };
   }
 
+  /** Every subscription that lists `event` (without secrets). */
+  async subscribedTo(event: WebhookEventType): Promise<WebhookRecord[]> {
+    return (await this.listening(event)).map((e) => toRecord(e.rowKey as string, e, e.etag));
+  }
+
   /** Every subscription that lists `event`, with its secret. */
   async subscribersOf(event: WebhookEventType): Promise<{ record: WebhookRecord; secret?: string }[]> {
-    const out: { record: WebhookRecord; secret?: string }[] = [];
-    let skipToken: string | undefined;
-    do {
-      const page = await listPartition<WebhookEntity>(this.table, PARTITION, MAX_WEBHOOKS, skipToken);
-      for (const e of page.items) {
-        const record = toRecord(e.rowKey as string, e, e.etag);
-        if (record.events.includes(event)) out.push({ record, ...(await this.open(record.id, e)) });
-      }
-      skipToken = page.skipToken;
-    } while (skipToken);
-    return out;
+    const entities = await this.listening(event);
+    return Promise.all(entities.map(async (e) => ({ record: toRecord(e.rowKey as string, e, e.etag), ...(await this.open(e.rowKey as string, e)) })));
   }
 
   /** Creates or replaces; `secret` undefined stores none (a replace drops the old one). */
@@ -92,6 +88,17 @@ export class WebhookStore {
 
   delete(id: string, ifMatch?: string): Promise<boolean> {
     return deleteCounted(this.table, PARTITION, id, ifMatch);
+  }
+
+  private async listening(event: WebhookEventType): Promise<TableEntityResult<WebhookEntity>[]> {
+    const out: TableEntityResult<WebhookEntity>[] = [];
+    let skipToken: string | undefined;
+    do {
+      const page = await listPartition<WebhookEntity>(this.table, PARTITION, MAX_WEBHOOKS, skipToken);
+      out.push(...page.items.filter((e) => (JSON.parse(e.events) as string[]).includes(event)));
+      skipToken = page.skipToken;
+    } while (skipToken);
+    return out;
   }
 
   private location(id: string) {

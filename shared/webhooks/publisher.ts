@@ -88,7 +88,7 @@ export class WebhookPublisher {
   private readonly opts: Required<Omit<PublisherOptions, 'resolve'>>;
 
   constructor(
-    private readonly store: Pick<WebhookStore, 'getWithSecret' | 'subscribersOf'>,
+    private readonly store: Pick<WebhookStore, 'getWithSecret' | 'subscribersOf' | 'subscribedTo'>,
     options: PublisherOptions,
   ) {
     this.opts = {
@@ -117,6 +117,11 @@ export class WebhookPublisher {
       httpAgent: new http.Agent({ lookup }),
       httpsAgent: new https.Agent({ lookup }),
     });
+  }
+
+  /** Ids of the subscriptions that list the event: what an orchestration fans out over (no secrets). */
+  async subscriptionIds(type: WebhookEventType): Promise<string[]> {
+    return (await this.store.subscribedTo(type)).map((r) => r.id);
   }
 
   /** Sends the event to every subscription that lists it, each with its own delivery id; never rejects. */

@@ -244,6 +244,8 @@ describe('publish and deliverOnce over the store', () => {
     const at = new Date('2026-11-05T10:00:00.000Z');
     const { p } = publisher({ now: () => at });
 
+    expect((await p.subscriptionIds(event.type)).sort()).toEqual(['signed', 'unsigned']);
+    expect(await p.subscriptionIds('provider.clientSecretInvalid')).toEqual([]);
     const report = await p.publish(event);
     expect(report.type).toBe(event.type);
     expect(report.error).toBeUndefined();
