@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { HttpRequest, HttpResponse, InvocationContext, type Cookie, type HttpRequestInit, type HttpResponseInit } from '@azure/functions';
+import type { BindingInfo, FunctionMetadata } from './coreApi';
 import { LazyNativeRequest } from './nativeRequest';
 import type { HttpRoute } from './routes';
 
@@ -14,10 +15,17 @@ const MAX_REQUEST_BYTES = 100 * 1024 * 1024;
 
 export type ExtraRoute = (req: IncomingMessage, res: ServerResponse) => boolean;
 
+/**
+ * Values for input bindings other than the trigger, by binding type, as the host's extensions
+ * supply them (the durable driver gives `durableClient` its client data). The handler reads them
+ * with `context.extraInputs.get(...)`, as in Azure.
+ */
+export type InputProviders = Record<string, (binding: BindingInfo & { name: string }) => unknown>;
+
 /** `table.routes` is read per request: the app registers its functions after the port is bound. */
-export function createHostServer(table: { routes: HttpRoute[] }, extra: ExtraRoute[] = []): Server {
+export function createHostServer(table: { routes: HttpRoute[] }, extra: ExtraRoute[] = [], inputs: InputProviders = {}): Server {
   return createServer((req, res) => {
-    serve(table.routes, extra, req, res).catch((err: unknown) => {
+    serve(table.routes, extra, inputs, req, res).catch((err: unknown) => {
       console.error(`[host] request failed: ${err instanceof Error ? err.name : String(err)}`);
       if (!res.headersSent) res.writeHead(500).end();
       else res.destroy();
@@ -25,7 +33,21 @@ export function createHostServer(table: { routes: HttpRoute[] }, extra: ExtraRou
   });
 }
 
-async function serve(routes: HttpRoute[], extra: ExtraRoute[], req: IncomingMessage, res: ServerResponse): Promise<void> {
+const inputBindingsOf = new WeakMap<FunctionMetadata, (BindingInfo & { name: string })[]>();
+
+/** A function's non-trigger input bindings, named, as the worker lists them in `context.options.extraInputs`. */
+function inputBindings(metadata: FunctionMetadata): (BindingInfo & { name: string })[] {
+  let list = inputBindingsOf.get(metadata);
+  if (!list) {
+    list = Object.entries(metadata.bindings)
+      .filter(([, b]) => b.direction === 'in' && !b.type.toLowerCase().endsWith('trigger'))
+      .map(([name, b]) => ({ ...b, name }));
+    inputBindingsOf.set(metadata, list);
+  }
+  return list;
+}
+
+async function serve(routes: HttpRoute[], extra: ExtraRoute[], inputs: InputProviders, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const host = req.headers.host ?? 'localhost';
   const url = new URL(req.url ?? '/', `http://${host}`);
   if (extra.some((route) => route(req, res))) return;
@@ -74,12 +96,17 @@ async function serve(routes: HttpRoute[], extra: ExtraRoute[], req: IncomingMess
     nativeRequest: new LazyNativeRequest(href, method, headers, body.length ? body : undefined) as unknown as Request,
   } as HttpRequestInit);
   const { metadata, handler } = found.route.registration;
+  const extraInputs = inputBindings(metadata);
   const context = new InvocationContext({
     invocationId: randomUUID(),
     functionName: metadata.name,
-    options: { trigger: { ...found.route.trigger, name: Object.keys(metadata.bindings)[0] } as never },
+    options: { trigger: { ...found.route.trigger, name: Object.keys(metadata.bindings)[0] } as never, ...(extraInputs.length ? { extraInputs: extraInputs as never } : {}) },
     logHandler: (level, ...args) => log(level, metadata.name, args),
   });
+  for (const binding of extraInputs) {
+    const provide = inputs[binding.type];
+    if (provide) context.extraInputs.set(binding.name, provide(binding));
+  }
   let result: unknown;
   try {
     result = await handler(request, context);
