@@ -1,0 +1,752 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { availableParallelism } from 'node:os';
+import { InvocationContext } from '@azure/functions';
+import type { BindingInfo, Registration } from '../host/coreApi';
+import { DurableArgumentError, InstanceAlreadyExistsError, managementUrls, serveDurableApi } from './api';
+import { systemClock, type DurableClock } from './clock';
+import { ACTIVE_STATUSES, EventType, events, OrchestrationStatus, type HistoryEvent, type RuntimeStatus } from './history';
+import { LONG_RUNNING_TIMER_INTERVAL_MS, MAXIMUM_SHORT_TIMER_MS, replay, type ActionWire, type Decision } from './replay';
+import { DurableSizeError, DurableStore, type InstanceQuery, type InstanceRow, type Message, type StoreOptions } from './store';
+
+// The part of the Durable Functions extension the local host needs (see docs/local-host.md,
+// "Durable functions"). It runs the app's own handlers, registered with df.app.orchestration /
+// df.app.activity through @azure/functions-core, the way the extension and the Node worker do:
+// orchestrators get the orchestration context payload (history in) and answer with their state
+// (actions out); activities get their input. It keeps instances, history and pending messages in
+// Table Storage, and serves the HTTP API that DurableClient calls through the client data's
+// rpcBaseUrl.
+
+export interface DurableDriverOptions {
+  /** What the app registered (`installCoreApi(...).registrations`); read when needed, so later registrations count. */
+  registrations: Registration[];
+  storage: StoreOptions;
+  /** Defaults to the system clock. */
+  clock?: DurableClock;
+  /** Loopback port of the RPC endpoint: default 17071 as the extension, any free port if taken; 0 for any. */
+  rpcPort?: number;
+  /** Where the functions host serves the webhook API (…/runtime/webhooks/durabletask); default: this driver's own server. */
+  webhookBaseUrl?: string;
+  taskHubName?: string;
+  /** Activities running at once (the extension's maxConcurrentActivityFunctions: 10 × processors). */
+  maxConcurrentActivities?: number;
+  log?: (level: 'information' | 'warning' | 'error', message: string) => void;
+}
+
+/** What `df.getClient(context)` reads: the durableClient binding's data, as the extension serialises it. */
+export interface DurableClientData {
+  taskHubName: string;
+  connectionName: null;
+  creationUrls: { createNewInstancePostUri: string; createAndWaitOnNewInstancePostUri: string };
+  managementUrls: Record<string, string>;
+  baseUrl: string;
+  requiredQueryStringParameters: string;
+  rpcBaseUrl: string;
+  httpBaseUrl: null;
+}
+
+interface OrchestratorStateWire {
+  isDone?: boolean;
+  actions?: ActionWire[][];
+  output?: unknown;
+  error?: string;
+  customStatus?: unknown;
+  schemaVersion?: number;
+}
+
+interface Live {
+  id: string;
+  row: InstanceRow;
+  /** Committed events of the current execution. */
+  history: HistoryEvent[];
+  messages: Message[];
+  timers: Map<number, () => void>;
+  /** Bumped whenever the execution ends or is replaced: results of older activities and timers are ignored. */
+  generation: number;
+  episodeQueued: boolean;
+  gone: boolean;
+}
+
+const OUT_OF_PROC_DATA = '\n\n$OutOfProcData$:';
+const DEFAULT_RPC_PORT = 17071;
+const DEFAULT_TASK_HUB = 'TestHubName';
+/** The placeholder the extension puts in managementUrls. */
+const INSTANCE_ID_PLACEHOLDER = 'INSTANCEID';
+const MAX_INSTANCE_ID_LENGTH = 256;
+
+const durationString = (ms: number) => `${ms / 86_400_000}.00:00:00`;
+
+export class DurableDriver {
+  readonly clock: DurableClock;
+  readonly taskHubName: string;
+  private readonly store: DurableStore;
+  private readonly live = new Map<string, Live>();
+  private readonly tails = new Map<string, Promise<unknown>>();
+  private server?: Server;
+  private rpcUrl = '';
+  private stopping = false;
+  private started = false;
+  private activitySlots: number;
+  private readonly activityQueue: Array<() => void> = [];
+  private readonly log: NonNullable<DurableDriverOptions['log']>;
+
+  constructor(private readonly options: DurableDriverOptions) {
+    this.clock = options.clock ?? systemClock;
+    this.taskHubName = options.taskHubName ?? DEFAULT_TASK_HUB;
+    this.store = new DurableStore(options.storage);
+    this.activitySlots = options.maxConcurrentActivities ?? 10 * availableParallelism();
+    this.log =
+      options.log ??
+      ((level, message) => {
+        if (level === 'error') console.error(`[durable] ${message}`);
+        else if (level === 'warning') console.warn(`[durable] ${message}`);
+        else console.info(`[durable] ${message}`);
+      });
+  }
+
+  /** Creates the tables, opens the RPC endpoint and resumes every instance that was running. */
+  async start(): Promise<void> {
+    if (this.started) throw new Error('The durable driver is already started.');
+    this.started = true;
+    await this.store.ensureTables();
+    this.server = createServer((req, res) => {
+      if (!this.handleHttp(req, res)) res.writeHead(404).end();
+    });
+    const port = await listen(this.server, this.options.rpcPort ?? DEFAULT_RPC_PORT);
+    this.rpcUrl = `http://127.0.0.1:${port}/durabletask/`;
+    let resumed = 0;
+    for await (const row of this.store.allInstances({ runtimeStatus: [...ACTIVE_STATUSES] })) {
+      await this.serial(row.instanceId, () => this.load(row.instanceId));
+      resumed++;
+    }
+    if (resumed) this.log('information', `resumed ${resumed} orchestration instance(s)`);
+  }
+
+  /** Stops taking work: closes the endpoint, disarms timers, lets running episodes finish. Activities still running are abandoned (they run again on the next start). */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    for (const live of this.live.values()) this.disarm(live);
+    if (this.server) {
+      this.server.closeAllConnections();
+      await new Promise<void>((ok) => this.server?.close(() => ok()));
+    }
+    await Promise.all([...this.tails.values()].map((p) => p.catch(() => undefined)));
+    for (const waiter of this.activityQueue.splice(0)) waiter();
+  }
+
+  /** The extension's local RPC endpoint, e.g. http://127.0.0.1:17071/durabletask/ */
+  get rpcBaseUrl(): string {
+    return this.rpcUrl;
+  }
+
+  get webhookBaseUrl(): string {
+    return (this.options.webhookBaseUrl ?? `${new URL(this.rpcUrl).origin}/runtime/webhooks/durabletask`).replace(/\/+$/, '');
+  }
+
+  /** The durableClient input binding's value (BindingHelper.DurableOrchestrationClientToString). */
+  clientData(): DurableClientData {
+    const base = this.webhookBaseUrl;
+    const management = managementUrls(base, INSTANCE_ID_PLACEHOLDER, this.taskHubName);
+    const instancePrefix = `${base}/orchestrators/{functionName}[/{instanceId}]`;
+    return {
+      taskHubName: this.taskHubName,
+      connectionName: null,
+      creationUrls: {
+        createNewInstancePostUri: `${instancePrefix}?`,
+        createAndWaitOnNewInstancePostUri: `${instancePrefix}?timeout={timeoutInSeconds}&pollingInterval={intervalInSeconds}&`,
+      },
+      managementUrls: { id: INSTANCE_ID_PLACEHOLDER, ...management },
+      baseUrl: base,
+      requiredQueryStringParameters: '',
+      rpcBaseUrl: this.rpcUrl,
+      httpBaseUrl: null,
+    };
+  }
+
+  /** Values for extra input bindings the driver provides (durableClient, orchestrationClient), by binding type. */
+  extraInput(binding: BindingInfo): unknown {
+    const type = binding.type.toLowerCase();
+    return type === 'durableclient' || type === 'orchestrationclient' ? this.clientData() : undefined;
+  }
+
+  /** Serves the RPC (/durabletask/…) and webhook (/runtime/webhooks/durabletask/…) HTTP API; false for any other path. */
+  handleHttp(req: IncomingMessage, res: ServerResponse): boolean {
+    return serveDurableApi(this, req, res);
+  }
+
+  // ---- client operations (the HTTP API calls these)
+
+  orchestratorNames(): string[] {
+    return this.functionsOf('orchestrationtrigger').map((r) => r.metadata.name);
+  }
+
+  /** StartNewAsync: refuses an id whose instance is Pending/Running, replaces a finished one. */
+  async startNew(name: string, instanceId: string | undefined, input: string | null): Promise<string> {
+    if (!this.findFunction('orchestrationtrigger', name)) {
+      const known = this.orchestratorNames();
+      throw new DurableArgumentError(
+        `The function '${name}' doesn't exist, is disabled, or is not an orchestrator function. Additional info: ${
+          known.length ? `The following are the known orchestrator functions: '${known.join("', '")}'.` : 'No orchestrator functions are currently registered!'
+        }`,
+      );
+    }
+    const id = instanceId || randomUUID().replace(/-/g, '');
+    if (id.startsWith('@')) throw new DurableArgumentError('Orchestration instance ids must not start with @.');
+    // eslint-disable-next-line no-control-regex
+    if (/[/\\?#\u0000-\u001f\u007f-\u009f]/.test(id)) throw new DurableArgumentError('Orchestration instance ids must not contain /, \\, #, ?, or control characters.');
+    if (id.length > MAX_INSTANCE_ID_LENGTH) throw new DurableArgumentError(`Instance ID lengths must not exceed ${MAX_INSTANCE_ID_LENGTH} characters.`);
+    this.ensureRunning();
+    await this.serial(id, async () => {
+      const existing = this.live.get(id)?.row ?? (await this.store.getInstance(id));
+      if (existing && ACTIVE_STATUSES.includes(existing.runtimeStatus)) {
+        throw new InstanceAlreadyExistsError(`An Orchestration instance with the status ${existing.runtimeStatus} already exists.`);
+      }
+      const old = this.live.get(id);
+      if (old) this.forget(old);
+      const now = this.clock.now();
+      const executionId = newExecutionId();
+      const row: InstanceRow = {
+        instanceId: id,
+        name,
+        runtimeStatus: 'Pending',
+        executionId: existing?.executionId ?? executionId,
+        createdTime: now,
+        lastUpdatedTime: now,
+        input,
+        output: null,
+        customStatus: null,
+      };
+      const message: Message = { key: this.store.newMessageKey(), kind: 'start', executionId, name, input };
+      // The message first: an instance row never points at a start that was not recorded.
+      await this.store.addMessage(id, message);
+      await this.store.putInstance(row);
+      const live = this.track(row, []);
+      live.messages.push(message);
+      this.kick(live);
+    });
+    return id;
+  }
+
+  async getInstance(instanceId: string): Promise<InstanceRow | undefined> {
+    return this.live.get(instanceId)?.row ?? this.store.getInstance(instanceId);
+  }
+
+  /** The current execution's committed history. */
+  async getHistory(row: InstanceRow): Promise<HistoryEvent[]> {
+    const live = this.live.get(row.instanceId);
+    if (live) return live.history;
+    return (await this.store.readHistory(row.instanceId, row.executionId)).events;
+  }
+
+  queryInstances(query: InstanceQuery, pageSize: number, continuationToken?: string): ReturnType<DurableStore['queryInstances']> {
+    return this.store.queryInstances(query, pageSize, continuationToken);
+  }
+
+  /** RaiseEventAsync; `data` is JSON text. */
+  async raiseEvent(instanceId: string, eventName: string, data: string | null): Promise<'accepted' | 'notFound' | 'gone'> {
+    return this.deliverClientEvent(instanceId, events.eventRaised(this.clock.now(), eventName, data));
+  }
+
+  /** TerminateAsync. */
+  async terminate(instanceId: string, reason: string | null): Promise<'accepted' | 'notFound' | 'gone'> {
+    return this.deliverClientEvent(instanceId, events.executionTerminated(this.clock.now(), reason));
+  }
+
+  /** PurgeInstanceHistoryAsync: removes the instance, its history and its pending work. */
+  async purge(instanceId: string): Promise<boolean> {
+    return this.serial(instanceId, async () => {
+      const live = this.live.get(instanceId);
+      if (live) this.forget(live);
+      return this.store.purge(instanceId);
+    });
+  }
+
+  async purgeBy(query: InstanceQuery): Promise<number> {
+    const ids: string[] = [];
+    for await (const row of this.store.allInstances(query)) ids.push(row.instanceId);
+    let deleted = 0;
+    for (const id of ids) if (await this.purge(id)) deleted++;
+    return deleted;
+  }
+
+  // ---- instances in memory
+
+  private ensureRunning(): void {
+    if (!this.started || this.stopping) throw new Error('The durable driver is not running.');
+  }
+
+  /** Runs one task at a time per instance: episodes, deliveries, starts and purges never overlap. */
+  private serial<T>(instanceId: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.tails.get(instanceId) ?? Promise.resolve();
+    const result = previous.then(task, task);
+    const tail = result.catch(() => undefined);
+    this.tails.set(instanceId, tail);
+    void tail.then(() => {
+      if (this.tails.get(instanceId) === tail) this.tails.delete(instanceId);
+    });
+    return result;
+  }
+
+  private track(row: InstanceRow, history: HistoryEvent[]): Live {
+    const live: Live = { id: row.instanceId, row, history, messages: [], timers: new Map(), generation: 0, episodeQueued: false, gone: false };
+    this.live.set(row.instanceId, live);
+    return live;
+  }
+
+  private forget(live: Live): void {
+    this.disarm(live);
+    live.generation++;
+    live.gone = true;
+    if (this.live.get(live.id) === live) this.live.delete(live.id);
+  }
+
+  private disarm(live: Live): void {
+    for (const cancel of live.timers.values()) cancel();
+    live.timers.clear();
+  }
+
+  /** Loads an instance after a restart: drops a torn episode, resumes its activities and timers, runs pending messages. */
+  private async load(instanceId: string): Promise<void> {
+    const row = await this.store.getInstance(instanceId);
+    if (!row) return;
+    const [stored, messages, executions] = await Promise.all([
+      this.store.readHistory(instanceId, row.executionId),
+      this.store.readMessages(instanceId),
+      this.store.historyExecutions(instanceId),
+    ]);
+    if (stored.torn.length) await this.store.deleteRows(instanceId, stored.torn);
+    const consumed = messages.filter((m) => stored.consumed.has(m.key));
+    if (consumed.length) await this.store.deleteRows(instanceId, consumed.map((m) => m.key));
+    for (const other of executions) if (other !== row.executionId) await this.store.deleteExecution(instanceId, other);
+    const live = this.track(row, stored.events.map((e) => ({ ...e, IsPlayed: true })));
+    live.messages = messages.filter((m) => !stored.consumed.has(m.key));
+    // An episode that committed its history but not the instance row: the history decides
+    // (unless a new execution is about to replace this one).
+    const end = live.history.find((e) => e.EventType === EventType.ExecutionCompleted);
+    if (end && !live.messages.some((m) => m.kind === 'start')) {
+      row.runtimeStatus = statusFromEnd(end.OrchestrationStatus as number);
+      row.output = (end.Result as string | null) ?? null;
+      await this.store.putInstance(row);
+      this.forget(live);
+      return;
+    }
+    if (row.runtimeStatus !== 'Pending' || live.history.length) this.resumeWork(live, live.history, live.messages);
+    if (live.messages.length) this.kick(live);
+  }
+
+  /** Runs activities scheduled without a result yet, and arms timers that have not fired. */
+  private resumeWork(live: Live, history: HistoryEvent[], pending: Message[]): void {
+    const done = new Set<number>();
+    const fired = new Set<number>();
+    for (const e of [...history, ...pending.flatMap((m) => (m.kind === 'event' ? [m.event] : []))]) {
+      if (e.EventType === EventType.TaskCompleted || e.EventType === EventType.TaskFailed) done.add(e.TaskScheduledId as number);
+      if (e.EventType === EventType.TimerFired) fired.add(e.TimerId as number);
+    }
+    for (const e of history) {
+      if (e.EventType === EventType.TaskScheduled && !done.has(e.EventId)) {
+        this.dispatch(live, { kind: 'task', id: e.EventId, name: String(e.Name), input: (e.Input as string | null) ?? null });
+      }
+      if (e.EventType === EventType.TimerCreated && !fired.has(e.EventId)) this.dispatch(live, { kind: 'timer', id: e.EventId, fireAt: String(e.FireAt) });
+    }
+  }
+
+  private async deliverClientEvent(instanceId: string, event: HistoryEvent): Promise<'accepted' | 'notFound' | 'gone'> {
+    this.ensureRunning();
+    return this.serial(instanceId, async () => {
+      const live = this.live.get(instanceId);
+      const row = live?.row ?? (await this.store.getInstance(instanceId));
+      if (!row) return 'notFound';
+      if (!ACTIVE_STATUSES.includes(row.runtimeStatus) || !live) return 'gone';
+      const message: Message = { key: this.store.newMessageKey(), kind: 'event', executionId: null, event };
+      await this.store.addMessage(instanceId, message);
+      live.messages.push(message);
+      this.kick(live);
+      return 'accepted';
+    });
+  }
+
+  /** An activity result or a timer firing, for the execution (generation) that asked for it. */
+  private deliver(live: Live, generation: number, event: HistoryEvent): void {
+    void this.serial(live.id, async () => {
+      if (this.stopping || live.gone || live.generation !== generation) return;
+      const message: Message = { key: this.store.newMessageKey(), kind: 'event', executionId: live.row.executionId, event };
+      try {
+        await this.store.addMessage(live.id, message);
+      } catch (err) {
+        if (!(err instanceof DurableSizeError) || event.EventType !== EventType.TaskCompleted) throw err;
+        message.event = events.taskFailed(event.Timestamp ? Date.parse(event.Timestamp) : this.clock.now(), event.TaskScheduledId as number, err.message, '');
+        await this.store.addMessage(live.id, message);
+      }
+      live.messages.push(message);
+      this.kick(live);
+    }).catch((err: unknown) => this.log('error', `instance '${live.id}': could not record a result: ${describe(err)}`));
+  }
+
+  private kick(live: Live): void {
+    if (live.episodeQueued || this.stopping) return;
+    live.episodeQueued = true;
+    void this.serial(live.id, async () => {
+      live.episodeQueued = false;
+      if (live.gone || this.stopping) return;
+      await this.episode(live);
+      if (live.messages.length && !live.gone) this.kick(live);
+    }).catch((err: unknown) => {
+      this.log('error', `instance '${live.id}': episode failed, retrying in 1 s: ${describe(err)}`);
+      setTimeout(() => this.kick(live), 1000).unref();
+    });
+  }
+
+  // ---- episodes
+
+  /** One orchestrator episode over every pending message: history in, actions out, then persist and dispatch. */
+  private async episode(live: Live): Promise<void> {
+    const batch = [...live.messages].sort((a, b) => (a.kind === b.kind ? (a.key < b.key ? -1 : 1) : a.kind === 'start' ? -1 : 1));
+    if (!batch.length) return;
+    const now = this.clock.now();
+    const row: InstanceRow = { ...live.row };
+    let past = live.history;
+    let replaced: string | undefined;
+    const start = batch.filter((m): m is Extract<Message, { kind: 'start' }> => m.kind === 'start').pop();
+    if (start) {
+      if (start.executionId !== row.executionId || past.length) replaced = row.executionId;
+      Object.assign(row, { executionId: start.executionId, name: start.name, input: start.input, runtimeStatus: 'Pending', output: null });
+      past = [];
+    }
+    const consumedKeys = batch.map((m) => m.key);
+    const finishBatch = async () => {
+      await this.store.deleteRows(live.id, consumedKeys);
+      live.messages = live.messages.filter((m) => !consumedKeys.includes(m.key));
+    };
+    if (!ACTIVE_STATUSES.includes(row.runtimeStatus)) {
+      // Results for an instance that has finished: nothing listens any more.
+      await finishBatch();
+      if (!live.messages.length) this.forget(live);
+      return;
+    }
+    const fresh: { event: HistoryEvent; messageKey?: string }[] = [{ event: events.orchestratorStarted(now) }];
+    if (start) {
+      fresh.push({ event: events.executionStarted(now, { instanceId: live.id, executionId: row.executionId, name: row.name, input: row.input }), messageKey: start.key });
+    }
+    let terminated: { reason: string | null } | undefined;
+    for (const m of batch) {
+      if (m.kind !== 'event') continue;
+      if (m.executionId && m.executionId !== row.executionId) continue;
+      fresh.push({ event: { ...m.event, IsPlayed: false }, messageKey: m.key });
+      if (m.event.EventType === EventType.ExecutionTerminated) terminated ??= { reason: (m.event.Input as string | null) ?? null };
+    }
+    if (!past.length && !start && !terminated) {
+      // Messages for an execution that never started (lost its start): drop them.
+      await finishBatch();
+      return;
+    }
+    const history = [...past, ...fresh.map((f) => f.event)];
+
+    let outcome: Outcome;
+    let customStatus: unknown;
+    let decisions: Decision[] = [];
+    if (terminated) {
+      outcome = { status: 'Terminated', output: terminated.reason };
+    } else {
+      const result = await this.runOrchestrator(live.id, row, history, past.length > 0);
+      customStatus = result.state?.customStatus;
+      outcome = result.outcome;
+      decisions = result.decisions;
+    }
+
+    const tail: HistoryEvent[] = [];
+    for (const d of outcome.status === 'Running' ? decisions : []) {
+      tail.push(d.kind === 'task' ? events.taskScheduled(now, d.id, d.name, d.input) : events.timerCreated(now, d.id, d.fireAt));
+    }
+    if (outcome.status === 'Completed') tail.push(events.executionCompleted(now, OrchestrationStatus.Completed, outcome.output));
+    if (outcome.status === 'Failed') tail.push(events.executionCompleted(now, OrchestrationStatus.Failed, outcome.output));
+    if (outcome.status === 'Terminated') tail.push(events.executionCompleted(now, OrchestrationStatus.Terminated, outcome.output));
+    tail.push(events.orchestratorCompleted(now));
+    const written = [...fresh, ...tail.map((event) => ({ event }))];
+
+    let nextStart: Extract<Message, { kind: 'start' }> | undefined;
+    if (outcome.status === 'ContinuedAsNew') {
+      // The old execution's history is dropped; the new one starts from this message.
+      nextStart = { key: this.store.newMessageKey(), kind: 'start', executionId: newExecutionId(), name: row.name, input: outcome.input };
+      await this.store.addMessage(live.id, nextStart);
+    } else {
+      await this.store.appendHistory(live.id, row.executionId, past.length, written);
+    }
+    await finishBatch();
+    if (replaced !== undefined && replaced !== row.executionId) await this.store.deleteExecution(live.id, replaced);
+    if (nextStart) await this.store.deleteExecution(live.id, row.executionId);
+
+    Object.assign(row, {
+      runtimeStatus: outcome.status,
+      lastUpdatedTime: now,
+      ...(outcome.status === 'Running' ? {} : { output: outcome.output }),
+      ...(outcome.status === 'ContinuedAsNew' ? { input: outcome.input, output: null } : {}),
+      ...(customStatus !== undefined && customStatus !== null ? { customStatus: JSON.stringify(customStatus) } : {}),
+    });
+    await this.store.putInstance(row);
+
+    if (start || nextStart) {
+      this.disarm(live);
+      live.generation++;
+    }
+    live.row = row;
+    if (nextStart) {
+      live.history = [];
+      live.messages.push(nextStart);
+      return;
+    }
+    live.history = history.concat(tail).map((e) => (e.IsPlayed ? e : { ...e, IsPlayed: true }));
+    if (outcome.status === 'Running') {
+      for (const d of decisions) this.dispatch(live, d);
+    } else {
+      this.disarm(live);
+      live.generation++;
+      // Keep the finished instance until its queue drains, then let it go.
+      if (!live.messages.length) this.forget(live);
+    }
+  }
+
+  private async runOrchestrator(
+    instanceId: string,
+    row: InstanceRow,
+    history: HistoryEvent[],
+    isReplaying: boolean,
+  ): Promise<{ outcome: Outcome; decisions: Decision[]; state?: OrchestratorStateWire }> {
+    const registration = this.findFunction('orchestrationtrigger', row.name);
+    if (!registration) {
+      const known = this.orchestratorNames();
+      return {
+        outcome: { status: 'Failed', output: `The function '${row.name}' doesn't exist, is disabled, or is not an orchestrator function. Additional info: The following are the known orchestrator functions: '${known.join("', '")}'.` },
+        decisions: [],
+      };
+    }
+    // The trigger payload the extension sends (OrchestrationTriggerAttributeBindingProvider), as JSON.
+    const payload = JSON.parse(
+      JSON.stringify({
+        history,
+        input: parseJson(row.input),
+        instanceId,
+        isReplaying,
+        parentInstanceId: null,
+        upperSchemaVersion: 1,
+        upperSchemaVersionNew: 2,
+        longRunningTimerIntervalDuration: durationString(LONG_RUNNING_TIMER_INTERVAL_MS),
+        maximumShortTimerDuration: durationString(MAXIMUM_SHORT_TIMER_MS),
+        defaultHttpAsyncRequestSleepTimeMillseconds: 30000,
+      }),
+    ) as unknown;
+    let state: OrchestratorStateWire | undefined;
+    let failure: string | undefined;
+    try {
+      const answer = await registration.handler(payload, this.invocationContext(registration));
+      state = JSON.parse(JSON.stringify(answer ?? null)) as OrchestratorStateWire | undefined;
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      const at = message.indexOf(OUT_OF_PROC_DATA);
+      if (at >= 0) {
+        try {
+          state = JSON.parse(message.slice(at + OUT_OF_PROC_DATA.length)) as OrchestratorStateWire;
+        } catch {
+          failure = message.slice(0, at);
+        }
+      } else failure = message;
+    }
+    const name = row.name;
+    if (!state || typeof state !== 'object') {
+      return { outcome: { status: 'Failed', output: `Orchestrator function '${name}' failed: ${failure ?? 'Out of proc orchestrators must return a valid JSON schema'}` }, decisions: [] };
+    }
+    const actions = (state.actions ?? [])[0] ?? [];
+    if ((state.actions?.length ?? 0) > 1) {
+      return { outcome: { status: 'Failed', output: `With OOProc schema V3, expected actions array to be of length 1 in outer layer but got size: ${state.actions?.length}` }, decisions: [], state };
+    }
+    const result = replay(actions, history, {
+      resolveActivity: (n) => this.findFunction('activitytrigger', n)?.metadata.name,
+      knownActivities: () => this.functionsOf('activitytrigger').map((r) => r.metadata.name),
+    });
+    if (result.unreached > 0 && !result.error && !state.error && !state.isDone) {
+      this.log('warning', `instance '${instanceId}': ${result.unreached} action(s) of '${name}' were not reached while replaying its history`);
+    }
+    if (result.error) return { outcome: { status: 'Failed', output: result.error }, decisions: [], state };
+    if (state.error !== undefined && state.error !== null) {
+      return { outcome: { status: 'Failed', output: `Orchestrator function '${name}' failed: ${state.error}` }, decisions: [], state };
+    }
+    if (state.isDone) {
+      if (result.continueAsNew) return { outcome: { status: 'ContinuedAsNew', input: result.continueAsNew.input, output: null }, decisions: [], state };
+      return { outcome: { status: 'Completed', output: JSON.stringify(state.output ?? null) }, decisions: [], state };
+    }
+    return { outcome: { status: 'Running', output: null }, decisions: result.decisions, state };
+  }
+
+  // ---- activities and timers
+
+  private dispatch(live: Live, d: Decision): void {
+    const generation = live.generation;
+    if (d.kind === 'timer') {
+      if (live.timers.has(d.id)) return;
+      const cancel = this.clock.schedule(Date.parse(d.fireAt), () => {
+        live.timers.delete(d.id);
+        this.deliver(live, generation, events.timerFired(this.clock.now(), d.id, d.fireAt));
+      });
+      live.timers.set(d.id, cancel);
+      return;
+    }
+    void this.runActivity(d).then((event) => {
+      if (event) this.deliver(live, generation, event);
+    });
+  }
+
+  private async runActivity(d: Extract<Decision, { kind: 'task' }>): Promise<HistoryEvent | undefined> {
+    await this.activitySlot();
+    try {
+      if (this.stopping) return undefined;
+      const registration = this.findFunction('activitytrigger', d.name);
+      if (!registration) {
+        return events.taskFailed(this.clock.now(), d.id, `The function '${d.name}' doesn't exist, is disabled, or is not an activity function.`, '');
+      }
+      try {
+        const result = await registration.handler(parseJson(d.input), this.invocationContext(registration));
+        return events.taskCompleted(this.clock.now(), d.id, JSON.stringify(result ?? null));
+      } catch (err) {
+        return events.taskFailed(this.clock.now(), d.id, ...activityFailure(registration.metadata.name, err));
+      }
+    } finally {
+      this.releaseSlot();
+    }
+  }
+
+  private activitySlot(): Promise<void> {
+    if (this.activitySlots > 0) {
+      this.activitySlots--;
+      return Promise.resolve();
+    }
+    return new Promise((ok) => this.activityQueue.push(ok));
+  }
+
+  private releaseSlot(): void {
+    const next = this.activityQueue.shift();
+    if (next) next();
+    else this.activitySlots++;
+  }
+
+  // ---- registrations
+
+  private functionsOf(triggerType: string): Registration[] {
+    return this.options.registrations.filter((r) => Object.values(r.metadata.bindings).some((b) => b.type.toLowerCase() === triggerType));
+  }
+
+  /** Function names are case-insensitive, as the host's FunctionName is. */
+  private findFunction(triggerType: string, name: string): Registration | undefined {
+    const lower = name.toLowerCase();
+    return this.functionsOf(triggerType).find((r) => r.metadata.name.toLowerCase() === lower);
+  }
+
+  /** An InvocationContext as the Node worker builds it, with the driver's extra inputs (a durable client) set. */
+  private invocationContext(registration: Registration): InvocationContext {
+    const { metadata } = registration;
+    const entries = Object.entries(metadata.bindings);
+    const [triggerName, trigger] = entries.find(([, b]) => b.direction === 'in' && /trigger$/i.test(b.type)) ?? entries[0];
+    const extraInputs = entries.filter(([, b]) => b.direction === 'in' && !/trigger$/i.test(b.type)).map(([name, b]) => ({ ...b, name }));
+    const context = new InvocationContext({
+      invocationId: randomUUID(),
+      functionName: metadata.name,
+      options: { trigger: { ...trigger, name: triggerName } as never, extraInputs: extraInputs as never },
+      logHandler: (level, ...args) => {
+        const line = `[${metadata.name}] ${args.map(String).join(' ')}`;
+        if (level === 'error' || level === 'critical') this.log('error', line);
+        else if (level === 'warning') this.log('warning', line);
+        else if (level !== 'trace' && level !== 'debug') this.log('information', line);
+      },
+    });
+    for (const input of extraInputs) {
+      const value = this.extraInput(input);
+      if (value !== undefined) context.extraInputs.set(input.name, value);
+    }
+    return context;
+  }
+}
+
+type Outcome =
+  | { status: 'Running'; output: null }
+  | { status: 'Completed' | 'Failed' | 'Terminated'; output: string | null }
+  | { status: 'ContinuedAsNew'; input: string | null; output: null };
+
+/**
+ * How an activity's exception reaches the orchestrator, as in Azure: the worker reports its
+ * message, the host wraps it in an RpcException ("Result: Failure\nException: <message>\nStack:
+ * <stack>"), the extension takes the text between the labels (the "friendly message", with its
+ * leading space) and records TaskFailed with Reason "Activity function '<name>' failed: <friendly>"
+ * and Details the serialised .NET exception. durable-functions throws Error(`${Reason} \n ${Details}`).
+ */
+function activityFailure(name: string, err: unknown): [reason: string, details: string] {
+  const message = err instanceof Error ? err.message : String(err);
+  const stack = err instanceof Error ? (err.stack ?? '') : '';
+  const rpcMessage = `Result: Failure\nException: ${message}\nStack: ${stack}`;
+  const friendly = rpcMessage.slice(rpcMessage.indexOf('\nException:') + '\nException:'.length, rpcMessage.indexOf('\nStack:'));
+  const exception = (className: string, text: string, inner: unknown) => ({
+    ClassName: className,
+    Message: text,
+    Data: null,
+    InnerException: inner,
+    HelpURL: null,
+    StackTraceString: null,
+    RemoteStackTraceString: null,
+    RemoteStackIndex: 0,
+    ExceptionMethod: null,
+    HResult: -2146233088,
+    Source: null,
+    WatsonBuckets: null,
+  });
+  const details = JSON.stringify(exception('System.Exception', friendly, exception('Microsoft.Azure.WebJobs.Script.Workers.Rpc.RpcException', rpcMessage, null)));
+  return [`Activity function '${name}' failed: ${friendly}`, details];
+}
+
+function statusFromEnd(status: number): RuntimeStatus {
+  switch (status) {
+    case OrchestrationStatus.Completed:
+      return 'Completed';
+    case OrchestrationStatus.Terminated:
+      return 'Terminated';
+    case OrchestrationStatus.Canceled:
+      return 'Canceled';
+    default:
+      return 'Failed';
+  }
+}
+
+function parseJson(text: string | null): unknown {
+  if (text === null || text === '') return null;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+/** Execution ids sort in creation order (the newest execution of an instance is the last). */
+function newExecutionId(): string {
+  return `${Date.now().toString(36).padStart(10, '0')}${randomBytes(6).toString('hex')}`;
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
+function listen(server: Server, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE' && port !== 0) {
+        server.listen(0, '127.0.0.1');
+        return;
+      }
+      reject(err);
+    };
+    server.on('error', onError);
+    server.once('listening', () => {
+      server.off('error', onError);
+      resolve((server.address() as AddressInfo).port);
+    });
+    server.listen(port, '127.0.0.1');
+  });
+}
+
