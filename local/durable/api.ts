@@ -227,14 +227,13 @@ async function raiseEvent(driver: DurableDriver, req: IncomingMessage, res: Serv
   if (mediaType !== 'application/json') return send(res, 400, { Message: 'Only application/json request content is supported' });
   const body = await readBody(req);
   if (body === undefined) return send(res, 413);
-  let data: string | null = null;
-  const text = body.toString('utf8').trim();
-  if (text) {
-    try {
-      data = JSON.stringify(JSON.parse(text));
-    } catch (err) {
-      return send(res, 400, { Message: 'Invalid JSON content', ExceptionMessage: (err as Error).message, ExceptionType: 'Newtonsoft.Json.JsonReaderException' });
-    }
+  // MessagePayloadDataConverter.ConvertToJToken: an empty body is not JSON either (so raiseEvent
+  // without data is refused, as in Azure; send null).
+  let data: string;
+  try {
+    data = JSON.stringify(JSON.parse(body.toString('utf8')));
+  } catch (err) {
+    return send(res, 400, { Message: 'Invalid JSON content', ExceptionMessage: (err as Error).message, ExceptionType: 'Newtonsoft.Json.JsonReaderException' });
   }
   const outcome = await driver.raiseEvent(instanceId, eventName, data);
   send(res, outcome === 'notFound' ? 404 : outcome === 'gone' ? 410 : 202);

@@ -104,6 +104,20 @@ df.app.orchestration('catcher', function* (context: Ctx) {
 df.app.orchestration('unknownActivity', function* (context: Ctx) {
   return yield context.df.callActivity('nope', 1);
 });
+df.app.orchestration('race', function* (context: Ctx) {
+  // The shape of an eternal lifecycle: sleep on a timer unless woken, cancel the loser, go round again.
+  const round = context.df.getInput() as number;
+  const timer = context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + 60_000));
+  const woken = context.df.waitForExternalEvent('wake');
+  const first = yield context.df.Task.any([timer, woken]);
+  if (first === woken) timer.cancel();
+  const said = yield context.df.callActivity('hello', `${round}:${first === woken ? 'event' : 'timer'}`);
+  if (round < 2) {
+    context.df.continueAsNew(round + 1);
+    return undefined;
+  }
+  return said;
+});
 df.app.orchestration('gatedThenTimer', function* (context: Ctx) {
   const passed = yield context.df.callActivity('gated', 'gate');
   yield context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + 60_000));
@@ -281,6 +295,8 @@ it('delivers an event raised through DurableClient to waitForExternalEvent', asy
 it('keeps an event raised before the orchestrator waits for it', async () => {
   const { client } = await startDriver(new ManualClock());
   const id = await client.startNew('waiter');
+  // As in Azure, an event needs a JSON body: raiseEvent without data is refused.
+  await expect(client.raiseEvent(id, 'go', undefined)).rejects.toThrow(/status code: 400.*Invalid JSON content/);
   await client.raiseEvent(id, 'go', 'now');
   expect((await until(client, id)).output).toBe('now');
 });
@@ -294,6 +310,26 @@ it('starts a new execution with a fresh history on continueAsNew', async () => {
   expect(history.map((e) => e.EventType)).toEqual(['ExecutionStarted', 'ExecutionCompleted']);
   expect(history[0]).toMatchObject({ FunctionName: 'counter', Input: '3' });
   expect(history[1]).toMatchObject({ OrchestrationStatus: 'Completed', Result: 3 });
+});
+
+it('runs a timer-or-event race with cancel and continueAsNew round after round', async () => {
+  const clock = new ManualClock();
+  const { driver, client } = await startDriver(clock);
+  const id = await client.startNew('race', { instanceId: 'race-1', input: 0 });
+  const round = async (n: number) =>
+    eventually(
+      async () => (await api(driver, `instances/${id}?showHistory=true`)).body,
+      (s) => s.input === n && s.historyEvents?.some((e: { EventType: string }) => e.EventType === 'TimerCreated'),
+    );
+  await round(0);
+  await client.raiseEvent(id, 'wake', null);
+  await round(1);
+  clock.advance(60_000);
+  await round(2);
+  await client.raiseEvent(id, 'wake', null);
+  const status = await until(client, id);
+  expect(status).toMatchObject({ runtimeStatus: 'Completed', output: 'Hello 2:event' });
+  expect(logs.filter((l) => l.includes(id))).toEqual([]);
 });
 
 it('terminates a running instance', async () => {
