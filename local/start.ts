@@ -1,8 +1,10 @@
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { basename, dirname, join, resolve } from 'node:path';
+import { DefaultAzureCredential } from '@azure/identity';
 import { metrics } from '../shared/metrics';
 import { startAzurite, type EmbeddedAzurite } from './azurite';
+import { DurableDriver } from './durable/driver';
 import { installCoreApi, runHooks } from './host/coreApi';
 import { httpRoutes, type HttpRoute } from './host/routes';
 import { createHostServer } from './host/server';
@@ -31,7 +33,10 @@ async function main(): Promise<void> {
 
   const table: { routes: HttpRoute[] } = { routes: [] };
   let issuer: DevIssuer | undefined;
+  let durable: DurableDriver | undefined;
   const server = createHostServer(table, [
+    // The durable extension's webhook API (the management URLs handed to callers).
+    (req, res) => durable?.handleHttp(req, res) ?? false,
     (req, res) => {
       if (req.url !== `/dev-issuer${DEV_ISSUER_JWKS_PATH}` || !issuer) return false;
       res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(issuer.jwks()));
@@ -50,7 +55,7 @@ async function main(): Promise<void> {
       res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(list));
       return true;
     },
-  ]);
+  ], { durableClient: (binding) => durable?.extraInput(binding) });
   await new Promise<void>((ok, fail) => server.once('error', fail).listen(host.port, '127.0.0.1', ok));
   const port = (server.address() as AddressInfo).port;
   const baseUrl = `http://localhost:${port}`;
@@ -81,9 +86,22 @@ async function main(): Promise<void> {
   const core = installCoreApi('4.0.0-credman-local');
   for (const file of entryPoints()) require(file);
   await runHooks(core, 'appStart');
+  // The Durable Functions extension's part: orchestrations, activities, the client API.
+  durable = new DurableDriver({
+    registrations: core.registrations,
+    storage: {
+      connectionString: process.env.CREDMAN_STORAGE_CONNECTION_STRING,
+      tableEndpoint: process.env.CREDMAN_TABLE_ENDPOINT,
+      tablePrefix: process.env.CREDMAN_TABLE_PREFIX || 'credman',
+      credential: () => new DefaultAzureCredential(),
+    },
+    webhookBaseUrl: `${baseUrl}/runtime/webhooks/durabletask`,
+  });
+  await durable.start();
   table.routes = httpRoutes(core.registrations);
 
   console.log(`credman local host listening on ${baseUrl}/api (${table.routes.length} HTTP functions, storage: ${azurite ? 'embedded Azurite, in memory' : 'configured'})`);
+  console.log(`  durable functions: the extension's RPC endpoint at ${durable.rpcBaseUrl}`);
   console.log(`  get a dev admin token:  TOKEN=$(npm run -s token -- --admin)`);
   console.log(`  first call:             curl -H "Authorization: Bearer $TOKEN" ${baseUrl}/api/identityProviders`);
 
@@ -94,6 +112,7 @@ async function main(): Promise<void> {
     console.log(`\n${signal}: stopping`);
     server.closeAllConnections();
     await new Promise<void>((ok) => server.close(() => ok()));
+    await durable?.stop();
     await runHooks(core, 'appTerminate').catch(() => undefined);
     await azurite?.stop();
     process.exit(0);

@@ -42,12 +42,15 @@ export function managementUrls(base: string, instanceId: string, taskHub: string
 }
 
 const BASES = ['/durabletask', '/runtime/webhooks/durabletask'];
+const API_PATH = /^\/(?:runtime\/webhooks\/)?durabletask(?:[/?]|$)/i;
 const WEBHOOK_PATH = '/runtime/webhooks/durabletask';
 const MAX_BODY_BYTES = 100 * 1024 * 1024;
 const DEFAULT_PAGE_SIZE = 100;
 
 /** Handles a request under one of the API's base paths; false for any other path. */
 export function serveDurableApi(driver: DurableDriver, req: IncomingMessage, res: ServerResponse): boolean {
+  // Cheap enough to sit in front of every request of the host.
+  if (!API_PATH.test(req.url ?? '')) return false;
   const url = new URL(req.url ?? '/', `http://${req.headers.host ?? '127.0.0.1'}`);
   const lower = url.pathname.toLowerCase();
   const base = BASES.find((b) => lower === b || lower.startsWith(`${b}/`));
