@@ -393,6 +393,11 @@ export class DurableDriver {
       await this.episode(live);
       if (live.messages.length && !live.gone) this.kick(live);
     }).catch((err: unknown) => {
+      if (err instanceof DurableSizeError) {
+        // Retrying would fail the same way; the messages stay and are tried again with the next one.
+        this.log('error', `instance '${live.id}': ${err.message}`);
+        return;
+      }
       this.log('error', `instance '${live.id}': episode failed, retrying in 1 s: ${describe(err)}`);
       setTimeout(() => this.kick(live), 1000).unref();
     });
@@ -455,23 +460,25 @@ export class DurableDriver {
       decisions = result.decisions;
     }
 
-    const tail: HistoryEvent[] = [];
-    for (const d of outcome.status === 'Running' ? decisions : []) {
-      tail.push(d.kind === 'task' ? events.taskScheduled(now, d.id, d.name, d.input) : events.timerCreated(now, d.id, d.fireAt));
-    }
-    if (outcome.status === 'Completed') tail.push(events.executionCompleted(now, OrchestrationStatus.Completed, outcome.output));
-    if (outcome.status === 'Failed') tail.push(events.executionCompleted(now, OrchestrationStatus.Failed, outcome.output));
-    if (outcome.status === 'Terminated') tail.push(events.executionCompleted(now, OrchestrationStatus.Terminated, outcome.output));
-    tail.push(events.orchestratorCompleted(now));
-    const written = [...fresh, ...tail.map((event) => ({ event }))];
-
+    let tail = closingEvents(now, outcome, decisions);
     let nextStart: Extract<Message, { kind: 'start' }> | undefined;
-    if (outcome.status === 'ContinuedAsNew') {
-      // The old execution's history is dropped; the new one starts from this message.
-      nextStart = { key: this.store.newMessageKey(), kind: 'start', executionId: newExecutionId(), name: row.name, input: outcome.input };
-      await this.store.addMessage(live.id, nextStart);
-    } else {
-      await this.store.appendHistory(live.id, row.executionId, past.length, written);
+    try {
+      if (outcome.status === 'ContinuedAsNew') {
+        // The old execution's history is dropped; the new one starts from this message.
+        nextStart = { key: this.store.newMessageKey(), kind: 'start', executionId: newExecutionId(), name: row.name, input: outcome.input };
+        await this.store.addMessage(live.id, nextStart);
+      } else {
+        await this.store.appendHistory(live.id, row.executionId, past.length, [...fresh, ...tail.map((event) => ({ event }))]);
+      }
+    } catch (err) {
+      // An output or a new input too large for a row fails the orchestration (Azure would keep it in a blob).
+      if (!(err instanceof DurableSizeError)) throw err;
+      outcome = { status: 'Failed', output: `Orchestrator function '${row.name}' failed: ${err.message}` };
+      decisions = [];
+      customStatus = undefined;
+      nextStart = undefined;
+      tail = closingEvents(now, outcome, decisions);
+      await this.store.appendHistory(live.id, row.executionId, past.length, [...fresh, ...tail.map((event) => ({ event }))]);
     }
     await finishBatch();
     if (replaced !== undefined && replaced !== row.executionId) await this.store.deleteExecution(live.id, replaced);
@@ -664,6 +671,18 @@ export class DurableDriver {
     }
     return context;
   }
+}
+
+/** The events an episode ends with: its new tasks and timers, the execution's end if it ended, OrchestratorCompleted. */
+function closingEvents(now: number, outcome: Outcome, decisions: Decision[]): HistoryEvent[] {
+  const tail: HistoryEvent[] = [];
+  if (outcome.status === 'Running') {
+    for (const d of decisions) tail.push(d.kind === 'task' ? events.taskScheduled(now, d.id, d.name, d.input) : events.timerCreated(now, d.id, d.fireAt));
+  }
+  const end = { Completed: OrchestrationStatus.Completed, Failed: OrchestrationStatus.Failed, Terminated: OrchestrationStatus.Terminated }[outcome.status as string];
+  if (end !== undefined) tail.push(events.executionCompleted(now, end, outcome.output));
+  tail.push(events.orchestratorCompleted(now));
+  return tail;
 }
 
 type Outcome =

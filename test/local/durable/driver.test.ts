@@ -118,6 +118,18 @@ df.app.orchestration('race', function* (context: Ctx) {
   }
   return said;
 });
+df.app.orchestration('fanOut', function* (context: Ctx) {
+  const n = context.df.getInput() as number;
+  const said = (yield context.df.Task.all(Array.from({ length: n }, (_, i) => context.df.callActivity('hello', String(i))))) as string[];
+  return `${said.length}:${said[n - 1]}`;
+});
+let flip = false;
+df.app.orchestration('fickle', function* (context: Ctx) {
+  // Not deterministic: a replay asks for another activity than the first run did.
+  flip = !flip;
+  yield context.df.callActivity(flip ? 'hello' : 'fails', 'x');
+  return 'done';
+});
 df.app.orchestration('gatedThenTimer', function* (context: Ctx) {
   const passed = yield context.df.callActivity('gated', 'gate');
   yield context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + 60_000));
@@ -402,6 +414,46 @@ it('fails an orchestration whose code throws, or that calls an activity the app 
   const status = await until(client, unknown);
   expect(status.runtimeStatus).toBe('Failed');
   expect(status.output).toMatch(/^The function 'nope' doesn't exist, is disabled, or is not an activity function\. .*'hello'/);
+});
+
+it('runs instances side by side, never two episodes of one instance at once', async () => {
+  const { client } = await startDriver(new ManualClock());
+  const registration = app.core.registrations.find((r) => r.metadata.name === 'fanOut');
+  if (!registration) throw new Error('fanOut is not registered');
+  const original = registration.handler;
+  const inside = new Set<string>();
+  let overlaps = 0;
+  let concurrent = 0;
+  let mostConcurrent = 0;
+  registration.handler = async (payload: unknown, context: unknown) => {
+    const id = (payload as { instanceId: string }).instanceId;
+    if (inside.has(id)) overlaps++;
+    inside.add(id);
+    mostConcurrent = Math.max(mostConcurrent, ++concurrent);
+    try {
+      await settle(2);
+      return await original(payload, context);
+    } finally {
+      inside.delete(id);
+      concurrent--;
+    }
+  };
+  try {
+    const ids = await Promise.all(Array.from({ length: 8 }, (_, i) => client.startNew('fanOut', { instanceId: `fan-${i}`, input: 10 })));
+    const statuses = await Promise.all(ids.map((id) => until(client, id)));
+    expect(statuses.map((s) => s.output)).toEqual(ids.map(() => '10:Hello 9'));
+  } finally {
+    registration.handler = original;
+  }
+  expect(overlaps).toBe(0);
+  expect(mostConcurrent).toBeGreaterThan(1);
+});
+
+it('fails an orchestration whose replay schedules something else than its history holds', async () => {
+  const { client } = await startDriver(new ManualClock());
+  flip = false;
+  const id = await client.startNew('fickle');
+  expect(await until(client, id)).toMatchObject({ runtimeStatus: 'Failed', output: 'Non-Deterministic workflow detected: TaskScheduledEvent: 0 TaskScheduled hello' });
 });
 
 it('throws an activity failure into the orchestrator, with the message Azure gives it', async () => {
