@@ -355,10 +355,16 @@ export class DurableDriver {
   private async deliverClientEvent(instanceId: string, event: HistoryEvent): Promise<'accepted' | 'notFound' | 'gone'> {
     this.ensureRunning();
     return this.serial(instanceId, async () => {
-      const live = this.live.get(instanceId);
+      let live = this.live.get(instanceId);
       const row = live?.row ?? (await this.store.getInstance(instanceId));
       if (!row) return 'notFound';
-      if (!ACTIVE_STATUSES.includes(row.runtimeStatus) || !live) return 'gone';
+      if (!ACTIVE_STATUSES.includes(row.runtimeStatus)) return 'gone';
+      if (!live) {
+        // Running in storage but not here (written by another host on this storage): take it up.
+        await this.load(instanceId);
+        live = this.live.get(instanceId);
+        if (!live) return 'gone';
+      }
       const message: Message = { key: this.store.newMessageKey(), kind: 'event', executionId: null, event };
       await this.store.addMessage(instanceId, message);
       live.messages.push(message);

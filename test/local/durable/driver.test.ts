@@ -123,6 +123,11 @@ df.app.orchestration('fanOut', function* (context: Ctx) {
   const said = (yield context.df.Task.all(Array.from({ length: n }, (_, i) => context.df.callActivity('hello', String(i))))) as string[];
   return `${said.length}:${said[n - 1]}`;
 });
+df.app.orchestration('twoEvents', function* (context: Ctx) {
+  const first = yield context.df.waitForExternalEvent('e');
+  const second = yield context.df.waitForExternalEvent('e');
+  return [first, second];
+});
 let flip = false;
 df.app.orchestration('fickle', function* (context: Ctx) {
   // Not deterministic: a replay asks for another activity than the first run did.
@@ -497,6 +502,24 @@ it('resumes after a restart: re-runs a pending activity, re-arms its timer, take
   expect(gatedRuns).toBe(2);
 });
 
+it('neither loses nor repeats a message when the host dies between storing an episode and clearing its messages', async () => {
+  const clock = new ManualClock();
+  const tablePrefix = `durable${++tables}`;
+  const first = await startDriver(clock, tablePrefix);
+  const id = await first.client.startNew('twoEvents', { instanceId: 'crash-1' });
+  await until(first.client, id, (s) => s.runtimeStatus === 'Running');
+  const store = (first.driver as unknown as { store: { deleteRows: (...args: unknown[]) => Promise<void> } }).store;
+  store.deleteRows = () => Promise.reject(new Error('host died'));
+  const failures = logs.length;
+  await first.client.raiseEvent(id, 'e', 1);
+  await eventually(async () => logs.slice(failures).some((l) => l.includes('host died')), Boolean);
+  await first.driver.stop();
+
+  const second = await startDriver(clock, tablePrefix);
+  await second.client.raiseEvent(id, 'e', 2);
+  expect((await until(second.client, id)).output).toEqual([1, 2]);
+});
+
 it('keeps rows under the entity limit by splitting large payloads', async () => {
   const { client } = await startDriver(new ManualClock());
   const big = 'x'.repeat(200_000);
@@ -505,6 +528,6 @@ it('keeps rows under the entity limit by splitting large payloads', async () => 
 });
 
 afterAll(() => {
-  const errors = logs.filter((l) => l.startsWith('error'));
+  const errors = logs.filter((l) => l.startsWith('error') && !l.includes('host died'));
   if (errors.length) console.warn(errors.join('\n'));
 });
