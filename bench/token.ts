@@ -86,6 +86,8 @@ async function main(): Promise<void> {
         CREDMAN_LOCAL_DATA_DIR: dataDir,
         CREDMAN_LOCAL_KEK_FILE: join(work, 'kek.json'),
         CREDMAN_STORAGE_CONNECTION_STRING: storage,
+        // The token path alone (and two hosts on one storage must not both run orchestrations).
+        CREDMAN_LOCAL_DURABLE: 'false',
         ...env,
       }, /listening on http:\/\/localhost:(\d+)\/api/);
       children.push(h);

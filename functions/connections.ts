@@ -1,8 +1,9 @@
-import { app, type HttpRequest } from '@azure/functions';
+import { app, type HttpRequest, type InvocationContext } from '@azure/functions';
 import { parseIdentifier } from '../shared/model/identifiers';
 import { connectionPutSchema } from '../shared/model/schemas';
 import { confirmConsentCodeSchema, loginLinksRequestSchema } from '../shared/model/runtimeSchemas';
 import { collection, handle, ifMatch, json, paging, readJson } from './lib/http';
+import { durableClientInput, lifecycleConnected, lifecycleDeleted } from './lib/lifecycle';
 import { requireAdmin } from './lib/runtime';
 
 const ids = (request: HttpRequest) => ({
@@ -24,18 +25,22 @@ export async function getConnection(request: HttpRequest) {
   return json(200, resource, etag);
 }
 
-export async function putConnection(request: HttpRequest) {
+export async function putConnection(request: HttpRequest, context: InvocationContext) {
   const s = await requireAdmin(request);
   const { providerId, connectionId } = ids(request);
   const body = await readJson(request, connectionPutSchema);
   const r = await s.connections.put(providerId, connectionId, body, ifMatch(request));
+  // A client-credentials connection has its first token now: its lifecycle starts (or wakes).
+  if (r.resource.properties.status === 'Connected') await lifecycleConnected(context, providerId, connectionId);
   return json(r.created ? 201 : 200, r.resource, r.etag);
 }
 
-export async function deleteConnection(request: HttpRequest) {
+export async function deleteConnection(request: HttpRequest, context: InvocationContext) {
   const s = await requireAdmin(request);
   const { providerId, connectionId } = ids(request);
-  return { status: (await s.connections.delete(providerId, connectionId, ifMatch(request))) ? 200 : 204 };
+  const deleted = await s.connections.delete(providerId, connectionId, ifMatch(request));
+  if (deleted) await lifecycleDeleted(context, providerId, connectionId);
+  return { status: deleted ? 200 : 204 };
 }
 
 export async function getLoginLinks(request: HttpRequest) {
@@ -47,11 +52,12 @@ export async function getLoginLinks(request: HttpRequest) {
   return json(200, await s.consent.getLoginLink(providerId, connectionId, body.postLoginRedirectUrl));
 }
 
-export async function confirmConsentCode(request: HttpRequest) {
+export async function confirmConsentCode(request: HttpRequest, context: InvocationContext) {
   const s = await requireAdmin(request);
   const { providerId, connectionId } = ids(request);
   const body = await readJson(request, confirmConsentCodeSchema);
   await s.consent.confirmConsentCode(providerId, connectionId, body.consentCode);
+  await lifecycleConnected(context, providerId, connectionId);
   const { resource, etag } = await s.connections.get(providerId, connectionId);
   return json(200, resource, etag);
 }
@@ -59,7 +65,7 @@ export async function confirmConsentCode(request: HttpRequest) {
 const route = 'providers/{providerId}/connections/{connectionId}';
 app.http('listConnections', { methods: ['GET'], route: 'providers/{providerId}/connections', authLevel: 'anonymous', handler: handle(listConnections) });
 app.http('getConnection', { methods: ['GET'], route, authLevel: 'anonymous', handler: handle(getConnection) });
-app.http('putConnection', { methods: ['PUT'], route, authLevel: 'anonymous', handler: handle(putConnection) });
-app.http('deleteConnection', { methods: ['DELETE'], route, authLevel: 'anonymous', handler: handle(deleteConnection) });
+app.http('putConnection', { methods: ['PUT'], route, authLevel: 'anonymous', extraInputs: [durableClientInput], handler: handle(putConnection) });
+app.http('deleteConnection', { methods: ['DELETE'], route, authLevel: 'anonymous', extraInputs: [durableClientInput], handler: handle(deleteConnection) });
 app.http('getLoginLinks', { methods: ['POST'], route: `${route}/getLoginLinks`, authLevel: 'anonymous', handler: handle(getLoginLinks) });
-app.http('confirmConsentCode', { methods: ['POST'], route: `${route}/confirmConsentCode`, authLevel: 'anonymous', handler: handle(confirmConsentCode) });
+app.http('confirmConsentCode', { methods: ['POST'], route: `${route}/confirmConsentCode`, authLevel: 'anonymous', extraInputs: [durableClientInput], handler: handle(confirmConsentCode) });

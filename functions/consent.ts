@@ -2,6 +2,7 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 import { bindingCookieName, type ConsentOutcome } from '../shared/consent/consentService';
 import { PAGE_HEADERS, renderPage } from '../shared/consent/pages';
 import { CredmanError } from '../shared/errors';
+import { durableClientInput, lifecycleConnected } from './lib/lifecycle';
 import { getServices } from './lib/runtime';
 
 // The browser side of consent: redirects and HTML pages, never JSON. Authorised by the
@@ -14,24 +15,30 @@ export async function consentStart(request: HttpRequest) {
   return render(request, await s.consent.start(request.query.get('state') ?? ''));
 }
 
-export async function consentCallback(request: HttpRequest) {
+/** New tokens: the connection's lifecycle starts, or wakes if it was waiting for this consent. */
+async function afterOutcome(context: InvocationContext, outcome: ConsentOutcome): Promise<ConsentOutcome> {
+  if (outcome.connected) await lifecycleConnected(context, outcome.connected.providerId, outcome.connected.connectionId);
+  return outcome;
+}
+
+export async function consentCallback(request: HttpRequest, context: InvocationContext) {
   const s = await getServices();
   const q = (name: string) => request.query.get(name) ?? undefined;
   const state = q('state') ?? '';
-  const outcome = await s.consent.callback(
-    { state, code: q('code'), error: q('error'), iss: q('iss') },
-    cookie(request, bindingCookieName(state)),
+  const outcome = await afterOutcome(
+    context,
+    await s.consent.callback({ state, code: q('code'), error: q('error'), iss: q('iss') }, cookie(request, bindingCookieName(state))),
   );
   // The binding cookie has done its job.
   return render(request, outcome, { clear: bindingCookieName(state) });
 }
 
-export async function consentConfirm(request: HttpRequest) {
+export async function consentConfirm(request: HttpRequest, context: InvocationContext) {
   const s = await getServices();
   const type = (request.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
   const raw = type === 'application/x-www-form-urlencoded' ? await request.text() : '';
   const form = new URLSearchParams(raw.length <= MAX_FORM_BYTES ? raw : '');
-  return render(request, await s.consent.decide(form.get('consentCode') ?? '', form.get('decision') === 'confirm'));
+  return render(request, await afterOutcome(context, await s.consent.decide(form.get('consentCode') ?? '', form.get('decision') === 'confirm')));
 }
 
 function render(request: HttpRequest, outcome: ConsentOutcome, opts: { clear?: string } = {}): HttpResponseInit {
@@ -55,10 +62,10 @@ function cookie(request: HttpRequest, name: string): string | undefined {
 }
 
 /** Browser routes answer errors with a page, never the JSON error shape. */
-function page(fn: (request: HttpRequest) => Promise<HttpResponseInit>) {
+function page(fn: (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit>) {
   return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
     try {
-      return await fn(request);
+      return await fn(request, context);
     } catch (err) {
       if (err instanceof CredmanError && err.expose) {
         if (err.status >= 500) context.warn(`${err.code}: ${err.message}`);
@@ -71,5 +78,5 @@ function page(fn: (request: HttpRequest) => Promise<HttpResponseInit>) {
 }
 
 app.http('consentStart', { methods: ['GET'], route: 'consent/start', authLevel: 'anonymous', handler: page(consentStart) });
-app.http('consentCallback', { methods: ['GET'], route: 'consent/callback', authLevel: 'anonymous', handler: page(consentCallback) });
-app.http('consentConfirm', { methods: ['POST'], route: 'consent/confirm', authLevel: 'anonymous', handler: page(consentConfirm) });
+app.http('consentCallback', { methods: ['GET'], route: 'consent/callback', authLevel: 'anonymous', extraInputs: [durableClientInput], handler: page(consentCallback) });
+app.http('consentConfirm', { methods: ['POST'], route: 'consent/confirm', authLevel: 'anonymous', extraInputs: [durableClientInput], handler: page(consentConfirm) });

@@ -86,8 +86,9 @@ async function main(): Promise<void> {
   const core = installCoreApi('4.0.0-credman-local');
   for (const file of entryPoints()) require(file);
   await runHooks(core, 'appStart');
-  // The Durable Functions extension's part: orchestrations, activities, the client API.
-  durable = new DurableDriver({
+  // The Durable Functions extension's part: orchestrations, activities, the client API
+  // (CREDMAN_LOCAL_DURABLE=false leaves it out, as a Functions host without the extension would).
+  if (host.durable) durable = new DurableDriver({
     registrations: core.registrations,
     storage: {
       connectionString: process.env.CREDMAN_STORAGE_CONNECTION_STRING,
@@ -97,11 +98,11 @@ async function main(): Promise<void> {
     },
     webhookBaseUrl: `${baseUrl}/runtime/webhooks/durabletask`,
   });
-  await durable.start();
+  await durable?.start();
   table.routes = httpRoutes(core.registrations);
 
   console.log(`credman local host listening on ${baseUrl}/api (${table.routes.length} HTTP functions, storage: ${azurite ? 'embedded Azurite, in memory' : 'configured'})`);
-  console.log(`  durable functions: the extension's RPC endpoint at ${durable.rpcBaseUrl}`);
+  console.log(durable ? `  durable functions: the extension's RPC endpoint at ${durable.rpcBaseUrl}` : '  durable functions: off (CREDMAN_LOCAL_DURABLE=false)');
   console.log(`  get a dev admin token:  TOKEN=$(npm run -s token -- --admin)`);
   console.log(`  first call:             curl -H "Authorization: Bearer $TOKEN" ${baseUrl}/api/identityProviders`);
 

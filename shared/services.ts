@@ -23,6 +23,8 @@ import { AccessCheck } from './tokens/accessCheck';
 import { TokenRefresher } from './tokens/refresher';
 import { TokenService } from './tokens/tokenService';
 import { WebhookStore } from './store/webhooks';
+import { LifecycleService } from './lifecycle/lifecycleService';
+import { DEFAULT_MIN_VALIDITY_SECONDS } from './tokens/freshness';
 import { WebhookPublisher } from './webhooks/publisher';
 import { WebhookService } from './webhooks/service';
 
@@ -40,6 +42,7 @@ export interface Services {
   readonly health: Health;
   /** Webhook subscriptions (management) and `.publisher`, which sends events to them. */
   readonly webhooks: WebhookService;
+  readonly lifecycle: LifecycleService;
 }
 
 export interface ServiceDeps {
@@ -66,7 +69,8 @@ export async function createServices(settings: Settings, deps: ServiceDeps): Pro
 
   const idpSettings = settings.identityProviders;
   const idp = new IdpClient({ timeoutMs: idpSettings.timeoutMs, retries: idpSettings.retries });
-  const refresher = new TokenRefresher(providers, new ConnectionTokenStore(tables.connections, cipher), idp, {
+  const connectionTokens = new ConnectionTokenStore(tables.connections, cipher);
+  const refresher = new TokenRefresher(providers, connectionTokens, idp, {
     callsPerMinute: idpSettings.callsPerMinute,
     // Longer than one call with all its retries and waits, so a lease never ends under its holder.
     leaseMs: (idpSettings.retries + 1) * (idpSettings.timeoutMs + 5_000) + 5_000,
@@ -103,6 +107,14 @@ export async function createServices(settings: Settings, deps: ServiceDeps): Pro
     refresher,
     health: new Health(tables, wrapper),
     webhooks,
+    lifecycle: new LifecycleService(
+      providers,
+      connectionTokens,
+      tokens,
+      { ...settings.lifecycle, minValidityMs: DEFAULT_MIN_VALIDITY_SECONDS * 1000 },
+      webhooks.publisher,
+      (message) => deps.log('info', message),
+    ),
   };
 }
 

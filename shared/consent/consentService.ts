@@ -22,9 +22,13 @@ export const CONSENT_TTL_MS = 10 * 60 * 1000;
 const random = () => randomBytes(32).toString('base64url');
 export const bindingCookieName = (state: string): string => `credman_consent_${handleHash(state).slice(0, 16)}`;
 
-export type ConsentOutcome =
+export type ConsentOutcome = (
   | { kind: 'redirect'; location: string; cookie?: { name: string; value: string; maxAgeSeconds: number } }
-  | { kind: 'page'; page: ConsentPage };
+  | { kind: 'page'; page: ConsentPage }
+) & {
+  /** Set when the connection now holds new tokens (its lifecycle is started or woken). */
+  connected?: { providerId: string; connectionId: string };
+};
 
 export type ConsentPage =
   | { name: 'confirm'; status: 200; consentCode: string; providerName: string; connectionId: string; redirectHost?: string }
@@ -192,9 +196,10 @@ export class ConsentService {
   private async commit(row: ConsentRow, set: TokenSet): Promise<ConsentOutcome> {
     await this.refresher.store(row.providerId, row.connectionId, set);
     this.options.onChanged?.(row.providerId, row.connectionId);
-    if (row.redirectUrl) return { kind: 'redirect', location: withQuery(row.redirectUrl, { status: 'success' }) };
+    const connected = { providerId: row.providerId, connectionId: row.connectionId };
+    if (row.redirectUrl) return { kind: 'redirect', location: withQuery(row.redirectUrl, { status: 'success' }), connected };
     const provider = await this.providers.get(row.providerId);
-    return { kind: 'page', page: { name: 'done', status: 200, providerName: provider?.displayName ?? row.providerId, connectionId: row.connectionId } };
+    return { kind: 'page', page: { name: 'done', status: 200, providerName: provider?.displayName ?? row.providerId, connectionId: row.connectionId }, connected };
   }
 
   private finish(row: ConsentRow, code: string, message: string): ConsentOutcome {

@@ -23,7 +23,7 @@ const P = 'idp';
 
 beforeAll(async () => {
   world = await startOAuthWorld({ accessTokenTtl: 4 });
-  host = await startHost({ CREDMAN_IDP_TIMEOUT_SECONDS: '2', CREDMAN_IDP_RETRIES: '1' });
+  host = await startHost({ CREDMAN_IDP_TIMEOUT_SECONDS: '2', CREDMAN_IDP_RETRIES: '1', CREDMAN_LOCAL_DURABLE: 'false' });
   await registerClient(world, [host], 'cm-basic', 'client_secret_basic');
   expect((await createProvider(host, world, P, 'cm-basic')).status).toBe(201);
   app = await host.token({ oid: DEV_APP_OBJECT_ID });

@@ -14,7 +14,7 @@ const RETRIES = 1;
 
 beforeAll(async () => {
   world = await startOAuthWorld({ accessTokenTtl: 2 });
-  host = await startHost({ CREDMAN_IDP_TIMEOUT_SECONDS: '1', CREDMAN_IDP_RETRIES: String(RETRIES) });
+  host = await startHost({ CREDMAN_IDP_TIMEOUT_SECONDS: '1', CREDMAN_IDP_RETRIES: String(RETRIES), CREDMAN_LOCAL_DURABLE: 'false' });
   await registerClient(world, [host], 'cm-flaky');
   await createProvider(host, world, P, 'cm-flaky');
   await createConnection(host, P, 'c');

@@ -20,7 +20,7 @@ beforeAll(async () => {
   azurite = await startAzurite();
   // One key file: both instances decrypt the same rows, as instances of one app share a Key Vault key.
   const kek = join(mkdtempSync(join(tmpdir(), 'credman-kek-')), 'kek.json');
-  hosts = await Promise.all([0, 1].map(() => startHost({ CREDMAN_LOCAL_KEK_FILE: kek, CREDMAN_IDP_RETRIES: '1' }, azurite)));
+  hosts = await Promise.all([0, 1].map(() => startHost({ CREDMAN_LOCAL_KEK_FILE: kek, CREDMAN_IDP_RETRIES: '1', CREDMAN_LOCAL_DURABLE: 'false' }, azurite)));
   await registerClient(world, hosts, 'cm-sf');
   expect((await createProvider(hosts[0], world, P, 'cm-sf')).status).toBe(201);
 }, 60_000);
