@@ -1,0 +1,169 @@
+import { odata, TableClient } from '@azure/data-tables';
+import type * as DF from 'durable-functions';
+import { startAzurite, type EmbeddedAzurite } from '../../local/azurite';
+import { ManualClock } from '../../local/durable/clock';
+import { DurableDriver } from '../../local/durable/driver';
+import type { Evaluation, RefreshOutcome } from '../../shared/lifecycle/lifecycleService';
+import { clientOf, eventually, loadApp } from '../local/durable/support';
+
+// Replay tests of connectionLifecycle: the real orchestrator on the local durable driver (which
+// replays it against its history every episode, as the extension does), with scripted
+// activities, so each branch is driven and checked: sleep, refresh ahead, transient failures,
+// reauthorization and consent, reminders, warnings, deletion while waiting, continue-as-new.
+
+const app = loadApp();
+const { df } = app;
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- after the shim is in place
+const { connectionLifecycle } = require('../../functions/lib/lifecycleOrchestrator') as typeof import('../../functions/lib/lifecycleOrchestrator');
+const { CONSENT_COMPLETED } = require('../../functions/lib/lifecycle') as typeof import('../../functions/lib/lifecycle');
+
+const H = 3600_000;
+let evaluations: Array<(now: number) => Evaluation> = [];
+let refreshes: Array<() => RefreshOutcome> = [];
+const notices: Array<{ type: string; detail?: string }> = [];
+const evaluatedAt: number[] = [];
+
+df.app.orchestration('connectionLifecycle', connectionLifecycle);
+df.app.activity('lifecycleEvaluate', {
+  handler: (input: { now: string }) => {
+    const now = Date.parse(input.now);
+    evaluatedAt.push(now);
+    const next = evaluations.shift();
+    return next ? next(now) : { plan: { kind: 'stop' }, warnings: [], tokenVersion: 0 };
+  },
+});
+df.app.activity('lifecycleRefresh', {
+  handler: () => {
+    const next = refreshes.shift();
+    if (!next) throw new Error('no scripted refresh');
+    return next();
+  },
+});
+df.app.activity('lifecycleNotify', { handler: (n: { type: string; detail?: string }) => void notices.push({ type: n.type, ...(n.detail ? { detail: n.detail } : {}) }) });
+
+let azurite: EmbeddedAzurite;
+let driver: DurableDriver;
+let client: DF.DurableClient;
+let clock: ManualClock;
+let n = 0;
+
+beforeAll(async () => {
+  azurite = await startAzurite();
+}, 20_000);
+beforeEach(async () => {
+  evaluations = [];
+  refreshes = [];
+  notices.length = 0;
+  evaluatedAt.length = 0;
+  clock = new ManualClock(new Date(Date.UTC(2026, 10, 23, 12)));
+  driver = new DurableDriver({ registrations: app.core.registrations, storage: { connectionString: azurite.connectionString, tablePrefix: `lc${++n}` }, clock, rpcPort: 0, log: () => undefined });
+  await driver.start();
+  client = clientOf(app, driver);
+});
+afterEach(() => driver.stop());
+afterAll(() => azurite?.stop());
+
+const sleep = (until: number): Evaluation => ({ plan: { kind: 'sleep', until, reason: 'tokenDue' }, warnings: [], tokenVersion: 1 });
+const refresh: Evaluation = { plan: { kind: 'refresh', reason: 'ahead' }, warnings: [], tokenVersion: 1 };
+const awaitConsent: Evaluation = { plan: { kind: 'awaitConsent' }, warnings: [], tokenVersion: 1 };
+const start = () => client.startNew('connectionLifecycle', { instanceId: 'lifecycle:p:c', input: { providerId: 'p', connectionId: 'c' } });
+const status = () => client.getStatus('lifecycle:p:c');
+const done = (s: DF.DurableOrchestrationStatus) => ['Completed', 'Failed', 'Terminated'].includes(s.runtimeStatus);
+/** Moves the clock to each armed timer until the instance ends. */
+const runToEnd = () =>
+  eventually(async () => {
+    if (clock.waiting) clock.advance(H);
+    return status();
+  }, done, 10_000);
+
+it('sleeps on a durable timer, then continues as new and evaluates again', async () => {
+  evaluations = [(now) => sleep(now + 2 * H)];
+  await start();
+  await eventually(async () => clock.waiting, (w) => w > 0);
+  expect(evaluatedAt).toHaveLength(1);
+  clock.advance(2 * H);
+  const s = await runToEnd();
+  expect(s).toMatchObject({ runtimeStatus: 'Completed', output: 'stopped' });
+  expect(evaluatedAt[1] - evaluatedAt[0]).toBe(2 * H);
+});
+
+it('refreshes ahead when due, with no notice', async () => {
+  evaluations = [() => refresh];
+  refreshes = [() => 'refreshed'];
+  expect((await (await start(), runToEnd())).output).toBe('stopped');
+  expect(notices).toEqual([]);
+  expect(evaluatedAt).toHaveLength(2);
+});
+
+it('retries a transient refresh failure with its RetryOptions, then succeeds', async () => {
+  evaluations = [() => refresh];
+  refreshes = [() => { throw new Error('502 IdentityProviderError'); }, () => 'refreshed'];
+  await start();
+  const s = await runToEnd();
+  expect(s.output).toBe('stopped');
+  expect(refreshes).toHaveLength(0);
+  expect(notices).toEqual([]);
+});
+
+it('after the retries, says refreshFailed and tries again later', async () => {
+  evaluations = [() => refresh];
+  refreshes = Array.from({ length: 4 }, () => () => { throw new Error('timeout'); });
+  await start();
+  const s = await runToEnd();
+  expect(s.output).toBe('stopped');
+  expect(notices.map((x) => x.type)).toEqual(['connection.refreshFailed']);
+  expect(evaluatedAt).toHaveLength(2);
+});
+
+it('on ReauthorizationRequired: notices, waits for consent, reminds daily, wakes on ConsentCompleted', async () => {
+  evaluations = [() => refresh, () => awaitConsent, () => awaitConsent];
+  refreshes = [() => 'ReauthorizationRequired'];
+  await start();
+  await eventually(async () => notices.length, (x) => x === 1);
+  expect(notices[0].type).toBe('connection.reauthorizationRequired');
+  await eventually(async () => clock.waiting, (w) => w > 0);
+  clock.advance(24 * H); // the reminder
+  await eventually(async () => notices.length, (x) => x === 2);
+  expect(notices[1]).toEqual({ type: 'connection.reauthorizationRequired', detail: 'reminder' });
+  await eventually(async () => evaluatedAt.length, (x) => x === 3);
+  await client.raiseEvent('lifecycle:p:c', CONSENT_COMPLETED, {});
+  const s = await eventually(status, done);
+  expect(s.output).toBe('stopped');
+  expect(evaluatedAt).toHaveLength(4);
+  expect(notices).toHaveLength(2);
+});
+
+it('sends each expiry warning once across cycles', async () => {
+  const warn = (now: number): Evaluation => ({ plan: { kind: 'sleep', until: now + H, reason: 'warning' }, warnings: [{ kind: 'clientSecretExpiring', endsAt: Date.UTC(2026, 11, 1) }], tokenVersion: 1 });
+  evaluations = [warn, warn];
+  await start();
+  await runToEnd();
+  expect(notices).toEqual([{ type: 'connection.expiringSoon', detail: 'The client secret ends on 2026-12-01T00:00:00.000Z.' }]);
+});
+
+it('is terminated while it waits (connection deleted)', async () => {
+  evaluations = [() => awaitConsent];
+  await start();
+  await eventually(async () => clock.waiting, (w) => w > 0);
+  await client.terminate('lifecycle:p:c', 'connection deleted');
+  expect((await eventually(status, done)).runtimeStatus).toBe('Terminated');
+});
+
+it('keeps its history one cycle long (continue-as-new)', async () => {
+  const historyRows = async () => {
+    const table = TableClient.fromConnectionString(azurite.connectionString, `lc${n}DurableHistory`, { allowInsecureConnection: true });
+    let rows = 0;
+    for await (const _ of table.listEntities({ queryOptions: { filter: odata`PartitionKey eq ${'lifecycle:p:c'}` } })) rows++;
+    return rows;
+  };
+  evaluations = [(now) => sleep(now + H)];
+  await start();
+  await runToEnd();
+  const oneCycle = await historyRows();
+  await client.purgeInstanceHistory('lifecycle:p:c');
+  evaluations = Array.from({ length: 6 }, () => (now: number) => sleep(now + H));
+  await start();
+  await runToEnd();
+  expect(evaluatedAt).toHaveLength(2 + 7);
+  expect(await historyRows()).toBe(oneCycle);
+});
