@@ -82,6 +82,8 @@ export const settingsSchema = z
     CREDMAN_EXPIRY_WARNING_DAYS: z.coerce.number().int().min(1).max(365).default(14),
     /** A connection counts as in use (its lifecycle refreshes ahead) for this many hours after a token read. */
     CREDMAN_LIFECYCLE_ACTIVE_WINDOW_HOURS: z.coerce.number().int().min(1).max(8760).default(24),
+    /** While a connection waits for consent, its reauthorization notice is repeated this often (seconds). */
+    CREDMAN_LIFECYCLE_REMINDER_SECONDS: z.coerce.number().int().min(1).max(30 * 86400).default(86400),
   })
   .superRefine((s, ctx) => {
     if (!s.CREDMAN_STORAGE_CONNECTION_STRING && !s.CREDMAN_TABLE_ENDPOINT) {
@@ -112,7 +114,7 @@ export interface Settings {
   readonly identityProviders: { readonly timeoutMs: number; readonly retries: number; readonly callsPerMinute: number };
   readonly tokenCache: { readonly enabled: boolean; readonly policyTtlMs: number };
   readonly webhooks: { readonly allowPrivateNetworks: boolean };
-  readonly lifecycle: { readonly expiryWarningMs: number; readonly activeWindowMs: number };
+  readonly lifecycle: { readonly expiryWarningMs: number; readonly activeWindowMs: number; readonly reminderMs: number };
 }
 
 export class SettingsError extends Error {
@@ -163,6 +165,7 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
     lifecycle: {
       expiryWarningMs: s.CREDMAN_EXPIRY_WARNING_DAYS * 24 * 3600 * 1000,
       activeWindowMs: s.CREDMAN_LIFECYCLE_ACTIVE_WINDOW_HOURS * 3600 * 1000,
+      reminderMs: s.CREDMAN_LIFECYCLE_REMINDER_SECONDS * 1000,
     },
   });
 }

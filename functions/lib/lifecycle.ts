@@ -15,6 +15,8 @@ export interface LifecycleInput {
   warned?: string[];
   /** Reminders sent while waiting for consent. */
   reminders?: number;
+  /** Announce `connection.connected` first (the connection just got tokens by consent or creation). */
+  announce?: boolean;
 }
 
 /** Raised by consent (and a PUT that reconnects a connection) to wake a waiting lifecycle. */
@@ -37,7 +39,7 @@ export async function lifecycleConnected(context: InvocationContext, providerId:
     const client = df.getClient(context);
     const status = await statusOf(client, id);
     if (status && ACTIVE.has(status)) await client.raiseEvent(id, CONSENT_COMPLETED, {});
-    else await client.startNew('connectionLifecycle', { instanceId: id, input: { providerId, connectionId } satisfies LifecycleInput });
+    else await client.startNew('connectionLifecycle', { instanceId: id, input: { providerId, connectionId, announce: true } satisfies LifecycleInput });
   } catch (err) {
     context.warn(`lifecycle: could not start or wake ${id} (${err instanceof Error ? err.name : 'error'})`);
   }

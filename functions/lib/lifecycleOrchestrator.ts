@@ -9,13 +9,12 @@ import { CONSENT_COMPLETED, type LifecycleInput } from './lifecycle';
 // `currentUtcDateTime`, everything else from activities.
 
 export type LifecycleNotice = {
-  type: 'connection.reauthorizationRequired' | 'connection.refreshFailed' | 'connection.expiringSoon' | 'provider.clientSecretInvalid';
+  type: 'connection.connected' | 'connection.reauthorizationRequired' | 'connection.refreshFailed' | 'connection.expiringSoon' | 'provider.clientSecretInvalid';
   providerId: string;
   connectionId: string;
   detail?: string;
 };
 
-const REMINDER_MS = 24 * 3600_000;
 const RETRY_AFTER_FAILURE_MS = 5 * 60_000;
 
 const refreshRetries = (): df.RetryOptions => {
@@ -30,6 +29,7 @@ export const connectionLifecycle: OrchestrationHandler = function* (context: Orc
   const { providerId, connectionId } = input;
   const warned = new Set(input.warned ?? []);
   const now = context.df.currentUtcDateTime;
+  if (input.announce) yield context.df.callActivity('lifecycleNotify', { type: 'connection.connected', providerId, connectionId } satisfies LifecycleNotice);
   const e = (yield context.df.callActivity('lifecycleEvaluate', { providerId, connectionId, now: now.toISOString() })) as Evaluation;
 
   for (const w of e.warnings) {
@@ -65,15 +65,19 @@ export const connectionLifecycle: OrchestrationHandler = function* (context: Orc
       const timer = context.df.createTimer(new Date(e.plan.until));
       const woken = context.df.waitForExternalEvent(CONSENT_COMPLETED);
       const first = yield context.df.Task.any([timer, woken]);
-      if (first === woken) timer.cancel();
+      if (first === woken) {
+        timer.cancel();
+        next.announce = true;
+      }
       break;
     }
     case 'awaitConsent': {
-      const reminder = context.df.createTimer(new Date(now.getTime() + REMINDER_MS));
+      const reminder = context.df.createTimer(new Date(now.getTime() + e.reminderMs));
       const consented = context.df.waitForExternalEvent(CONSENT_COMPLETED);
       const first = yield context.df.Task.any([reminder, consented]);
       if (first === consented) {
         reminder.cancel();
+        next.announce = true;
       } else {
         yield context.df.callActivity('lifecycleNotify', { type: 'connection.reauthorizationRequired', providerId, connectionId, detail: 'reminder' } satisfies LifecycleNotice);
         next.reminders = (input.reminders ?? 0) + 1;

@@ -14,6 +14,8 @@ export interface Evaluation {
   warnings: Warning[];
   /** The token version seen: a refresh ahead is satisfied by anything newer (another instance's). */
   tokenVersion: number;
+  /** How often to repeat the reauthorization notice while waiting for consent. */
+  reminderMs: number;
 }
 
 export type RefreshOutcome = 'refreshed' | 'ReauthorizationRequired' | 'ClientSecretInvalid' | 'gone';
@@ -41,7 +43,7 @@ export class LifecycleService {
     private readonly providers: ProviderStore,
     private readonly tokens: ConnectionTokenStore,
     private readonly tokenService: TokenService,
-    private readonly settings: LifecycleSettings,
+    private readonly settings: LifecycleSettings & { reminderMs: number },
     private readonly publisher: NoticePublisher,
     private readonly log: (message: string) => void,
   ) {}
@@ -54,7 +56,8 @@ export class LifecycleService {
   async evaluate(providerId: string, connectionId: string, now: number): Promise<Evaluation> {
     const state = await this.tokens.read(providerId, connectionId);
     const provider = state && (await this.providers.get(providerId));
-    if (!state || !provider) return { plan: { kind: 'stop' }, warnings: [], tokenVersion: 0 };
+    const reminderMs = this.settings.reminderMs;
+    if (!state || !provider) return { plan: { kind: 'stop' }, warnings: [], tokenVersion: 0, reminderMs };
     const template = findTemplate(provider.identityProvider);
     const policy = template?.refreshToken;
     const grant = state.grantType === 'AuthorizationCode' ? 'authorizationCode' : 'clientCredentials';
@@ -79,7 +82,7 @@ export class LifecycleService {
       this.settings,
       now,
     );
-    return { plan, warnings, tokenVersion: state.tokenVersion };
+    return { plan, warnings, tokenVersion: state.tokenVersion, reminderMs };
   }
 
   /** Publishes a lifecycle notice with the connection's current status, and logs it. */

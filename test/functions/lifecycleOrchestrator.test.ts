@@ -29,7 +29,7 @@ df.app.activity('lifecycleEvaluate', {
     const now = Date.parse(input.now);
     evaluatedAt.push(now);
     const next = evaluations.shift();
-    return next ? next(now) : { plan: { kind: 'stop' }, warnings: [], tokenVersion: 0 };
+    return next ? next(now) : { plan: { kind: 'stop' }, warnings: [], tokenVersion: 0, reminderMs: 24 * H };
   },
 });
 df.app.activity('lifecycleRefresh', {
@@ -63,9 +63,9 @@ beforeEach(async () => {
 afterEach(() => driver.stop());
 afterAll(() => azurite?.stop());
 
-const sleep = (until: number): Evaluation => ({ plan: { kind: 'sleep', until, reason: 'tokenDue' }, warnings: [], tokenVersion: 1 });
-const refresh: Evaluation = { plan: { kind: 'refresh', reason: 'ahead' }, warnings: [], tokenVersion: 1 };
-const awaitConsent: Evaluation = { plan: { kind: 'awaitConsent' }, warnings: [], tokenVersion: 1 };
+const sleep = (until: number): Evaluation => ({ plan: { kind: 'sleep', until, reason: 'tokenDue' }, warnings: [], tokenVersion: 1, reminderMs: 24 * H });
+const refresh: Evaluation = { plan: { kind: 'refresh', reason: 'ahead' }, warnings: [], tokenVersion: 1, reminderMs: 24 * H };
+const awaitConsent: Evaluation = { plan: { kind: 'awaitConsent' }, warnings: [], tokenVersion: 1, reminderMs: 24 * H };
 const start = () => client.startNew('connectionLifecycle', { instanceId: 'lifecycle:p:c', input: { providerId: 'p', connectionId: 'c' } });
 const status = () => client.getStatus('lifecycle:p:c');
 const done = (s: DF.DurableOrchestrationStatus) => ['Completed', 'Failed', 'Terminated'].includes(s.runtimeStatus);
@@ -75,6 +75,12 @@ const runToEnd = () =>
     if (clock.waiting) clock.advance(H);
     return status();
   }, done, 10_000);
+
+it('announces connection.connected when started for a new connection', async () => {
+  await client.startNew('connectionLifecycle', { instanceId: 'lifecycle:p:c', input: { providerId: 'p', connectionId: 'c', announce: true } });
+  await runToEnd();
+  expect(notices).toEqual([{ type: 'connection.connected' }]);
+});
 
 it('sleeps on a durable timer, then continues as new and evaluates again', async () => {
   evaluations = [(now) => sleep(now + 2 * H)];
@@ -130,11 +136,11 @@ it('on ReauthorizationRequired: notices, waits for consent, reminds daily, wakes
   const s = await eventually(status, done);
   expect(s.output).toBe('stopped');
   expect(evaluatedAt).toHaveLength(4);
-  expect(notices).toHaveLength(2);
+  expect(notices.map((x) => x.type)).toEqual(['connection.reauthorizationRequired', 'connection.reauthorizationRequired', 'connection.connected']);
 });
 
 it('sends each expiry warning once across cycles', async () => {
-  const warn = (now: number): Evaluation => ({ plan: { kind: 'sleep', until: now + H, reason: 'warning' }, warnings: [{ kind: 'clientSecretExpiring', endsAt: Date.UTC(2026, 11, 1) }], tokenVersion: 1 });
+  const warn = (now: number): Evaluation => ({ plan: { kind: 'sleep', until: now + H, reason: 'warning' }, warnings: [{ kind: 'clientSecretExpiring', endsAt: Date.UTC(2026, 11, 1) }], tokenVersion: 1, reminderMs: 24 * H });
   evaluations = [warn, warn];
   await start();
   await runToEnd();
