@@ -15,7 +15,7 @@ const valid = {
 it('defaults to public destinations only, a 14-day warning window and a 24-hour active window', () => {
   const s = loadSettings(valid);
   expect(s.webhooks).toEqual({ allowPrivateNetworks: false });
-  expect(s.lifecycle).toEqual({ expiryWarningMs: 14 * 86_400_000, activeWindowMs: 24 * 3_600_000 });
+  expect(s.lifecycle).toEqual({ expiryWarningMs: 14 * 86_400_000, activeWindowMs: 24 * 3_600_000, reminderMs: 86_400_000 });
   expect(Object.isFrozen(s.webhooks) && Object.isFrozen(s.lifecycle)).toBe(true);
 });
 
@@ -27,7 +27,7 @@ it('reads the three settings', () => {
     CREDMAN_LIFECYCLE_ACTIVE_WINDOW_HOURS: '2',
   });
   expect(s.webhooks.allowPrivateNetworks).toBe(true);
-  expect(s.lifecycle).toEqual({ expiryWarningMs: 30 * 86_400_000, activeWindowMs: 2 * 3_600_000 });
+  expect(s.lifecycle).toEqual({ expiryWarningMs: 30 * 86_400_000, activeWindowMs: 2 * 3_600_000, reminderMs: 86_400_000 });
 });
 
 it('names each malformed one', () => {
