@@ -1,7 +1,12 @@
-import { app } from '@azure/functions';
+import { app, type HttpRequest, type InvocationContext } from '@azure/functions';
+import * as df from 'durable-functions';
 import { openApiDocument } from '../shared/api/openapi';
+import { InvalidIdentifierError, NotFoundError } from '../shared/errors';
 import { handle, json } from './lib/http';
-import { getServices } from './lib/runtime';
+import { ROTATE_KEYS_ID } from './lib/keyRotationOrchestrator';
+import { durableClientInput } from './lib/lifecycle';
+import { operationUrl, startOperation } from './lib/operations';
+import { getServices, requireAdmin } from './lib/runtime';
 
 export async function health() {
   const report = await (await getServices()).health.check();
@@ -14,6 +19,38 @@ export async function openApi() {
   return json(200, openApiDocument());
 }
 
+const OPERATION_ID = /^[A-Za-z0-9][A-Za-z0-9:._-]{0,199}$/;
+
+/** GET /operations/{operationId}: where a background operation (cascade delete, key rotation) stands. */
+export async function getOperation(request: HttpRequest, context: InvocationContext) {
+  await requireAdmin(request);
+  const id = request.params.operationId ?? '';
+  if (!OPERATION_ID.test(id)) throw new InvalidIdentifierError('operationId');
+  let status;
+  try {
+    status = await df.getClient(context).getStatus(id);
+  } catch {
+    throw new NotFoundError('NotFound', `Operation '${id}' does not exist.`);
+  }
+  return json(200, {
+    id,
+    name: status.name,
+    status: status.runtimeStatus,
+    ...(status.customStatus ? { progress: status.customStatus } : {}),
+    ...(status.output !== undefined && status.output !== null ? { result: status.output } : {}),
+    createdOn: status.createdTime,
+    changedOn: status.lastUpdatedTime,
+  });
+}
+
+/** POST /operations/rotateKeys: rewrap every data key to the KEK's current version now (it also runs daily). */
+export async function rotateKeysNow(request: HttpRequest, context: InvocationContext) {
+  await requireAdmin(request);
+  const id = await startOperation(context, 'rotateKeys', ROTATE_KEYS_ID, {});
+  const location = operationUrl(request, id);
+  return { status: 202, headers: { Location: location }, jsonBody: { id, status: 'Running', statusUrl: location } };
+}
+
 /** Any other path under /api: a 404 in the API's error shape rather than the host's empty one. */
 export async function notFound() {
   return json(404, { error: { code: 'NotFound', message: 'No such route or method.', details: [] } });
@@ -21,6 +58,8 @@ export async function notFound() {
 
 app.http('health', { methods: ['GET'], route: 'health', authLevel: 'anonymous', handler: handle(health) });
 app.http('openApi', { methods: ['GET'], route: 'openapi.json', authLevel: 'anonymous', handler: handle(openApi) });
+app.http('getOperation', { methods: ['GET'], route: 'operations/{operationId}', authLevel: 'anonymous', extraInputs: [durableClientInput], handler: handle(getOperation) });
+app.http('rotateKeysNow', { methods: ['POST'], route: 'operations/rotateKeys', authLevel: 'anonymous', extraInputs: [durableClientInput], handler: handle(rotateKeysNow) });
 app.http('notFound', {
   methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'],
   route: '{*path}',

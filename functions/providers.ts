@@ -1,7 +1,9 @@
-import { app, type HttpRequest } from '@azure/functions';
+import { app, type HttpRequest, type InvocationContext } from '@azure/functions';
 import { parseIdentifier } from '../shared/model/identifiers';
 import { providerPutSchema } from '../shared/model/schemas';
 import { collection, handle, ifMatch, json, paging, readJson } from './lib/http';
+import { durableClientInput, endLifecycles } from './lib/lifecycle';
+import { operationUrl, startOperation } from './lib/operations';
 import { requireAdmin } from './lib/runtime';
 
 const providerId = (request: HttpRequest) => parseIdentifier(request.params.providerId, 'providerId');
@@ -26,12 +28,22 @@ export async function putProvider(request: HttpRequest) {
   return json(r.created ? 201 : 200, r.resource, r.etag);
 }
 
-export async function deleteProvider(request: HttpRequest) {
+export async function deleteProvider(request: HttpRequest, context: InvocationContext) {
   const s = await requireAdmin(request);
-  return { status: (await s.providers.delete(providerId(request), ifMatch(request))) ? 200 : 204 };
+  const id = providerId(request);
+  const r = await s.providers.delete(id, ifMatch(request));
+  if (r.outcome === 'absent') return { status: 204 };
+  if (r.outcome === 'deleted') {
+    await endLifecycles(context, id, r.connectionIds);
+    return { status: 200 };
+  }
+  // Too many connections for one request: the cascade runs as an orchestration (API.md: 202 + Location).
+  const operationId = await startOperation(context, 'providerCascade', `cascade:${id}`, { providerId: id });
+  const location = operationUrl(request, operationId);
+  return { status: 202, headers: { Location: location }, jsonBody: { id: operationId, status: 'Running', statusUrl: location } };
 }
 
 app.http('listProviders', { methods: ['GET'], route: 'providers', authLevel: 'anonymous', handler: handle(listProviders) });
 app.http('getProvider', { methods: ['GET'], route: 'providers/{providerId}', authLevel: 'anonymous', handler: handle(getProvider) });
 app.http('putProvider', { methods: ['PUT'], route: 'providers/{providerId}', authLevel: 'anonymous', handler: handle(putProvider) });
-app.http('deleteProvider', { methods: ['DELETE'], route: 'providers/{providerId}', authLevel: 'anonymous', handler: handle(deleteProvider) });
+app.http('deleteProvider', { methods: ['DELETE'], route: 'providers/{providerId}', authLevel: 'anonymous', extraInputs: [durableClientInput], handler: handle(deleteProvider) });

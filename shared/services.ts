@@ -24,6 +24,7 @@ import { TokenRefresher } from './tokens/refresher';
 import { TokenService } from './tokens/tokenService';
 import { WebhookStore } from './store/webhooks';
 import { LifecycleService } from './lifecycle/lifecycleService';
+import { rewrapPage, type RewrapPage } from './crypto/rewrapper';
 import { DEFAULT_MIN_VALIDITY_SECONDS } from './tokens/freshness';
 import { WebhookPublisher } from './webhooks/publisher';
 import { WebhookService } from './webhooks/service';
@@ -43,6 +44,8 @@ export interface Services {
   /** Webhook subscriptions (management) and `.publisher`, which sends events to them. */
   readonly webhooks: WebhookService;
   readonly lifecycle: LifecycleService;
+  /** Key rotation: rewraps one page of a table's envelopes to the KEK's current version. */
+  readonly maintenance: { rewrapPage(table: 'providers' | 'connections' | 'webhooks' | 'consentStates', continuation?: string): Promise<RewrapPage> };
 }
 
 export interface ServiceDeps {
@@ -115,6 +118,7 @@ export async function createServices(settings: Settings, deps: ServiceDeps): Pro
       webhooks.publisher,
       (message) => deps.log('info', message),
     ),
+    maintenance: { rewrapPage: (table, continuation) => rewrapPage(tables[table], cipher, continuation) },
   };
 }
 

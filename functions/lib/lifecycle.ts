@@ -57,3 +57,13 @@ export async function lifecycleDeleted(context: InvocationContext, providerId: s
     context.warn(`lifecycle: could not end ${id} (${err instanceof Error ? err.name : 'error'})`);
   }
 }
+
+/** Ends the lifecycles of deleted connections, a few at a time. */
+export async function endLifecycles(context: InvocationContext, providerId: string, connectionIds: string[]): Promise<void> {
+  const queue = [...connectionIds];
+  await Promise.all(
+    Array.from({ length: Math.min(8, queue.length) }, async () => {
+      for (let id = queue.shift(); id; id = queue.shift()) await lifecycleDeleted(context, providerId, id);
+    }),
+  );
+}

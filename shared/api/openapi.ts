@@ -53,7 +53,11 @@ const crud = (
   },
   {
     method: 'delete', path: item, operationId: `delete${name}`, summary: `Delete a ${name}`, admin: true, conditional: true,
-    response: [{ status: '200', description: 'Deleted' }, { status: '204', description: 'Did not exist' }],
+    response: [
+      { status: '200', description: 'Deleted' },
+      ...(name === 'Provider' ? [{ status: '202', description: 'Many connections: the cascade runs in the background; Location is its status' }] : []),
+      { status: '204', description: 'Did not exist' },
+    ],
   },
 ];
 
@@ -104,6 +108,14 @@ export const OPERATIONS: readonly Operation[] = [
   {
     method: 'post', path: '/consent/confirm', operationId: 'consentConfirm', summary: 'The answer of the anti-phishing page (form post)',
     response: [{ status: '302', description: 'To postLoginRedirectUrl' }, { status: '200', description: 'An HTML page' }],
+  },
+  {
+    method: 'get', path: '/operations/{operationId}', operationId: 'getOperation', summary: 'Where a background operation (provider cascade, key rotation) stands', admin: true,
+    response: [{ status: '200', description: '{ id, name, status, progress?, result?, createdOn, changedOn }' }],
+  },
+  {
+    method: 'post', path: '/operations/rotateKeys', operationId: 'rotateKeysNow', summary: 'Rewrap every data key to the current KEK version now (also daily)', admin: true,
+    response: [{ status: '202', description: 'Started (or already running); Location is its status' }],
   },
   { method: 'get', path: '/openapi.json', operationId: 'openApi', summary: 'This document', response: [{ status: '200', description: 'OpenAPI 3.1' }] },
 ];

@@ -11,7 +11,6 @@ import { discoverAndRegister } from '../oauth/dynamicRegistration';
 import type { IdpClient } from '../oauth/idpClient';
 import type { ProviderTemplate } from '../oauth/template';
 import { validateParameters } from './parameters';
-import { drainConnections } from './cascade';
 
 export interface Written<T> {
   created: boolean;
@@ -102,19 +101,49 @@ export class ProviderService {
   }
 
   /**
-   * Deletes the provider with its connections and their policies. Children go first, so a crash
+   * Deletes the provider with its connections and their policies, at once when it has few
+   * connections; otherwise says so, and the caller runs the cascade in the background
+   * (`deletePage` until it returns nothing, then `finishDelete`). Children go first, so a crash
    * half-way leaves a provider that a repeated DELETE finishes removing, never orphans.
    */
-  async delete(id: string, ifMatch?: string): Promise<boolean> {
+  async delete(id: string, ifMatch?: string): Promise<{ outcome: 'absent' } | { outcome: 'deleted'; connectionIds: string[] } | { outcome: 'background' }> {
     const p = await this.providers.get(id);
     if (ifMatchFails(ifMatch, p?.etag)) throw new PreconditionFailedError();
-    if (!p) return false;
-    await drainConnections(this.connections, id, async (c) => {
-      await this.policies.deleteAll(id, c.id);
-      await this.connections.delete(id, c.id);
-      this.onConnectionDeleted(id, c.id);
-    });
+    if (!p) return { outcome: 'absent' };
+    const first = await this.connections.list(id, SYNC_CASCADE_LIMIT);
+    if (first.skipToken) return { outcome: 'background' };
+    const connectionIds = await this.deletePage(id);
+    if (!(await this.finishDelete(id, ifMatch))) return { outcome: 'background' };
+    return { outcome: 'deleted', connectionIds };
+  }
+
+  /** Deletes up to a page of the provider's connections (policies first); returns their ids. */
+  async deletePage(id: string): Promise<string[]> {
+    const page = await this.connections.list(id, 100);
+    const deleted: string[] = [];
+    const queue = [...page.items];
+    await Promise.all(
+      Array.from({ length: Math.min(CASCADE_CONCURRENCY, queue.length) }, async () => {
+        for (let c = queue.shift(); c; c = queue.shift()) {
+          await this.policies.deleteAll(id, c.id);
+          await this.connections.delete(id, c.id);
+          this.onConnectionDeleted(id, c.id);
+          deleted.push(c.id);
+        }
+      }),
+    );
+    return deleted;
+  }
+
+  /** Removes the provider once no connection is left; false when one appeared meanwhile. */
+  async finishDelete(id: string, ifMatch?: string): Promise<boolean> {
+    if ((await this.connections.list(id, 1)).items.length) return false;
     await this.connections.deleteAll(id);
-    return this.providers.delete(id, ifMatch);
+    await this.providers.delete(id, ifMatch);
+    return true;
   }
 }
+
+/** Up to this many connections, DELETE /providers/{id} cascades within the request. */
+export const SYNC_CASCADE_LIMIT = 50;
+const CASCADE_CONCURRENCY = 8;
