@@ -1,11 +1,12 @@
 import * as df from 'durable-functions';
-import { connectionLifecycle, type LifecycleNotice } from './lib/lifecycleOrchestrator';
+import { connectionLifecycle, publishNotice, type LifecycleNotice } from './lib/lifecycleOrchestrator';
 import { getServices } from './lib/runtime';
 
 // The connection lifecycle's registrations: the orchestrator (functions/lib/lifecycleOrchestrator.ts)
 // and its three activities, each one call into shared/lifecycle.
 
 df.app.orchestration('connectionLifecycle', connectionLifecycle);
+df.app.orchestration('publishNotice', publishNotice);
 
 df.app.activity('lifecycleEvaluate', {
   handler: async (input: { providerId: string; connectionId: string; now: string }) =>

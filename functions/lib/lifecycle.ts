@@ -53,6 +53,7 @@ export async function lifecycleDeleted(context: InvocationContext, providerId: s
     const status = await statusOf(client, id);
     if (status && ACTIVE.has(status)) await client.terminate(id, 'connection deleted');
     if (status) await client.purgeInstanceHistory(id);
+    await client.startNew('publishNotice', { input: { type: 'connection.deleted', providerId, connectionId } });
   } catch (err) {
     context.warn(`lifecycle: could not end ${id} (${err instanceof Error ? err.name : 'error'})`);
   }

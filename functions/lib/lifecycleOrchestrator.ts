@@ -9,7 +9,7 @@ import { CONSENT_COMPLETED, type LifecycleInput } from './lifecycle';
 // `currentUtcDateTime`, everything else from activities.
 
 export type LifecycleNotice = {
-  type: 'connection.connected' | 'connection.reauthorizationRequired' | 'connection.refreshFailed' | 'connection.expiringSoon' | 'provider.clientSecretInvalid';
+  type: 'connection.connected' | 'connection.deleted' | 'connection.reauthorizationRequired' | 'connection.refreshFailed' | 'connection.expiringSoon' | 'provider.clientSecretInvalid';
   providerId: string;
   connectionId: string;
   detail?: string;
@@ -86,5 +86,11 @@ export const connectionLifecycle: OrchestrationHandler = function* (context: Orc
     }
   }
   context.df.continueAsNew(next);
+  return undefined;
+};
+
+/** publishNotice: one notice, delivered by the notify activity outside the request that caused it. */
+export const publishNotice: OrchestrationHandler = function* (context: OrchestrationContext) {
+  yield context.df.callActivity('lifecycleNotify', context.df.getInput<LifecycleNotice>());
   return undefined;
 };
