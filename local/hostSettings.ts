@@ -11,12 +11,15 @@ const hostSchema = z.object({
   CREDMAN_LOCAL_DATA_DIR: z.string().min(1).default('.credman'),
   /** Run durable orchestrations (connection lifecycles…); `false` leaves them out, e.g. for tests of request-driven refresh. */
   CREDMAN_LOCAL_DURABLE: z.enum(['true', 'false']).default('true'),
+  /** Run timer triggers (housekeeping…) on their schedules; `false` leaves them out. */
+  CREDMAN_LOCAL_TIMERS: z.enum(['true', 'false']).default('true'),
 });
 
 export interface LocalHostSettings {
   port: number;
   dataDir: string;
   durable: boolean;
+  timers: boolean;
 }
 
 export function localEnvironment(cwd = process.cwd()): Record<string, string | undefined> {
@@ -34,7 +37,7 @@ export function loadLocalHostSettings(env: Record<string, string | undefined>): 
   if (!parsed.success) {
     throw new Error(`Invalid local host setting: ${parsed.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`).join('; ')}`);
   }
-  return { port: parsed.data.CREDMAN_LOCAL_PORT, dataDir: parsed.data.CREDMAN_LOCAL_DATA_DIR, durable: parsed.data.CREDMAN_LOCAL_DURABLE === 'true' };
+  return { port: parsed.data.CREDMAN_LOCAL_PORT, dataDir: parsed.data.CREDMAN_LOCAL_DATA_DIR, durable: parsed.data.CREDMAN_LOCAL_DURABLE === 'true', timers: parsed.data.CREDMAN_LOCAL_TIMERS === 'true' };
 }
 
 /** The dev issuer lives on the local host itself, outside /api, like an IdP's well-known paths. */

@@ -6,6 +6,7 @@ import { metrics } from '../shared/metrics';
 import { startAzurite, type EmbeddedAzurite } from './azurite';
 import { DurableDriver } from './durable/driver';
 import { installCoreApi, runHooks } from './host/coreApi';
+import { TimerScheduler } from './host/timers';
 import { httpRoutes, type HttpRoute } from './host/routes';
 import { createHostServer } from './host/server';
 import { DEV_APP_OBJECT_ID, DEV_ISSUER_JWKS_PATH, DEV_TENANT_ID, DevIssuer, devIssuerJwksUri } from './devIssuer';
@@ -100,9 +101,13 @@ async function main(): Promise<void> {
   });
   await durable?.start();
   table.routes = httpRoutes(core.registrations);
+  // The timer extension's part: app.timer functions on their schedules (CREDMAN_LOCAL_TIMERS=false leaves them out).
+  const timers = host.timers ? new TimerScheduler({ registrations: core.registrations, inputs: { durableClient: (binding) => durable?.extraInput(binding) } }) : undefined;
+  timers?.start();
 
   console.log(`credman local host listening on ${baseUrl}/api (${table.routes.length} HTTP functions, storage: ${azurite ? 'embedded Azurite, in memory' : 'configured'})`);
   console.log(durable ? `  durable functions: the extension's RPC endpoint at ${durable.rpcBaseUrl}` : '  durable functions: off (CREDMAN_LOCAL_DURABLE=false)');
+  console.log(timers ? `  timers: ${timers.timers().map((t) => `${t.name} (${t.schedule}, next ${t.next?.toISOString()})`).join(', ') || 'none'}` : '  timers: off (CREDMAN_LOCAL_TIMERS=false)');
   console.log(`  get a dev admin token:  TOKEN=$(npm run -s token -- --admin)`);
   console.log(`  first call:             curl -H "Authorization: Bearer $TOKEN" ${baseUrl}/api/identityProviders`);
 
@@ -113,6 +118,7 @@ async function main(): Promise<void> {
     console.log(`\n${signal}: stopping`);
     server.closeAllConnections();
     await new Promise<void>((ok) => server.close(() => ok()));
+    await timers?.stop();
     await durable?.stop();
     await runHooks(core, 'appTerminate').catch(() => undefined);
     await azurite?.stop();
