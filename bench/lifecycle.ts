@@ -208,11 +208,7 @@ async function main(): Promise<void> {
   df.app.orchestration('providerCascade', deleteProviderCascade);
   df.app.activity('cascadeDeletePage', {
     extraInputs: [durableClientInput],
-    handler: async (providerId: string, context: InvocationContext) => {
-      const ids = await services.providers.deletePage(providerId);
-      await endLifecycles(context, providerId, ids);
-      return ids;
-    },
+    handler: (providerId: string, context: InvocationContext) => services.providers.deletePage(providerId, (ids) => endLifecycles(context, providerId, ids)),
   });
   df.app.activity('cascadeFinish', { handler: (providerId: string) => services.providers.finishDelete(providerId) });
 

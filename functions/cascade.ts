@@ -10,11 +10,8 @@ df.app.orchestration('providerCascade', deleteProviderCascade);
 
 df.app.activity('cascadeDeletePage', {
   extraInputs: [durableClientInput],
-  handler: async (providerId: string, context: InvocationContext) => {
-    const ids = await (await getServices()).providers.deletePage(providerId);
-    await endLifecycles(context, providerId, ids);
-    return ids;
-  },
+  handler: async (providerId: string, context: InvocationContext) =>
+    (await getServices()).providers.deletePage(providerId, (ids) => endLifecycles(context, providerId, ids)),
 });
 
 df.app.activity('cascadeFinish', {

@@ -106,20 +106,29 @@ export class ProviderService {
    * (`deletePage` until it returns nothing, then `finishDelete`). Children go first, so a crash
    * half-way leaves a provider that a repeated DELETE finishes removing, never orphans.
    */
-  async delete(id: string, ifMatch?: string): Promise<{ outcome: 'absent' } | { outcome: 'deleted'; connectionIds: string[] } | { outcome: 'background' }> {
+  async delete(
+    id: string,
+    ifMatch?: string,
+    beforeDeleting?: (connectionIds: string[]) => Promise<void>,
+  ): Promise<{ outcome: 'absent' } | { outcome: 'deleted'; connectionIds: string[] } | { outcome: 'background' }> {
     const p = await this.providers.get(id);
     if (ifMatchFails(ifMatch, p?.etag)) throw new PreconditionFailedError();
     if (!p) return { outcome: 'absent' };
     const first = await this.connections.list(id, SYNC_CASCADE_LIMIT);
     if (first.skipToken) return { outcome: 'background' };
-    const connectionIds = await this.deletePage(id);
+    const connectionIds = await this.deletePage(id, beforeDeleting);
     if (!(await this.finishDelete(id, ifMatch))) return { outcome: 'background' };
     return { outcome: 'deleted', connectionIds };
   }
 
-  /** Deletes up to a page of the provider's connections (policies first); returns their ids. */
-  async deletePage(id: string): Promise<string[]> {
+  /**
+   * Deletes up to a page of the provider's connections (policies first); returns their ids.
+   * `beforeDeleting` (ending their lifecycles) runs first: a crash after it repeats it, while a
+   * crash after the deletes would lose track of what still had to end.
+   */
+  async deletePage(id: string, beforeDeleting?: (connectionIds: string[]) => Promise<void>): Promise<string[]> {
     const page = await this.connections.list(id, 100);
+    await beforeDeleting?.(page.items.map((c) => c.id));
     const deleted: string[] = [];
     const queue = [...page.items];
     await Promise.all(

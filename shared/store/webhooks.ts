@@ -26,7 +26,8 @@ interface WebhookEntity {
   url: string;
   /** JSON array of event types. */
   events: string;
-  secret?: string;
+  /** The envelope (one `secrets` property per row, as every table has: key rotation finds it). */
+  secrets?: string;
   createdOn: string;
   changedOn: string;
 }
@@ -77,7 +78,7 @@ export class WebhookStore {
         rowKey: id,
         url: value.url,
         events: JSON.stringify(value.events),
-        ...(secret === undefined ? {} : { secret: await this.sealer.seal(this.location(id), { [SECRET_FIELD]: secret }) }),
+        ...(secret === undefined ? {} : { secrets: await this.sealer.seal(this.location(id), { [SECRET_FIELD]: secret }) }),
         createdOn: existing?.createdOn ?? now,
         changedOn: now,
       }),
@@ -106,8 +107,8 @@ export class WebhookStore {
   }
 
   private async open(id: string, e: WebhookEntity): Promise<{ secret?: string }> {
-    if (!e.secret) return {};
-    return { secret: (await this.sealer.open(this.location(id), e.secret))[SECRET_FIELD] };
+    if (!e.secrets) return {};
+    return { secret: (await this.sealer.open(this.location(id), e.secrets))[SECRET_FIELD] };
   }
 }
 
@@ -116,7 +117,7 @@ function toRecord(id: string, e: WebhookEntity, etag: string): WebhookRecord {
     id,
     url: e.url,
     events: JSON.parse(e.events) as WebhookEventType[],
-    signed: Boolean(e.secret),
+    signed: Boolean(e.secrets),
     createdOn: e.createdOn,
     changedOn: e.changedOn,
     etag,

@@ -57,8 +57,8 @@ describe('CRUD', () => {
     const rows: string[] = [];
     for await (const e of strict.table('credmanWebhooks').listEntities()) rows.push(JSON.stringify(e));
     for (const s of [SECRET, 'whsec-ROTATED-0123456789']) for (const form of encodings(s)) expect(rows.join('\n')).not.toContain(form);
-    const row = await strict.table('credmanWebhooks').getEntity<{ secret: string }>('webhooks', 'ops');
-    const envelope = JSON.parse(row.secret) as { v: number; kid: string; f: Record<string, string> };
+    const row = await strict.table('credmanWebhooks').getEntity<{ secrets: string }>('webhooks', 'ops');
+    const envelope = JSON.parse(row.secrets) as { v: number; kid: string; f: Record<string, string> };
     expect(envelope).toMatchObject({ v: 1, kid: expect.stringMatching(/^local:/) });
     expect(Object.keys(envelope.f)).toEqual(['secret']);
   });
@@ -69,7 +69,7 @@ describe('CRUD', () => {
     expect(replaced.status).toBe(200);
     expect(replaced.body.properties.signed).toBe(false);
     const row = await strict.table('credmanWebhooks').getEntity<Record<string, unknown>>('webhooks', 'unsign');
-    expect(row.secret).toBeUndefined();
+    expect(row.secrets).toBeUndefined();
   });
 
   it('honours If-Match on PUT and DELETE, deletes (200) and then answers 204 and 404 WebhookNotFound', async () => {

@@ -52,6 +52,8 @@ export async function startHost(env: Record<string, string> = {}, shared?: Embed
     env: {
       PATH: process.env.PATH ?? '',
       CREDMAN_LOCAL_PORT: '0',
+      // Timers (housekeeping every 15 min, key rotation daily) must not land mid-test; tests start operations themselves.
+      CREDMAN_LOCAL_TIMERS: 'false',
       CREDMAN_LOCAL_DATA_DIR: dataDir,
       CREDMAN_STORAGE_CONNECTION_STRING: azurite.connectionString,
       ...env,

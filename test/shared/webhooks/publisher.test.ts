@@ -274,9 +274,9 @@ describe('publish and deliverOnce over the store', () => {
 
   it('stores the secret sealed, never in plaintext', async () => {
     await store.put('sealed', { url: 'https://hooks.example.com/x', events: ['connection.connected'] }, SECRET);
-    const row = await table.getEntity<{ secret: string }>('webhooks', 'sealed');
+    const row = await table.getEntity<{ secrets: string }>('webhooks', 'sealed');
     expect(JSON.stringify(row)).not.toContain(SECRET);
-    expect(Object.keys((JSON.parse(row.secret) as { f: object }).f)).toEqual(['secret']);
+    expect(Object.keys((JSON.parse(row.secrets) as { f: object }).f)).toEqual(['secret']);
     expect((await store.get('sealed'))?.signed).toBe(true);
     expect(JSON.stringify(await store.get('sealed'))).not.toContain(SECRET);
   });
