@@ -9,6 +9,7 @@ import type { InvocationContext } from '@azure/functions';
 import type * as DF from 'durable-functions';
 import { startAzurite, type EmbeddedAzurite } from '../local/azurite';
 import type { DurableClock } from '../local/durable/clock';
+import { fakeAzureEnvironment } from '../local/fakes/azureEnvironment';
 import { FakeKeyVault } from '../local/fakes/keyVault';
 import { installCoreApi } from '../local/host/coreApi';
 import { DekCache } from '../shared/crypto/dekCache';
@@ -167,17 +168,7 @@ async function main(): Promise<void> {
 
   const azurite = AZURITE_IN_PROCESS ? await startAzurite() : await azuriteChild();
   const vault = await FakeKeyVault.start();
-  const env = {
-    CREDMAN_STORAGE_CONNECTION_STRING: azurite.connectionString,
-    CREDMAN_TABLE_PREFIX: PREFIX,
-    CREDMAN_KEK_PROVIDER: 'keyvault',
-    CREDMAN_KEY_VAULT_KEY_ID: vault.keyId(),
-    CREDMAN_AUTH_ISSUERS: JSON.stringify([{ issuer: 'https://issuer.example', jwksUri: 'https://issuer.example/keys' }]),
-    CREDMAN_AUTH_AUDIENCES: 'api://credman',
-    CREDMAN_APP_TENANT_ID: '11111111-1111-4111-8111-111111111111',
-    CREDMAN_APP_OBJECT_ID: '22222222-2222-4222-8222-222222222222',
-    WEBSITE_HOSTNAME: 'credman.example',
-  };
+  const env = fakeAzureEnvironment(azurite.connectionString, vault.keyId(), { CREDMAN_TABLE_PREFIX: PREFIX });
   const settings = loadSettings(env);
   const problems: string[] = [];
   const log = (level: string, message: string) => {
