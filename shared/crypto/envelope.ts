@@ -78,9 +78,9 @@ export class EnvelopeCipher {
     return JSON.stringify(rewrapped);
   }
 
-  /** The KEK version new envelopes are wrapped with. */
-  currentKeyId(): Promise<string> {
-    return this.wrapper.currentKeyId();
+  /** The KEK version new envelopes are wrapped with (`fresh`: re-read from Key Vault first). */
+  currentKeyId(options?: { fresh?: boolean }): Promise<string> {
+    return this.wrapper.currentKeyId(options);
   }
 
   /** The versioned KEK id recorded in `sealed`, without any key operation. */

@@ -96,7 +96,8 @@ export class KeyVaultKeyWrapper implements KeyWrapper {
     }
   }
 
-  async currentKeyId(): Promise<string> {
+  async currentKeyId(options: { fresh?: boolean } = {}): Promise<string> {
+    if (options.fresh) this.nextRefreshAt = 0;
     return (await this.currentKey()).id;
   }
 

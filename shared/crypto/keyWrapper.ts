@@ -14,8 +14,11 @@ export interface KeyWrapper {
   readonly kind: string;
   wrap(dek: Buffer): Promise<WrappedKey>;
   unwrap(key: WrappedKey): Promise<Buffer>;
-  /** The versioned key id that `wrap` uses now, so a rewrap job can skip envelopes already on it. */
-  currentKeyId(): Promise<string>;
+  /**
+   * The versioned key id that `wrap` uses now, so a rewrap job can skip envelopes already on it.
+   * `fresh` re-reads it from its source first (key rotation must not act on a stale version).
+   */
+  currentKeyId(options?: { fresh?: boolean }): Promise<string>;
   /** Cheap reachability check for GET /health. */
   check(): Promise<void>;
 }

@@ -16,7 +16,8 @@ export interface RewrapPage {
 }
 
 export async function rewrapPage(table: TableClient, cipher: EnvelopeCipher, continuation: string | undefined, pageSize = 200, concurrency = 8): Promise<RewrapPage> {
-  const current = await cipher.currentKeyId();
+  // Re-read once per page: a rotation started right after Key Vault rotated must see the new version.
+  const current = await cipher.currentKeyId({ fresh: true });
   let page;
   try {
     const pages = table

@@ -99,6 +99,15 @@ describe('KeyVaultKeyWrapper against the Key Vault fake', () => {
     expect(await cipher.rewrap(rewrapped)).toBe(rewrapped);
   });
 
+  it('re-reads the current version on demand, for key rotation started right after Key Vault rotated', async () => {
+    const wrapper = newWrapper({ currentKeyRefreshMs: 60_000 });
+    const old = await wrapper.currentKeyId();
+    const newVersion = await vault.rotate();
+    expect(await wrapper.currentKeyId()).toBe(old); // cached for the refresh interval
+    expect(await wrapper.currentKeyId({ fresh: true })).toBe(`${vault.keyId()}/${newVersion}`);
+    expect(await wrapper.currentKeyId()).toBe(`${vault.keyId()}/${newVersion}`);
+  });
+
   it('maps an unknown version to UnknownKeyVersion, and never calls another vault', async () => {
     const cipher = newCipher(newWrapper());
     const envelope = JSON.parse(await cipher.seal(loc, fields)) as { kid: string };
