@@ -1,0 +1,80 @@
+import { CredmanError, errorClassFor, SdkErrorCode, type CredmanErrorDetail } from './errors';
+import { parseRetryAfter } from './retry';
+
+// Reads one answer of the token endpoint: the token, or the API's error shape as a typed error.
+// A body that is not the API's shape is never echoed (it may be a gateway page or worse).
+
+export interface CredmanToken {
+  accessToken: string;
+  tokenType: string;
+  expiresOn: Date;
+  scope?: string;
+  /** The identity provider's token response less access, refresh and id tokens. */
+  claims: Record<string, unknown>;
+}
+
+const CODE = /^[A-Z][A-Za-z]+$/;
+
+export async function readTokenResponse(res: Response): Promise<CredmanToken> {
+  if (res.status !== 200) throw await readError(res);
+  const body = await readJson(res);
+  const b = body as Partial<Record<keyof CredmanToken, unknown>> | undefined;
+  const expiresOn = typeof b?.expiresOn === 'string' ? new Date(b.expiresOn) : undefined;
+  if (
+    typeof b?.accessToken !== 'string' || b.accessToken === '' ||
+    typeof b.tokenType !== 'string' ||
+    !expiresOn || Number.isNaN(expiresOn.getTime()) ||
+    (b.scope !== undefined && typeof b.scope !== 'string') ||
+    (b.claims !== undefined && (typeof b.claims !== 'object' || b.claims === null))
+  ) {
+    throw new CredmanError(SdkErrorCode.UnexpectedResponse, 'credman answered 200 without a token response.', { status: 200 });
+  }
+  return {
+    accessToken: b.accessToken,
+    tokenType: b.tokenType,
+    expiresOn,
+    ...(typeof b.scope === 'string' ? { scope: b.scope } : {}),
+    claims: (b.claims as Record<string, unknown> | undefined) ?? {},
+  };
+}
+
+async function readError(res: Response): Promise<CredmanError> {
+  const status = res.status;
+  const retryAfter = parseRetryAfter(res.headers.get('retry-after'));
+  const Err = errorClassFor(status);
+  const common = { status, ...(retryAfter === undefined ? {} : { retryAfter }) };
+  const isJson = /^application\/(?:[\w.+-]+\+)?json\b/i.test(res.headers.get('content-type') ?? '');
+  const body = isJson ? await readJson(res).catch((err: unknown) => {
+        if (isAbort(err)) throw err;
+        return undefined;
+      }) : await discard(res);
+  const e = (body as { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined)?.error;
+  if (e && typeof e === 'object' && typeof e.code === 'string' && CODE.test(e.code) && typeof e.message === 'string') {
+    return new Err(e.code, e.message, { ...common, details: readDetails(e.details) });
+  }
+  const what = status >= 300 && status < 400 ? 'a redirect, which is not followed' : 'a body that is not its error shape';
+  return new Err(SdkErrorCode.UnexpectedResponse, `credman answered HTTP ${status} with ${what}.`, common);
+}
+
+function readDetails(v: unknown): CredmanErrorDetail[] {
+  if (!Array.isArray(v)) return [];
+  return v
+    .filter((d): d is Record<string, unknown> => typeof d === 'object' && d !== null && typeof d.code === 'string' && typeof d.message === 'string')
+    .map((d) => ({ code: d.code as string, message: d.message as string, ...(typeof d.target === 'string' ? { target: d.target } : {}) }));
+}
+
+async function readJson(res: Response): Promise<unknown> {
+  try {
+    return await res.json();
+  } catch (err) {
+    if (isAbort(err)) throw err;
+    throw new CredmanError(SdkErrorCode.UnexpectedResponse, `credman answered HTTP ${res.status} with a body that is not JSON.`, { status: res.status });
+  }
+}
+
+async function discard(res: Response): Promise<undefined> {
+  await res.body?.cancel().catch(() => undefined);
+  return undefined;
+}
+
+export const isAbort = (err: unknown): boolean => err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError');
