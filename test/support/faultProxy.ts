@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 export type Fault =
   /** 500 with an OAuth error body (`server_error`). */
   | 'status500'
-  /** 503 with an OAuth error body (`temporarily_unavailable`). */
+  /** 503 with an OAuth error body (`temporarily_unavailable`); `Retry-After` only when `retryAfterSeconds` is given. */
   | 'status503'
   /** 429 with `Retry-After: retryAfterSeconds` (1 by default). */
   | 'status429'
@@ -28,7 +28,10 @@ export interface InjectOptions {
   times?: number;
   /** Only requests whose path (and query) starts with this, e.g. `/token`. */
   pathPrefix?: string;
+  /** `Retry-After` of `status429` (1 by default) and, when given, of `status503`. */
   retryAfterSeconds?: number;
+  /** Replaces the JSON body of `status500`/`status503`/`status429` (e.g. credman's own error shape). */
+  body?: unknown;
 }
 
 interface Queued {
@@ -36,6 +39,8 @@ interface Queued {
   remaining: number;
   pathPrefix: string;
   retryAfterSeconds: number;
+  retryAfterGiven: boolean;
+  body?: unknown;
 }
 
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) => ({
@@ -45,9 +50,10 @@ const json = (status: number, body: unknown, headers: Record<string, string> = {
 });
 
 const CANNED: Partial<Record<Fault, (q: Queued) => { status: number; headers: Record<string, string>; body: string }>> = {
-  status500: () => json(500, { error: 'server_error', error_description: 'injected fault' }),
-  status503: () => json(503, { error: 'temporarily_unavailable', error_description: 'injected fault' }),
-  status429: (q) => json(429, { error: 'slow_down', error_description: 'injected fault' }, { 'retry-after': String(q.retryAfterSeconds) }),
+  status500: (q) => json(500, q.body ?? { error: 'server_error', error_description: 'injected fault' }),
+  status503: (q) =>
+    json(503, q.body ?? { error: 'temporarily_unavailable', error_description: 'injected fault' }, q.retryAfterGiven ? { 'retry-after': String(q.retryAfterSeconds) } : {}),
+  status429: (q) => json(429, q.body ?? { error: 'slow_down', error_description: 'injected fault' }, { 'retry-after': String(q.retryAfterSeconds) }),
   malformedJson: () => ({ status: 200, headers: { 'content-type': 'application/json' }, body: '{"access_token":"eyJhbGciOi' }),
   htmlError: () => ({
     status: 502,
@@ -84,7 +90,14 @@ export class FaultProxy {
   }
 
   inject(fault: Fault, opts: InjectOptions = {}): void {
-    this.#queue.push({ fault, remaining: opts.times ?? 1, pathPrefix: opts.pathPrefix ?? '', retryAfterSeconds: opts.retryAfterSeconds ?? 1 });
+    this.#queue.push({
+      fault,
+      remaining: opts.times ?? 1,
+      pathPrefix: opts.pathPrefix ?? '',
+      retryAfterSeconds: opts.retryAfterSeconds ?? 1,
+      retryAfterGiven: opts.retryAfterSeconds !== undefined,
+      ...(opts.body === undefined ? {} : { body: opts.body }),
+    });
   }
 
   clear(): void {
