@@ -25,7 +25,7 @@ interface Operation {
   operationId: string;
   summary: string;
   request?: z.ZodType;
-  response?: { status: string; schema?: z.ZodType; description: string }[];
+  response?: { status: string; schema?: z.ZodType; description: string; headers?: Record<string, object> }[];
   admin?: boolean;
   /** Authorised by an access policy on the connection instead of the admin role. */
   policy?: boolean;
@@ -61,11 +61,24 @@ const crud = (
   },
 ];
 
+const LOCATION = { Location: { description: 'Absolute URL of the new subscription (GET, PUT and DELETE it there).', schema: { type: 'string', format: 'uri' } } };
+
+/** Webhook subscriptions: the CRUD routes, Location on a PUT that creates, and POST for a server-chosen id. */
+const webhookOperations = (): Operation[] => [
+  ...crud('/webhooks', '/webhooks/{subscriptionId}', 'Webhook', webhookSchema, webhookPutSchema).map((op) =>
+    op.operationId === 'putWebhook' ? { ...op, response: op.response?.map((r) => (r.status === '201' ? { ...r, headers: LOCATION } : r)) } : op,
+  ),
+  {
+    method: 'post', path: '/webhooks', operationId: 'createWebhook', summary: 'Create a subscription under an id the server chooses (wh-…)', admin: true,
+    request: webhookPutSchema, response: [{ status: '201', schema: webhookSchema, description: 'Created', headers: LOCATION }],
+  },
+];
+
 export const OPERATIONS: readonly Operation[] = [
   ...crud('/providers', P, 'Provider', providerSchema, providerPutSchema),
   ...crud(`${P}/connections`, C, 'Connection', connectionSchema, connectionPutSchema),
   ...crud(`${C}/accessPolicies`, A, 'AccessPolicy', accessPolicySchema, accessPolicyPutSchema),
-  ...crud('/webhooks', '/webhooks/{subscriptionId}', 'Webhook', webhookSchema, webhookPutSchema),
+  ...webhookOperations(),
   {
     method: 'get', path: '/identityProviders', operationId: 'listIdentityProviders', summary: 'The provider catalogue', admin: true,
     response: [{ status: '200', schema: collectionOf(identityProviderSchema), description: 'Templates' }],
@@ -159,7 +172,11 @@ export function openApiDocument(): object {
     if (op.conditional) params.push({ name: 'If-Match', in: 'header', required: false, schema: { type: 'string' } as never });
     const responses: Record<string, object> = {};
     for (const r of op.response ?? []) {
-      responses[r.status] = r.schema ? { description: r.description, content: { 'application/json': { schema: schemaOf(r.schema) } } } : { description: r.description };
+      responses[r.status] = {
+        description: r.description,
+        ...(r.headers ? { headers: r.headers } : {}),
+        ...(r.schema ? { content: { 'application/json': { schema: schemaOf(r.schema) } } } : {}),
+      };
     }
     responses.default = errorResponse;
     (paths[op.path] ??= {})[op.method] = {

@@ -3,4 +3,4 @@ export type { AddressClass, DestinationOptions, DestinationProblem, ResolvedAddr
 export { createDelivery, WebhookPublisher } from './publisher';
 export type { DeliveryFailure, DeliveryResult, PublisherOptions, PublishReport, WebhookEvent, WebhookTarget } from './publisher';
 export { SIGNATURE_HEADER, signBody, verifySignature } from './signing';
-export { WebhookNotFoundError, WebhookService, webhookResource } from './service';
+export { newSubscriptionId, WebhookNotFoundError, WebhookService, webhookResource } from './service';

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { CredmanError, ValidationError } from '../errors';
 import type { WebhookPut, WebhookResource } from '../model/webhookSchemas';
 import type { Page } from '../store/paging';
@@ -5,8 +6,8 @@ import type { WebhookRecord, WebhookStore } from '../store/webhooks';
 import { checkDestination, DestinationError } from './destination';
 import type { WebhookPublisher } from './publisher';
 
-// The management of webhook subscriptions (GET/PUT/DELETE /webhooks), and the publisher that
-// sends events to them. The secret goes in on PUT and never comes out: records do not hold it.
+// The management of webhook subscriptions (GET/PUT/POST/DELETE /webhooks), and the publisher that
+// sends events to them. The secret goes in on PUT or POST and never comes out: records do not hold it.
 
 export class WebhookNotFoundError extends CredmanError {
   constructor(id: string) {
@@ -44,10 +45,28 @@ export class WebhookService {
     return { created: r.created, resource: webhookResource(r.record), etag: r.record.etag };
   }
 
+  /**
+   * Creates a subscription under an id of the server's choosing (POST /webhooks), for callers
+   * that cannot pick one, such as a Logic Apps webhook trigger: it learns the id from Location.
+   */
+  async create(body: WebhookPut): Promise<{ id: string; resource: WebhookResource; etag: string }> {
+    const id = newSubscriptionId();
+    const r = await this.put(id, body);
+    return { id, resource: r.resource, etag: r.etag };
+  }
+
   /** False when it did not exist; If-Match is checked against the stored ETag. */
   delete(id: string, ifMatch?: string): Promise<boolean> {
     return this.store.delete(id, ifMatch);
   }
+}
+
+/**
+ * `wh-` and 128 random bits in hex (35 characters, within the identifier pattern): two creations
+ * never meet, so a create is never a replace in disguise.
+ */
+export function newSubscriptionId(): string {
+  return `wh-${randomBytes(16).toString('hex')}`;
 }
 
 export function webhookResource(r: WebhookRecord): WebhookResource {

@@ -103,6 +103,66 @@ describe('CRUD', () => {
   });
 });
 
+describe('POST /webhooks (the server chooses the id)', () => {
+  it('creates (201) with ETag and an absolute Location that reads, replaces and deletes the subscription', async () => {
+    const created = await strict.request('POST', '/webhooks', { body: sub({ secret: SECRET }) });
+    expect(created.status).toBe(201);
+    const location = created.headers.get('location') as string;
+    expect(created.headers.get('etag')).toBeTruthy();
+    const id = created.body.name as string;
+    expect(id).toMatch(/^wh-[0-9a-f]{32}$/);
+    expect(location).toBe(`${strict.apiUrl}/webhooks/${id}`);
+    expect(created.body).toMatchObject({ id: `/webhooks/${id}`, type: 'webhooks', properties: { url: 'https://hooks.example.com/credman', signed: true } });
+    expect(created.text).not.toContain(SECRET);
+
+    const got = await strict.request('GET', location);
+    expect(got.status).toBe(200);
+    expect(got.body).toEqual(created.body);
+    expect(got.headers.get('etag')).toBe(created.headers.get('etag'));
+    const replaced = await strict.request('PUT', location, { body: sub({ events: ['connection.deleted'] }), headers: { 'if-match': created.headers.get('etag') as string } });
+    expect(replaced.status).toBe(200);
+    expect(replaced.headers.get('location')).toBeNull();
+
+    const again = await strict.request('POST', '/webhooks', { body: sub() });
+    expect(again.status).toBe(201);
+    expect(again.body.name).not.toBe(id);
+
+    expect((await strict.request('DELETE', location)).status).toBe(200);
+    expect((await strict.request('GET', location)).body.error.code).toBe('WebhookNotFound');
+    expect((await strict.request('DELETE', location)).status).toBe(204);
+    expect((await strict.request('DELETE', again.headers.get('location') as string)).status).toBe(200);
+  });
+
+  it('answers a PUT that creates with Location too', async () => {
+    const r = await strict.request('PUT', '/webhooks/with-location', { body: sub() });
+    expect(r.status).toBe(201);
+    expect(r.headers.get('location')).toBe(`${strict.apiUrl}/webhooks/with-location`);
+  });
+
+  it('validates the body as PUT does, and creates nothing on a refusal', async () => {
+    const before = (await strict.request('GET', '/webhooks?$top=100')).body.value.length;
+    for (const [body, target] of [
+      [sub({ url: 'https://169.254.169.254/latest/meta-data/' }), 'properties.url'],
+      [sub({ url: 'http://hooks.example.com/' }), 'properties.url'],
+      [sub({ events: ['connection.exploded'] }), 'properties.events.0'],
+      [sub({ events: [] }), 'properties.events'],
+      [sub({ secret: 'short' }), 'properties.secret'],
+      [{ ...sub(), name: 'mine' }, 'name'],
+    ] as const) {
+      const r = await strict.request('POST', '/webhooks', { body });
+      expect(r.status).toBe(400);
+      expect(isErrorShape(r.body)).toBe(true);
+      expect(r.body.error.code).toBe('ValidationError');
+      expect(r.body.error.details.map((d: { target: string }) => d.target)).toContain(target);
+      expect(r.headers.get('location')).toBeNull();
+    }
+    const bad = await strict.request('POST', '/webhooks', { rawBody: '{"properties":', headers: { 'content-type': 'application/json' } });
+    expect(bad.body.error.code).toBe('InvalidJson');
+    expect((await strict.request('POST', '/webhooks', { rawBody: 'url=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } })).status).toBe(415);
+    expect((await strict.request('GET', '/webhooks?$top=100')).body.value.length).toBe(before);
+  });
+});
+
 describe('validation', () => {
   const expect400 = async (body: unknown, target: string, code?: string, host = strict) => {
     const r = await host.request('PUT', '/webhooks/bad', { body });
@@ -175,7 +235,13 @@ describe('validation', () => {
 describe('access', () => {
   it('requires the admin role (403) and a token (401) on every route', async () => {
     const user = await strict.token({});
-    for (const [method, path, body] of [['GET', '/webhooks'], ['GET', '/webhooks/ops'], ['PUT', '/webhooks/ops', sub()], ['DELETE', '/webhooks/ops']] as const) {
+    for (const [method, path, body] of [
+      ['GET', '/webhooks'],
+      ['POST', '/webhooks', sub()],
+      ['GET', '/webhooks/ops'],
+      ['PUT', '/webhooks/ops', sub()],
+      ['DELETE', '/webhooks/ops'],
+    ] as const) {
       const forbidden = await strict.request(method, path, { token: user, body });
       expect(forbidden.status).toBe(403);
       expect(forbidden.body.error.code).toBe('Forbidden');
@@ -201,6 +267,11 @@ describe('limit', () => {
     const over = await local.request('PUT', '/webhooks/one-too-many', { body: sub() });
     expect(over.status).toBe(409);
     expect(over.body.error.code).toBe('LimitExceeded');
+    const posted = await local.request('POST', '/webhooks', { body: sub() });
+    expect(posted.status).toBe(409);
+    expect(posted.body.error.code).toBe('LimitExceeded');
+    expect(posted.headers.get('location')).toBeNull();
+    expect(await count()).toBe(100);
     expect((await local.request('PUT', `/webhooks/${ids[0]}`, { body: sub({ events: ['connection.deleted'] }) })).status).toBe(200);
     expect((await local.request('DELETE', `/webhooks/${ids[1]}`)).status).toBe(200);
     expect((await local.request('PUT', '/webhooks/one-too-many', { body: sub() })).status).toBe(201);
@@ -211,6 +282,12 @@ it('is described in /openapi.json', async () => {
   const doc = (await strict.request('GET', '/openapi.json', { token: null })).body;
   expect(Object.keys(doc.paths['/webhooks/{subscriptionId}']).sort()).toEqual(['delete', 'get', 'put']);
   expect(doc.paths['/webhooks'].get.operationId).toBe('listWebhooks');
+  expect(doc.paths['/webhooks'].post).toMatchObject({
+    operationId: 'createWebhook',
+    requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/WebhookPut' } } } },
+    responses: { '201': { headers: { Location: { schema: { type: 'string', format: 'uri' } } } } },
+  });
+  expect(doc.paths['/webhooks/{subscriptionId}'].put.responses['201'].headers.Location).toBeDefined();
   expect(doc.components.schemas.WebhookPut.properties.properties.properties.events.items.enum).toContain('provider.clientSecretInvalid');
   expect(doc.components.schemas.Webhook.properties.properties.properties.secret).toBeUndefined();
 });
