@@ -1,0 +1,78 @@
+// The app registration that callers get tokens for (its client id and identifier URI are
+// credman's audiences), its admin app role, and its service principal. Microsoft Graph Bicep
+// extension (bicepconfig.json); the deploying identity needs the right to register applications.
+extension microsoftGraphV1
+
+@description('Immutable key of the registration for the Graph extension (redeploys update the same app).')
+param uniqueName string
+param displayName string
+param identifierUri string
+
+@description('Value of the app role that the management API requires (CREDMAN_ADMIN_ROLE).')
+param adminRole string
+
+@description('Object id of a user or service principal given the admin role (the deployer under azd). Empty: none.')
+param adminPrincipalId string = ''
+
+@description('Client ids that may get user tokens for the API without a consent prompt (Azure CLI by default).')
+param preAuthorizedClientIds array
+
+// Stable ids: redeploying must not create a second role or scope.
+var adminRoleId = guid(uniqueName, 'appRole', adminRole)
+var accessScopeId = guid(uniqueName, 'scope', 'user_impersonation')
+
+resource app 'Microsoft.Graph/applications@v1.0' = {
+  uniqueName: uniqueName
+  displayName: displayName
+  signInAudience: 'AzureADMyOrg'
+  identifierUris: [identifierUri]
+  api: {
+    // v2 tokens: issuer login.microsoftonline.com/<tenant>/v2.0, `aud` = the client id.
+    requestedAccessTokenVersion: 2
+    // A delegated scope so that people (and tools acting for them) can get a token for the API.
+    oauth2PermissionScopes: [
+      {
+        id: accessScopeId
+        value: 'user_impersonation'
+        type: 'User'
+        isEnabled: true
+        adminConsentDisplayName: 'Access credman'
+        adminConsentDescription: 'Call credman as the signed-in user: what the user may do is decided by credman (app role, access policies).'
+        userConsentDisplayName: 'Access credman'
+        userConsentDescription: 'Call credman as you.'
+      }
+    ]
+    preAuthorizedApplications: [
+      for clientId in preAuthorizedClientIds: {
+        appId: clientId
+        delegatedPermissionIds: [accessScopeId]
+      }
+    ]
+  }
+  appRoles: [
+    {
+      id: adminRoleId
+      value: adminRole
+      displayName: 'credman administrator'
+      description: 'Manage identity providers, connections, access policies and webhooks of credman.'
+      allowedMemberTypes: ['User', 'Application']
+      isEnabled: true
+    }
+  ]
+}
+
+resource servicePrincipal 'Microsoft.Graph/servicePrincipals@v1.0' = {
+  appId: app.appId
+}
+
+// An Entra app role assignment (not Azure RBAC, hence not in rbac.bicep): it belongs to the app
+// registration above and lets whoever ran `azd up` use the management API at once.
+resource deployerIsAdmin 'Microsoft.Graph/appRoleAssignedTo@v1.0' = if (!empty(adminPrincipalId)) {
+  appRoleId: adminRoleId
+  principalId: adminPrincipalId
+  resourceId: servicePrincipal.id
+}
+
+output clientId string = app.appId
+output identifierUri string = identifierUri
+output servicePrincipalId string = servicePrincipal.id
