@@ -34,8 +34,8 @@ export interface LifecycleSettings {
 export type Warning = { kind: 'refreshTokenExpiring' | 'clientSecretExpiring'; endsAt: number };
 
 export type Plan =
-  | { kind: 'refresh'; reason: 'ahead' | 'exercise' }
-  | { kind: 'sleep'; until: number; reason: 'tokenDue' | 'idleDeadline' | 'activeWindowEnds' | 'warning' | 'nothingDue' }
+  | { kind: 'refresh'; reason: 'ahead' | 'exercise' | 'expired' }
+  | { kind: 'sleep'; until: number; reason: 'tokenDue' | 'tokenEnds' | 'idleDeadline' | 'activeWindowEnds' | 'warning' | 'nothingDue' }
   | { kind: 'awaitConsent' }
   | { kind: 'stop' };
 
@@ -62,6 +62,12 @@ export function planLifecycle(s: LifecycleState, cfg: LifecycleSettings, now: nu
     const dueAt = s.token.expiresAt - margin;
     if (now >= dueAt) return { plan: { kind: 'refresh', reason: 'ahead' }, warnings };
     wakes.push({ at: dueAt, reason: 'tokenDue' });
+  }
+  // Consent without a refresh token (a provider that issues none) ends with its access token: wake
+  // then, so the refresh attempt marks it ReauthorizationRequired and the notice goes out.
+  if (s.grantType === 'AuthorizationCode' && !s.hasRefreshToken && s.token.expiresAt !== undefined) {
+    if (now >= s.token.expiresAt) return { plan: { kind: 'refresh', reason: 'expired' }, warnings };
+    wakes.push({ at: s.token.expiresAt, reason: 'tokenEnds' });
   }
   if (active && s.lastUsedAt !== undefined) wakes.push({ at: s.lastUsedAt + cfg.activeWindowMs, reason: 'activeWindowEnds' });
 

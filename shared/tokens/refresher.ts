@@ -178,6 +178,12 @@ export class TokenRefresher {
       await this.tokens.update(leased, { status: 'Error', error: { code, message }, lease: null, ...(code === 'ReauthorizationRequired' ? { tokens: null } : {}) });
       throw new ConnectionStateError(code, message);
     }
+    // No refresh token and the access token has ended: only consent helps, so say so on the
+    // connection (the lifecycle sends the notice) instead of failing each request unseen.
+    if (err instanceof ConnectionStateError && !isUsable(leased.token, this.now())) {
+      await this.tokens.update(leased, { status: 'Error', error: { code: err.code, message: err.message }, lease: null, tokens: null });
+      throw err;
+    }
     // Transient or unexpected: give the lease back, keep every token, serve what is still valid.
     if (err instanceof IdpUnavailableError && err.ambiguous && leased.refreshToken) {
       this.options.log?.('warn', `refresh: ${providerId}/${connectionId}: the provider may have answered unheard (${err.message}); if it rotated the refresh token, the next refresh will say so`);

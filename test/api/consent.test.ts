@@ -105,6 +105,34 @@ describe('consent, token, refresh, revocation, consent again', () => {
   }, 30_000);
 });
 
+describe('consent that brings no refresh token', () => {
+  it('serves the token while it lasts, then marks the connection ReauthorizationRequired', async () => {
+    await world.idp.addClient({
+      client_id: 'cm-norefresh',
+      client_secret: world.clientSecret,
+      token_endpoint_auth_method: 'client_secret_basic',
+      redirect_uris: [`${host.baseUrl}/api/consent/callback`],
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      scope: 'openid api',
+    });
+    const params = { clientId: 'cm-norefresh', clientSecret: world.clientSecret, authorizationUrl: `${world.idp.url}/auth`, tokenUrl: `${world.proxy.url}/token`, scopes: 'openid api', clientAuthentication: 'basic' };
+    const put = await host.request('PUT', '/providers/norefresh', { body: { properties: { identityProvider: 'oauth2', oauth2: { grantTypes: { authorizationCode: params } } } } });
+    expect(put.status).toBe(201);
+    expect((await createConnection(host, 'norefresh', 'bob')).status).toBe(201);
+    expect(query((await consent(host, 'norefresh', 'bob')).url)).toEqual({ status: 'success' });
+    expect((await tokenOf(host, 'norefresh', 'bob', '', app)).status).toBe(200);
+
+    await sleep(4_200); // the 4 s access token has ended, and nothing can renew it
+    const after = await tokenOf(host, 'norefresh', 'bob', '', app);
+    expect(after.status).toBe(409);
+    expect(after.body.error.code).toBe('ReauthorizationRequired');
+    const c = await connection('bob', 'norefresh');
+    expect(c.status).toBe('Error');
+    expect(c.error.code).toBe('ReauthorizationRequired');
+  });
+});
+
 describe('client credentials, end to end', () => {
   it('fetches on create, refetches when due, reports a revoked secret and recovers when it is replaced', async () => {
     await registerClient(world, [host], 'cm-cc');

@@ -46,6 +46,15 @@ describe('planLifecycle', () => {
     expect(planLifecycle(s, cfg, NOW).plan).toEqual({ kind: 'sleep', until: NOW + H, reason: 'activeWindowEnds' });
   });
 
+  it('wakes when consent without a refresh token ends, idle or not, and then tries (to be marked ReauthorizationRequired)', () => {
+    const idle = connected({ hasRefreshToken: false, lastUsedAt: undefined });
+    expect(planLifecycle(idle, cfg, NOW).plan).toEqual({ kind: 'sleep', until: NOW + 50 * 60_000, reason: 'tokenEnds' });
+    expect(planLifecycle(idle, cfg, NOW + 50 * 60_000).plan).toEqual({ kind: 'refresh', reason: 'expired' });
+    // A token that never ends (GitHub OAuth Apps) gives nothing to wake for.
+    const forever = connected({ hasRefreshToken: false, lastUsedAt: undefined, token: { obtainedAt: NOW } });
+    expect(planLifecycle(forever, cfg, NOW).plan).toEqual({ kind: 'sleep', until: NOW + MAX_SLEEP_MS, reason: 'nothingDue' });
+  });
+
   it('waits for consent when reauthorization is required, and stops without a token', () => {
     expect(planLifecycle(connected({ status: 'Error', errorCode: 'ReauthorizationRequired' }), cfg, NOW).plan).toEqual({ kind: 'awaitConsent' });
     expect(planLifecycle(connected({ status: 'Pending', token: undefined }), cfg, NOW).plan).toEqual({ kind: 'stop' });
