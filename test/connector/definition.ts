@@ -221,8 +221,15 @@ export function matchUrl(def: Definition, method: string, url: string): { op: Op
     if (!m) continue;
     const inputs: Inputs = Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(m[i + 1])]));
     for (const [k, v] of u.searchParams) inputs[k] = v;
-    const declared = new Set(op.parameters.map((p) => p.name));
-    if (Object.keys(inputs).every((k) => declared.has(k))) return { op, inputs };
+    const declared = new Map(op.parameters.map((p) => [p.name, p]));
+    if (!Object.keys(inputs).every((k) => declared.has(k))) continue;
+    // Typed as the definition declares them, as the designer would hold them.
+    for (const [k, v] of Object.entries(inputs)) {
+      const type = declared.get(k)?.type;
+      if (type === 'integer' || type === 'number') inputs[k] = Number(v);
+      else if (type === 'boolean') inputs[k] = v === 'true';
+    }
+    return { op, inputs };
   }
   return undefined;
 }
