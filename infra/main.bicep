@@ -75,6 +75,7 @@ param instanceMemoryMB int = 2048
 param maximumInstanceCount int = 100
 
 @description('Storage redundancy of the account holding credman\'s tables and the durable task hub.')
+@allowed(['Standard_LRS', 'Standard_ZRS', 'Standard_GRS', 'Standard_GZRS'])
 param storageSkuName string = 'Standard_LRS'
 
 var abbrs = loadJsonContent('abbreviations.json')
