@@ -65,7 +65,10 @@ export class ConnectionService {
       await this.policies.put(providerId, id, app.objectId, { kind: 'entra', tenantId: app.tenantId, objectId: app.objectId });
     }
     this.tokens.forget(providerId, id);
-    if (props.oauth2grantType === 'ClientCredentials') {
+    // A connection whose client secret was refused, PUT again after the secret was fixed (on the
+    // provider, or here), tries again at once: with its refresh token, no new consent is needed.
+    const secretRefused = r.record.status === 'Error' && r.record.error?.code === 'ClientSecretInvalid';
+    if (props.oauth2grantType === 'ClientCredentials' || secretRefused) {
       // API.md: the first token is fetched on create (and again when the parameters change);
       // a refusal leaves the connection in Error with the identity provider's reason, still 201/200.
       await this.fetchFirstToken(providerId, id);

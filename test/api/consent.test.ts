@@ -166,6 +166,40 @@ describe('client credentials, end to end', () => {
   }, 30_000);
 });
 
+describe('a refused client secret, authorization code', () => {
+  it('recovers without new consent once the provider has the new secret and the connection is PUT again', async () => {
+    await registerClient(world, [host], 'cm-rot');
+    expect((await createProvider(host, world, 'rot', 'cm-rot')).status).toBe(201);
+    expect((await createConnection(host, 'rot', 'carol')).status).toBe(201);
+    expect(query((await consent(host, 'rot', 'carol')).url)).toEqual({ status: 'success' });
+    const first = await tokenOf(host, 'rot', 'carol', '', app);
+    expect(first.status).toBe(200);
+
+    const rotated = `${world.clientSecret}-rotated`;
+    await world.idp.addClient({
+      client_id: 'cm-rot', client_secret: rotated, token_endpoint_auth_method: 'client_secret_basic',
+      redirect_uris: [`${host.baseUrl}/api/consent/callback`], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'],
+      scope: 'openid offline_access api',
+    });
+    await sleep(4_200);
+    const refused = await tokenOf(host, 'rot', 'carol', '', app);
+    expect(refused.body.error.code).toBe('ClientSecretInvalid');
+    expect(await connection('carol', 'rot')).toMatchObject({ status: 'Error', error: { code: 'ClientSecretInvalid' } });
+
+    const provider = (await host.request('GET', '/providers/rot')).body.properties.oauth2.grantTypes.authorizationCode;
+    const fixed = await host.request('PUT', '/providers/rot', {
+      body: { properties: { identityProvider: 'oauth2', oauth2: { grantTypes: { authorizationCode: { ...provider, clientSecret: rotated } } } } },
+    });
+    expect(fixed.status).toBe(200);
+    const again = await createConnection(host, 'rot', 'carol');
+    expect(again.status).toBe(200);
+    expect(again.body.properties.status).toBe('Connected');
+    const after = await tokenOf(host, 'rot', 'carol', '', app);
+    expect(after.status).toBe(200);
+    expect(after.body.accessToken).not.toBe(first.body.accessToken);
+  }, 30_000);
+});
+
 describe('attacks on the consent flow are refused', () => {
   const atCallback = (u: URL) => u.pathname === '/api/consent/callback';
 
