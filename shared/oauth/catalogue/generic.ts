@@ -60,7 +60,7 @@ export const GENERIC: ProviderTemplate[] = [
     grantTypes: {
       authorizationCode: {
         parameters: [
-          param('serverUrl', 'Server URL', 'url', 'The resource or authorization server whose metadata (RFC 8414 / RFC 9728) names the endpoints.', {
+          param('serverUrl', 'Server URL', 'url', 'The authorization server (its issuer URL), whose metadata (RFC 8414 / OpenID discovery) names the endpoints. A resource server names its authorization server in its RFC 9728 metadata.', {
             required: true,
           }),
           scopes(),
