@@ -1,10 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { DEV_APP_OBJECT_ID, DevIssuer } from '../local/devIssuer';
 import { devIssuerUrl } from '../local/hostSettings';
+import { spawnChild, type Child } from './children';
 import { summariseProfile, topFunctions, type CpuProfile } from './profile';
 
 // The token endpoint under load (autocannon, 10 connections, one connection's token, real JWT
@@ -17,43 +17,6 @@ const ROOT = join(__dirname, '..', '..');
 const args = process.argv.slice(2);
 const DURATION = Number(args[args.indexOf('--duration') + 1] ?? 10) || 10;
 const PROFILE = args.includes('--profile');
-
-interface Child {
-  process: ChildProcess;
-  port: number;
-  /** What the child printed up to the line that said it was ready. */
-  output: string;
-  stop(): Promise<void>;
-}
-
-function spawnChild(argv: string[], env: Record<string, string>, ready: RegExp): Promise<Child> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, argv, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`${argv.join(' ')} did not start:\n${out}`)), 30_000);
-    const onData = (c: Buffer) => {
-      out += c.toString();
-      const m = ready.exec(out);
-      if (!m) return;
-      clearTimeout(timer);
-      child.stdout?.off('data', onData);
-      resolve({
-        process: child,
-        port: Number(m[1]),
-        output: out,
-        stop: () =>
-          new Promise<void>((ok) => {
-            if (child.exitCode !== null) return ok();
-            child.once('exit', () => ok());
-            child.kill('SIGINT');
-          }),
-      });
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-    child.once('exit', (code) => reject(new Error(`${argv.join(' ')} exited with ${code}:\n${out}`)));
-  });
-}
 
 async function load(url: string, headers: Record<string, string>, duration: number) {
   const r = await autocannon({ url, method: 'POST', headers, connections: 10, duration });
