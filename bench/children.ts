@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 // Benches run each server (storage, identity provider, credman hosts) in its own process, so
 // that the process measuring is not also the one being measured.
@@ -39,4 +42,19 @@ export function spawnChild(argv: string[], env: Record<string, string>, ready: R
     child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
     child.once('exit', (code) => reject(new Error(`${argv.join(' ')} exited with ${code}:\n${out}`)));
   });
+}
+
+/** Runs a bench in a scratch folder; every child it started is stopped and the folder removed, whatever happens. */
+export function runBench(name: string, body: (work: string, children: Child[]) => Promise<void>): void {
+  const work = mkdtempSync(join(tmpdir(), `credman-bench-${name}-`));
+  const children: Child[] = [];
+  body(work, children)
+    .finally(async () => {
+      await Promise.all(children.map((c) => c.stop()));
+      rmSync(work, { recursive: true, force: true });
+    })
+    .catch((err: unknown) => {
+      console.error(err instanceof Error ? err.message : err);
+      process.exit(1);
+    });
 }

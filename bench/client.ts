@@ -1,10 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CredmanClient } from '../client/src';
 import { DEV_APP_OBJECT_ID, DevIssuer } from '../local/devIssuer';
 import { devIssuerUrl } from '../local/hostSettings';
-import { spawnChild, type Child } from './children';
+import { runBench, spawnChild } from './children';
 
 // What the client SDK saves a workload, in one run (ratios are what mean something on a noisy
 // machine): a token from the SDK's cache against one HTTP round trip to credman's own warm cache,
@@ -40,85 +38,73 @@ async function timed(n: number, fn: () => Promise<unknown>) {
   return { perSecond: n / seconds, ...percentiles(each) };
 }
 
-async function main(): Promise<void> {
-  const work = mkdtempSync(join(tmpdir(), 'credman-bench-client-'));
-  const children: Child[] = [];
-  try {
-    const storageProcess = await spawnChild([join(__dirname, 'storageServer.js')], {}, /"port":(\d+)/);
-    children.push(storageProcess);
-    const storage = (JSON.parse(storageProcess.output.trim().split('\n')[0]) as { connectionString: string }).connectionString;
-    const idp = await spawnChild(
-      [join(ROOT, 'test/support/idp/server.mjs'), JSON.stringify({ accessTokenTtl: 3600, scopes: ['api'], clients: [{ client_id: 'bench', client_secret: 'bench-secret-0123456789', token_endpoint_auth_method: 'client_secret_basic', redirect_uris: [], grant_types: ['client_credentials'], response_types: [] }] })],
-      {},
-      /"port":(\d+)/,
-    );
-    children.push(idp);
-    const dataDir = join(work, 'host');
-    const host = await spawnChild([join(ROOT, 'dist/local/start.js')], {
-      CREDMAN_LOCAL_PORT: '0',
-      CREDMAN_LOCAL_DATA_DIR: dataDir,
-      CREDMAN_STORAGE_CONNECTION_STRING: storage,
-      CREDMAN_LOCAL_DURABLE: 'false',
-      CREDMAN_LOCAL_TIMERS: 'false',
-    }, /listening on http:\/\/localhost:(\d+)\/api/);
-    children.push(host);
-    const issuer = await DevIssuer.loadOrCreate(dataDir, devIssuerUrl(host.port));
-    const baseUrl = `http://localhost:${host.port}`;
+runBench('client', async (work, children) => {
+  const storageProcess = await spawnChild([join(__dirname, 'storageServer.js')], {}, /"port":(\d+)/);
+  children.push(storageProcess);
+  const storage = (JSON.parse(storageProcess.output.trim().split('\n')[0]) as { connectionString: string }).connectionString;
+  const idp = await spawnChild(
+    [join(ROOT, 'test/support/idp/server.mjs'), JSON.stringify({ accessTokenTtl: 3600, scopes: ['api'], clients: [{ client_id: 'bench', client_secret: 'bench-secret-0123456789', token_endpoint_auth_method: 'client_secret_basic', redirect_uris: [], grant_types: ['client_credentials'], response_types: [] }] })],
+    {},
+    /"port":(\d+)/,
+  );
+  children.push(idp);
+  const dataDir = join(work, 'host');
+  const host = await spawnChild([join(ROOT, 'dist/local/start.js')], {
+    CREDMAN_LOCAL_PORT: '0',
+    CREDMAN_LOCAL_DATA_DIR: dataDir,
+    CREDMAN_STORAGE_CONNECTION_STRING: storage,
+    CREDMAN_LOCAL_DURABLE: 'false',
+    CREDMAN_LOCAL_TIMERS: 'false',
+  }, /listening on http:\/\/localhost:(\d+)\/api/);
+  children.push(host);
+  const issuer = await DevIssuer.loadOrCreate(dataDir, devIssuerUrl(host.port));
+  const baseUrl = `http://localhost:${host.port}`;
 
-    const admin = { authorization: `Bearer ${await issuer.mint({ admin: true })}`, 'content-type': 'application/json' };
-    const put = async (path: string, body: unknown) => {
-      const r = await fetch(`${baseUrl}/api${path}`, { method: 'PUT', headers: admin, body: JSON.stringify(body) });
-      if (r.status >= 300) throw new Error(`PUT ${path}: ${r.status} ${await r.text()}`);
-    };
-    await put('/providers/bench', { properties: { identityProvider: 'oauth2', oauth2: { grantTypes: { clientCredentials: { clientId: 'bench', clientSecret: 'bench-secret-0123456789', tokenUrl: `http://127.0.0.1:${idp.port}/token`, scopes: 'api', clientAuthentication: 'basic' } } } } });
-    await put('/providers/bench/connections/load', { properties: { authorizationType: 'OAuth2', oauth2grantType: 'ClientCredentials' } });
+  const admin = { authorization: `Bearer ${await issuer.mint({ admin: true })}`, 'content-type': 'application/json' };
+  const put = async (path: string, body: unknown) => {
+    const r = await fetch(`${baseUrl}/api${path}`, { method: 'PUT', headers: admin, body: JSON.stringify(body) });
+    if (r.status >= 300) throw new Error(`PUT ${path}: ${r.status} ${await r.text()}`);
+  };
+  await put('/providers/bench', { properties: { identityProvider: 'oauth2', oauth2: { grantTypes: { clientCredentials: { clientId: 'bench', clientSecret: 'bench-secret-0123456789', tokenUrl: `http://127.0.0.1:${idp.port}/token`, scopes: 'api', clientAuthentication: 'basic' } } } } });
+  await put('/providers/bench/connections/load', { properties: { authorizationType: 'OAuth2', oauth2grantType: 'ClientCredentials' } });
 
-    // The app's own identity, as a workload's managed identity would be: a credential the SDK asks once.
-    const callerToken = await issuer.mint({ oid: DEV_APP_OBJECT_ID, ttlSeconds: 3600 });
-    let credentialCalls = 0;
-    const credential = { getToken: async () => (credentialCalls++, { token: callerToken, expiresOnTimestamp: Date.now() + 3_600_000 }) };
-    let requests = 0;
-    const counted: typeof fetch = (input, init) => (requests++, fetch(input, init));
-    const newClient = () => new CredmanClient({ baseUrl, credential, fetch: counted });
+  // The app's own identity, as a workload's managed identity would be: a credential the SDK asks once.
+  const callerToken = await issuer.mint({ oid: DEV_APP_OBJECT_ID, ttlSeconds: 3600 });
+  let credentialCalls = 0;
+  const credential = { getToken: async () => (credentialCalls++, { token: callerToken, expiresOnTimestamp: Date.now() + 3_600_000 }) };
+  let requests = 0;
+  const counted: typeof fetch = (input, init) => (requests++, fetch(input, init));
+  const newClient = () => new CredmanClient({ baseUrl, credential, fetch: counted });
 
-    // A burst of callers on a cold client: one request, however many ask.
-    const cold = newClient();
-    const burstStart = process.hrtime.bigint();
-    const burst = await Promise.all(Array.from({ length: BURST }, () => cold.getToken('bench', 'load')));
-    const burstMs = Number(process.hrtime.bigint() - burstStart) / 1e6;
-    const burstRequests = requests;
-    const distinct = new Set(burst.map((t) => t.accessToken)).size;
+  // A burst of callers on a cold client: one request, however many ask.
+  const cold = newClient();
+  const burstStart = process.hrtime.bigint();
+  const burst = await Promise.all(Array.from({ length: BURST }, () => cold.getToken('bench', 'load')));
+  const burstMs = Number(process.hrtime.bigint() - burstStart) / 1e6;
+  const burstRequests = requests;
+  const distinct = new Set(burst.map((t) => t.accessToken)).size;
 
-    // Warm both paths (JIT, keep-alive), then measure each in turn.
-    const url = `${baseUrl}/api/providers/bench/connections/load/token`;
-    const http = () =>
-      fetch(url, { method: 'POST', headers: { authorization: `Bearer ${callerToken}` } }).then(async (r) => {
-        if (r.status !== 200) throw new Error(`token: ${r.status}`);
-        return r.json();
-      });
-    await timed(500, http);
-    await timed(10_000, () => cold.getToken('bench', 'load'));
+  // Warm both paths (JIT, keep-alive), then measure each in turn.
+  const url = `${baseUrl}/api/providers/bench/connections/load/token`;
+  const http = () =>
+    fetch(url, { method: 'POST', headers: { authorization: `Bearer ${callerToken}` } }).then(async (r) => {
+      if (r.status !== 200) throw new Error(`token: ${r.status}`);
+      return r.json();
+    });
+  await timed(500, http);
+  await timed(10_000, () => cold.getToken('bench', 'load'));
 
-    const requestsBefore = requests;
-    const sdk = await timed(CALLS, () => cold.getToken('bench', 'load'));
-    const sdkRequests = requests - requestsBefore;
-    const roundTrip = await timed(HTTP_CALLS, http);
+  const requestsBefore = requests;
+  const sdk = await timed(CALLS, () => cold.getToken('bench', 'load'));
+  const sdkRequests = requests - requestsBefore;
+  const roundTrip = await timed(HTTP_CALLS, http);
 
-    console.log(`Client SDK against the local host (credman's own cache warm), Node ${process.version}`);
-    console.log(`burst: ${BURST} concurrent getToken on a cold client -> ${burstRequests} HTTP request(s), ${distinct} distinct token(s), all answered in ${burstMs.toFixed(0)} ms; credential asked ${credentialCalls} time(s)`);
-    const row = (name: string, r: { perSecond: number; p50: number; p99: number }) =>
-      `${name.padEnd(40)}${Math.round(r.perSecond).toString().padStart(11)}${r.p50.toFixed(1).padStart(10)}${r.p99.toFixed(1).padStart(10)}`;
-    console.log(`${'sequential calls'.padEnd(40)}${'calls/s'.padStart(11)}${'p50 µs'.padStart(10)}${'p99 µs'.padStart(10)}`);
-    console.log(row(`SDK getToken, cached (${CALLS})`, sdk));
-    console.log(row(`HTTP POST .../token each time (${HTTP_CALLS})`, roundTrip));
-    console.log(`SDK cached / HTTP round trip: ${(sdk.perSecond / roundTrip.perSecond).toFixed(0)}x; HTTP requests during the ${CALLS} cached calls: ${sdkRequests}`);
-  } finally {
-    await Promise.all(children.map((c) => c.stop()));
-    rmSync(work, { recursive: true, force: true });
-  }
-}
-
-main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
+  console.log(`Client SDK against the local host (credman's own cache warm), Node ${process.version}`);
+  console.log(`burst: ${BURST} concurrent getToken on a cold client -> ${burstRequests} HTTP request(s), ${distinct} distinct token(s), all answered in ${burstMs.toFixed(0)} ms; credential asked ${credentialCalls} time(s)`);
+  const row = (name: string, r: { perSecond: number; p50: number; p99: number }) =>
+    `${name.padEnd(40)}${Math.round(r.perSecond).toString().padStart(11)}${r.p50.toFixed(1).padStart(10)}${r.p99.toFixed(1).padStart(10)}`;
+  console.log(`${'sequential calls'.padEnd(40)}${'calls/s'.padStart(11)}${'p50 µs'.padStart(10)}${'p99 µs'.padStart(10)}`);
+  console.log(row(`SDK getToken, cached (${CALLS})`, sdk));
+  console.log(row(`HTTP POST .../token each time (${HTTP_CALLS})`, roundTrip));
+  console.log(`SDK cached / HTTP round trip: ${(sdk.perSecond / roundTrip.perSecond).toFixed(0)}x; HTTP requests during the ${CALLS} cached calls: ${sdkRequests}`);
 });

@@ -1,10 +1,9 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { DEV_APP_OBJECT_ID, DevIssuer } from '../local/devIssuer';
 import { devIssuerUrl } from '../local/hostSettings';
-import { spawnChild, type Child } from './children';
+import { runBench, spawnChild } from './children';
 import { summariseProfile, topFunctions, type CpuProfile } from './profile';
 
 // The token endpoint under load (autocannon, 10 connections, one connection's token, real JWT
@@ -26,105 +25,93 @@ async function load(url: string, headers: Record<string, string>, duration: numb
 
 const stats = async (port: number) => (await (await fetch(`http://127.0.0.1:${port}/admin/stats`)).json()) as Record<string, number>;
 
-async function main(): Promise<void> {
-  const work = mkdtempSync(join(tmpdir(), 'credman-bench-token-'));
-  const children: Child[] = [];
-  try {
-    const storageProcess = await spawnChild([join(__dirname, 'storageServer.js')], {}, /"port":(\d+)/);
-    children.push(storageProcess);
-    const tableCounts = async () => (await (await fetch(`http://127.0.0.1:${storageProcess.port}/__counts`)).json()) as { get: number; other: number };
-    const storage = (JSON.parse(storageProcess.output.trim().split('\n')[0]) as { connectionString: string }).connectionString;
-    const idp = await spawnChild(
-      [join(ROOT, 'test/support/idp/server.mjs'), JSON.stringify({ accessTokenTtl: 3600, scopes: ['api'], clients: [{ client_id: 'bench', client_secret: 'bench-secret-0123456789', token_endpoint_auth_method: 'client_secret_basic', redirect_uris: [], grant_types: ['client_credentials'], response_types: [] }] })],
-      {},
-      /"port":(\d+)/,
-    );
-    children.push(idp);
-    const bare = await spawnChild([join(__dirname, 'bareServer.js')], {}, /"port":(\d+)/);
-    children.push(bare);
-    const host = async (name: string, env: Record<string, string>, nodeArgs: string[] = []) => {
-      const dataDir = join(work, name);
-      const h = await spawnChild([...nodeArgs, join(ROOT, 'dist/local/start.js')], {
-        CREDMAN_LOCAL_PORT: '0',
-        CREDMAN_LOCAL_DATA_DIR: dataDir,
-        CREDMAN_LOCAL_KEK_FILE: join(work, 'kek.json'),
-        CREDMAN_STORAGE_CONNECTION_STRING: storage,
-        // The token path alone (and two hosts on one storage must not both run orchestrations).
-        CREDMAN_LOCAL_DURABLE: 'false',
-        ...env,
-      }, /listening on http:\/\/localhost:(\d+)\/api/);
-      children.push(h);
-      const issuer = await DevIssuer.loadOrCreate(dataDir, devIssuerUrl(h.port));
-      return { ...h, issuer, api: `http://localhost:${h.port}/api` };
-    };
-    const profileDir = join(work, 'profile');
-    const cached = await host('cached', {}, PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
-    const uncached = await host('uncached', { CREDMAN_TOKEN_CACHE: 'false' });
+runBench('token', async (work, children) => {
+  const storageProcess = await spawnChild([join(__dirname, 'storageServer.js')], {}, /"port":(\d+)/);
+  children.push(storageProcess);
+  const tableCounts = async () => (await (await fetch(`http://127.0.0.1:${storageProcess.port}/__counts`)).json()) as { get: number; other: number };
+  const storage = (JSON.parse(storageProcess.output.trim().split('\n')[0]) as { connectionString: string }).connectionString;
+  const idp = await spawnChild(
+    [join(ROOT, 'test/support/idp/server.mjs'), JSON.stringify({ accessTokenTtl: 3600, scopes: ['api'], clients: [{ client_id: 'bench', client_secret: 'bench-secret-0123456789', token_endpoint_auth_method: 'client_secret_basic', redirect_uris: [], grant_types: ['client_credentials'], response_types: [] }] })],
+    {},
+    /"port":(\d+)/,
+  );
+  children.push(idp);
+  const bare = await spawnChild([join(__dirname, 'bareServer.js')], {}, /"port":(\d+)/);
+  children.push(bare);
+  const host = async (name: string, env: Record<string, string>, nodeArgs: string[] = []) => {
+    const dataDir = join(work, name);
+    const h = await spawnChild([...nodeArgs, join(ROOT, 'dist/local/start.js')], {
+      CREDMAN_LOCAL_PORT: '0',
+      CREDMAN_LOCAL_DATA_DIR: dataDir,
+      CREDMAN_LOCAL_KEK_FILE: join(work, 'kek.json'),
+      CREDMAN_STORAGE_CONNECTION_STRING: storage,
+      // The token path alone (and two hosts on one storage must not both run orchestrations).
+      CREDMAN_LOCAL_DURABLE: 'false',
+      ...env,
+    }, /listening on http:\/\/localhost:(\d+)\/api/);
+    children.push(h);
+    const issuer = await DevIssuer.loadOrCreate(dataDir, devIssuerUrl(h.port));
+    return { ...h, issuer, api: `http://localhost:${h.port}/api` };
+  };
+  const profileDir = join(work, 'profile');
+  const cached = await host('cached', {}, PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
+  const uncached = await host('uncached', { CREDMAN_TOKEN_CACHE: 'false' });
 
-    // One client-credentials connection, created through the first host; both hosts serve it.
-    const admin = { authorization: `Bearer ${await cached.issuer.mint({ admin: true })}`, 'content-type': 'application/json' };
-    const idpUrl = `http://127.0.0.1:${idp.port}`;
-    const put = async (path: string, body: unknown) => {
-      const r = await fetch(`${cached.api}${path}`, { method: 'PUT', headers: admin, body: JSON.stringify(body) });
-      if (r.status >= 300) throw new Error(`PUT ${path}: ${r.status} ${await r.text()}`);
-    };
-    await put('/providers/bench', { properties: { identityProvider: 'oauth2', oauth2: { grantTypes: { clientCredentials: { clientId: 'bench', clientSecret: 'bench-secret-0123456789', tokenUrl: `${idpUrl}/token`, scopes: 'api', clientAuthentication: 'basic' } } } } });
-    await put('/providers/bench/connections/load', { properties: { authorizationType: 'OAuth2', oauth2grantType: 'ClientCredentials' } });
+  // One client-credentials connection, created through the first host; both hosts serve it.
+  const admin = { authorization: `Bearer ${await cached.issuer.mint({ admin: true })}`, 'content-type': 'application/json' };
+  const idpUrl = `http://127.0.0.1:${idp.port}`;
+  const put = async (path: string, body: unknown) => {
+    const r = await fetch(`${cached.api}${path}`, { method: 'PUT', headers: admin, body: JSON.stringify(body) });
+    if (r.status >= 300) throw new Error(`PUT ${path}: ${r.status} ${await r.text()}`);
+  };
+  await put('/providers/bench', { properties: { identityProvider: 'oauth2', oauth2: { grantTypes: { clientCredentials: { clientId: 'bench', clientSecret: 'bench-secret-0123456789', tokenUrl: `${idpUrl}/token`, scopes: 'api', clientAuthentication: 'basic' } } } } });
+  await put('/providers/bench/connections/load', { properties: { authorizationType: 'OAuth2', oauth2grantType: 'ClientCredentials' } });
 
-    const path = '/providers/bench/connections/load/token';
-    const headersFor = async (h: typeof cached) => ({ authorization: `Bearer ${await h.issuer.mint({ oid: DEV_APP_OBJECT_ID, ttlSeconds: 3600 })}` });
-    const cachedHeaders = await headersFor(cached);
-    const uncachedHeaders = await headersFor(uncached);
+  const path = '/providers/bench/connections/load/token';
+  const headersFor = async (h: typeof cached) => ({ authorization: `Bearer ${await h.issuer.mint({ oid: DEV_APP_OBJECT_ID, ttlSeconds: 3600 })}` });
+  const cachedHeaders = await headersFor(cached);
+  const uncachedHeaders = await headersFor(uncached);
 
-    // Warm every path (JIT, caches, keep-alive), then measure each in turn.
-    await load(`http://127.0.0.1:${bare.port}/`, {}, 2);
-    await load(`${cached.api}${path}`, cachedHeaders, 2);
-    await load(`${uncached.api}${path}`, uncachedHeaders, 2);
+  // Warm every path (JIT, caches, keep-alive), then measure each in turn.
+  await load(`http://127.0.0.1:${bare.port}/`, {}, 2);
+  await load(`${cached.api}${path}`, cachedHeaders, 2);
+  await load(`${uncached.api}${path}`, uncachedHeaders, 2);
 
-    const bareRun = await load(`http://127.0.0.1:${bare.port}/`, {}, DURATION);
-    const beforeStats = await stats(cached.port);
-    const beforeTable = await tableCounts();
-    const cachedRun = await load(`${cached.api}${path}`, cachedHeaders, DURATION);
-    const afterStats = await stats(cached.port);
-    const afterTable = await tableCounts();
-    const tableDuringCached = afterTable.get - beforeTable.get + afterTable.other - beforeTable.other;
-    const uStatsBefore = await stats(uncached.port);
-    const uncachedRun = await load(`${uncached.api}${path}`, uncachedHeaders, DURATION);
-    const uStatsAfter = await stats(uncached.port);
-    const tableDuringUncached = (await tableCounts()).get - afterTable.get;
+  const bareRun = await load(`http://127.0.0.1:${bare.port}/`, {}, DURATION);
+  const beforeStats = await stats(cached.port);
+  const beforeTable = await tableCounts();
+  const cachedRun = await load(`${cached.api}${path}`, cachedHeaders, DURATION);
+  const afterStats = await stats(cached.port);
+  const afterTable = await tableCounts();
+  const tableDuringCached = afterTable.get - beforeTable.get + afterTable.other - beforeTable.other;
+  const uStatsBefore = await stats(uncached.port);
+  const uncachedRun = await load(`${uncached.api}${path}`, uncachedHeaders, DURATION);
+  const uStatsAfter = await stats(uncached.port);
+  const tableDuringUncached = (await tableCounts()).get - afterTable.get;
 
-    const per1000 = (n: number, total: number) => ((n / total) * 1000).toFixed(2);
-    const row = (name: string, r: { rps: number; p50: number; p99: number }) =>
-      `${name.padEnd(34)}${Math.round(r.rps).toString().padStart(9)}${r.p50.toFixed(1).padStart(9)}${r.p99.toFixed(1).padStart(9)}`;
-    console.log(`Token endpoint, autocannon: 10 connections, ${DURATION} s per path, one connection's token, RS256 caller JWT; Node ${process.version}`);
-    console.log(`${'path'.padEnd(34)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}`);
-    console.log(row('bare Node http (ceiling)', bareRun));
-    console.log(row('credman, warm cache', cachedRun));
-    console.log(row('credman, cache off (store+decrypt)', uncachedRun));
-    console.log(`cached / bare:       ${((cachedRun.rps / bareRun.rps) * 100).toFixed(1)} %`);
-    console.log(`cached / cache off:  ${(cachedRun.rps / uncachedRun.rps).toFixed(1)}x`);
-    console.log(`per 1,000 warm requests: KEK unwraps (Key Vault calls in Azure) ${per1000(afterStats.kekUnwraps - beforeStats.kekUnwraps, cachedRun.total)}, ` +
-      `Table requests ${per1000(tableDuringCached, cachedRun.total)}, identity-provider calls ${per1000(afterStats.identityProviderCalls - beforeStats.identityProviderCalls, cachedRun.total)}`);
-    console.log(`per 1,000 cache-off requests: Table reads ${per1000(tableDuringUncached, uncachedRun.total)}, KEK unwraps ${per1000(uStatsAfter.kekUnwraps - uStatsBefore.kekUnwraps, uncachedRun.total)} (the DEK cache stays on)`);
+  const per1000 = (n: number, total: number) => ((n / total) * 1000).toFixed(2);
+  const row = (name: string, r: { rps: number; p50: number; p99: number }) =>
+    `${name.padEnd(34)}${Math.round(r.rps).toString().padStart(9)}${r.p50.toFixed(1).padStart(9)}${r.p99.toFixed(1).padStart(9)}`;
+  console.log(`Token endpoint, autocannon: 10 connections, ${DURATION} s per path, one connection's token, RS256 caller JWT; Node ${process.version}`);
+  console.log(`${'path'.padEnd(34)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}`);
+  console.log(row('bare Node http (ceiling)', bareRun));
+  console.log(row('credman, warm cache', cachedRun));
+  console.log(row('credman, cache off (store+decrypt)', uncachedRun));
+  console.log(`cached / bare:       ${((cachedRun.rps / bareRun.rps) * 100).toFixed(1)} %`);
+  console.log(`cached / cache off:  ${(cachedRun.rps / uncachedRun.rps).toFixed(1)}x`);
+  console.log(`per 1,000 warm requests: KEK unwraps (Key Vault calls in Azure) ${per1000(afterStats.kekUnwraps - beforeStats.kekUnwraps, cachedRun.total)}, ` +
+    `Table requests ${per1000(tableDuringCached, cachedRun.total)}, identity-provider calls ${per1000(afterStats.identityProviderCalls - beforeStats.identityProviderCalls, cachedRun.total)}`);
+  console.log(`per 1,000 cache-off requests: Table reads ${per1000(tableDuringUncached, uncachedRun.total)}, KEK unwraps ${per1000(uStatsAfter.kekUnwraps - uStatsBefore.kekUnwraps, uncachedRun.total)} (the DEK cache stays on)`);
 
-    if (PROFILE) {
-      await cached.stop();
-      const file = readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
-      if (file) {
-        console.log('\nWhere the cached host spends its time (self time, top entries):');
-        const profile = JSON.parse(readFileSync(join(profileDir, file), 'utf8')) as CpuProfile;
-        for (const line of summariseProfile(profile)) console.log(`  ${line}`);
-        console.log('Top functions (self time):');
-        for (const line of topFunctions(profile)) console.log(`  ${line}`);
-      }
+  if (PROFILE) {
+    await cached.stop();
+    const file = readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
+    if (file) {
+      console.log('\nWhere the cached host spends its time (self time, top entries):');
+      const profile = JSON.parse(readFileSync(join(profileDir, file), 'utf8')) as CpuProfile;
+      for (const line of summariseProfile(profile)) console.log(`  ${line}`);
+      console.log('Top functions (self time):');
+      for (const line of topFunctions(profile)) console.log(`  ${line}`);
     }
-  } finally {
-    await Promise.all(children.map((c) => c.stop()));
-    rmSync(work, { recursive: true, force: true });
   }
-}
-
-main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
 });
