@@ -27,6 +27,13 @@ function entryPoints(): string[] {
   return readdirSync(dirname(pattern)).filter((f) => re.test(f)).sort().map((f) => join(dirname(pattern), f));
 }
 
+/** The task hub host.json names, as the Durable Functions extension reads it (its default otherwise). */
+function taskHubName(): string | undefined {
+  const hostJson = JSON.parse(readFileSync(join(APP_ROOT, 'host.json'), 'utf8')) as { extensions?: { durableTask?: { hubName?: unknown } } };
+  const name = hostJson.extensions?.durableTask?.hubName;
+  return typeof name === 'string' && name !== '' ? name : undefined;
+}
+
 async function main(): Promise<void> {
   const env = localEnvironment();
   const host = loadLocalHostSettings(env);
@@ -89,6 +96,7 @@ async function main(): Promise<void> {
   await runHooks(core, 'appStart');
   // The Durable Functions extension's part: orchestrations, activities, the client API
   // (CREDMAN_LOCAL_DURABLE=false leaves it out, as a Functions host without the extension would).
+  const hub = taskHubName();
   if (host.durable) durable = new DurableDriver({
     registrations: core.registrations,
     storage: {
@@ -98,6 +106,7 @@ async function main(): Promise<void> {
       credential: () => new DefaultAzureCredential(),
     },
     webhookBaseUrl: `${baseUrl}/runtime/webhooks/durabletask`,
+    ...(hub === undefined ? {} : { taskHubName: hub }),
   });
   await durable?.start();
   table.routes = httpRoutes(core.registrations);
@@ -106,7 +115,7 @@ async function main(): Promise<void> {
   timers?.start();
 
   console.log(`credman local host listening on ${baseUrl}/api (${table.routes.length} HTTP functions, storage: ${azurite ? 'embedded Azurite, in memory' : 'configured'})`);
-  console.log(durable ? `  durable functions: the extension's RPC endpoint at ${durable.rpcBaseUrl}` : '  durable functions: off (CREDMAN_LOCAL_DURABLE=false)');
+  console.log(durable ? `  durable functions: task hub ${durable.taskHubName}, the extension's RPC endpoint at ${durable.rpcBaseUrl}` : '  durable functions: off (CREDMAN_LOCAL_DURABLE=false)');
   console.log(timers ? `  timers: ${timers.timers().map((t) => `${t.name} (${t.schedule}, next ${t.next?.toISOString()})`).join(', ') || 'none'}` : '  timers: off (CREDMAN_LOCAL_TIMERS=false)');
   console.log(`  get a dev admin token:  TOKEN=$(npm run -s token -- --admin)`);
   console.log(`  first call:             curl -H "Authorization: Bearer $TOKEN" ${baseUrl}/api/identityProviders`);

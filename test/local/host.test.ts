@@ -42,6 +42,10 @@ it('serves every function the app registered, with its real metadata', async () 
   expect(served).toEqual(documented);
 });
 
+it("runs orchestrations in the task hub host.json names, as the extension in Azure does", () => {
+  expect(host.output()).toMatch(/durable functions: task hub credman,/);
+});
+
 it('matches routes case-insensitively and ignores a trailing slash, as the Functions host does', async () => {
   expect((await host.request('GET', '/HEALTH', { token: null })).status).toBe(200);
   expect((await host.request('GET', '/providers/', {})).status).toBe(200);
