@@ -7,10 +7,13 @@ import { ifMatchFails } from '../store/countedPartition';
 import type { ConnectionStore } from '../store/connections';
 import type { Page } from '../store/paging';
 import type { ProviderGrantTypes, ProviderStore } from '../store/providers';
-import { discoverAndRegister } from '../oauth/dynamicRegistration';
+import { discoverAndRegister, updateRegistration, type Registration } from '../oauth/dynamicRegistration';
 import type { IdpClient } from '../oauth/idpClient';
 import type { ProviderTemplate } from '../oauth/template';
 import { validateParameters } from './parameters';
+
+/** RFC 7592's bearer for changing a dynamic registration, sealed with the provider's secrets. */
+const REGISTRATION_TOKEN = 'authorizationCode.registrationAccessToken';
 
 export interface Written<T> {
   created: boolean;
@@ -83,21 +86,40 @@ export class ProviderService {
   }
 
   /**
-   * Registers credman at the server (once: a replace with the same serverUrl and scopes keeps the
-   * registration) and stores what it learnt as derived parameters.
+   * Registers credman at the server once: a replace with the same serverUrl and scopes keeps the
+   * registration, and stores what it learnt as derived parameters. When credman's callback has
+   * changed since (a new public URL), the registration is moved to it by RFC 7592, keeping the
+   * client_id and so the connections' refresh tokens; a server without RFC 7592 gets a new
+   * registration, and connections consented under the old client must consent again.
    */
   private async register(id: string, template: ProviderTemplate, params: Record<string, string>, secrets: Record<string, string>): Promise<void> {
     const existing = await this.providers.getWithSecrets(id);
     const before = existing?.record.identityProvider === template.id ? existing.record.grantTypes.authorizationCode : undefined;
+    const kept = (name: string) => existing?.secrets[`authorizationCode.${name}`];
+    const apply = (reg: Registration) => {
+      Object.assign(params, reg.plain);
+      if (reg.clientSecret) secrets['authorizationCode.clientSecret'] = reg.clientSecret;
+      if (reg.registrationAccessToken) secrets[REGISTRATION_TOKEN] = reg.registrationAccessToken;
+    };
     if (before?.clientId && before.serverUrl === params.serverUrl && before.scopes === params.scopes) {
-      for (const k of template.derivedParameters ?? []) if (before[k] !== undefined) params[k] = before[k];
-      const secret = existing?.secrets['authorizationCode.clientSecret'];
-      if (secret) secrets['authorizationCode.clientSecret'] = secret;
-      return;
+      // Registered for this callback (or before credman recorded which): nothing to change.
+      if (before.registeredRedirectUrl === undefined || before.registeredRedirectUrl === this.redirectUrl) {
+        for (const k of template.derivedParameters ?? []) if (before[k] !== undefined) params[k] = before[k];
+        for (const name of ['clientSecret', 'registrationAccessToken']) {
+          const value = kept(name);
+          if (value) secrets[`authorizationCode.${name}`] = value;
+        }
+        return;
+      }
+      const token = kept('registrationAccessToken');
+      if (before.registrationClientUri && token && before.issuer && before.authorizationUrl && before.tokenUrl) {
+        const clientSecret = kept('clientSecret');
+        const current = { issuer: before.issuer, authorizationUrl: before.authorizationUrl, tokenUrl: before.tokenUrl, clientId: before.clientId };
+        apply(await updateRegistration(this.idp, { ...current, ...(clientSecret ? { clientSecret } : {}), registrationClientUri: before.registrationClientUri, registrationAccessToken: token }, this.redirectUrl, params.scopes));
+        return;
+      }
     }
-    const reg = await discoverAndRegister(this.idp, params.serverUrl, this.redirectUrl, params.scopes);
-    Object.assign(params, reg.plain);
-    if (reg.clientSecret) secrets['authorizationCode.clientSecret'] = reg.clientSecret;
+    apply(await discoverAndRegister(this.idp, params.serverUrl, this.redirectUrl, params.scopes));
   }
 
   /**

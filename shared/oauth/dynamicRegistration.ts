@@ -15,13 +15,46 @@ const metadataSchema = z.object({
   code_challenge_methods_supported: z.array(z.string()).optional(),
 });
 
-const registrationSchema = z.object({ client_id: z.string().min(1), client_secret: z.string().min(1).optional() });
+const registrationSchema = z.object({
+  client_id: z.string().min(1),
+  client_secret: z.string().min(1).optional(),
+  // RFC 7592: where and with what the registration can be changed later.
+  registration_client_uri: z.url().optional(),
+  registration_access_token: z.string().min(1).optional(),
+});
 
 export interface Registration {
   /** Plain parameters stored on the provider (they show in GET responses). */
-  plain: { issuer: string; authorizationUrl: string; tokenUrl: string; clientId: string };
+  plain: {
+    issuer: string;
+    authorizationUrl: string;
+    tokenUrl: string;
+    clientId: string;
+    /** The callback registered, so that a change of credman's public URL is noticed. */
+    registeredRedirectUrl: string;
+    registrationClientUri?: string;
+  };
   /** The client secret, when the server issued one (sealed like any client secret). */
   clientSecret?: string;
+  /** RFC 7592's bearer for changing the registration (sealed). */
+  registrationAccessToken?: string;
+}
+
+/** What credman asks the server to register, the same at registration and at an update. */
+function clientMetadata(redirectUri: string, authMethod: string, scopes: string | undefined) {
+  return {
+    client_name: 'credman',
+    redirect_uris: [redirectUri],
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    token_endpoint_auth_method: authMethod,
+    ...(scopes ? { scope: scopes.split(/[\s,]+/).filter(Boolean).join(' ') } : {}),
+  };
+}
+
+function refused(status: number, body: unknown, what: string) {
+  const error = (body as { error?: unknown } | undefined)?.error;
+  return invalid(`The ${what} refused credman (${status}${typeof error === 'string' ? ` ${error.replace(/[^\w.-]/g, '').slice(0, 64)}` : ''}).`);
 }
 
 const invalid = (message: string) =>
@@ -60,23 +93,65 @@ export async function discoverAndRegister(idp: IdpClient, serverUrl: string, red
   if (!methods.includes('client_secret_post') && !methods.includes('none')) {
     throw invalid('The server supports neither client_secret_post nor public clients.');
   }
-  const reg = await idp.json('POST', metadata.registration_endpoint, {
-    client_name: 'credman',
-    redirect_uris: [redirectUri],
-    grant_types: ['authorization_code', 'refresh_token'],
-    response_types: ['code'],
-    token_endpoint_auth_method: methods.includes('client_secret_post') ? 'client_secret_post' : 'none',
-    ...(scopes ? { scope: scopes.split(/[\s,]+/).filter(Boolean).join(' ') } : {}),
-  });
+  const authMethod = methods.includes('client_secret_post') ? 'client_secret_post' : 'none';
+  const reg = await idp.json('POST', metadata.registration_endpoint, clientMetadata(redirectUri, authMethod, scopes));
   if (reg.status >= 500) throw new IdentityProviderError(`The registration endpoint answered ${reg.status}.`);
+  if (reg.status !== 201 && reg.status !== 200) throw refused(reg.status, reg.body, 'registration endpoint');
   const registered = registrationSchema.safeParse(reg.body);
-  if (reg.status !== 201 && reg.status !== 200) {
-    const error = (reg.body as { error?: unknown } | undefined)?.error;
-    throw invalid(`The registration endpoint refused credman (${reg.status}${typeof error === 'string' ? ` ${error.replace(/[^\w.-]/g, '').slice(0, 64)}` : ''}).`);
-  }
   if (!registered.success) throw invalid('The registration endpoint answered without a client_id.');
+  const endpoints = { issuer: metadata.issuer, authorizationUrl: metadata.authorization_endpoint, tokenUrl: metadata.token_endpoint };
+  return withRegistration(endpoints, registered.data, redirectUri);
+}
+
+export interface ExistingRegistration {
+  issuer: string;
+  authorizationUrl: string;
+  tokenUrl: string;
+  clientId: string;
+  clientSecret?: string;
+  registrationClientUri: string;
+  registrationAccessToken: string;
+}
+
+/**
+ * RFC 7592: moves the registration to a new callback (credman's public URL changed), keeping
+ * its client_id, so that the refresh tokens of existing connections stay valid.
+ */
+export async function updateRegistration(idp: IdpClient, current: ExistingRegistration, redirectUri: string, scopes: string | undefined): Promise<Registration> {
+  const authMethod = current.clientSecret ? 'client_secret_post' : 'none';
+  const body = {
+    client_id: current.clientId,
+    ...(current.clientSecret ? { client_secret: current.clientSecret } : {}),
+    ...clientMetadata(redirectUri, authMethod, scopes),
+  };
+  const r = await idp.json('PUT', current.registrationClientUri, body, current.registrationAccessToken);
+  if (r.status >= 500) throw new IdentityProviderError(`The client configuration endpoint answered ${r.status}.`);
+  if (r.status !== 200) throw refused(r.status, r.body, 'client configuration endpoint (RFC 7592)');
+  const updated = registrationSchema.safeParse(r.body);
+  if (!updated.success || updated.data.client_id !== current.clientId) throw invalid('The client configuration endpoint answered without this client_id.');
+  const { issuer, authorizationUrl, tokenUrl } = current;
+  return withRegistration({ issuer, authorizationUrl, tokenUrl }, {
+    // A server may keep or rotate the secret and the registration access token (RFC 7592 §2.2).
+    ...updated.data,
+    client_secret: updated.data.client_secret ?? current.clientSecret,
+    registration_client_uri: updated.data.registration_client_uri ?? current.registrationClientUri,
+    registration_access_token: updated.data.registration_access_token ?? current.registrationAccessToken,
+  }, redirectUri);
+}
+
+function withRegistration(
+  endpoints: { issuer: string; authorizationUrl: string; tokenUrl: string },
+  r: z.infer<typeof registrationSchema>,
+  redirectUri: string,
+): Registration {
   return {
-    plain: { issuer: metadata.issuer, authorizationUrl: metadata.authorization_endpoint, tokenUrl: metadata.token_endpoint, clientId: registered.data.client_id },
-    ...(registered.data.client_secret ? { clientSecret: registered.data.client_secret } : {}),
+    plain: {
+      ...endpoints,
+      clientId: r.client_id,
+      registeredRedirectUrl: redirectUri,
+      ...(r.registration_client_uri && r.registration_access_token ? { registrationClientUri: r.registration_client_uri } : {}),
+    },
+    ...(r.client_secret ? { clientSecret: r.client_secret } : {}),
+    ...(r.registration_client_uri && r.registration_access_token ? { registrationAccessToken: r.registration_access_token } : {}),
   };
 }

@@ -103,14 +103,18 @@ export class IdpClient {
    * A JSON call to an identity provider outside the token endpoint (RFC 8414 metadata, RFC 7591
    * registration): one attempt, same timeout, no redirects. Never throws for an HTTP status.
    */
-  async json(method: 'GET' | 'POST', url: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+  async json(method: 'GET' | 'POST' | 'PUT', url: string, body?: unknown, bearer?: string): Promise<{ status: number; body: unknown }> {
     metrics.identityProviderCalls++;
     let res;
     try {
       res = await this.http.request<string>({
         method,
         url,
-        headers: { Accept: 'application/json', ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+        headers: {
+          Accept: 'application/json',
+          ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+          ...(bearer === undefined ? {} : { Authorization: `Bearer ${bearer}` }),
+        },
         ...(body === undefined ? {} : { data: JSON.stringify(body) }),
       });
     } catch (err) {

@@ -75,6 +75,6 @@ export const GENERIC: ProviderTemplate[] = [
     refreshToken: { issued: true, rotates: true },
     tokenResponse: { format: 'json' },
     dynamicRegistration: true,
-    derivedParameters: ['authorizationUrl', 'tokenUrl', 'clientId', 'clientSecret', 'issuer'],
+    derivedParameters: ['authorizationUrl', 'tokenUrl', 'clientId', 'clientSecret', 'issuer', 'registeredRedirectUrl', 'registrationClientUri'],
   },
 ];

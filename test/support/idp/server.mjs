@@ -47,6 +47,8 @@ const provider = new Provider(issuer, {
     revocation: { enabled: true },
     introspection: { enabled: true },
     registration: { enabled: true, initialAccessToken: false },
+    // RFC 7592: a registered client changes its own record (credman, when its public URL moves).
+    registrationManagement: { enabled: true, rotateRegistrationAccessToken: true },
   },
   // A refresh token on every code exchange for clients allowed the grant, without offline_access.
   issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
