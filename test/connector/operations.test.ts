@@ -33,7 +33,7 @@ beforeAll(async () => {
   workflowToken = await host.token({ oid: WORKFLOW_OID });
   nonAdminToken = workflowToken;
   console.log(`connector operations: set up in ${Date.now() - started} ms`);
-}, 60_000);
+}, 90_000);
 
 afterAll(async () => {
   await host?.stop();

@@ -41,6 +41,24 @@ export interface TestHost {
 }
 
 const ROOT = join(__dirname, '..', '..');
+const START_TIMEOUT_MS = 45_000;
+
+/** For the message of a host that did not start: does its storage answer, and is this process responsive? */
+async function whyNotStarted(azurite: EmbeddedAzurite): Promise<string> {
+  const lagStart = Date.now();
+  await new Promise((r) => setImmediate(r));
+  const lag = Date.now() - lagStart;
+  const endpoint = /TableEndpoint=([^;]+)/.exec(azurite.connectionString)?.[1];
+  let storage = 'unknown';
+  if (endpoint) {
+    const t = Date.now();
+    storage = await fetch(`${endpoint}/Tables`, { signal: AbortSignal.timeout(2000) }).then(
+      (r) => `storage answered ${r.status} in ${Date.now() - t} ms`,
+      (e: unknown) => `storage did not answer: ${e instanceof Error ? e.message : String(e)}`,
+    );
+  }
+  return `${storage}; this process's event loop lag ${lag} ms`;
+}
 
 /** `shared`: an Azurite owned by the caller (several hosts on one storage); it is not stopped here. */
 export async function startHost(env: Record<string, string> = {}, shared?: EmbeddedAzurite): Promise<TestHost> {
@@ -64,7 +82,11 @@ export async function startHost(env: Record<string, string> = {}, shared?: Embed
   child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
   const started = new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`host did not start:\n${out}`)), 20000);
+    // Generous: the whole suite runs in one process on 2 cores, and a stall of this process also
+    // stalls the Azurite in it that the host starts on. The message says which it was.
+    const timer = setTimeout(() => {
+      void whyNotStarted(azurite).then((why) => reject(new Error(`host did not start in ${START_TIMEOUT_MS / 1000} s (${why}):\n${out}`)));
+    }, START_TIMEOUT_MS);
     const check = () => {
       const m = /listening on (http:\/\/localhost:\d+)\/api/.exec(out);
       if (m) {
