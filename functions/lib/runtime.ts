@@ -14,7 +14,12 @@ export function getServices(): Promise<Services> {
     return createServices(settings, {
       log: (level, message) => (level === 'error' ? console.error : level === 'warn' ? console.warn : console.info)(`[credman] ${message}`),
     });
-  })();
+  })().catch((err: unknown) => {
+    // A failed start (storage or Key Vault away during a cold start) is not remembered: the next
+    // invocation tries again, instead of the instance failing every request until it is recycled.
+    services = undefined;
+    throw err;
+  });
   return services;
 }
 
