@@ -1,15 +1,13 @@
-import { join } from 'node:path';
 import { CredmanClient } from '../client/src';
-import { DEV_APP_OBJECT_ID, DevIssuer } from '../local/devIssuer';
-import { devIssuerUrl } from '../local/hostSettings';
-import { runBench, spawnChild } from './children';
+import { DEV_APP_OBJECT_ID } from '../local/devIssuer';
+import { runBench } from './children';
+import { startTokenWorld, TOKEN_PATH } from './tokenWorld';
 
 // What the client SDK saves a workload, in one run (ratios are what mean something on a noisy
 // machine): a token from the SDK's cache against one HTTP round trip to credman's own warm cache,
 // and how many requests a burst of callers on a cold client makes.
 //   npm run bench:client [-- --calls 200000 --http 3000 --burst 1000]
 
-const ROOT = join(__dirname, '..', '..');
 const args = process.argv.slice(2);
 const arg = (name: string, def: number) => {
   const i = args.indexOf(`--${name}`);
@@ -39,34 +37,11 @@ async function timed(n: number, fn: () => Promise<unknown>) {
 }
 
 runBench('client', async (work, children) => {
-  const storageProcess = await spawnChild([join(__dirname, 'storageServer.js')], {}, /"port":(\d+)/);
-  children.push(storageProcess);
-  const storage = (JSON.parse(storageProcess.output.trim().split('\n')[0]) as { connectionString: string }).connectionString;
-  const idp = await spawnChild(
-    [join(ROOT, 'test/support/idp/server.mjs'), JSON.stringify({ accessTokenTtl: 3600, scopes: ['api'], clients: [{ client_id: 'bench', client_secret: 'bench-secret-0123456789', token_endpoint_auth_method: 'client_secret_basic', redirect_uris: [], grant_types: ['client_credentials'], response_types: [] }] })],
-    {},
-    /"port":(\d+)/,
-  );
-  children.push(idp);
-  const dataDir = join(work, 'host');
-  const host = await spawnChild([join(ROOT, 'dist/local/start.js')], {
-    CREDMAN_LOCAL_PORT: '0',
-    CREDMAN_LOCAL_DATA_DIR: dataDir,
-    CREDMAN_STORAGE_CONNECTION_STRING: storage,
-    CREDMAN_LOCAL_DURABLE: 'false',
-    CREDMAN_LOCAL_TIMERS: 'false',
-  }, /listening on http:\/\/localhost:(\d+)\/api/);
-  children.push(host);
-  const issuer = await DevIssuer.loadOrCreate(dataDir, devIssuerUrl(host.port));
+  const world = await startTokenWorld(work, children);
+  const host = await world.host('host');
+  await world.createConnection(host);
+  const { issuer } = host;
   const baseUrl = `http://localhost:${host.port}`;
-
-  const admin = { authorization: `Bearer ${await issuer.mint({ admin: true })}`, 'content-type': 'application/json' };
-  const put = async (path: string, body: unknown) => {
-    const r = await fetch(`${baseUrl}/api${path}`, { method: 'PUT', headers: admin, body: JSON.stringify(body) });
-    if (r.status >= 300) throw new Error(`PUT ${path}: ${r.status} ${await r.text()}`);
-  };
-  await put('/providers/bench', { properties: { identityProvider: 'oauth2', oauth2: { grantTypes: { clientCredentials: { clientId: 'bench', clientSecret: 'bench-secret-0123456789', tokenUrl: `http://127.0.0.1:${idp.port}/token`, scopes: 'api', clientAuthentication: 'basic' } } } } });
-  await put('/providers/bench/connections/load', { properties: { authorizationType: 'OAuth2', oauth2grantType: 'ClientCredentials' } });
 
   // The app's own identity, as a workload's managed identity would be: a credential the SDK asks once.
   const callerToken = await issuer.mint({ oid: DEV_APP_OBJECT_ID, ttlSeconds: 3600 });
@@ -85,7 +60,7 @@ runBench('client', async (work, children) => {
   const distinct = new Set(burst.map((t) => t.accessToken)).size;
 
   // Warm both paths (JIT, keep-alive), then measure each in turn.
-  const url = `${baseUrl}/api/providers/bench/connections/load/token`;
+  const url = `${host.api}${TOKEN_PATH}`;
   const http = () =>
     fetch(url, { method: 'POST', headers: { authorization: `Bearer ${callerToken}` } }).then(async (r) => {
       if (r.status !== 200) throw new Error(`token: ${r.status}`);

@@ -1,9 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { DEV_APP_OBJECT_ID, DevIssuer } from '../local/devIssuer';
-import { devIssuerUrl } from '../local/hostSettings';
+import { DEV_APP_OBJECT_ID } from '../local/devIssuer';
 import { runBench, spawnChild } from './children';
+import { startTokenWorld, TOKEN_PATH } from './tokenWorld';
 import { summariseProfile, topFunctions, type CpuProfile } from './profile';
 
 // The token endpoint under load (autocannon, 10 connections, one connection's token, real JWT
@@ -12,7 +12,6 @@ import { summariseProfile, topFunctions, type CpuProfile } from './profile';
 // one run: these machines are noisy, so the ratios are the figures that mean something.
 //   npm run bench:token [-- --duration 10 --profile]
 
-const ROOT = join(__dirname, '..', '..');
 const args = process.argv.slice(2);
 const DURATION = Number(args[args.indexOf('--duration') + 1] ?? 10) || 10;
 const PROFILE = args.includes('--profile');
@@ -26,48 +25,17 @@ async function load(url: string, headers: Record<string, string>, duration: numb
 const stats = async (port: number) => (await (await fetch(`http://127.0.0.1:${port}/admin/stats`)).json()) as Record<string, number>;
 
 runBench('token', async (work, children) => {
-  const storageProcess = await spawnChild([join(__dirname, 'storageServer.js')], {}, /"port":(\d+)/);
-  children.push(storageProcess);
-  const tableCounts = async () => (await (await fetch(`http://127.0.0.1:${storageProcess.port}/__counts`)).json()) as { get: number; other: number };
-  const storage = (JSON.parse(storageProcess.output.trim().split('\n')[0]) as { connectionString: string }).connectionString;
-  const idp = await spawnChild(
-    [join(ROOT, 'test/support/idp/server.mjs'), JSON.stringify({ accessTokenTtl: 3600, scopes: ['api'], clients: [{ client_id: 'bench', client_secret: 'bench-secret-0123456789', token_endpoint_auth_method: 'client_secret_basic', redirect_uris: [], grant_types: ['client_credentials'], response_types: [] }] })],
-    {},
-    /"port":(\d+)/,
-  );
-  children.push(idp);
+  const world = await startTokenWorld(work, children);
   const bare = await spawnChild([join(__dirname, 'bareServer.js')], {}, /"port":(\d+)/);
   children.push(bare);
-  const host = async (name: string, env: Record<string, string>, nodeArgs: string[] = []) => {
-    const dataDir = join(work, name);
-    const h = await spawnChild([...nodeArgs, join(ROOT, 'dist/local/start.js')], {
-      CREDMAN_LOCAL_PORT: '0',
-      CREDMAN_LOCAL_DATA_DIR: dataDir,
-      CREDMAN_LOCAL_KEK_FILE: join(work, 'kek.json'),
-      CREDMAN_STORAGE_CONNECTION_STRING: storage,
-      // The token path alone (and two hosts on one storage must not both run orchestrations).
-      CREDMAN_LOCAL_DURABLE: 'false',
-      ...env,
-    }, /listening on http:\/\/localhost:(\d+)\/api/);
-    children.push(h);
-    const issuer = await DevIssuer.loadOrCreate(dataDir, devIssuerUrl(h.port));
-    return { ...h, issuer, api: `http://localhost:${h.port}/api` };
-  };
   const profileDir = join(work, 'profile');
-  const cached = await host('cached', {}, PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
-  const uncached = await host('uncached', { CREDMAN_TOKEN_CACHE: 'false' });
+  const cached = await world.host('cached', {}, PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
+  const uncached = await world.host('uncached', { CREDMAN_TOKEN_CACHE: 'false' });
 
   // One client-credentials connection, created through the first host; both hosts serve it.
-  const admin = { authorization: `Bearer ${await cached.issuer.mint({ admin: true })}`, 'content-type': 'application/json' };
-  const idpUrl = `http://127.0.0.1:${idp.port}`;
-  const put = async (path: string, body: unknown) => {
-    const r = await fetch(`${cached.api}${path}`, { method: 'PUT', headers: admin, body: JSON.stringify(body) });
-    if (r.status >= 300) throw new Error(`PUT ${path}: ${r.status} ${await r.text()}`);
-  };
-  await put('/providers/bench', { properties: { identityProvider: 'oauth2', oauth2: { grantTypes: { clientCredentials: { clientId: 'bench', clientSecret: 'bench-secret-0123456789', tokenUrl: `${idpUrl}/token`, scopes: 'api', clientAuthentication: 'basic' } } } } });
-  await put('/providers/bench/connections/load', { properties: { authorizationType: 'OAuth2', oauth2grantType: 'ClientCredentials' } });
+  await world.createConnection(cached);
 
-  const path = '/providers/bench/connections/load/token';
+  const path = TOKEN_PATH;
   const headersFor = async (h: typeof cached) => ({ authorization: `Bearer ${await h.issuer.mint({ oid: DEV_APP_OBJECT_ID, ttlSeconds: 3600 })}` });
   const cachedHeaders = await headersFor(cached);
   const uncachedHeaders = await headersFor(uncached);
@@ -79,15 +47,15 @@ runBench('token', async (work, children) => {
 
   const bareRun = await load(`http://127.0.0.1:${bare.port}/`, {}, DURATION);
   const beforeStats = await stats(cached.port);
-  const beforeTable = await tableCounts();
+  const beforeTable = await world.tableCounts();
   const cachedRun = await load(`${cached.api}${path}`, cachedHeaders, DURATION);
   const afterStats = await stats(cached.port);
-  const afterTable = await tableCounts();
+  const afterTable = await world.tableCounts();
   const tableDuringCached = afterTable.get - beforeTable.get + afterTable.other - beforeTable.other;
   const uStatsBefore = await stats(uncached.port);
   const uncachedRun = await load(`${uncached.api}${path}`, uncachedHeaders, DURATION);
   const uStatsAfter = await stats(uncached.port);
-  const tableDuringUncached = (await tableCounts()).get - afterTable.get;
+  const tableDuringUncached = (await world.tableCounts()).get - afterTable.get;
 
   const per1000 = (n: number, total: number) => ((n / total) * 1000).toFixed(2);
   const row = (name: string, r: { rps: number; p50: number; p99: number }) =>
