@@ -20,6 +20,11 @@ export interface EmbeddedAzurite {
   stop(): Promise<void>;
 }
 
+/** The connection string of the development account on an Azurite Table service at `origin` (http://host:port). */
+export function azuriteConnectionString(origin: string): string {
+  return `DefaultEndpointsProtocol=http;AccountName=${DEV_ACCOUNT};AccountKey=${DEV_KEY};TableEndpoint=${origin}/${DEV_ACCOUNT};`;
+}
+
 /** Starts Azurite's Table service on loopback; in memory unless `persistDir` is given. */
 export async function startAzurite(options: { port?: number; persistDir?: string } = {}): Promise<EmbeddedAzurite> {
   const TableServer = (require('azurite/dist/src/table/TableServer') as { default: TableServerCtor }).default;
@@ -34,9 +39,8 @@ export async function startAzurite(options: { port?: number; persistDir?: string
   );
   const server = new TableServer(config);
   await server.start();
-  const endpoint = `${server.getHttpServerAddress()}/${DEV_ACCOUNT}`;
   return {
-    connectionString: `DefaultEndpointsProtocol=http;AccountName=${DEV_ACCOUNT};AccountKey=${DEV_KEY};TableEndpoint=${endpoint};`,
+    connectionString: azuriteConnectionString(server.getHttpServerAddress()),
     stop: () => server.close(),
   };
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startAzurite, type EmbeddedAzurite } from '../../local/azurite';
+import { azuriteConnectionString, startAzurite, type EmbeddedAzurite } from '../../local/azurite';
 import { loadApp } from '../local/durable/support';
 
 // The app's Services are built once per process, when it starts. A start that fails because
@@ -11,8 +11,6 @@ import { loadApp } from '../local/durable/support';
 loadApp();
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- after the core shim is in place
 const { getServices } = require('../../functions/lib/runtime') as typeof import('../../functions/lib/runtime');
-
-const DEV_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -33,7 +31,7 @@ it('tries again after a start that failed because storage was away, then keeps w
   const port = await freePort();
   dir = mkdtempSync(join(tmpdir(), 'credman-runtime-'));
   Object.assign(process.env, {
-    CREDMAN_STORAGE_CONNECTION_STRING: `DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=${DEV_KEY};TableEndpoint=http://127.0.0.1:${port}/devstoreaccount1;`,
+    CREDMAN_STORAGE_CONNECTION_STRING: azuriteConnectionString(`http://127.0.0.1:${port}`),
     CREDMAN_KEK_PROVIDER: 'local',
     CREDMAN_LOCAL_KEK_FILE: join(dir, 'kek.json'),
     CREDMAN_AUTH_ISSUERS: JSON.stringify([{ issuer: 'https://issuer.example', jwksUri: 'https://issuer.example/jwks' }]),
