@@ -7,13 +7,13 @@ import { ifMatchFails } from '../store/countedPartition';
 import type { ConnectionStore } from '../store/connections';
 import type { Page } from '../store/paging';
 import type { ProviderGrantTypes, ProviderStore } from '../store/providers';
-import { discoverAndRegister, updateRegistration, type Registration } from '../oauth/dynamicRegistration';
+import { discoverAndRegister, updateRegistration } from '../oauth/dynamicRegistration';
 import type { IdpClient } from '../oauth/idpClient';
 import type { ProviderTemplate } from '../oauth/template';
 import { validateParameters } from './parameters';
 
-/** RFC 7592's bearer for changing a dynamic registration, sealed with the provider's secrets. */
-const REGISTRATION_TOKEN = 'authorizationCode.registrationAccessToken';
+/** Where a dynamic registration's secrets are kept among the provider's sealed secrets (RFC 7592's bearer included). */
+const SECRET = { clientSecret: 'authorizationCode.clientSecret', registrationAccessToken: 'authorizationCode.registrationAccessToken' } as const;
 
 export interface Written<T> {
   created: boolean;
@@ -95,32 +95,34 @@ export class ProviderService {
   private async register(id: string, template: ProviderTemplate, params: Record<string, string>, secrets: Record<string, string>): Promise<void> {
     const existing = await this.providers.getWithSecrets(id);
     const before = existing?.record.identityProvider === template.id ? existing.record.grantTypes.authorizationCode : undefined;
-    const kept = (name: string) => existing?.secrets[`authorizationCode.${name}`];
-    const apply = (reg: Registration) => {
-      Object.assign(params, reg.plain);
-      if (reg.clientSecret) secrets['authorizationCode.clientSecret'] = reg.clientSecret;
-      if (reg.registrationAccessToken) secrets[REGISTRATION_TOKEN] = reg.registrationAccessToken;
+    const kept = { clientSecret: existing?.secrets[SECRET.clientSecret], registrationAccessToken: existing?.secrets[SECRET.registrationAccessToken] };
+    const store = (values: { clientSecret?: string; registrationAccessToken?: string }) => {
+      for (const name of ['clientSecret', 'registrationAccessToken'] as const) {
+        const value = values[name];
+        if (value) secrets[SECRET[name]] = value;
+      }
     };
     if (before?.clientId && before.serverUrl === params.serverUrl && before.scopes === params.scopes) {
       // Registered for this callback (or before credman recorded which): nothing to change.
       if (before.registeredRedirectUrl === undefined || before.registeredRedirectUrl === this.redirectUrl) {
         for (const k of template.derivedParameters ?? []) if (before[k] !== undefined) params[k] = before[k];
-        for (const name of ['clientSecret', 'registrationAccessToken']) {
-          const value = kept(name);
-          if (value) secrets[`authorizationCode.${name}`] = value;
-        }
+        store(kept);
         return;
       }
-      const token = kept('registrationAccessToken');
-      if (before.registrationClientUri && token && before.issuer && before.authorizationUrl && before.tokenUrl) {
-        const clientSecret = kept('clientSecret');
-        const current = { issuer: before.issuer, authorizationUrl: before.authorizationUrl, tokenUrl: before.tokenUrl, clientId: before.clientId };
-        apply(await updateRegistration(this.idp, { ...current, ...(clientSecret ? { clientSecret } : {}), registrationClientUri: before.registrationClientUri, registrationAccessToken: token }, this.redirectUrl, params.scopes));
+      const { issuer, authorizationUrl, tokenUrl, clientId, registrationClientUri } = before;
+      if (registrationClientUri && kept.registrationAccessToken && issuer && authorizationUrl && tokenUrl) {
+        const current = { issuer, authorizationUrl, tokenUrl, clientId, registrationClientUri, registrationAccessToken: kept.registrationAccessToken };
+        const moved = await updateRegistration(this.idp, { ...current, ...(kept.clientSecret ? { clientSecret: kept.clientSecret } : {}) }, this.redirectUrl, params.scopes);
+        Object.assign(params, moved.plain);
+        store(moved);
         return;
       }
     }
-    apply(await discoverAndRegister(this.idp, params.serverUrl, this.redirectUrl, params.scopes));
+    const reg = await discoverAndRegister(this.idp, params.serverUrl, this.redirectUrl, params.scopes);
+    Object.assign(params, reg.plain);
+    store(reg);
   }
+
 
   /**
    * Deletes the provider with its connections and their policies, at once when it has few
