@@ -60,7 +60,11 @@ app.http('health', { methods: ['GET'], route: 'health', authLevel: 'anonymous', 
 app.http('openApi', { methods: ['GET'], route: 'openapi.json', authLevel: 'anonymous', handler: handle(openApi) });
 app.http('getOperation', { methods: ['GET'], route: 'operations/{operationId}', authLevel: 'anonymous', extraInputs: [durableClientInput], handler: handle(getOperation) });
 app.http('rotateKeysNow', { methods: ['POST'], route: 'operations/rotateKeys', authLevel: 'anonymous', extraInputs: [durableClientInput], handler: handle(rotateKeysNow) });
-app.http('notFound', {
+// The Functions host tries HTTP functions in the order of their names (ignoring case) and the first
+// whose template and method match wins, with no literal-before-parameter precedence: a catch-all
+// named before another function swallows that function's requests. Hence a name that sorts last;
+// test/local/routeOrder.test.ts checks that every route of the API reaches its own function.
+app.http('zzNotFound', {
   methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'],
   route: '{*path}',
   authLevel: 'anonymous',

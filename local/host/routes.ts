@@ -1,8 +1,14 @@
 import type { BindingInfo, Registration } from './coreApi';
 
-// Route templates as the Functions host reads them: literal segments match case-insensitively,
-// `{name}` one segment, `{name?}` an optional last one, `{*name}` the rest. Like ASP.NET routing,
-// more literal templates win over parameter ones, and catch-alls come last.
+// HTTP routing as the Functions host does it (docs/local-host.md, "Sources"): every HTTP function
+// is mapped in the order of the host's function list, sorted by name ignoring case, into one
+// ASP.NET RouteCollection that tries them in that order; the first whose template and method
+// match wins. There is no literal-before-parameter precedence: a `{*path}` catch-all named before
+// a function swallows that function's requests, exactly as in Azure.
+//
+// Templates: literal segments match ignoring case, `{name}` one non-empty segment, `{name?}` an
+// optional last segment, `{*name}` the rest (empty too). Constraints (`{id:int}`) and defaults
+// (`{id=1}`) are refused at start rather than half-understood: credman uses neither.
 
 export interface HttpRoute {
   registration: Registration;
@@ -10,47 +16,87 @@ export interface HttpRoute {
   methods: string[];
   template: string;
   match(segments: string[]): Record<string, string> | undefined;
-  rank: number[];
 }
 
 type Segment = { kind: 'literal'; text: string } | { kind: 'param'; name: string; optional: boolean } | { kind: 'catchAll'; name: string };
 
-function parse(template: string): Segment[] {
-  return template
-    .split('/')
-    .filter(Boolean)
-    .map((s): Segment => {
-      const m = /^\{(\*)?([A-Za-z_][A-Za-z0-9_]*)(?::[^}?]+)?(\?)?\}$/.exec(s);
-      if (!m) return { kind: 'literal', text: s.toLowerCase() };
-      return m[1] ? { kind: 'catchAll', name: m[2] } : { kind: 'param', name: m[2], optional: Boolean(m[3]) };
-    });
+/** The host's function-name rule (`Utility.IsValidFunctionName`): a letter, then letters, digits, `_` or `-`, 128 at most. */
+const FUNCTION_NAME = /^[a-z][a-z0-9_-]{0,127}$/i;
+
+/** All methods, as the host maps a trigger without `methods` (no method constraint). */
+const ALL_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS', 'TRACE', 'CONNECT'];
+
+export class RouteConfigurationError extends Error {
+  override readonly name = 'RouteConfigurationError';
 }
 
+function parse(template: string, functionName: string): Segment[] {
+  const segments = template.split('/');
+  return segments.map((s, i): Segment => {
+    if (!s.includes('{') && !s.includes('}')) {
+      if (s === '') throw new RouteConfigurationError(`Function "${functionName}": route "${template}" has an empty segment.`);
+      return { kind: 'literal', text: s.toLowerCase() };
+    }
+    const m = /^\{(\*)?([A-Za-z_][A-Za-z0-9_]*)(\?)?\}$/.exec(s);
+    if (!m) throw new RouteConfigurationError(`Function "${functionName}": route segment "${s}" of "${template}" is not supported by the local host (only literals, {name}, {name?} and {*name}).`);
+    if (m[1]) {
+      if (i !== segments.length - 1) throw new RouteConfigurationError(`Function "${functionName}": the catch-all "${s}" must be the last segment of "${template}".`);
+      return { kind: 'catchAll', name: m[2] };
+    }
+    if (m[3] && i !== segments.length - 1) throw new RouteConfigurationError(`Function "${functionName}": the optional "${s}" must be the last segment of "${template}".`);
+    return { kind: 'param', name: m[2], optional: Boolean(m[3]) };
+  });
+}
+
+/** The host's order: function names compared ordinally ignoring case (.NET OrdinalIgnoreCase compares upper-cased). */
+export function compareFunctionNames(a: string, b: string): number {
+  const x = a.toUpperCase();
+  const y = b.toUpperCase();
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/**
+ * The routes of the app's HTTP functions, in the order the host tries them. Throws, naming the
+ * function, what the host would not load: an invalid function name, or two functions with the
+ * same template and a common method (the host's "route conflicts" error).
+ */
 export function httpRoutes(registrations: Registration[]): HttpRoute[] {
   const routes: HttpRoute[] = [];
-  for (const registration of registrations) {
+  const byTemplate = new Map<string, HttpRoute[]>();
+  for (const registration of [...registrations].sort((a, b) => compareFunctionNames(a.metadata.name, b.metadata.name))) {
     const trigger = Object.values(registration.metadata.bindings).find((b) => b.type.toLowerCase() === 'httptrigger');
     if (!trigger) continue;
-    const template = trigger.route ?? registration.metadata.name;
-    const segments = parse(template);
-    routes.push({
+    const name = registration.metadata.name;
+    if (!FUNCTION_NAME.test(name)) throw new RouteConfigurationError(`"${name}" is not a valid function name (a letter, then letters, digits, _ or -).`);
+    const template = trigger.route ?? name;
+    const segments = parse(template, name);
+    const route: HttpRoute = {
       registration,
       trigger,
       template,
-      methods: (trigger.methods ?? ['GET', 'POST']).map((m) => m.toUpperCase()),
-      rank: segments.map((s) => (s.kind === 'literal' ? 0 : s.kind === 'param' ? 1 : 2)),
+      methods: (trigger.methods ?? ALL_METHODS).map((m) => m.toUpperCase()),
       match: (path) => matchSegments(segments, path),
-    });
+    };
+    const key = template.toLowerCase();
+    for (const other of byTemplate.get(key) ?? []) {
+      if (other.methods.some((m) => route.methods.includes(m))) {
+        throw new RouteConfigurationError(`Function "${name}": its route "${template}" conflicts with the route of function "${other.registration.metadata.name}".`);
+      }
+    }
+    byTemplate.set(key, [...(byTemplate.get(key) ?? []), route]);
+    routes.push(route);
   }
-  return routes.sort((a, b) => compareRank(a.rank, b.rank));
+  return routes;
 }
 
-function compareRank(a: number[], b: number[]): number {
-  for (let i = 0; i < Math.max(a.length, b.length); i++) {
-    const d = (a[i] ?? -1) - (b[i] ?? -1);
-    if (d !== 0) return d;
+/** The first route, in the host's order, whose method and template match; its parameters. */
+export function resolveRoute(routes: HttpRoute[], method: string, segments: string[]): { route: HttpRoute; params: Record<string, string> } | undefined {
+  for (const route of routes) {
+    if (!route.methods.includes(method)) continue;
+    const params = route.match(segments);
+    if (params) return { route, params };
   }
-  return 0;
+  return undefined;
 }
 
 function matchSegments(template: Segment[], path: string[]): Record<string, string> | undefined {

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { HttpRequest, HttpResponse, InvocationContext, type Cookie, type HttpRequestInit, type HttpResponseInit } from '@azure/functions';
 import type { BindingInfo, FunctionMetadata } from './coreApi';
 import { LazyNativeRequest } from './nativeRequest';
-import type { HttpRoute } from './routes';
+import { resolveRoute, type HttpRoute } from './routes';
 
 // Serves the app's HTTP functions under /api the way the Functions host does: it matches the
 // route, builds HttpRequest and InvocationContext from @azure/functions, calls the registered
@@ -65,15 +65,7 @@ async function serve(routes: HttpRoute[], extra: ExtraRoute[], inputs: InputProv
   }
   if (segments.length > 1 && segments[segments.length - 1] === '') segments.pop();
   const method = (req.method ?? 'GET').toUpperCase();
-  let found: { route: HttpRoute; params: Record<string, string> } | undefined;
-  for (const route of routes) {
-    if (!route.methods.includes(method)) continue;
-    const params = route.match(segments);
-    if (params) {
-      found = { route, params };
-      break;
-    }
-  }
+  const found = resolveRoute(routes, method, segments);
   if (!found) {
     res.writeHead(404).end();
     return;
