@@ -9,15 +9,30 @@ export interface HealthReport {
 }
 
 const TIMEOUT_MS = 3000;
+/**
+ * How long a report is reused. /health is anonymous and each probe costs a Key Vault call: uncached,
+ * anyone could spend the vault's request quota that token reads need. Concurrent callers share one probe.
+ */
+export const HEALTH_CACHE_MS = 5000;
 
 /** Anonymous health: says which dependency fails, never why (that would help an attacker). */
 export class Health {
+  private last?: { at: number; report: Promise<HealthReport> };
+
   constructor(
     private readonly tables: Tables,
     private readonly wrapper: KeyWrapper,
   ) {}
 
-  async check(): Promise<HealthReport> {
+  check(): Promise<HealthReport> {
+    const now = Date.now();
+    if (this.last && now - this.last.at < HEALTH_CACHE_MS) return this.last.report;
+    const report = this.probe();
+    this.last = { at: now, report };
+    return report;
+  }
+
+  private async probe(): Promise<HealthReport> {
     const [storage, keyVault] = await Promise.all([
       probe(async () => {
         try {

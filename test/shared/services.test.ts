@@ -1,6 +1,7 @@
 import { TableClient } from '@azure/data-tables';
 import { startAzurite, type EmbeddedAzurite } from '../../local/azurite';
 import { FakeKeyVault } from '../../local/fakes/keyVault';
+import { HEALTH_CACHE_MS } from '../../shared/health';
 import { createServices, type Services } from '../../shared/services';
 import { azureSettings } from '../support/azureSettings';
 
@@ -41,9 +42,25 @@ it('seals provider secrets under the Key Vault key and reports both dependencies
   expect((JSON.parse(row.secrets) as { kid: string }).kid).toMatch(new RegExp(`^${vault.keyId()}/[0-9a-f]+$`));
 });
 
-it('reports Key Vault Unhealthy when the vault fails', async () => {
+/** Moves Date.now past the health cache, as the next probe would see it. */
+function later(ms: number): void {
+  const now = Date.now();
+  jest.spyOn(Date, 'now').mockImplementation(() => now + ms);
+}
+afterEach(() => jest.restoreAllMocks());
+
+it('spends at most one Key Vault call per cache period on anonymous /health, however often it is asked', async () => {
+  later(HEALTH_CACHE_MS + 1);
+  const before = vault.calls.get;
+  await Promise.all(Array.from({ length: 50 }, () => services.health.check()));
+  for (let i = 0; i < 50; i++) await services.health.check();
+  expect(vault.calls.get - before).toBe(1);
+});
+
+it('reports Key Vault Unhealthy when the vault fails, once the cached report is due', async () => {
   vault.failWith = 503;
   try {
+    later(2 * HEALTH_CACHE_MS + 2);
     expect((await services.health.check()).checks).toEqual({ storage: 'Healthy', keyVault: 'Unhealthy' });
   } finally {
     vault.failWith = undefined;
