@@ -1,16 +1,23 @@
 import { app, type HttpRequest, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { openApiDocument } from '../shared/api/openapi';
-import { InvalidIdentifierError, NotFoundError } from '../shared/errors';
+import { CredmanError, InvalidIdentifierError, NotFoundError } from '../shared/errors';
 import { handle, json } from './lib/http';
 import { ROTATE_KEYS_ID } from './lib/keyRotationOrchestrator';
 import { durableClientInput } from './lib/lifecycle';
 import { operationUrl, startOperation } from './lib/operations';
 import { getServices, requireAdmin } from './lib/runtime';
 
+/** Anonymous: which dependency fails (never why), or why the app could not start (settings by name, never values). */
 export async function health() {
-  const report = await (await getServices()).health.check();
-  return report.status === 'Healthy'
+  let report: object;
+  try {
+    report = await (await getServices()).health.check();
+  } catch (err) {
+    if (!(err instanceof CredmanError)) throw err;
+    report = { status: 'Unhealthy', error: { code: err.code, message: err.message } };
+  }
+  return (report as { status: string }).status === 'Healthy'
     ? json(200, report)
     : { ...json(503, report), headers: { 'Content-Type': 'application/json; charset=utf-8', 'Retry-After': '10' } };
 }

@@ -101,6 +101,21 @@ export class UnsupportedMediaTypeError extends CredmanError {
   }
 }
 
+/** The app settings are invalid: every request answers this, naming the settings (never their values), until they are fixed. */
+export class ConfigurationError extends CredmanError {
+  constructor(settings: string[], cause?: unknown) {
+    super('InvalidConfiguration', 500, `credman's app settings are invalid: ${settings.join(', ')}. The app's log says what is wrong with each.`, {
+      details: settings.map((target) => ({ code: 'InvalidSetting', target, message: 'Missing or malformed.' })),
+      cause,
+    });
+  }
+
+  // A 500 that says what to fix: the names are no secret, and an operator needs them.
+  override get expose(): boolean {
+    return true;
+  }
+}
+
 export class DependencyUnavailableError extends CredmanError {
   constructor(dependency: string, cause?: unknown) {
     super('DependencyUnavailable', 503, `${dependency} is unavailable; try again shortly.`, {

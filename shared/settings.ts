@@ -118,9 +118,15 @@ export interface Settings {
 }
 
 export class SettingsError extends Error {
+  /** Each problem as `NAME: what is wrong`; no problem quotes a value. */
   constructor(readonly problems: string[]) {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'SettingsError';
+  }
+
+  /** The settings at fault, by name. */
+  get names(): string[] {
+    return [...new Set(this.problems.map((p) => p.split(':')[0]))];
   }
 }
 

@@ -1,31 +1,54 @@
 import { app, type HttpRequest } from '@azure/functions';
+import { ConfigurationError, CredmanError, DependencyUnavailableError } from '../../shared/errors';
 import type { Caller } from '../../shared/identity/caller';
 import { createServices, type Services } from '../../shared/services';
-import { loadSettings } from '../../shared/settings';
+import { loadSettings, SettingsError } from '../../shared/settings';
 
-// One Services per process, built when the app starts (so bad settings fail at start-up with a
-// message naming each one) and awaited by every invocation.
+// One Services per process, built on first need and awaited by every invocation. A build that
+// fails is not remembered: the next invocation builds again (storage roles still propagating
+// after a deployment, a blip at cold start). Bad settings answer every request with a 500 that
+// names them; a dependency away at start answers 503 with Retry-After.
 
 let services: Promise<Services> | undefined;
 
 export function getServices(): Promise<Services> {
   services ??= (async () => {
     const settings = loadSettings(process.env);
-    return createServices(settings, {
-      log: (level, message) => (level === 'error' ? console.error : level === 'warn' ? console.warn : console.info)(`[credman] ${message}`),
-    });
+    return createServices(settings, { log });
   })().catch((err: unknown) => {
-    // A failed start (storage or Key Vault away during a cold start) is not remembered: the next
-    // invocation tries again, instead of the instance failing every request until it is recycled.
     services = undefined;
-    throw err;
+    throw startFailure(err);
   });
   return services;
 }
 
-app.hook.appStart(async () => {
-  await getServices();
+function startFailure(err: unknown): CredmanError {
+  if (err instanceof SettingsError) return new ConfigurationError(err.names, err);
+  if (err instanceof CredmanError) return err;
+  return new DependencyUnavailableError("credman's storage or key store", err);
+}
+
+function log(level: 'info' | 'warn' | 'error', message: string): void {
+  (level === 'error' ? console.error : level === 'warn' ? console.warn : console.info)(`[credman] ${message}`);
+}
+
+// The worker awaits appStart and a rejection fails its init: the host restarts the worker and,
+// after repeated failures, recycles the instance — a crash loop for a storage blip or a bad
+// setting. So the hook starts the build (warming the first request) and never throws.
+app.hook.appStart(() => {
+  getServices().catch((err: unknown) => {
+    const cause = err instanceof Error ? err.cause : undefined;
+    // SettingsError problems name settings and never quote values; other causes by name and code only.
+    const detail = cause instanceof SettingsError ? `\n${cause.problems.map((p) => `  - ${p}`).join('\n')}` : cause ? ` (${describe(cause)})` : '';
+    log('error', `start: ${err instanceof Error ? err.message : String(err)}${detail}; requests will try again`);
+  });
 });
+
+function describe(err: unknown): string {
+  if (!(err instanceof Error)) return typeof err;
+  const code = (err as { code?: unknown }).code;
+  return `${err.name}${typeof code === 'string' ? ` ${code}` : ''}`;
+}
 
 /** Authenticates the caller and requires the admin app role. */
 export async function requireAdmin(request: HttpRequest): Promise<Services> {

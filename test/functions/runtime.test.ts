@@ -41,7 +41,8 @@ it('tries again after a start that failed because storage was away, then keeps w
     CREDMAN_PUBLIC_BASE_URL: 'http://localhost:7071',
   });
 
-  await expect(getServices()).rejects.toThrow(/ECONNREFUSED/);
+  // A 503 with Retry-After for the request; the cause (for the log) is the refused connection.
+  await expect(getServices()).rejects.toMatchObject({ code: 'DependencyUnavailable', status: 503, cause: expect.objectContaining({ message: expect.stringMatching(/ECONNREFUSED/) }) });
 
   azurite = await startAzurite({ port });
   const services = getServices();

@@ -55,8 +55,20 @@ it('stops cleanly on Ctrl-C', async () => {
   expect(await host.stop()).toBe(0);
 });
 
-it('refuses to start with a malformed setting, naming it', async () => {
-  await expect(startHost({ CREDMAN_APP_OBJECT_ID: 'not-a-guid', CREDMAN_DEK_CACHE_MAX_ENTRIES: 'lots' })).rejects.toThrow(
-    /CREDMAN_APP_OBJECT_ID[\s\S]*CREDMAN_DEK_CACHE_MAX_ENTRIES|CREDMAN_DEK_CACHE_MAX_ENTRIES[\s\S]*CREDMAN_APP_OBJECT_ID/,
-  );
+it('starts with malformed settings (appStart never throws, as a crash-looping worker would) and answers with their names, never their values', async () => {
+  const bad = await startHost({ CREDMAN_APP_OBJECT_ID: 'not-a-guid-v4lue', CREDMAN_DEK_CACHE_MAX_ENTRIES: 'lots' });
+  try {
+    const names = /CREDMAN_APP_OBJECT_ID[\s\S]*CREDMAN_DEK_CACHE_MAX_ENTRIES|CREDMAN_DEK_CACHE_MAX_ENTRIES[\s\S]*CREDMAN_APP_OBJECT_ID/;
+    expect(bad.output()).toMatch(names);
+    const health = await bad.request('GET', '/health', { token: null });
+    expect(health.status).toBe(503);
+    expect(health.body).toEqual({ status: 'Unhealthy', error: { code: 'InvalidConfiguration', message: expect.stringMatching(names) } });
+    const list = await bad.request('GET', '/providers');
+    expect(list.status).toBe(500);
+    expect(list.body.error.code).toBe('InvalidConfiguration');
+    expect(list.body.error.details.map((d: { target: string }) => d.target).sort()).toEqual(['CREDMAN_APP_OBJECT_ID', 'CREDMAN_DEK_CACHE_MAX_ENTRIES']);
+    expect(health.text + list.text + bad.output()).not.toMatch(/not-a-guid-v4lue|lots/);
+  } finally {
+    await bad.stop();
+  }
 });
