@@ -1,7 +1,9 @@
 import { app, type HttpRequest, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
+import type { z } from 'zod';
 import { openApiDocument } from '../shared/api/openapi';
 import { CredmanError, InvalidIdentifierError, NotFoundError } from '../shared/errors';
+import type { healthSchema } from '../shared/model/schemas';
 import { handle, json } from './lib/http';
 import { ROTATE_KEYS_ID } from './lib/keyRotationOrchestrator';
 import { durableClientInput } from './lib/lifecycle';
@@ -10,14 +12,14 @@ import { getServices, requireAdmin } from './lib/runtime';
 
 /** Anonymous: which dependency fails (never why), or why the app could not start (settings by name, never values). */
 export async function health() {
-  let report: object;
+  let report: z.infer<typeof healthSchema>;
   try {
     report = await (await getServices()).health.check();
   } catch (err) {
     if (!(err instanceof CredmanError)) throw err;
     report = { status: 'Unhealthy', error: { code: err.code, message: err.message } };
   }
-  return (report as { status: string }).status === 'Healthy'
+  return report.status === 'Healthy'
     ? json(200, report)
     : { ...json(503, report), headers: { 'Content-Type': 'application/json; charset=utf-8', 'Retry-After': '10' } };
 }

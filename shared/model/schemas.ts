@@ -169,5 +169,9 @@ export const errorSchema = z
   .meta({ id: 'Error' });
 
 export const healthSchema = z
-  .object({ status: z.enum(['Healthy', 'Unhealthy']), checks: z.object({ storage: z.string(), keyVault: z.string() }) })
+  .union([
+    z.object({ status: z.enum(['Healthy', 'Unhealthy']), checks: z.object({ storage: z.string(), keyVault: z.string() }) }),
+    // The app could not start: invalid settings (named, never their values) or a dependency away.
+    z.object({ status: z.literal('Unhealthy'), error: z.object({ code: z.string(), message: z.string() }) }),
+  ])
   .meta({ id: 'Health' });
