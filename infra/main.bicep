@@ -36,6 +36,12 @@ param entraIdentifierUri string = ''
 @description('Client ids allowed to get user tokens for the API without a consent prompt. Default: Azure CLI, so that `az account get-access-token --resource <identifier URI>` works.')
 param preAuthorizedClientIds array = ['04b07795-8ddb-461a-bbee-02f9e1bf7b46']
 
+// ---- what earlier deployments left (azd keeps main.bicep's outputs in its environment and
+// main.parameters.json reads them back), for the writes that Azure does not repeat harmlessly ----
+
+@description('true once a deployment created the KEK (output CREDMAN_KEK_EXISTS): later ones leave the key, rotated or not, as it is.')
+param kekExists bool = false
+
 // ---- credman settings (shared/settings.ts; defaults are the schema's) ----
 
 @description('Token issuers trusted besides this tenant\'s Entra ID, e.g. a Kubernetes cluster\'s or GitHub Actions\' OIDC issuer: [{ issuer, jwksUri, audiences?, kind: \'oidc\' }].')
@@ -140,6 +146,7 @@ module keyVault 'app/keyvault.bicep' = {
     name: keyVaultName
     location: location
     tags: tags
+    kekExists: kekExists
   }
 }
 
@@ -258,6 +265,8 @@ output CREDMAN_API_BASE_URL string = '${baseUrl}/api'
 output CREDMAN_CONSENT_REDIRECT_URL string = '${baseUrl}/api/consent/callback'
 output AZURE_KEY_VAULT_URI string = keyVault.outputs.uri
 output CREDMAN_KEY_VAULT_KEY_ID string = keyVault.outputs.kekUri
+@description('Read back as kekExists by the next deployment: the KEK is there now.')
+output CREDMAN_KEK_EXISTS bool = true
 output CREDMAN_APP_CLIENT_ID string = appClientId
 output CREDMAN_APP_IDENTIFIER_URI string = appIdentifierUri
 output CREDMAN_APP_OBJECT_ID string = api.outputs.principalId

@@ -1,5 +1,10 @@
 // The vault holding credman's key-encryption key (KEK), and the key with its rotation policy.
 // RBAC mode: who may use the key is decided by role assignments (rbac.bicep), not access policies.
+//
+// ARM writes a key with "create if not exist": it never updates a key or adds a version, and when
+// the key exists but the request's creation parameters differ from its current version the PUT
+// fails (KeyCreationParametersDidNotMatchExistingKey). After the first rotation the current version
+// is one Key Vault made, so the key is written by the deployment that creates it and no other.
 
 param name string
 param location string
@@ -24,6 +29,9 @@ param notifyBeforeExpiry string = 'P7D'
 @description('Days a deleted vault or key stays recoverable (7 to 90).')
 param softDeleteRetentionInDays int = 90
 
+@description('true once an earlier deployment created the KEK (azd carries it from main.bicep\'s output CREDMAN_KEK_EXISTS): the key, rotated since or not, is then left as it is.')
+param kekExists bool = false
+
 module vault 'br/public:avm/res/key-vault/vault:0.14.0' = {
   name: '${name}-vault'
   params: {
@@ -41,26 +49,35 @@ module vault 'br/public:avm/res/key-vault/vault:0.14.0' = {
     enableVaultForDiskEncryption: false
     enableVaultForTemplateDeployment: false
     publicNetworkAccess: 'Enabled'
-    keys: [
-      {
-        name: kekName
-        kty: 'RSA'
-        keySize: kekSize
-        keyOps: ['wrapKey', 'unwrapKey']
-        rotationPolicy: {
-          attributes: { expiryTime: expiryTime }
-          lifetimeActions: [
-            { action: { type: 'rotate' }, trigger: { timeAfterCreate: rotateAfter } }
-            { action: { type: 'notify' }, trigger: { timeBeforeExpiry: notifyBeforeExpiry } }
-          ]
-        }
-      }
-    ]
+  }
+}
+
+resource createdVault 'Microsoft.KeyVault/vaults@2024-11-01' existing = {
+  name: name
+}
+
+resource kek 'Microsoft.KeyVault/vaults/keys@2024-11-01' = if (!kekExists) {
+  parent: createdVault
+  name: kekName
+  dependsOn: [vault]
+  properties: {
+    kty: 'RSA'
+    keySize: kekSize
+    keyOps: ['wrapKey', 'unwrapKey']
+    attributes: { enabled: true }
+    rotationPolicy: {
+      attributes: { expiryTime: expiryTime }
+      lifetimeActions: [
+        { action: { type: 'rotate' }, trigger: { timeAfterCreate: rotateAfter } }
+        { action: { type: 'notify' }, trigger: { timeBeforeExpiry: notifyBeforeExpiry } }
+      ]
+    }
   }
 }
 
 output name string = vault.outputs.name
 output uri string = vault.outputs.uri
 output kekName string = kekName
+// Built from the vault's name, not read from the key resource, which later deployments skip.
 @description('The KEK without a version (https://<vault>.vault.azure.net/keys/credman-kek): the app follows rotations.')
-output kekUri string = vault.outputs.keys[0].uri
+output kekUri string = 'https://${vault.outputs.name}${environment().suffixes.keyvaultDns}/keys/${kekName}'

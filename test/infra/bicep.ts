@@ -172,6 +172,8 @@ export interface Reference {
   /** What is between the quotes: a relative path, or br/public:avm/...:<version>. */
   readonly target: string;
   readonly existing: boolean;
+  /** The expression of `= if (<condition>)`, as written; undefined when the declaration is unconditional. */
+  readonly condition: string | undefined;
   readonly offset: number;
 }
 
@@ -182,8 +184,15 @@ export function declarations(file: BicepFile, kind: 'module' | 'resource'): Refe
   for (let m = pattern.exec(file.code); m; m = pattern.exec(file.code)) {
     const quote = m.index + m[0].length;
     const target = file.text.slice(quote, file.text.indexOf("'", quote));
-    const rest = file.code.slice(quote + target.length + 1, file.code.indexOf('=', quote + target.length + 1));
-    found.push({ symbol: m[1], target, existing: /\bexisting\b/.test(rest), offset: m.index });
+    const equals = file.code.indexOf('=', quote + target.length + 1);
+    const rest = file.code.slice(quote + target.length + 1, equals);
+    const guarded = /^\s*if\s*\(/.exec(file.code.slice(equals + 1));
+    let condition: string | undefined;
+    if (guarded) {
+      const { start, end } = blockAt(file, equals + 1, '(');
+      condition = file.text.slice(start + 1, end - 1).trim();
+    }
+    found.push({ symbol: m[1], target, existing: /\bexisting\b/.test(rest), condition, offset: m.index });
   }
   return found;
 }
