@@ -42,6 +42,9 @@ param preAuthorizedClientIds array = ['04b07795-8ddb-461a-bbee-02f9e1bf7b46']
 @description('true once a deployment created the KEK (output CREDMAN_KEK_EXISTS): later ones leave the key, rotated or not, as it is.')
 param kekExists bool = false
 
+@description('Object ids that earlier deployments gave the admin app role, comma-separated (output CREDMAN_ADMIN_PRINCIPAL_IDS): the deployer is assigned it only when not among them.')
+param adminPrincipalIds string = ''
+
 // ---- credman settings (shared/settings.ts; defaults are the schema's) ----
 
 @description('Token issuers trusted besides this tenant\'s Entra ID, e.g. a Kubernetes cluster\'s or GitHub Actions\' OIDC issuer: [{ issuer, jwksUri, audiences?, kind: \'oidc\' }].')
@@ -177,6 +180,11 @@ module api 'app/api.bicep' = {
   }
 }
 
+var adminsBefore = filter(map(split(adminPrincipalIds, ','), p => trim(p)), p => !empty(p))
+// Graph creates an app role assignment with a POST and refuses a second one for the same principal
+// (msgraph-bicep-types#161): it is asked for only for a deployer that no earlier deployment assigned.
+var deployerNeedsAdmin = !empty(principalId) && !contains(adminsBefore, principalId)
+
 module entra 'app/entra.bicep' = if (createEntraApp) {
   name: 'entra'
   params: {
@@ -184,7 +192,7 @@ module entra 'app/entra.bicep' = if (createEntraApp) {
     displayName: 'credman (${environmentName})'
     identifierUri: !empty(entraIdentifierUri) ? entraIdentifierUri : 'api://${tenant().tenantId}/credman-${resourceToken}'
     adminRole: adminRole
-    adminPrincipalId: principalId
+    adminPrincipalId: deployerNeedsAdmin ? principalId : ''
     preAuthorizedClientIds: preAuthorizedClientIds
   }
 }
@@ -267,6 +275,8 @@ output AZURE_KEY_VAULT_URI string = keyVault.outputs.uri
 output CREDMAN_KEY_VAULT_KEY_ID string = keyVault.outputs.kekUri
 @description('Read back as kekExists by the next deployment: the KEK is there now.')
 output CREDMAN_KEK_EXISTS bool = true
+@description('Read back as adminPrincipalIds by the next deployment: who holds the admin app role through a deployment.')
+output CREDMAN_ADMIN_PRINCIPAL_IDS string = join(createEntraApp && !empty(principalId) ? union(adminsBefore, [principalId]) : adminsBefore, ',')
 output CREDMAN_APP_CLIENT_ID string = appClientId
 output CREDMAN_APP_IDENTIFIER_URI string = appIdentifierUri
 output CREDMAN_APP_OBJECT_ID string = api.outputs.principalId

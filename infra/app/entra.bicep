@@ -11,7 +11,7 @@ param identifierUri string
 @description('Value of the app role that the management API requires (CREDMAN_ADMIN_ROLE).')
 param adminRole string
 
-@description('Object id of a user or service principal given the admin role (the deployer under azd). Empty: none.')
+@description('Object id of a user or service principal given the admin role: the deployer under azd, unless an earlier deployment gave it already (a second assignment is refused). Empty: none.')
 param adminPrincipalId string = ''
 
 @description('Client ids that may get user tokens for the API without a consent prompt (Azure CLI by default).')

@@ -95,6 +95,34 @@ describe('a Key Vault key', () => {
   });
 });
 
+describe('the deployer\'s admin app role', () => {
+  // Graph creates an app role assignment with a POST: the type has no client-side key, so a second
+  // one for the same principal, role and resource is refused ("Permission being assigned already
+  // exists on the object"), as msgraph-bicep-types#161 reports for redeployments.
+  const assignments = [...resources('Microsoft.Graph/appRoleAssignedTo'), ...resources('Microsoft.Graph/oauth2PermissionGrants')];
+
+  it('is the only Graph assignment, and it is conditional', () => {
+    expect(assignments.map(({ ref }) => ({ symbol: ref.symbol, conditional: ref.condition !== undefined }))).toEqual([{ symbol: 'deployerIsAdmin', conditional: true }]);
+  });
+
+  it('is asked for only when no earlier deployment gave it to the same principal', () => {
+    const [{ file, ref }] = assignments;
+    const principal = objectEntries(file, ref.offset).get('principalId')?.value;
+    expect(ref.condition).toBe(`!empty(${principal})`);
+    // main.bicep passes the principal only when the azd-carried list of earlier admins lacks it.
+    const passed = moduleParams(main, moduleDeploying(file).symbol).get(principal!)?.value ?? '';
+    const needs = /^(\w+) \? principalId : ''$/.exec(passed)?.[1];
+    expect({ passed, guarded: needs !== undefined }).toEqual({ passed, guarded: true });
+    const before = /!contains\((\w+), principalId\)/.exec(varExpression(main, needs!))?.[1];
+    expect(before).toBeDefined();
+    const listParam = /\bsplit\((\w+), ','\)/.exec(varExpression(main, before!))?.[1];
+    const { output } = carriedByAzd(listParam!);
+    // What the deployment leaves: the earlier admins and this deployer.
+    expect(output).toContain(before!);
+    expect(output).toContain('principalId');
+  });
+});
+
 describe('names and ids that a redeployment must find again', () => {
   it('uses no value that changes from one run to the next', () => {
     for (const file of files) expect({ file: file.path, perRun: /\b(newGuid|utcNow)\s*\(/.test(file.code) }).toEqual({ file: file.path, perRun: false });
