@@ -17,8 +17,11 @@ param adminPrincipalId string = ''
 @description('Client ids that may get user tokens for the API without a consent prompt (Azure CLI by default).')
 param preAuthorizedClientIds array
 
-// Stable ids: redeploying must not create a second role or scope.
-var adminRoleId = guid(uniqueName, 'appRole', adminRole)
+// Stable ids: redeploying must not create a second role or scope, and Graph refuses to drop an
+// enabled one ("cannot be deleted or updated unless disabled first"). So the role's id does not
+// follow adminRole: renaming the role updates it in place. 'Credman.Admin' keeps the id that the
+// first deployments derived from the default value.
+var adminRoleId = guid(uniqueName, 'appRole', 'Credman.Admin')
 var accessScopeId = guid(uniqueName, 'scope', 'user_impersonation')
 
 resource app 'Microsoft.Graph/applications@v1.0' = {

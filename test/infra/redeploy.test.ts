@@ -147,4 +147,15 @@ describe('names and ids that a redeployment must find again', () => {
     // An identifier URI built from the app's own appId would need the app before it exists.
     expect(appBody.get('identifierUris')?.value).not.toContain(`${app.ref.symbol}.`);
   });
+
+  it('keeps the ids of the app role and the scope when their values are renamed', () => {
+    // Graph refuses to drop an enabled role or scope ("cannot be deleted or updated unless disabled
+    // first"): an id that followed the role's value would make renaming it fail on redeployment.
+    const entra = readBicep('app/entra.bicep');
+    for (const name of ['adminRoleId', 'accessScopeId']) {
+      const args = /^guid\((.*)\)$/.exec(varExpression(entra, name))?.[1] ?? '';
+      const nonLiteral = args.split(',').map((a) => a.trim()).filter((a) => !/^'[^']*'$/.test(a));
+      expect({ name, nonLiteral }).toEqual({ name, nonLiteral: ['uniqueName'] });
+    }
+  });
 });
