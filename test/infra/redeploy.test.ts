@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { INFRA, declarationOffset, declarations, moduleParams, nested, objectEntries, params, readBicep, type BicepFile, type Reference } from './bicep';
+import { INFRA, ROOT, declarationOffset, declarations, moduleParams, nested, objectEntries, params, readBicep, type BicepFile, type Reference } from './bicep';
 
 // A second `azd up` (or any redeployment) must succeed on what the first one left, including a KEK
 // that Key Vault has rotated since. Writes that Azure does not treat as "create or update" are made
@@ -157,5 +157,18 @@ describe('names and ids that a redeployment must find again', () => {
       const nonLiteral = args.split(',').map((a) => a.trim()).filter((a) => !/^'[^']*'$/.test(a));
       expect({ name, nonLiteral }).toEqual({ name, nonLiteral: ['uniqueName'] });
     }
+  });
+});
+
+describe('a CI pipeline', () => {
+  it('gets every variable that main.parameters.json reads, besides azd\'s own (azure.yaml pipeline.variables)', () => {
+    // Each CI run starts from a fresh azd environment: without them it would deploy other settings,
+    // and write the KEK and the admin role again.
+    const read = [...JSON.stringify(parametersFile).matchAll(/\$\{([A-Z][A-Z0-9_]*)/g)].map((m) => m[1]).filter((v) => !v.startsWith('AZURE_'));
+    const azureYaml = readFileSync(join(ROOT, 'azure.yaml'), 'utf8');
+    const block = /^pipeline:\n {2}variables:\n((?: {4}- [A-Z0-9_]+\n?)+)/m.exec(azureYaml)?.[1] ?? '';
+    const listed = [...block.matchAll(/- ([A-Z0-9_]+)/g)].map((m) => m[1]);
+    expect(read).toEqual(expect.arrayContaining(['CREDMAN_KEK_EXISTS', 'CREDMAN_ADMIN_PRINCIPAL_IDS']));
+    expect(listed.sort()).toEqual([...new Set(read)].sort());
   });
 });
