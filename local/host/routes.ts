@@ -31,7 +31,7 @@ export class RouteConfigurationError extends Error {
 }
 
 function parse(template: string, functionName: string): Segment[] {
-  const segments = template.split('/');
+  const segments = template.replace(/^\/+|\/+$/g, '').split('/');
   return segments.map((s, i): Segment => {
     if (!s.includes('{') && !s.includes('}')) {
       if (s === '') throw new RouteConfigurationError(`Function "${functionName}": route "${template}" has an empty segment.`);
@@ -67,8 +67,10 @@ export function httpRoutes(registrations: Registration[]): HttpRoute[] {
     const trigger = Object.values(registration.metadata.bindings).find((b) => b.type.toLowerCase() === 'httptrigger');
     if (!trigger) continue;
     const name = registration.metadata.name;
-    if (!FUNCTION_NAME.test(name)) throw new RouteConfigurationError(`"${name}" is not a valid function name (a letter, then letters, digits, _ or -).`);
-    const template = trigger.route ?? name;
+    if (!FUNCTION_NAME.test(name) || name.toLowerCase() === 'host') throw new RouteConfigurationError(`"${name}" is not a valid function name (a letter, then letters, digits, _ or -; not "host").`);
+    const template = (trigger.route ?? '').trim() || name;
+    // ScriptHost.ValidateHttpFunction: a route starting with "admin" or "runtime" (a plain prefix test) is refused.
+    if (/^(admin|runtime)/i.test(template.replace(/^\/+/, ''))) throw new RouteConfigurationError(`Function "${name}": the route "${template}" conflicts with the host's built-in routes (admin, runtime).`);
     const segments = parse(template, name);
     const route: HttpRoute = {
       registration,
@@ -77,7 +79,7 @@ export function httpRoutes(registrations: Registration[]): HttpRoute[] {
       methods: (trigger.methods ?? ALL_METHODS).map((m) => m.toUpperCase()),
       match: (path) => matchSegments(segments, path),
     };
-    const key = template.toLowerCase();
+    const key = template.replace(/^\/+|\/+$/g, '').toLowerCase();
     for (const other of byTemplate.get(key) ?? []) {
       if (other.methods.some((m) => route.methods.includes(m))) {
         throw new RouteConfigurationError(`Function "${name}": its route "${template}" conflicts with the route of function "${other.registration.metadata.name}".`);
@@ -89,8 +91,17 @@ export function httpRoutes(registrations: Registration[]): HttpRoute[] {
   return routes;
 }
 
+/** A request path under the route prefix as ASP.NET's PathTokenizer splits it: a trailing `/` is no segment. */
+export function pathSegments(path: string): string[] {
+  const segments = path === '' || path === '/' ? [] : path.split('/');
+  if (segments.length && segments[segments.length - 1] === '') segments.pop();
+  return segments;
+}
+
 /** The first route, in the host's order, whose method and template match; its parameters. */
 export function resolveRoute(routes: HttpRoute[], method: string, segments: string[]): { route: HttpRoute; params: Record<string, string> } | undefined {
+  // An empty segment (`a//b`) matches no template, a catch-all included (RoutePatternMatcher).
+  if (segments.includes('')) return undefined;
   for (const route of routes) {
     if (!route.methods.includes(method)) continue;
     const params = route.match(segments);

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { HttpRequest, HttpResponse, InvocationContext, type Cookie, type HttpRequestInit, type HttpResponseInit } from '@azure/functions';
 import type { BindingInfo, FunctionMetadata } from './coreApi';
 import { LazyNativeRequest } from './nativeRequest';
-import { resolveRoute, type HttpRoute } from './routes';
+import { pathSegments, resolveRoute, type HttpRoute } from './routes';
 
 // Serves the app's HTTP functions under /api the way the Functions host does: it matches the
 // route, builds HttpRequest and InvocationContext from @azure/functions, calls the registered
@@ -58,12 +58,11 @@ async function serve(routes: HttpRoute[], extra: ExtraRoute[], inputs: InputProv
   }
   let segments: string[];
   try {
-    segments = rawPath.slice(ROUTE_PREFIX.length + 1).split('/').map(decodeURIComponent);
+    segments = pathSegments(rawPath.slice(ROUTE_PREFIX.length + 1)).map(decodeURIComponent);
   } catch {
     res.writeHead(400).end();
     return;
   }
-  if (segments.length > 1 && segments[segments.length - 1] === '') segments.pop();
   const method = (req.method ?? 'GET').toUpperCase();
   const found = resolveRoute(routes, method, segments);
   if (!found) {
@@ -82,7 +81,7 @@ async function serve(routes: HttpRoute[], extra: ExtraRoute[], inputs: InputProv
     method,
     url: href,
     headers,
-    query: url.search ? Object.fromEntries(url.searchParams) : {},
+    query: url.search ? hostQuery(url.searchParams) : {},
     params: found.params,
     // An init field of the library (its streaming path passes the native request this way).
     nativeRequest: new LazyNativeRequest(href, method, headers, body.length ? body : undefined) as unknown as Request,
@@ -107,6 +106,19 @@ async function serve(routes: HttpRoute[], extra: ExtraRoute[], inputs: InputProv
     res.writeHead(500).end();
     return;
   }
+  // The library's toRpcHttp: null/undefined is no output (the host answers 200, empty); any other
+  // non-object fails the invocation; a status outside 200-599 makes its Response throw.
+  if (result !== undefined && result !== null && typeof result !== 'object') {
+    context.error(`Function "${metadata.name}" returned a ${typeof result}, not an HTTP response`);
+    res.writeHead(500).end();
+    return;
+  }
+  const status = result instanceof HttpResponse ? result.status : ((result as HttpResponseInit | null)?.status ?? 200);
+  if (!Number.isInteger(status) || status < 200 || status > 599) {
+    context.error(`Function "${metadata.name}" returned status ${String(status)}, outside 200-599`);
+    res.writeHead(500).end();
+    return;
+  }
   const plain = result instanceof HttpResponse ? undefined : plainResponse((result ?? {}) as HttpResponseInit);
   if (plain) {
     res.writeHead(plain.status, plain.headers);
@@ -115,12 +127,27 @@ async function serve(routes: HttpRoute[], extra: ExtraRoute[], inputs: InputProv
   }
   const response = result instanceof HttpResponse ? result : new HttpResponse((result ?? {}) as HttpResponseInit);
   const out = Buffer.from(await response.arrayBuffer());
+  // Copied entry by entry into a plain map, as toRpcHttp does: of several Set-Cookie headers only
+  // the last survives; `cookies` are then appended by the host, one Set-Cookie each.
   const outHeaders: Record<string, string | string[]> = {};
-  response.headers.forEach((v, k) => (outHeaders[k] = v));
-  // The Functions host turns `cookies` into Set-Cookie headers; so does this one.
-  if (response.cookies.length) outHeaders['set-cookie'] = response.cookies.map(setCookie);
+  for (const [k, v] of response.headers.entries()) outHeaders[k] = v;
+  withCookies(outHeaders, response.cookies);
   res.writeHead(response.status, outHeaders);
   res.end(method === 'HEAD' ? undefined : out);
+}
+
+/** The host appends each of `cookies` as its own Set-Cookie, after any Set-Cookie header the function set. */
+function withCookies(headers: Record<string, string | string[]>, cookies: Cookie[] | undefined): void {
+  if (!cookies?.length) return;
+  const existing = headers['set-cookie'];
+  headers['set-cookie'] = [...(existing === undefined ? [] : Array.isArray(existing) ? existing : [existing]), ...cookies.map(setCookie)];
+}
+
+/** The host hands the worker one value per query key: repeated keys joined with ",". */
+function hostQuery(params: URLSearchParams): Record<string, string> {
+  const query = new Map<string, string>();
+  for (const [k, v] of params) query.set(k, query.has(k) ? `${query.get(k)},${v}` : v);
+  return Object.fromEntries(query);
 }
 
 const NULL_BODY = new Set([101, 204, 205, 304]);
@@ -146,19 +173,32 @@ function plainResponse(init: HttpResponseInit): { status: number; headers: Recor
       headers['content-type'] ??= 'text/plain;charset=UTF-8';
     }
   }
-  if (init.cookies?.length) headers['set-cookie'] = init.cookies.map(setCookie);
+  withCookies(headers, init.cookies);
   return { status, headers, ...(body === undefined ? {} : { body }) };
 }
 
+const SAME_SITE: Record<string, string> = { Lax: 'lax', Strict: 'strict', None: 'none' };
+
+/** .NET's Uri.EscapeDataString: everything but the RFC 3986 unreserved characters is escaped. */
+function escapeDataString(value: string): string {
+  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/**
+ * A cookie as the host writes it: the library maps sameSite Lax/Strict/None (anything else means no
+ * attribute), the host makes CookieOptions (path "/" unless given) and ASP.NET's
+ * ResponseCookies.Append escapes the value and writes lowercase attributes in its own order.
+ */
 function setCookie(c: Cookie): string {
-  const parts = [`${c.name}=${c.value}`];
-  if (c.path) parts.push(`Path=${c.path}`);
-  if (c.domain) parts.push(`Domain=${c.domain}`);
-  if (c.maxAge !== undefined) parts.push(`Max-Age=${c.maxAge}`);
-  if (c.expires) parts.push(`Expires=${new Date(c.expires).toUTCString()}`);
-  if (c.secure) parts.push('Secure');
-  if (c.httpOnly) parts.push('HttpOnly');
-  if (c.sameSite) parts.push(`SameSite=${c.sameSite}`);
+  const parts = [`${c.name}=${escapeDataString(c.value)}`];
+  if (c.expires !== undefined) parts.push(`expires=${new Date(c.expires).toUTCString()}`);
+  if (c.maxAge !== undefined) parts.push(`max-age=${Math.trunc(c.maxAge)}`);
+  if (c.domain) parts.push(`domain=${c.domain}`);
+  parts.push(`path=${c.path || '/'}`);
+  if (c.secure) parts.push('secure');
+  const sameSite = c.sameSite && SAME_SITE[c.sameSite];
+  if (sameSite) parts.push(`samesite=${sameSite}`);
+  if (c.httpOnly) parts.push('httponly');
   return parts.join('; ');
 }
 

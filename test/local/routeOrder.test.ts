@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Registration } from '../../local/host/coreApi';
-import { httpRoutes, resolveRoute, RouteConfigurationError, type HttpRoute } from '../../local/host/routes';
+import { httpRoutes, pathSegments, resolveRoute, RouteConfigurationError, type HttpRoute } from '../../local/host/routes';
 import { openApiDocument } from '../../shared/api/openapi';
 import { loadApp } from './durable/support';
 
@@ -17,7 +17,7 @@ function httpFunction(name: string, route: string, methods?: string[]): Registra
   };
 }
 
-const reach = (routes: HttpRoute[], method: string, path: string) => resolveRoute(routes, method, path.split('/'))?.route.registration.metadata.name;
+const reach = (routes: HttpRoute[], method: string, path: string) => resolveRoute(routes, method, pathSegments(path))?.route.registration.metadata.name;
 
 describe("the host's route order", () => {
   it('tries functions by name ignoring case, first match wins, whatever the templates', () => {
@@ -42,6 +42,16 @@ describe("the host's route order", () => {
     expect(() => httpRoutes([httpFunction('1st', 'x')])).toThrow(/not a valid function name/);
     expect(() => httpRoutes([httpFunction('c', 'items/{id:int}')])).toThrow(/not supported/);
     expect(() => httpRoutes([httpFunction('c', '{*rest}/more')])).toThrow(/last segment/);
+    expect(() => httpRoutes([httpFunction('host', 'x')])).toThrow(/not a valid function name/);
+    expect(() => httpRoutes([httpFunction('c', 'administrators/{id}')])).toThrow(/built-in routes/);
+    expect(() => httpRoutes([httpFunction('c', '/Runtime/x')])).toThrow(/built-in routes/);
+  });
+
+  it('matches no template, a catch-all included, when the path has an empty segment; a trailing slash is none', () => {
+    const routes = httpRoutes([httpFunction('a', 'x/{id}', ['GET']), httpFunction('z', '{*path}')]);
+    expect(reach(routes, 'GET', 'x/1/')).toBe('a');
+    expect(reach(routes, 'GET', 'x//1')).toBeUndefined();
+    expect(reach(routes, 'GET', '')).toBe('z');
   });
 });
 
@@ -75,7 +85,7 @@ describe('the real app under the host order', () => {
         let path = op.template;
         for (const p of params) path = path.replace(p, value);
         // A path two documented operations could both claim (same method) is a defect of the API itself.
-        const claimants = ops.filter((o) => o.method === op.method && routes.find((r) => r.template === o.template)!.match(path.split('/')));
+        const claimants = ops.filter((o) => o.method === op.method && routes.find((r) => r.template === o.template)!.match(pathSegments(path)));
         if (claimants.length !== 1) misses.push(`${op.method} ${path}: documented by ${claimants.map((c) => c.template).join(' and ')}`);
         const reached = reach(routes, op.method, path);
         if (reached !== owner!.registration.metadata.name) misses.push(`${op.method} ${path} reaches ${reached}, not ${owner!.registration.metadata.name}`);
