@@ -60,6 +60,8 @@ interface Entry {
   cancelNext?: () => void;
   cancelStartup?: () => void;
   running?: Promise<void>;
+  /** An occurrence that came due while the runOnStartup invocation ran. */
+  deferredAt?: number;
   last: string;
   lastUpdated: string;
 }
@@ -153,16 +155,31 @@ export class TimerScheduler {
   private due(entry: Entry, at: number): void {
     entry.cancelNext = undefined;
     if (this.state !== 'started') return;
-    const now = this.clock.now();
-    const fired = Math.max(now, at);
-    // The next occurrence is armed before this one runs: a slow or failing run keeps the schedule.
-    this.arm(entry, entry.schedule.next(fired));
     if (entry.running) {
-      // The host holds a singleton lock per timer function: an occurrence never overlaps a run.
-      this.log('warning', `[timers] ${entry.name}: skipped the occurrence due ${iso(at)}, the previous invocation is still running`);
+      // Only the runOnStartup invocation can still run here: the occurrence waits for it to end.
+      entry.deferredAt = at;
       return;
     }
-    this.invoke(entry, fired, at);
+    this.invoke(entry, Math.max(this.clock.now(), at), at);
+  }
+
+  /**
+   * As the host's TimerListener: one invocation at a time, and the next occurrence is armed only
+   * when it ends, computed from when it was invoked. An occurrence that passed meanwhile is due at
+   * once, so an overrun runs one missed occurrence late (never a backlog, never two at once).
+   */
+  private rearm(entry: Entry, invokedAt: number): void {
+    if (this.state !== 'started') return;
+    const deferred = entry.deferredAt;
+    entry.deferredAt = undefined;
+    if (deferred !== undefined) {
+      this.invoke(entry, Math.max(this.clock.now(), deferred), deferred);
+      return;
+    }
+    if (entry.cancelNext) return; // armed already (a runOnStartup invocation beside the schedule)
+    const next = entry.schedule.next(invokedAt);
+    if (next <= this.clock.now()) this.log('warning', `[timers] ${entry.name}: the occurrence due ${iso(next)} passed while the previous invocation ran; running it now`);
+    this.arm(entry, next);
   }
 
   /** Invokes the handler as the worker does for a timer: handler(Timer, InvocationContext). */
@@ -188,6 +205,7 @@ export class TimerScheduler {
     entry.running = call().finally(() => {
       entry.last = entry.lastUpdated = iso(invokedAt);
       entry.running = undefined;
+      this.rearm(entry, invokedAt);
     });
   }
 
