@@ -277,9 +277,18 @@ class Replayer {
    */
   private withRetry(name: string, input: string | null, options: RetryOptionsWire | undefined): Pending {
     if (!options) throw new ReplayFailure(`CallActivityWithRetry for '${name}' carries no retryOptions.`);
+    // DurableOrchestrationContext.CallDurableTaskFunctionAsync: the Azure Storage provider refuses
+    // retry intervals beyond its maximum delay (ValidateDelayTime), failing the orchestration.
+    const maxRetryInterval = options.maxRetryIntervalInMilliseconds ?? DEFAULT_MAX_RETRY_INTERVAL_MS;
+    if (maxRetryInterval > MAXIMUM_SHORT_TIMER_MS || options.firstRetryIntervalInMilliseconds > MAXIMUM_SHORT_TIMER_MS) {
+      throw new ReplayFailure(`The Azure Storage provider supports a maximum of ${MAXIMUM_SHORT_TIMER_MS / 86_400_000} days for time-based delays`);
+    }
+    const attempts = Math.trunc(options.maxNumberOfAttempts);
+    // Stricter than Azure: with no attempt, DurableTask.Core's RetryInterceptor never calls the
+    // activity and returns null, while durable-functions waits for an attempt that never comes.
+    if (!(attempts >= 1)) throw new ReplayFailure(`CallActivityWithRetry for '${name}': maxNumberOfAttempts must be at least 1 (it counts the first attempt).`);
     const task = new Pending();
     const firstAttempt = this.now;
-    const attempts = Math.max(1, Math.trunc(options.maxNumberOfAttempts));
     const attempt = (retryCount: number) => {
       this.scheduleTask(name, input).then((ok) => {
         if (ok) return task.settle(true);
