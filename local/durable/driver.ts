@@ -65,10 +65,20 @@ interface Live {
   /** Bumped whenever the execution ends or is replaced: results of older activities and timers are ignored. */
   generation: number;
   episodeQueued: boolean;
+  /** An episode is between taking its batch and storing its outcome. */
+  inEpisode: boolean;
   gone: boolean;
+  /** The instance's rows were purged; its queued messages live on (see `purge`). */
+  purged: boolean;
+  /** Purges so far: an episode that sees this change under it was purged in flight. */
+  purges: number;
+  /** An episode of the instance has been stored since it was created or purged (Azure's history sentinel row exists). */
+  checkpointed: boolean;
 }
 
 const OUT_OF_PROC_DATA = '\n\n$OutOfProcData$:';
+/** The statuses the Azure Storage provider's purge by filter honours. */
+const PURGEABLE_STATUSES: readonly RuntimeStatus[] = ['Completed', 'Terminated', 'Canceled', 'Failed'];
 const DEFAULT_RPC_PORT = 17071;
 const DEFAULT_TASK_HUB = 'TestHubName';
 /** The placeholder the extension puts in managementUrls. */
@@ -199,11 +209,14 @@ export class DurableDriver {
     if (id.length > MAX_INSTANCE_ID_LENGTH) throw new DurableArgumentError(`Instance ID lengths must not exceed ${MAX_INSTANCE_ID_LENGTH} characters.`);
     this.ensureRunning();
     await this.serial(id, async () => {
-      const existing = this.live.get(id)?.row ?? (await this.store.getInstance(id));
+      const existing = await this.getInstance(id);
       if (existing && ACTIVE_STATUSES.includes(existing.runtimeStatus)) {
         throw new InstanceAlreadyExistsError(`An Orchestration instance with the status ${existing.runtimeStatus} already exists.`);
       }
       const old = this.live.get(id);
+      // Messages still queued for the id (a termination sent before a purge…) stay queued: in Azure
+      // they sit in the control queue and reach whichever execution runs next.
+      const queued = old && !old.gone ? old.messages.filter((m) => m.kind === 'event') : [];
       if (old) this.forget(old);
       const now = this.clock.now();
       const executionId = newExecutionId();
@@ -222,21 +235,22 @@ export class DurableDriver {
       // The message first: an instance row never points at a start that was not recorded.
       await this.store.addMessage(id, message);
       await this.store.putInstance(row);
-      const live = this.track(row, []);
-      live.messages.push(message);
+      const live = this.track(row, [], existing !== undefined);
+      live.messages.push(...queued, message);
       this.kick(live);
     });
     return id;
   }
 
   async getInstance(instanceId: string): Promise<InstanceRow | undefined> {
-    return this.live.get(instanceId)?.row ?? this.store.getInstance(instanceId);
+    const live = this.live.get(instanceId);
+    return live && !live.purged ? live.row : this.store.getInstance(instanceId);
   }
 
   /** The current execution's committed history. */
   async getHistory(row: InstanceRow): Promise<HistoryEvent[]> {
     const live = this.live.get(row.instanceId);
-    if (live) return live.history;
+    if (live && !live.purged) return live.history;
     return (await this.store.readHistory(row.instanceId, row.executionId)).events;
   }
 
@@ -254,18 +268,43 @@ export class DurableDriver {
     return this.deliverClientEvent(instanceId, events.executionTerminated(this.clock.now(), reason));
   }
 
-  /** PurgeInstanceHistoryAsync: removes the instance, its history and its pending work. */
+  /**
+   * PurgeInstanceHistoryAsync as the Azure Storage provider does it (AzureTableTrackingStore):
+   * deletes the instance row and the history at once, whatever the instance's status, without
+   * waiting for an episode in flight. What is queued for the instance is not touched: queued
+   * messages (a termination, events, activity results, timers) arrive later and, with no history
+   * to apply to, are discarded; an episode in flight stores its outcome as if nothing happened (the
+   * first episode of an instance writes its rows back; a later one fails on the history's ETag,
+   * after its activities were already sent). Purge only what has finished.
+   */
   async purge(instanceId: string): Promise<boolean> {
-    return this.serial(instanceId, async () => {
-      const live = this.live.get(instanceId);
-      if (live) this.forget(live);
-      return this.store.purge(instanceId);
-    });
+    const live = this.live.get(instanceId);
+    if (live && !live.gone) {
+      live.purges++;
+      live.purged = true;
+      live.checkpointed = false;
+      live.history = [];
+      // Results of its activities and timers find no history: discarded.
+      this.disarm(live);
+      live.generation++;
+      // A continue-as-new is one work item in Azure: its next execution goes with the purge.
+      live.messages = live.messages.filter((m) => !(m.kind === 'start' && m.continued));
+      if (!live.inEpisode && !live.messages.length) this.forget(live);
+    }
+    return this.store.purge(instanceId);
   }
 
+  /**
+   * Purge by filter, as AzureTableTrackingStore.PurgeInstanceHistoryAsync filters: of the statuses
+   * asked for, only Completed, Terminated, Canceled and Failed count, and when none is left the
+   * status does not filter at all (every instance in the time range goes, running or not).
+   */
   async purgeBy(query: InstanceQuery): Promise<number> {
+    const terminal = (query.runtimeStatus ?? []).filter((s) => PURGEABLE_STATUSES.includes(s));
+    const { runtimeStatus: _asked, ...rest } = query;
+    const filter: InstanceQuery = terminal.length ? { ...rest, runtimeStatus: terminal } : rest;
     const ids: string[] = [];
-    for await (const row of this.store.allInstances(query)) ids.push(row.instanceId);
+    for await (const row of this.store.allInstances(filter)) ids.push(row.instanceId);
     let deleted = 0;
     for (const id of ids) if (await this.purge(id)) deleted++;
     return deleted;
@@ -289,8 +328,21 @@ export class DurableDriver {
     return result;
   }
 
-  private track(row: InstanceRow, history: HistoryEvent[]): Live {
-    const live: Live = { id: row.instanceId, row, history, messages: [], timers: new Map(), generation: 0, episodeQueued: false, gone: false };
+  private track(row: InstanceRow, history: HistoryEvent[], checkpointed: boolean): Live {
+    const live: Live = {
+      id: row.instanceId,
+      row,
+      history,
+      messages: [],
+      timers: new Map(),
+      generation: 0,
+      episodeQueued: false,
+      inEpisode: false,
+      gone: false,
+      purged: false,
+      purges: 0,
+      checkpointed,
+    };
     this.live.set(row.instanceId, live);
     return live;
   }
@@ -320,7 +372,11 @@ export class DurableDriver {
     const consumed = messages.filter((m) => stored.consumed.has(m.key));
     if (consumed.length) await this.store.deleteRows(instanceId, consumed.map((m) => m.key));
     for (const other of executions) if (other !== row.executionId) await this.store.deleteExecution(instanceId, other);
-    const live = this.track(row, stored.events.map((e) => ({ ...e, IsPlayed: true })));
+    const live = this.track(
+      row,
+      stored.events.map((e) => ({ ...e, IsPlayed: true })),
+      stored.events.length > 0 || executions.size > 0 || row.runtimeStatus !== 'Pending',
+    );
     live.messages = messages.filter((m) => !stored.consumed.has(m.key));
     // An episode that committed its history but not the instance row: the history decides
     // (unless a new execution is about to replace this one).
@@ -352,8 +408,27 @@ export class DurableDriver {
     }
   }
 
+  /**
+   * RaiseEventAsync/TerminateAsync as the extension does them: read the status, then put a message
+   * on the instance's queue. An episode in flight does not hold the caller up, and nothing changes
+   * until an episode takes the message (a terminated instance reads Running until then).
+   */
   private async deliverClientEvent(instanceId: string, event: HistoryEvent): Promise<'accepted' | 'notFound' | 'gone'> {
     this.ensureRunning();
+    const known = this.live.get(instanceId);
+    if (known && !known.gone && !known.purged) {
+      if (!ACTIVE_STATUSES.includes(known.row.runtimeStatus)) return 'gone';
+      const message: Message = { key: this.store.newMessageKey(), kind: 'event', executionId: null, event };
+      await this.store.addMessage(instanceId, message);
+      if (!known.gone) {
+        known.messages.push(message);
+        this.kick(known);
+      } else {
+        // It finished (and was let go) while the message was being stored.
+        await this.serial(instanceId, () => this.adopt(instanceId, message));
+      }
+      return 'accepted';
+    }
     return this.serial(instanceId, async () => {
       let live = this.live.get(instanceId);
       const row = live?.row ?? (await this.store.getInstance(instanceId));
@@ -371,6 +446,19 @@ export class DurableDriver {
       this.kick(live);
       return 'accepted';
     });
+  }
+
+  /** A stored client message whose instance was let go meanwhile: to the instance if it runs again, else discarded. */
+  private async adopt(instanceId: string, message: Message): Promise<void> {
+    const live = this.live.get(instanceId);
+    if (live && !live.gone) {
+      if (!live.messages.some((m) => m.key === message.key)) live.messages.push(message);
+      this.kick(live);
+      return;
+    }
+    const row = await this.store.getInstance(instanceId);
+    if (row && ACTIVE_STATUSES.includes(row.runtimeStatus)) await this.load(instanceId);
+    else await this.store.deleteRows(instanceId, [message.key]);
   }
 
   /** An activity result or a timer firing, for the execution (generation) that asked for it. */
@@ -396,7 +484,13 @@ export class DurableDriver {
     void this.serial(live.id, async () => {
       live.episodeQueued = false;
       if (live.gone || this.stopping) return;
-      await this.episode(live);
+      live.inEpisode = true;
+      try {
+        await this.episode(live);
+      } finally {
+        live.inEpisode = false;
+      }
+      if (live.purged && !live.messages.length) this.forget(live);
       if (live.messages.length && !live.gone) this.kick(live);
     }).catch((err: unknown) => {
       if (err instanceof DurableSizeError) {
@@ -416,6 +510,8 @@ export class DurableDriver {
     const batch = [...live.messages].sort((a, b) => (a.kind === b.kind ? (a.key < b.key ? -1 : 1) : a.kind === 'start' ? -1 : 1));
     if (!batch.length) return;
     const now = this.clock.now();
+    const purges = live.purges;
+    const checkpointed = live.checkpointed;
     const row: InstanceRow = { ...live.row };
     let past = live.history;
     let replaced: string | undefined;
@@ -423,6 +519,7 @@ export class DurableDriver {
     if (start) {
       if (start.executionId !== row.executionId || past.length) replaced = row.executionId;
       Object.assign(row, { executionId: start.executionId, name: start.name, input: start.input, runtimeStatus: 'Pending', output: null });
+      if (live.purged) row.createdTime = now;
       past = [];
     }
     const consumedKeys = batch.map((m) => m.key);
@@ -430,6 +527,16 @@ export class DurableDriver {
       await this.store.deleteRows(live.id, consumedKeys);
       live.messages = live.messages.filter((m) => !consumedKeys.includes(m.key));
     };
+    if (live.purged && !start) {
+      // AzureStorageOrchestrationService.IsExecutableInstanceAsync: messages for an instance with
+      // no history are discarded ("No such instance"). A termination first tries to mark the
+      // instance row Terminated, which fails on the purged row; Azure retries that message.
+      if (batch.some((m) => m.kind === 'event' && m.event.EventType === EventType.ExecutionTerminated)) {
+        this.log('error', `instance '${live.id}': a termination reached it after its purge and was dropped (in Azure the message fails and is retried: purge only finished instances)`);
+      }
+      await finishBatch();
+      return;
+    }
     if (!ACTIVE_STATUSES.includes(row.runtimeStatus)) {
       // Results for an instance that has finished: nothing listens any more.
       await finishBatch();
@@ -466,12 +573,22 @@ export class DurableDriver {
       decisions = result.decisions;
     }
 
+    if (live.purges !== purges && checkpointed) {
+      // Purged while the orchestrator ran: in Azure the activities and timers were sent first, then
+      // the history write fails on its ETag (the sentinel row is gone) and the messages, redelivered,
+      // find no history. Nothing is stored.
+      this.log('warning', `instance '${live.id}': purged while an episode ran; its outcome is discarded`);
+      await finishBatch();
+      if (outcome.status === 'Running') for (const d of decisions) this.dispatch(live, d);
+      return;
+    }
+
     let tail = closingEvents(now, outcome, decisions);
     let nextStart: Extract<Message, { kind: 'start' }> | undefined;
     try {
       if (outcome.status === 'ContinuedAsNew') {
         // The old execution's history is dropped; the new one starts from this message.
-        nextStart = { key: this.store.newMessageKey(), kind: 'start', executionId: newExecutionId(), name: row.name, input: outcome.input };
+        nextStart = { key: this.store.newMessageKey(), kind: 'start', executionId: newExecutionId(), name: row.name, input: outcome.input, continued: true };
         await this.store.addMessage(live.id, nextStart);
       } else {
         await this.store.appendHistory(live.id, row.executionId, past.length, [...fresh, ...tail.map((event) => ({ event }))]);
@@ -504,6 +621,10 @@ export class DurableDriver {
       live.generation++;
     }
     live.row = row;
+    // Purged before its first episode was stored (a Pending instance): this episode wrote the rows
+    // back, as Azure's first checkpoint does (it creates the history rather than updating it).
+    live.purged = false;
+    live.checkpointed = true;
     if (nextStart) {
       live.history = [];
       live.messages.push(nextStart);

@@ -47,7 +47,8 @@ export interface InstanceRow {
 }
 
 export type Message =
-  | { key: string; kind: 'start'; executionId: string; name: string; input: string | null }
+  /** `continued`: the next execution of a continue-as-new (part of the same work item in Azure). */
+  | { key: string; kind: 'start'; executionId: string; name: string; input: string | null; continued?: boolean }
   | { key: string; kind: 'event'; executionId: string | null; event: HistoryEvent };
 
 export interface StoredHistory {
@@ -237,6 +238,7 @@ export class DurableStore {
   async addMessage(instanceId: string, message: Message): Promise<void> {
     const entity: Record<string, unknown> = { partitionKey: instanceId, rowKey: message.key, Kind: message.kind };
     if (message.executionId) entity.ExecutionId = message.executionId;
+    if (message.kind === 'start' && message.continued) entity.Continued = true;
     putText(entity, 'Data', JSON.stringify(message.kind === 'start' ? { name: message.name, input: message.input } : message.event));
     checkSize(entity, `A message to instance '${instanceId}'`);
     await this.history.upsertEntity(entity as TableEntity, 'Replace');
@@ -249,7 +251,9 @@ export class DurableStore {
       const data = JSON.parse(getText(row, 'Data') ?? 'null') as Record<string, unknown>;
       const key = row.rowKey as string;
       const executionId = typeof row.ExecutionId === 'string' ? row.ExecutionId : null;
-      if (row.Kind === 'start') out.push({ key, kind: 'start', executionId: executionId ?? '', name: String(data.name), input: (data.input as string | null) ?? null });
+      if (row.Kind === 'start') {
+        out.push({ key, kind: 'start', executionId: executionId ?? '', name: String(data.name), input: (data.input as string | null) ?? null, ...(row.Continued === true ? { continued: true } : {}) });
+      }
       else out.push({ key, kind: 'event', executionId, event: data as unknown as HistoryEvent });
     }
     return out;
@@ -262,10 +266,17 @@ export class DurableStore {
     );
   }
 
-  /** Deletes the instance and all its rows; false when there was no instance. */
+  /**
+   * Deletes the instance row and its history, as the Azure Storage provider's purge does; queued
+   * messages (its queues) stay, except a continue-as-new's start. False when there was no instance.
+   */
   async purge(instanceId: string): Promise<boolean> {
     const keys: string[] = [];
-    for await (const row of this.history.listEntities({ queryOptions: { filter: odata`PartitionKey eq ${instanceId}`, select: ['RowKey'] } })) keys.push(row.rowKey as string);
+    const rows = this.history.listEntities({ queryOptions: { filter: odata`PartitionKey eq ${instanceId}`, select: ['RowKey', 'Continued'] } });
+    for await (const row of rows) {
+      const key = row.rowKey as string;
+      if (key.startsWith('h.') || row.Continued === true) keys.push(key);
+    }
     await this.deleteRows(instanceId, keys);
     try {
       await this.instances.deleteEntity(instanceId, '');

@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { odata, TableClient } from '@azure/data-tables';
 import { app as functionsApp, type HttpRequest, type InvocationContext } from '@azure/functions';
 import type * as DF from 'durable-functions';
 import { startAzurite, type EmbeddedAzurite } from '../../../local/azurite';
@@ -135,6 +136,26 @@ df.app.orchestration('fickle', function* (context: Ctx) {
   yield context.df.callActivity(flip ? 'hello' : 'fails', 'x');
   return 'done';
 });
+const recorded: string[] = [];
+df.app.activity('record', {
+  handler: (what: string) => {
+    recorded.push(what);
+    return what;
+  },
+});
+df.app.orchestration('recorder', function* (context: Ctx) {
+  const first = yield context.df.waitForExternalEvent('go');
+  yield context.df.callActivity('record', `${context.df.instanceId}:${String(first)}`);
+  return yield context.df.waitForExternalEvent('go');
+});
+df.app.orchestration('noAttempts', function* (context: Ctx) {
+  return yield context.df.callActivityWithRetry('hello', new df.RetryOptions(1000, 0), 'x');
+});
+df.app.orchestration('weekLongRetries', function* (context: Ctx) {
+  const retry = new df.RetryOptions(1000, 3);
+  retry.maxRetryIntervalInMilliseconds = 7 * 86_400_000;
+  return yield context.df.callActivityWithRetry('hello', retry, 'x');
+});
 df.app.orchestration('gatedThenTimer', function* (context: Ctx) {
   const passed = yield context.df.callActivity('gated', 'gate');
   yield context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + 60_000));
@@ -162,7 +183,10 @@ const logs: string[] = [];
 beforeAll(async () => {
   azurite = await startAzurite();
 }, 20000);
+/** Releases of episodes still held (see holdEpisodes), so that a failed test does not hold the next. */
+const holds: Array<() => void> = [];
 afterEach(async () => {
+  for (const release of holds.splice(0)) release();
   await Promise.all(drivers.splice(0).map((d) => d.stop()));
 });
 afterAll(async () => {
@@ -184,6 +208,42 @@ async function startDriver(clock: ManualClock, tablePrefix = `durable${++tables}
 
 const finished = (s: DF.DurableOrchestrationStatus) => ['Completed', 'Failed', 'Terminated'].includes(s.runtimeStatus);
 const until = (client: DF.DurableClient, id: string, done: (s: DF.DurableOrchestrationStatus) => boolean = finished) => eventually(() => client.getStatus(id), done);
+
+/** Holds the episodes of one orchestrator at its handler until released, to act while one is in flight. */
+function holdEpisodes(name: string): { entered: Promise<void>; release: () => void } {
+  const registration = app.core.registrations.find((r) => r.metadata.name === name);
+  if (!registration) throw new Error(`${name} is not registered`);
+  const original = registration.handler;
+  let entered!: () => void;
+  let release!: () => void;
+  const gate = new Promise<void>((ok) => (release = ok));
+  const enteredPromise = new Promise<void>((ok) => (entered = ok));
+  registration.handler = async (payload: unknown, context: unknown) => {
+    entered();
+    await gate;
+    return original(payload, context);
+  };
+  const done = () => {
+    registration.handler = original;
+    release();
+  };
+  holds.push(done);
+  return { entered: enteredPromise, release: done };
+}
+
+/** Fails when `operation` is held up longer than `ms` (by an episode in flight). */
+function promptly<T>(operation: Promise<T>, what: string, ms = 3000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, fail) => (timer = setTimeout(() => fail(new Error(`${what} waited for the episode in flight`)), ms)));
+  return Promise.race([operation, late]).finally(() => clearTimeout(timer));
+}
+
+async function historyRows(tablePrefix: string, id: string): Promise<string[]> {
+  const table = TableClient.fromConnectionString(azurite.connectionString, `${tablePrefix}DurableHistory`, { allowInsecureConnection: true });
+  const keys: string[] = [];
+  for await (const e of table.listEntities({ queryOptions: { filter: odata`PartitionKey eq ${id}` } })) keys.push(e.rowKey as string);
+  return keys;
+}
 
 /** The raw HTTP API (what DurableClient calls), for what the library's types leave out. */
 async function api(driver: DurableDriver, path: string, init?: RequestInit): Promise<{ status: number; headers: Headers; body: any }> {
@@ -255,6 +315,14 @@ it('surfaces the last failure once the attempts are spent, after the trailing ti
   );
   expect(status.runtimeStatus).toBe('Completed');
   expect(status.output).toMatch(/^Activity function 'fails' failed: {2}no luck \n \{/);
+});
+
+it('fails callActivityWithRetry with no attempt, or with a retry interval beyond what the Azure Storage provider allows', async () => {
+  const { client } = await startDriver(new ManualClock());
+  const none = await client.startNew('noAttempts');
+  expect(await until(client, none)).toMatchObject({ runtimeStatus: 'Failed', output: expect.stringContaining('maxNumberOfAttempts must be at least 1') });
+  const long = await client.startNew('weekLongRetries');
+  expect(await until(client, long)).toMatchObject({ runtimeStatus: 'Failed', output: 'The Azure Storage provider supports a maximum of 6 days for time-based delays' });
 });
 
 it('waits on a durable timer until the injected clock reaches it, with currentUtcDateTime from the clock', async () => {
@@ -359,6 +427,63 @@ it('terminates a running instance', async () => {
   expect(status).toMatchObject({ runtimeStatus: 'Terminated', output: 'no longer needed' });
   await expect(client.terminate(id, 'again')).resolves.toBeUndefined();
   await expect(client.terminate('no-such-instance', 'x')).rejects.toThrow("No instance with ID 'no-such-instance' found.");
+});
+
+it('queues a termination: an episode in flight does not hold the caller up, and the instance reads Running until an episode takes it', async () => {
+  const { client } = await startDriver(new ManualClock());
+  const id = await client.startNew('twoEvents', { instanceId: 'queued-terminate' });
+  await until(client, id, (s) => s.runtimeStatus === 'Running');
+  const held = holdEpisodes('twoEvents');
+  await client.raiseEvent(id, 'e', 1);
+  await held.entered;
+  await promptly(client.terminate(id, 'connection deleted'), 'terminate');
+  expect((await client.getStatus(id)).runtimeStatus).toBe('Running');
+  held.release();
+  expect(await until(client, id)).toMatchObject({ runtimeStatus: 'Terminated', output: 'connection deleted' });
+});
+
+it('purges as the Azure Storage provider does: the rows go at once, an episode in flight stores nothing but its activities run, a queued termination is dropped', async () => {
+  const tablePrefix = `durable${++tables}`;
+  const { client } = await startDriver(new ManualClock(), tablePrefix);
+  const id = await client.startNew('recorder', { instanceId: 'purged-in-flight' });
+  await until(client, id, (s) => s.runtimeStatus === 'Running');
+  const held = holdEpisodes('recorder');
+  await client.raiseEvent(id, 'go', 1);
+  await held.entered;
+  await promptly(client.terminate(id, 'deleted'), 'terminate');
+  expect(await promptly(client.purgeInstanceHistory(id), 'purge')).toEqual({ instancesDeleted: 1 });
+  await expect(client.getStatus(id)).rejects.toThrow(/404/);
+  const before = logs.length;
+  held.release();
+  // The activity the episode scheduled was sent before its history write failed: it runs.
+  await eventually(async () => recorded, (r) => r.includes(`${id}:1`));
+  await eventually(async () => logs.slice(before).some((l) => l.includes('a termination reached it after its purge')), Boolean);
+  await settle();
+  await expect(client.getStatus(id)).rejects.toThrow(/404/);
+  expect(await historyRows(tablePrefix, id)).toEqual([]);
+});
+
+it('brings back an instance purged before its first episode was stored (that episode creates its rows)', async () => {
+  const { client } = await startDriver(new ManualClock());
+  const held = holdEpisodes('recorder');
+  const id = await client.startNew('recorder', { instanceId: 'purged-pending' });
+  await held.entered;
+  await promptly(client.purgeInstanceHistory(id), 'purge');
+  held.release();
+  const back = await eventually(() => client.getStatus(id).catch(() => undefined), (s) => s?.runtimeStatus === 'Running');
+  expect(back?.name).toBe('recorder');
+});
+
+it('purges by filter as the Azure Storage provider does: only finished statuses filter, and none means every instance in range', async () => {
+  const clock = new ManualClock(Date.UTC(2030, 4, 1));
+  const { client } = await startDriver(clock);
+  const from = new Date(Date.UTC(2030, 3, 1));
+  await until(client, await client.startNew('chain', { instanceId: 'f-done', input: ['A'] }));
+  await until(client, await client.startNew('waiter', { instanceId: 'f-running' }), (s) => s.runtimeStatus === 'Running');
+  expect(await client.purgeInstanceHistoryBy({ createdTimeFrom: from, runtimeStatus: [df.OrchestrationRuntimeStatus.Completed, df.OrchestrationRuntimeStatus.Running] })).toEqual({ instancesDeleted: 1 });
+  expect((await client.getStatusAll()).map((s) => s.instanceId)).toEqual(['f-running']);
+  expect(await client.purgeInstanceHistoryBy({ createdTimeFrom: from, runtimeStatus: [df.OrchestrationRuntimeStatus.Running] })).toEqual({ instancesDeleted: 1 });
+  expect(await client.getStatusAll()).toEqual([]);
 });
 
 it('refuses to start an instance id that is running, and reuses it once it has finished', async () => {
