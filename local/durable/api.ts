@@ -11,7 +11,7 @@ import { DurableSizeError, type InstanceQuery, type InstanceRow } from './store'
 //   POST   orchestrators/{functionName}[/{instanceId}]   start          202 + management URLs
 //   GET    instances/{instanceId}                         status         200 done, 202 running, 404
 //   GET    instances/                                     query          200 + x-ms-continuation-token
-//   DELETE instances/{instanceId}                         purge          200 {instancesDeleted}, 404
+//   DELETE instances/{instanceId}                         purge          200 {instancesDeleted}, 404, 500 unless ended
 //   DELETE instances/?createdTimeFrom=…                   purge by filter
 //   POST   instances/{instanceId}/raiseEvent/{eventName}  raise event    202, 404, 410
 //   POST   instances/{instanceId}/terminate?reason=…      terminate      202, 404, 410
@@ -24,6 +24,10 @@ export class DurableArgumentError extends Error {
 }
 export class InstanceAlreadyExistsError extends Error {
   override name = 'OrchestrationAlreadyExistsException';
+}
+/** An operation the instance's state does not allow (purging one that has not ended). */
+export class DurableInvalidOperationError extends Error {
+  override name = 'InvalidOperationException';
 }
 
 export function managementUrls(base: string, instanceId: string, taskHub: string) {
@@ -91,7 +95,13 @@ async function route(driver: DurableDriver, req: IncomingMessage, res: ServerRes
         if (method === 'GET') return status(driver, res, url, instanceId, q);
         if (method === 'DELETE') {
           if (!(await driver.getInstance(instanceId))) return send(res, 404);
-          await driver.purge(instanceId);
+          try {
+            await driver.purge(instanceId);
+          } catch (err) {
+            if (!(err instanceof DurableInvalidOperationError)) throw err;
+            // The handler's catch-all for exceptions other than ArgumentException: 500.
+            return send(res, 500, { Message: 'Something went wrong while processing your request', ExceptionMessage: err.message, ExceptionType: 'System.InvalidOperationException' });
+          }
           return send(res, 200, { instancesDeleted: 1 });
         }
         return send(res, 404);

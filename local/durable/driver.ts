@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { InvocationContext } from '@azure/functions';
 import type { BindingInfo, Registration } from '../host/coreApi';
-import { DurableArgumentError, InstanceAlreadyExistsError, managementUrls, serveDurableApi } from './api';
+import { DurableArgumentError, DurableInvalidOperationError, InstanceAlreadyExistsError, managementUrls, serveDurableApi } from './api';
 import { systemClock, type DurableClock } from './clock';
 import { ACTIVE_STATUSES, EventType, events, OrchestrationStatus, type HistoryEvent, type RuntimeStatus } from './history';
 import { LONG_RUNNING_TIMER_INTERVAL_MS, MAXIMUM_SHORT_TIMER_MS, replay, type ActionWire, type Decision } from './replay';
@@ -269,15 +269,31 @@ export class DurableDriver {
   }
 
   /**
-   * PurgeInstanceHistoryAsync as the Azure Storage provider does it (AzureTableTrackingStore):
-   * deletes the instance row and the history at once, whatever the instance's status, without
-   * waiting for an episode in flight. What is queued for the instance is not touched: queued
-   * messages (a termination, events, activity results, timers) arrive later and, with no history
-   * to apply to, are discarded; an episode in flight stores its outcome as if nothing happened (the
-   * first episode of an instance writes its rows back; a later one fails on the history's ETag,
-   * after its activities were already sent). Purge only what has finished.
+   * PurgeInstanceHistoryAsync of one instance. Refused unless the instance has ended, as the
+   * extension does since it checks the runtime status first (azure-functions-durable-extension
+   * PR #3311; the JS client then rejects); older extensions purged it anyway, see `purgeRows`.
    */
   async purge(instanceId: string): Promise<boolean> {
+    const row = await this.getInstance(instanceId);
+    if (!row) return false;
+    if (!PURGEABLE_STATUSES.includes(row.runtimeStatus)) {
+      throw new DurableInvalidOperationError(
+        `Orchestration instance '${instanceId}' is ${row.runtimeStatus}: only an instance that has ended (${PURGEABLE_STATUSES.join(', ')}) can be purged. Terminate it, and purge it once it reads Terminated.`,
+      );
+    }
+    return this.purgeRows(instanceId);
+  }
+
+  /**
+   * Purges as the Azure Storage provider does (AzureTableTrackingStore): deletes the instance row
+   * and the history at once, whatever the instance's status, without waiting for an episode in
+   * flight. What is queued for the instance is not touched: queued messages (a termination,
+   * events, activity results, timers) arrive later and, with no history to apply to, are
+   * discarded; an episode in flight stores its outcome as if nothing happened (the first episode
+   * of an instance writes its rows back; a later one fails on the history's ETag, after its
+   * activities were already sent).
+   */
+  private async purgeRows(instanceId: string): Promise<boolean> {
     const live = this.live.get(instanceId);
     if (live && !live.gone) {
       live.purges++;
@@ -306,7 +322,7 @@ export class DurableDriver {
     const ids: string[] = [];
     for await (const row of this.store.allInstances(filter)) ids.push(row.instanceId);
     let deleted = 0;
-    for (const id of ids) if (await this.purge(id)) deleted++;
+    for (const id of ids) if (await this.purgeRows(id)) deleted++;
     return deleted;
   }
 

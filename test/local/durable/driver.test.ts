@@ -442,16 +442,32 @@ it('queues a termination: an episode in flight does not hold the caller up, and 
   expect(await until(client, id)).toMatchObject({ runtimeStatus: 'Terminated', output: 'connection deleted' });
 });
 
-it('purges as the Azure Storage provider does: the rows go at once, an episode in flight stores nothing but its activities run, a queued termination is dropped', async () => {
+it('refuses to purge an instance that has not ended, and purges it once terminated', async () => {
+  const { driver, client } = await startDriver(new ManualClock());
+  const id = await client.startNew('waiter', { instanceId: 'purge-running' });
+  await until(client, id, (s) => s.runtimeStatus === 'Running');
+  await expect(client.purgeInstanceHistory(id)).rejects.toThrow(/status code: 500.*only an instance that has ended/);
+  const raw = await api(driver, `instances/${id}`, { method: 'DELETE' });
+  expect(raw).toMatchObject({ status: 500, body: { ExceptionType: 'System.InvalidOperationException' } });
+  expect((await client.getStatus(id)).runtimeStatus).toBe('Running');
+  await client.terminate(id, 'done with it');
+  await until(client, id);
+  expect(await client.purgeInstanceHistory(id)).toEqual({ instancesDeleted: 1 });
+});
+
+it('purges by filter as the Azure Storage provider does: the rows go at once, an episode in flight stores nothing but its activities run, a queued termination is dropped', async () => {
   const tablePrefix = `durable${++tables}`;
-  const { client } = await startDriver(new ManualClock(), tablePrefix);
+  const clock = new ManualClock();
+  const { client } = await startDriver(clock, tablePrefix);
   const id = await client.startNew('recorder', { instanceId: 'purged-in-flight' });
   await until(client, id, (s) => s.runtimeStatus === 'Running');
   const held = holdEpisodes('recorder');
   await client.raiseEvent(id, 'go', 1);
   await held.entered;
   await promptly(client.terminate(id, 'deleted'), 'terminate');
-  expect(await promptly(client.purgeInstanceHistory(id), 'purge')).toEqual({ instancesDeleted: 1 });
+  // [Running] holds no finished status, so the filter is the time range alone.
+  const everything = { createdTimeFrom: new Date(clock.now() - 60_000), runtimeStatus: [df.OrchestrationRuntimeStatus.Running] };
+  expect(await promptly(client.purgeInstanceHistoryBy(everything), 'purge')).toEqual({ instancesDeleted: 1 });
   await expect(client.getStatus(id)).rejects.toThrow(/404/);
   const before = logs.length;
   held.release();
@@ -463,12 +479,13 @@ it('purges as the Azure Storage provider does: the rows go at once, an episode i
   expect(await historyRows(tablePrefix, id)).toEqual([]);
 });
 
-it('brings back an instance purged before its first episode was stored (that episode creates its rows)', async () => {
-  const { client } = await startDriver(new ManualClock());
+it('brings back an instance purged by filter before its first episode was stored (that episode creates its rows)', async () => {
+  const clock = new ManualClock();
+  const { client } = await startDriver(clock);
   const held = holdEpisodes('recorder');
   const id = await client.startNew('recorder', { instanceId: 'purged-pending' });
   await held.entered;
-  await promptly(client.purgeInstanceHistory(id), 'purge');
+  await promptly(client.purgeInstanceHistoryBy({ createdTimeFrom: new Date(clock.now() - 60_000) }), 'purge');
   held.release();
   const back = await eventually(() => client.getStatus(id).catch(() => undefined), (s) => s?.runtimeStatus === 'Running');
   expect(back?.name).toBe('recorder');
@@ -653,6 +670,6 @@ it('keeps rows under the entity limit by splitting large payloads', async () => 
 });
 
 afterAll(() => {
-  const errors = logs.filter((l) => l.startsWith('error') && !l.includes('host died'));
+  const errors = logs.filter((l) => l.startsWith('error') && !l.includes('host died') && !l.includes('after its purge'));
   if (errors.length) console.warn(errors.join('\n'));
 });
