@@ -75,6 +75,13 @@ export class ManualClock implements DurableClock {
     return this.pending.size;
   }
 
+  /** When the earliest waiting timer fires; undefined when none waits. */
+  get nextAt(): number | undefined {
+    let next: number | undefined;
+    for (const t of this.pending) if (next === undefined || t.at < next) next = t.at;
+    return next;
+  }
+
   private fireDue(): void {
     const due = [...this.pending].filter((t) => t.at <= this.current).sort((a, b) => a.at - b.at);
     for (const t of due) {

@@ -10,8 +10,9 @@ import { generate } from 'selfsigned';
 /**
  * A small, faithful fake of the Key Vault keys REST API for tests and the bench: HTTPS on
  * loopback with a self-signed certificate, the 401 bearer challenge, RSA keys with versions,
- * GET key, wrapkey and unwrapkey (RSA-OAEP, RSA-OAEP-256), Key Vault's error shape, and a count
- * of every call so that callers can assert how often Key Vault is reached.
+ * GET key, wrapkey and unwrapkey (RSA-OAEP, RSA-OAEP-256), Key Vault's error shape, throttling
+ * (429 `Throttled` with Retry-After) and outages on demand, and a count of every call so that
+ * callers can assert how often Key Vault is reached.
  */
 export interface FakeKeyVaultOptions {
   /** Name of the key created at start. */
@@ -54,8 +55,12 @@ class KeyVaultHttpError extends Error {
 
 export class FakeKeyVault {
   readonly calls: FakeKeyVaultCalls = { challenge: 0, get: 0, wrap: 0, unwrap: 0 };
-  /** When set, every authenticated request is answered with this status (e.g. 503). */
+  /** When set, every authenticated request is answered with this status: 429 as Key Vault throttles, 503 as an outage. */
   failWith: number | undefined;
+  /** The Retry-After (seconds) sent with a 429 (Key Vault always sends one). */
+  retryAfterSeconds = 1;
+  /** Requests answered with `failWith`. */
+  failed = 0;
   readonly keyName: string;
   readonly acceptedToken: string;
   /** A TokenCredential that returns the accepted token, for any scope. */
@@ -139,7 +144,13 @@ export class FakeKeyVault {
       this.authenticate(req.headers.authorization);
       const url = new URL(req.url ?? '/', this.url);
       if (!url.searchParams.get('api-version')) throw new KeyVaultHttpError(400, 'BadParameter', 'The api-version query parameter is missing.');
-      if (this.failWith) throw new KeyVaultHttpError(this.failWith, 'ServiceUnavailable', 'The service is unavailable.');
+      if (this.failWith) {
+        this.failed++;
+        if (this.failWith === 429) {
+          throw new KeyVaultHttpError(429, 'Throttled', 'Request was not processed because too many requests were received. Reason: A generic error occurred.');
+        }
+        throw new KeyVaultHttpError(this.failWith, 'ServiceUnavailable', 'The service is unavailable.');
+      }
       // /keys/{name}, /keys/{name}/, /keys/{name}/{version}, /keys/{name}/{version}/{wrapkey|unwrapkey}
       const [root, name, version = '', operation, ...rest] = url.pathname.split('/').slice(1);
       if (root !== 'keys' || !name || rest.length > 0) throw new KeyVaultHttpError(404, 'NotFound', 'The requested resource was not found.');
@@ -155,6 +166,7 @@ export class FakeKeyVault {
     } catch (err) {
       if (!(err instanceof KeyVaultHttpError)) return send(res, 500, { error: { code: 'InternalError', message: 'Internal error.' } });
       const headers: Record<string, string> = {};
+      if (err.status === 429) headers['Retry-After'] = String(this.retryAfterSeconds);
       if (err.status === 401) {
         this.calls.challenge++;
         const tenant = this.options.tenantId ?? '00000000-0000-0000-0000-000000000000';

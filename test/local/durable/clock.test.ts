@@ -12,10 +12,12 @@ it('fires manual timers when the clock reaches them, earliest first, and not onc
   clock.advance(999);
   expect(fired).toEqual([]);
   expect(clock.waiting).toBe(2);
+  expect(clock.nextAt).toBe(2000);
   clock.set(5000);
   expect(fired).toEqual(['a', 'b']);
   expect(clock.now()).toBe(5000);
   expect(clock.waiting).toBe(0);
+  expect(clock.nextAt).toBeUndefined();
   expect(() => clock.advance(-1)).toThrow(RangeError);
 });
 
