@@ -9,13 +9,13 @@ df.app.orchestration('connectionLifecycle', connectionLifecycle);
 df.app.orchestration('publishNotice', publishNotice);
 
 df.app.activity('lifecycleEvaluate', {
-  handler: async (input: { providerId: string; connectionId: string; now: string }) =>
-    (await getServices()).lifecycle.evaluate(input.providerId, input.connectionId, Date.parse(input.now)),
+  handler: async (input: { providerId: string; connectionId: string; now: string; generation?: string }) =>
+    (await getServices()).lifecycle.evaluate(input.providerId, input.connectionId, Date.parse(input.now), input.generation),
 });
 
 df.app.activity('lifecycleRefresh', {
-  handler: async (input: { providerId: string; connectionId: string; knownVersion: number }) =>
-    (await getServices()).lifecycle.refresh(input.providerId, input.connectionId, input.knownVersion),
+  handler: async (input: { providerId: string; connectionId: string; knownVersion: number; generation?: string }) =>
+    (await getServices()).lifecycle.refresh(input.providerId, input.connectionId, input.knownVersion, input.generation),
 });
 
 df.app.activity('lifecycleNotify', {

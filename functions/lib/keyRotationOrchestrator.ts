@@ -1,10 +1,11 @@
-import * as df from 'durable-functions';
 import type { OrchestrationContext, OrchestrationHandler } from 'durable-functions';
 import type { RewrapPage } from '../../shared/crypto/rewrapper';
+import { callWithRetry, resumeLater } from './retryPolicy';
 
 // rotateKeys: moves every envelope of every table that holds secrets to the KEK's current
 // version, a page per activity (each page rewraps its rows in parallel), continuing as new every
-// few pages so that the history stays short; a restart resumes at the page it stood at.
+// few pages so that the history stays short; a restart resumes at the page it stood at, and so
+// does an outage of Key Vault or storage that outlasts the retries (after a durable timer).
 
 export const ROTATE_KEYS_ID = 'rotateKeys';
 export const SECRET_TABLES = ['providers', 'connections', 'webhooks', 'consentStates'] as const;
@@ -19,24 +20,23 @@ export interface RotateInput {
 
 const PAGES_PER_EXECUTION = 20;
 
-const retries = (): df.RetryOptions => {
-  const r = new df.RetryOptions(2_000, 5);
-  r.backoffCoefficient = 2;
-  return r;
-};
-
 export const rotateKeys: OrchestrationHandler = function* (context: OrchestrationContext) {
   const input = context.df.getInput<RotateInput | ''>() || {};
   let { table = 0, continuation, scanned = 0, rewrapped = 0 } = input;
-  for (let page = 0; page < PAGES_PER_EXECUTION && table < SECRET_TABLES.length; page++) {
-    const r = (yield context.df.callActivityWithRetry('rewrapPage', retries(), { table: SECRET_TABLES[table], continuation })) as RewrapPage;
-    scanned += r.scanned;
-    rewrapped += r.rewrapped;
-    continuation = r.next;
-    if (!continuation) table++;
-    context.df.setCustomStatus({ table: SECRET_TABLES[Math.min(table, SECRET_TABLES.length - 1)], scanned, rewrapped });
+  const progress = (): RotateInput => ({ table, ...(continuation === undefined ? {} : { continuation }), scanned, rewrapped });
+  try {
+    for (let page = 0; page < PAGES_PER_EXECUTION && table < SECRET_TABLES.length; page++) {
+      const r = (yield callWithRetry(context, 'rewrapPage', { table: SECRET_TABLES[table], continuation })) as RewrapPage;
+      scanned += r.scanned;
+      rewrapped += r.rewrapped;
+      continuation = r.next;
+      if (!continuation) table++;
+      context.df.setCustomStatus({ table: SECRET_TABLES[Math.min(table, SECRET_TABLES.length - 1)], scanned, rewrapped });
+    }
+  } catch {
+    return yield* resumeLater(context, progress());
   }
   if (table >= SECRET_TABLES.length) return { scanned, rewrapped };
-  context.df.continueAsNew({ table, continuation, scanned, rewrapped } satisfies RotateInput);
+  context.df.continueAsNew(progress());
   return undefined;
 };

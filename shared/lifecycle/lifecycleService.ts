@@ -1,6 +1,6 @@
 import { CredmanError } from '../errors';
 import { findTemplate } from '../oauth/catalogue';
-import type { ConnectionTokenStore } from '../store/connectionTokens';
+import type { ConnectionTokenStore, TokenState } from '../store/connectionTokens';
 import type { ProviderStore } from '../store/providers';
 import type { TokenService } from '../tokens/tokenService';
 import { planLifecycle, type LifecycleSettings, type Plan, type Warning } from './plan';
@@ -8,6 +8,11 @@ import { planLifecycle, type LifecycleSettings, type Plan, type Warning } from '
 // The activities of a connection's lifecycle orchestration: each is one call here. Evaluation
 // reads the row and the provider and plans; refreshing goes through the token service's single
 // flight and the row lease, so the lifecycle and the token endpoint never refresh twice.
+//
+// A lifecycle belongs to one generation of its connection (the row's createdOn): a connection
+// deleted and created again under the same id is another generation. Termination is queued, so a
+// deleted connection's lifecycle may still run an episode; its activities then do nothing: the
+// evaluation says stop, a refresh says gone, notices are not sent.
 
 export interface Evaluation {
   plan: Plan;
@@ -16,6 +21,8 @@ export interface Evaluation {
   tokenVersion: number;
   /** How often to repeat the reauthorization notice while waiting for consent. */
   reminderMs: number;
+  /** The connection's generation (absent when it is gone). */
+  generation?: string;
 }
 
 export type RefreshOutcome = 'refreshed' | 'ReauthorizationRequired' | 'ClientSecretInvalid' | 'gone';
@@ -25,7 +32,12 @@ export interface Notice {
   providerId: string;
   connectionId: string;
   detail?: string;
+  /** The generation the notice is about; a notice for another (or a deleted) connection is not sent. */
+  generation?: string;
 }
+
+/** Published after the connection is gone: the only notice not tied to a live connection. */
+const DELETED = 'connection.deleted';
 
 /** Where notices go: the webhook publisher, and the log. */
 export interface NoticePublisher {
@@ -53,9 +65,15 @@ export class LifecycleService {
     return `lifecycle:${providerId}:${connectionId}`;
   }
 
-  async evaluate(providerId: string, connectionId: string, now: number): Promise<Evaluation> {
+  /** The connection's current generation; undefined when it does not exist. */
+  generation(providerId: string, connectionId: string): Promise<string | undefined> {
+    return this.tokens.generation(providerId, connectionId);
+  }
+
+  async evaluate(providerId: string, connectionId: string, now: number, generation?: string): Promise<Evaluation> {
     const state = await this.tokens.read(providerId, connectionId);
-    const provider = state && (await this.providers.get(providerId));
+    const current = state && generationOf(state);
+    const provider = state && (generation === undefined || generation === current) ? await this.providers.get(providerId) : undefined;
     const reminderMs = this.settings.reminderMs;
     if (!state || !provider) return { plan: { kind: 'stop' }, warnings: [], tokenVersion: 0, reminderMs };
     const template = findTemplate(provider.identityProvider);
@@ -86,12 +104,16 @@ export class LifecycleService {
       this.settings,
       now,
     );
-    return { plan, warnings, tokenVersion: state.tokenVersion, reminderMs };
+    return { plan, warnings, tokenVersion: state.tokenVersion, reminderMs, ...(current === undefined ? {} : { generation: current }) };
   }
 
   /** Publishes a lifecycle notice with the connection's current status, and logs it. */
   async notify(n: Notice): Promise<void> {
     const state = await this.tokens.read(n.providerId, n.connectionId);
+    if (n.type !== DELETED && (!state || (n.generation !== undefined && generationOf(state) !== n.generation))) {
+      this.log(`lifecycle: ${n.type} ${n.providerId}/${n.connectionId} not sent: the connection it was about is gone`);
+      return;
+    }
     const error = state?.error ?? (n.detail ? { code: n.type, message: n.detail } : undefined);
     this.log(`lifecycle: ${n.type} ${n.providerId}/${n.connectionId}${n.detail ? ` (${n.detail})` : ''}`);
     await this.publisher.publish({
@@ -104,7 +126,8 @@ export class LifecycleService {
    * Refreshes ahead of need. Transient failures throw (the orchestration retries them with its
    * RetryOptions); what needs a person or an admin is an outcome, not an error.
    */
-  async refresh(providerId: string, connectionId: string, knownVersion: number): Promise<RefreshOutcome> {
+  async refresh(providerId: string, connectionId: string, knownVersion: number, generation?: string): Promise<RefreshOutcome> {
+    if (generation !== undefined && (await this.tokens.generation(providerId, connectionId)) !== generation) return 'gone';
     try {
       await this.tokenService.refreshAhead(providerId, connectionId, knownVersion);
       return 'refreshed';
@@ -117,3 +140,5 @@ export class LifecycleService {
     }
   }
 }
+
+const generationOf = (state: TokenState): string | undefined => state.entity.createdOn;

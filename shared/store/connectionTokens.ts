@@ -125,6 +125,20 @@ export class ConnectionTokenStore {
     }
   }
 
+  /**
+   * The connection's generation: when this connection (not an earlier one with the same id) was
+   * created. Undefined when it does not exist. One column, nothing decrypted.
+   */
+  async generation(providerId: string, connectionId: string): Promise<string | undefined> {
+    try {
+      const e = await this.table.getEntity<{ createdOn?: string }>(providerId, connectionId, { queryOptions: { select: ['createdOn'] } });
+      return e.createdOn;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      return unavailable(err);
+    }
+  }
+
   /** Records use of the connection; no ETag (a timestamp), and a vanished row is no error. */
   async touch(providerId: string, connectionId: string, at: number): Promise<void> {
     try {

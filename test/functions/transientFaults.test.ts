@@ -1,0 +1,144 @@
+import { TableClient } from '@azure/data-tables';
+import { EventType } from '../../local/durable/history';
+import type { Services } from '../../shared/services';
+import { startDurableWorld, type DurableWorld } from '../support/durableWorld';
+import { eventually, loadApp } from '../local/durable/support';
+
+// The eternal and long orchestrations (connectionLifecycle, providerCascade, rotateKeys) with
+// their real functions and activities on the local durable driver, while a real dependency of
+// the activities fails for longer than the retries last: storage answering 503, Key Vault
+// answering 429. None ends Failed: each waits on a durable timer, continues as new from its
+// progress, and finishes its work once the fault clears.
+
+const app = loadApp();
+let resolveServices!: (s: Services) => void;
+const services = new Promise<Services>((ok) => (resolveServices = ok));
+// The functions build their services from process.env (functions/lib/runtime.ts); here they get
+// these, wired to the fake Key Vault and to storage behind the fault proxy.
+jest.doMock('../../functions/lib/runtime', () => ({ getServices: () => services, requireAdmin: () => services }));
+/* eslint-disable @typescript-eslint/no-require-imports -- after the shim and the mock are in place */
+require('../../functions/lifecycle');
+require('../../functions/cascade');
+require('../../functions/keyRotation');
+const { lifecycleConnected } = require('../../functions/lib/lifecycle') as typeof import('../../functions/lib/lifecycle');
+const { startOperation } = require('../../functions/lib/operations') as typeof import('../../functions/lib/operations');
+const { DEPENDENCY_RETRY, RESUME_AFTER_MS } = require('../../functions/lib/retryPolicy') as typeof import('../../functions/lib/retryPolicy');
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+/** Longer than any retry interval, shorter than the wait after the retries are spent. */
+const RETRY_WINDOW = DEPENDENCY_RETRY.maxRetryIntervalMs;
+const ENDED = ['Completed', 'Failed', 'Terminated', 'Canceled'];
+
+let world: DurableWorld;
+beforeAll(async () => {
+  world = await startDurableWorld(app, resolveServices);
+}, 60_000);
+afterEach(async () => {
+  world.proxy.clear();
+  world.vault.failWith = undefined;
+  for (const s of await world.client.getStatusBy({ runtimeStatus: [app.df.OrchestrationRuntimeStatus.Running, app.df.OrchestrationRuntimeStatus.Pending] })) {
+    await world.client.terminate(s.instanceId, 'test over');
+  }
+});
+afterAll(() => world?.stop());
+
+/** Runs `hook` as an activity starts for the `nth` time, then lets it run. */
+function onActivity(name: string, nth: number, hook: () => void): void {
+  const registration = app.core.registrations.find((r) => r.metadata.name === name);
+  if (!registration) throw new Error(`${name} is not registered`);
+  const original = registration.handler;
+  let calls = 0;
+  registration.handler = (input: unknown, context: unknown) => {
+    if (++calls === nth) {
+      registration.handler = original;
+      hook();
+    }
+    return original(input, context);
+  };
+}
+
+const status = (id: string) => world.client.getStatus(id);
+const connections = () => TableClient.fromConnectionString(world.azurite.connectionString, `${world.tablePrefix}Connections`, { allowInsecureConnection: true });
+const tokenVersion = async (p: string, c: string) => (await connections().getEntity<{ tokenVersion?: number }>(p, c)).tokenVersion ?? 0;
+const failedAttempts = async (id: string, activity: string) => {
+  const history = await world.history(id);
+  const names = new Map(history.filter((e) => e.EventType === EventType.TaskScheduled).map((e) => [e.EventId, String(e.Name)]));
+  return history.filter((e) => e.EventType === EventType.TaskFailed && names.get(e.TaskScheduledId as number) === activity).length;
+};
+
+it('keeps a connection lifecycle Running through a storage outage longer than its retries, and refreshes ahead once storage is back', async () => {
+  await world.createProvider('p');
+  await world.createConnection('p', 'c');
+  await world.services.refresher.touch('p', 'c', Date.now()); // in use
+  // Its token ends in 30 s (as a provider's shorter-lived token would): refresh ahead is due in seconds.
+  await connections().updateEntity({ partitionKey: 'p', rowKey: 'c', expiresOn: new Date(world.clock.now() + 30_000).toISOString() }, 'Merge');
+  const before = await tokenVersion('p', 'c');
+  await lifecycleConnected(world.context('putConnection'), 'p', 'c');
+  const id = 'lifecycle:p:c';
+  const sleeping = await world.fireTimersWithin(id, 0);
+  expect(sleeping.waitsUntil).toBeDefined();
+
+  world.failStorage('Connections');
+  await world.idp.resetStats();
+  world.clock.set(sleeping.waitsUntil as number); // the refresh is due: a new cycle, whose evaluation fails
+  const during = await world.fireTimersWithin(id, RETRY_WINDOW);
+  expect(during.status.runtimeStatus).toBe('Running');
+  expect(await failedAttempts(id, 'lifecycleEvaluate')).toBe(DEPENDENCY_RETRY.maxNumberOfAttempts);
+  expect((during.waitsUntil as number) - world.clock.now()).toBe(RESUME_AFTER_MS);
+
+  world.proxy.clear();
+  world.clock.set(during.waitsUntil as number);
+  await eventually(() => tokenVersion('p', 'c'), (v) => v === before + 1);
+  expect((await world.idp.stats()).tokenSuccess.client_credentials).toBe(1);
+  // And sleeps until the new token is due.
+  const after = await world.fireTimersWithin(id, 0);
+  expect(after.status.runtimeStatus).toBe('Running');
+  expect(after.waitsUntil).toBeGreaterThan(world.clock.now());
+}, 60_000);
+
+it('resumes a provider cascade after a storage outage that outlasts its retries, and leaves nothing behind', async () => {
+  await world.createProvider('big');
+  for (const c of ['c1', 'c2', 'c3']) await world.createConnection('big', c, 'AuthorizationCode');
+  // The outage starts with the second page, after the first deleted every connection.
+  onActivity('cascadeDeletePage', 2, () => world.failStorage('Connections'));
+  const id = await startOperation(world.context('deleteProvider'), 'providerCascade', 'cascade:big', { providerId: 'big' });
+
+  const during = await world.fireTimersWithin(id, RETRY_WINDOW);
+  expect(during.status).toMatchObject({ runtimeStatus: 'Running', customStatus: { deletedConnections: 3 } });
+  expect(await failedAttempts(id, 'cascadeDeletePage')).toBe(DEPENDENCY_RETRY.maxNumberOfAttempts);
+  expect((during.waitsUntil as number) - world.clock.now()).toBe(RESUME_AFTER_MS);
+
+  world.proxy.clear();
+  world.clock.set(during.waitsUntil as number);
+  const done = await eventually(() => status(id), (s) => ENDED.includes(s.runtimeStatus));
+  expect(done).toMatchObject({ runtimeStatus: 'Completed', output: { providerId: 'big', deletedConnections: 3 } });
+  await expect(world.services.providers.get('big')).rejects.toMatchObject({ status: 404 });
+  expect(await world.appRows('Connections', (pk) => pk === 'big')).toBe(0);
+  expect(await world.appRows('AccessPolicies', (pk) => pk.startsWith('big:'))).toBe(0);
+}, 60_000);
+
+it('resumes key rotation after Key Vault throttles it for longer than its retries, and rewraps every envelope', async () => {
+  await world.createProvider('kv1');
+  await world.createConnection('kv1', 'c');
+  await world.vault.rotate();
+  await new Promise((ok) => setTimeout(ok, 1100)); // its data key is no longer cached: rewrapping it needs Key Vault
+  // Throttled from the second page on (the connections table): the providers table is done.
+  world.vault.retryAfterSeconds = 0;
+  onActivity('rewrapPage', 2, () => (world.vault.failWith = 429));
+  const id = await startOperation(world.context('rotateKeysNow'), 'rotateKeys', 'rotateKeys', {});
+
+  const during = await world.fireTimersWithin(id, RETRY_WINDOW);
+  expect(during.status).toMatchObject({ runtimeStatus: 'Running', customStatus: { table: 'connections' } });
+  expect(await failedAttempts(id, 'rewrapPage')).toBe(DEPENDENCY_RETRY.maxNumberOfAttempts);
+  expect(world.vault.failed).toBeGreaterThan(0);
+  expect((during.waitsUntil as number) - world.clock.now()).toBe(RESUME_AFTER_MS);
+
+  world.vault.failWith = undefined;
+  world.clock.set(during.waitsUntil as number);
+  const done = await eventually(() => status(id), (s) => ENDED.includes(s.runtimeStatus));
+  expect(done.runtimeStatus).toBe('Completed');
+  expect((done.output as { rewrapped: number }).rewrapped).toBeGreaterThanOrEqual(2);
+  // Nothing is left under the old version.
+  await startOperation(world.context('rotateKeysNow'), 'rotateKeys', 'rotateKeys', {});
+  expect((await eventually(() => status(id), (s) => ENDED.includes(s.runtimeStatus) && s.createdTime > done.createdTime)).output).toMatchObject({ rewrapped: 0 });
+}, 60_000);
