@@ -77,6 +77,8 @@ interface Live {
 }
 
 const OUT_OF_PROC_DATA = '\n\n$OutOfProcData$:';
+/** continueAsNew loops run in one episode (see `continueAsNew`) at most this many times. */
+const MAX_EXECUTIONS_PER_EPISODE = 1000;
 /** The statuses the Azure Storage provider's purge by filter honours. */
 const PURGEABLE_STATUSES: readonly RuntimeStatus[] = ['Completed', 'Terminated', 'Canceled', 'Failed'];
 const DEFAULT_RPC_PORT = 17071;
@@ -303,8 +305,6 @@ export class DurableDriver {
       // Results of its activities and timers find no history: discarded.
       this.disarm(live);
       live.generation++;
-      // A continue-as-new is one work item in Azure: its next execution goes with the purge.
-      live.messages = live.messages.filter((m) => !(m.kind === 'start' && m.continued));
       if (!live.inEpisode && !live.messages.length) this.forget(live);
     }
     return this.store.purge(instanceId);
@@ -599,54 +599,127 @@ export class DurableDriver {
       return;
     }
 
+    if (outcome.status === 'ContinuedAsNew') {
+      await this.continueAsNew(live, { now, row, past, fresh, batchKeys: consumedKeys, replaced, outcome, customStatus, purges, checkpointed, finishBatch });
+      return;
+    }
+
     let tail = closingEvents(now, outcome, decisions);
-    let nextStart: Extract<Message, { kind: 'start' }> | undefined;
     try {
-      if (outcome.status === 'ContinuedAsNew') {
-        // The old execution's history is dropped; the new one starts from this message.
-        nextStart = { key: this.store.newMessageKey(), kind: 'start', executionId: newExecutionId(), name: row.name, input: outcome.input, continued: true };
-        await this.store.addMessage(live.id, nextStart);
-      } else {
-        await this.store.appendHistory(live.id, row.executionId, past.length, [...fresh, ...tail.map((event) => ({ event }))]);
-      }
+      await this.store.appendHistory(live.id, row.executionId, past.length, [...fresh, ...tail.map((event) => ({ event }))]);
     } catch (err) {
-      // An output or a new input too large for a row fails the orchestration (Azure would keep it in a blob).
+      // An output too large for a row fails the orchestration (Azure would keep it in a blob).
       if (!(err instanceof DurableSizeError)) throw err;
       outcome = { status: 'Failed', output: `Orchestrator function '${row.name}' failed: ${err.message}` };
       decisions = [];
       customStatus = undefined;
-      nextStart = undefined;
       tail = closingEvents(now, outcome, decisions);
       await this.store.appendHistory(live.id, row.executionId, past.length, [...fresh, ...tail.map((event) => ({ event }))]);
     }
     await finishBatch();
     if (replaced !== undefined && replaced !== row.executionId) await this.store.deleteExecution(live.id, replaced);
-    if (nextStart) await this.store.deleteExecution(live.id, row.executionId);
 
     Object.assign(row, {
       runtimeStatus: outcome.status,
       lastUpdatedTime: now,
       ...(outcome.status === 'Running' ? {} : { output: outcome.output }),
-      ...(outcome.status === 'ContinuedAsNew' ? { input: outcome.input, output: null } : {}),
       ...(customStatus !== undefined && customStatus !== null ? { customStatus: JSON.stringify(customStatus) } : {}),
     });
     await this.store.putInstance(row);
 
-    if (start || nextStart) {
+    if (start) {
       this.disarm(live);
       live.generation++;
     }
+    this.settled(live, row, history.concat(tail), outcome, decisions);
+  }
+
+  /**
+   * continueAsNew as DurableTask.Core's TaskOrchestrationDispatcher does it: the next execution's
+   * first episode runs in the same work item, before any message queued meanwhile (a termination,
+   * an event) is looked at, and only its state is stored (one checkpoint, the old execution's
+   * history replaced). Events of the batch are not carried over.
+   */
+  private async continueAsNew(
+    live: Live,
+    done: {
+      now: number;
+      row: InstanceRow;
+      past: HistoryEvent[];
+      fresh: { event: HistoryEvent; messageKey?: string }[];
+      batchKeys: string[];
+      replaced: string | undefined;
+      outcome: Extract<Outcome, { status: 'ContinuedAsNew' }>;
+      customStatus: unknown;
+      purges: number;
+      checkpointed: boolean;
+      finishBatch: () => Promise<void>;
+    },
+  ): Promise<void> {
+    const { now, batchKeys, finishBatch } = done;
+    const first = { ...done.row };
+    const row: InstanceRow = { ...done.row };
+    let outcome: Outcome = done.outcome;
+    let customStatus = done.customStatus;
+    let decisions: Decision[] = [];
+    let history: HistoryEvent[] = [];
+    for (let executions = 0; outcome.status === 'ContinuedAsNew'; executions++) {
+      if (executions === MAX_EXECUTIONS_PER_EPISODE) {
+        // Stricter than Azure, which would spin: an orchestration that continues as new without awaiting anything.
+        outcome = { status: 'Failed', output: `Orchestrator function '${row.name}' failed: it continued as new ${MAX_EXECUTIONS_PER_EPISODE} times without awaiting anything` };
+        break;
+      }
+      Object.assign(row, { executionId: newExecutionId(), input: outcome.input, output: null });
+      history = [events.orchestratorStarted(now), events.executionStarted(now, { instanceId: live.id, executionId: row.executionId, name: row.name, input: row.input })];
+      const result = await this.runOrchestrator(live.id, row, history, false);
+      // The custom status carries over until the new execution sets one.
+      if (result.state?.customStatus !== undefined && result.state.customStatus !== null) customStatus = result.state.customStatus;
+      outcome = result.outcome;
+      decisions = result.decisions;
+    }
+    if (live.purges !== done.purges && done.checkpointed) {
+      this.log('warning', `instance '${live.id}': purged while an episode ran; its outcome is discarded`);
+      await finishBatch();
+      if (outcome.status === 'Running') for (const d of decisions) this.dispatch(live, d);
+      return;
+    }
+    let tail = closingEvents(now, outcome, decisions);
+    const items = () => [{ event: history[0], messageKeys: batchKeys }, ...history.slice(1).map((event) => ({ event })), ...tail.map((event) => ({ event }))];
+    try {
+      await this.store.appendHistory(live.id, row.executionId, 0, items());
+    } catch (err) {
+      if (!(err instanceof DurableSizeError)) throw err;
+      // A new input too large for a row fails the execution that asked for it (Azure would keep it in a blob).
+      Object.assign(row, first);
+      outcome = { status: 'Failed', output: `Orchestrator function '${row.name}' failed: ${err.message}` };
+      decisions = [];
+      history = [...done.past, ...done.fresh.map((f) => f.event)];
+      tail = closingEvents(now, outcome, decisions);
+      await this.store.appendHistory(live.id, row.executionId, done.past.length, [...done.fresh, ...tail.map((event) => ({ event }))]);
+    }
+    Object.assign(row, {
+      runtimeStatus: outcome.status,
+      lastUpdatedTime: now,
+      ...(outcome.status === 'Running' ? {} : { output: outcome.output }),
+      ...(customStatus !== undefined && customStatus !== null ? { customStatus: JSON.stringify(customStatus) } : {}),
+    });
+    // The row first: once it names the new execution, a restart finds the consumed messages marked there.
+    await this.store.putInstance(row);
+    await finishBatch();
+    for (const old of new Set([first.executionId, done.replaced])) if (old !== undefined && old !== row.executionId) await this.store.deleteExecution(live.id, old);
+    this.disarm(live);
+    live.generation++;
+    this.settled(live, row, history.concat(tail), outcome, decisions);
+  }
+
+  /** After an episode was stored: what the instance now is, its new work dispatched, or let go once ended. */
+  private settled(live: Live, row: InstanceRow, history: HistoryEvent[], outcome: Outcome, decisions: Decision[]): void {
     live.row = row;
     // Purged before its first episode was stored (a Pending instance): this episode wrote the rows
     // back, as Azure's first checkpoint does (it creates the history rather than updating it).
     live.purged = false;
     live.checkpointed = true;
-    if (nextStart) {
-      live.history = [];
-      live.messages.push(nextStart);
-      return;
-    }
-    live.history = history.concat(tail).map((e) => (e.IsPlayed ? e : { ...e, IsPlayed: true }));
+    live.history = history.map((e) => (e.IsPlayed ? e : { ...e, IsPlayed: true }));
     if (outcome.status === 'Running') {
       for (const d of decisions) this.dispatch(live, d);
     } else {

@@ -47,8 +47,7 @@ export interface InstanceRow {
 }
 
 export type Message =
-  /** `continued`: the next execution of a continue-as-new (part of the same work item in Azure). */
-  | { key: string; kind: 'start'; executionId: string; name: string; input: string | null; continued?: boolean }
+  | { key: string; kind: 'start'; executionId: string; name: string; input: string | null }
   | { key: string; kind: 'event'; executionId: string | null; event: HistoryEvent };
 
 export interface StoredHistory {
@@ -186,16 +185,20 @@ export class DurableStore {
     const rows = this.history.listEntities<Record<string, unknown>>({
       queryOptions: { filter: odata`PartitionKey eq ${instanceId} and RowKey ge ${from} and RowKey lt ${`h.${executionId}/`}` },
     });
-    const all: { key: string; event: HistoryEvent; messageKey?: string }[] = [];
+    const all: { key: string; event: HistoryEvent; messageKeys: string[] }[] = [];
     for await (const row of rows) {
-      all.push({ key: row.rowKey as string, event: JSON.parse(getText(row, 'Data') ?? 'null') as HistoryEvent, messageKey: row.MessageKey as string | undefined });
+      const messageKeys = [
+        ...(typeof row.MessageKey === 'string' ? [row.MessageKey] : []),
+        ...(typeof row.MessageKeys === 'string' ? (JSON.parse(row.MessageKeys) as string[]) : []),
+      ];
+      all.push({ key: row.rowKey as string, event: JSON.parse(getText(row, 'Data') ?? 'null') as HistoryEvent, messageKeys });
     }
     let end = all.length;
     while (end > 0 && all[end - 1].event.EventType !== 13 /* OrchestratorCompleted */) end--;
     const kept = all.slice(0, end);
     return {
       events: kept.map((r) => r.event),
-      consumed: new Set(kept.flatMap((r) => (r.messageKey ? [r.messageKey] : []))),
+      consumed: new Set(kept.flatMap((r) => r.messageKeys)),
       torn: all.slice(end).map((r) => r.key),
     };
   }
@@ -208,12 +211,22 @@ export class DurableStore {
     return ids;
   }
 
-  /** Appends events (numbered from `firstSeq`); `messageKey` marks the message an event came from. */
-  async appendHistory(instanceId: string, executionId: string, firstSeq: number, items: { event: HistoryEvent; messageKey?: string }[]): Promise<void> {
-    const actions: TransactionAction[] = items.map(({ event, messageKey }, i) => {
+  /**
+   * Appends events (numbered from `firstSeq`); `messageKey` marks the message an event came from,
+   * `messageKeys` messages consumed by it without an event of their own (by an execution that
+   * continued as new in the same episode).
+   */
+  async appendHistory(
+    instanceId: string,
+    executionId: string,
+    firstSeq: number,
+    items: { event: HistoryEvent; messageKey?: string; messageKeys?: string[] }[],
+  ): Promise<void> {
+    const actions: TransactionAction[] = items.map(({ event, messageKey, messageKeys }, i) => {
       const entity: Record<string, unknown> = { partitionKey: instanceId, rowKey: `h.${executionId}.${pad(firstSeq + i, 8)}`, EventType: event.EventType };
       putText(entity, 'Data', JSON.stringify(event));
       if (messageKey) entity.MessageKey = messageKey;
+      if (messageKeys?.length) entity.MessageKeys = JSON.stringify(messageKeys);
       checkSize(entity, `A history event of instance '${instanceId}'`);
       return ['upsert', entity as TableEntity, 'Replace'];
     });
@@ -238,7 +251,6 @@ export class DurableStore {
   async addMessage(instanceId: string, message: Message): Promise<void> {
     const entity: Record<string, unknown> = { partitionKey: instanceId, rowKey: message.key, Kind: message.kind };
     if (message.executionId) entity.ExecutionId = message.executionId;
-    if (message.kind === 'start' && message.continued) entity.Continued = true;
     putText(entity, 'Data', JSON.stringify(message.kind === 'start' ? { name: message.name, input: message.input } : message.event));
     checkSize(entity, `A message to instance '${instanceId}'`);
     await this.history.upsertEntity(entity as TableEntity, 'Replace');
@@ -251,9 +263,7 @@ export class DurableStore {
       const data = JSON.parse(getText(row, 'Data') ?? 'null') as Record<string, unknown>;
       const key = row.rowKey as string;
       const executionId = typeof row.ExecutionId === 'string' ? row.ExecutionId : null;
-      if (row.Kind === 'start') {
-        out.push({ key, kind: 'start', executionId: executionId ?? '', name: String(data.name), input: (data.input as string | null) ?? null, ...(row.Continued === true ? { continued: true } : {}) });
-      }
+      if (row.Kind === 'start') out.push({ key, kind: 'start', executionId: executionId ?? '', name: String(data.name), input: (data.input as string | null) ?? null });
       else out.push({ key, kind: 'event', executionId, event: data as unknown as HistoryEvent });
     }
     return out;
@@ -268,15 +278,12 @@ export class DurableStore {
 
   /**
    * Deletes the instance row and its history, as the Azure Storage provider's purge does; queued
-   * messages (its queues) stay, except a continue-as-new's start. False when there was no instance.
+   * messages (its queues) stay. False when there was no instance.
    */
   async purge(instanceId: string): Promise<boolean> {
     const keys: string[] = [];
-    const rows = this.history.listEntities({ queryOptions: { filter: odata`PartitionKey eq ${instanceId}`, select: ['RowKey', 'Continued'] } });
-    for await (const row of rows) {
-      const key = row.rowKey as string;
-      if (key.startsWith('h.') || row.Continued === true) keys.push(key);
-    }
+    const rows = this.history.listEntities({ queryOptions: { filter: odata`PartitionKey eq ${instanceId} and RowKey ge ${'h.'} and RowKey lt ${'h/'}`, select: ['RowKey'] } });
+    for await (const row of rows) keys.push(row.rowKey as string);
     await this.deleteRows(instanceId, keys);
     try {
       await this.instances.deleteEntity(instanceId, '');

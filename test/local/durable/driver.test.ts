@@ -148,6 +148,13 @@ df.app.orchestration('recorder', function* (context: Ctx) {
   yield context.df.callActivity('record', `${context.df.instanceId}:${String(first)}`);
   return yield context.df.waitForExternalEvent('go');
 });
+df.app.orchestration('cycler', function* (context: Ctx) {
+  const n = context.df.getInput() as number;
+  yield context.df.callActivity('record', `${context.df.instanceId}:${n}`);
+  yield context.df.waitForExternalEvent('next');
+  context.df.continueAsNew(n + 1);
+  return undefined;
+});
 df.app.orchestration('noAttempts', function* (context: Ctx) {
   return yield context.df.callActivityWithRetry('hello', new df.RetryOptions(1000, 0), 'x');
 });
@@ -440,6 +447,23 @@ it('queues a termination: an episode in flight does not hold the caller up, and 
   expect((await client.getStatus(id)).runtimeStatus).toBe('Running');
   held.release();
   expect(await until(client, id)).toMatchObject({ runtimeStatus: 'Terminated', output: 'connection deleted' });
+});
+
+it('runs the next execution of a continue-as-new in the same episode, before a termination queued meanwhile', async () => {
+  const { driver, client } = await startDriver(new ManualClock());
+  const id = await client.startNew('cycler', { instanceId: 'cycler-1', input: 0 });
+  await eventually(
+    async () => ((await api(driver, `instances/${id}?showHistory=true`)).body.historyEvents ?? []).map((e: { EventType: string }) => e.EventType) as string[],
+    (types) => types.includes('TaskCompleted'),
+  );
+  const held = holdEpisodes('cycler');
+  await client.raiseEvent(id, 'next', null);
+  await held.entered;
+  await promptly(client.terminate(id, 'stop'), 'terminate');
+  held.release();
+  expect(await until(client, id)).toMatchObject({ runtimeStatus: 'Terminated', input: 1 });
+  // In Azure the new execution's first episode is part of the work item that continued as new.
+  await eventually(async () => recorded, (r) => r.includes(`${id}:1`));
 });
 
 it('refuses to purge an instance that has not ended, and purges it once terminated', async () => {
