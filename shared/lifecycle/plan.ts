@@ -59,7 +59,8 @@ export function planLifecycle(s: LifecycleState, cfg: LifecycleSettings, now: nu
     const lifetime = Math.max(0, s.token.expiresAt - s.token.obtainedAt);
     // Before the token endpoint's own margin (minValidity, capped at half the lifetime), with room to spare.
     const margin = Math.min(cfg.minValidityMs, lifetime / 2) + Math.min(60_000, lifetime / 10);
-    const dueAt = s.token.expiresAt - margin;
+    // Whole milliseconds: a durable timer fires at a whole millisecond, which must count as due.
+    const dueAt = Math.floor(s.token.expiresAt - margin);
     if (now >= dueAt) return { plan: { kind: 'refresh', reason: 'ahead' }, warnings };
     wakes.push({ at: dueAt, reason: 'tokenDue' });
   }

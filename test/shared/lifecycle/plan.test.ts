@@ -30,6 +30,14 @@ describe('planLifecycle', () => {
     expect(planLifecycle(s, cfg, NOW).plan).toEqual({ kind: 'sleep', until: NOW + 30_000 - 15_000 - 3_000, reason: 'tokenDue' });
   });
 
+  it('plans whole milliseconds, so the timer that wakes it finds the refresh due (a 7 ms token)', () => {
+    const s = connected({ token: { obtainedAt: NOW, expiresAt: NOW + 7 } });
+    const { plan } = planLifecycle(s, cfg, NOW);
+    // Due 2.8 ms in; a timer for then fires at NOW + 2 (Dates hold whole milliseconds).
+    expect(plan).toEqual({ kind: 'sleep', until: NOW + 2, reason: 'tokenDue' });
+    expect(planLifecycle(s, cfg, new Date(plan.kind === 'sleep' ? plan.until : 0).getTime()).plan).toEqual({ kind: 'refresh', reason: 'ahead' });
+  });
+
   it('leaves an idle connection alone until the idle deadline of its refresh token', () => {
     const s = connected({ lastUsedAt: NOW - 3 * D, idleLifetimeMs: 90 * D, refreshTokenUsedAt: NOW - 10 * D });
     const { plan } = planLifecycle(s, cfg, NOW);
