@@ -2,7 +2,7 @@ import { TableClient } from '@azure/data-tables';
 import { EventType } from '../../local/durable/history';
 import type { Services } from '../../shared/services';
 import { startDurableWorld, type DurableWorld } from '../support/durableWorld';
-import { eventually, loadApp } from '../local/durable/support';
+import { eventually, loadApp, onActivity } from '../local/durable/support';
 
 // The eternal and long orchestrations (connectionLifecycle, providerCascade, rotateKeys) with
 // their real functions and activities on the local durable driver, while a real dependency of
@@ -41,21 +41,6 @@ afterEach(async () => {
   }
 });
 afterAll(() => world?.stop());
-
-/** Runs `hook` as an activity starts for the `nth` time, then lets it run. */
-function onActivity(name: string, nth: number, hook: () => void): void {
-  const registration = app.core.registrations.find((r) => r.metadata.name === name);
-  if (!registration) throw new Error(`${name} is not registered`);
-  const original = registration.handler;
-  let calls = 0;
-  registration.handler = (input: unknown, context: unknown) => {
-    if (++calls === nth) {
-      registration.handler = original;
-      hook();
-    }
-    return original(input, context);
-  };
-}
 
 const status = (id: string) => world.client.getStatus(id);
 const connections = () => TableClient.fromConnectionString(world.azurite.connectionString, `${world.tablePrefix}Connections`, { allowInsecureConnection: true });
@@ -100,7 +85,7 @@ it('resumes a provider cascade after a storage outage that outlasts its retries,
   await world.createProvider('big');
   for (const c of ['c1', 'c2', 'c3']) await world.createConnection('big', c, 'AuthorizationCode');
   // The outage starts with the second page, after the first deleted every connection.
-  onActivity('cascadeDeletePage', 2, () => world.failStorage('Connections'));
+  onActivity(app, 'cascadeDeletePage', 2, () => world.failStorage('Connections'));
   const id = await startOperation(world.context('deleteProvider'), 'providerCascade', 'cascade:big', { providerId: 'big' });
 
   const during = await world.fireTimersWithin(id, RETRY_WINDOW);
@@ -124,7 +109,7 @@ it('resumes key rotation after Key Vault throttles it for longer than its retrie
   await new Promise((ok) => setTimeout(ok, 1100)); // its data key is no longer cached: rewrapping it needs Key Vault
   // Throttled from the second page on (the connections table): the providers table is done.
   world.vault.retryAfterSeconds = 0;
-  onActivity('rewrapPage', 2, () => (world.vault.failWith = 429));
+  onActivity(app, 'rewrapPage', 2, () => (world.vault.failWith = 429));
   const id = await startOperation(world.context('rotateKeysNow'), 'rotateKeys', 'rotateKeys', {});
 
   const during = await world.fireTimersWithin(id, RETRY_WINDOW);

@@ -7,7 +7,7 @@ import { ManualClock } from '../../../local/durable/clock';
 import { DurableDriver } from '../../../local/durable/driver';
 import { httpRoutes, type HttpRoute } from '../../../local/host/routes';
 import { createHostServer } from '../../../local/host/server';
-import { clientOf, eventually, loadApp, settle } from './support';
+import { clientOf, eventually, holdEpisodes as hold, loadApp, promptly, settle } from './support';
 
 // The local durable driver running the app's own kind of registrations (df.app.orchestration,
 // df.app.activity) through the local host's @azure/functions-core, driven through the library's
@@ -216,33 +216,10 @@ async function startDriver(clock: ManualClock, tablePrefix = `durable${++tables}
 const finished = (s: DF.DurableOrchestrationStatus) => ['Completed', 'Failed', 'Terminated'].includes(s.runtimeStatus);
 const until = (client: DF.DurableClient, id: string, done: (s: DF.DurableOrchestrationStatus) => boolean = finished) => eventually(() => client.getStatus(id), done);
 
-/** Holds the episodes of one orchestrator at its handler until released, to act while one is in flight. */
 function holdEpisodes(name: string): { entered: Promise<void>; release: () => void } {
-  const registration = app.core.registrations.find((r) => r.metadata.name === name);
-  if (!registration) throw new Error(`${name} is not registered`);
-  const original = registration.handler;
-  let entered!: () => void;
-  let release!: () => void;
-  const gate = new Promise<void>((ok) => (release = ok));
-  const enteredPromise = new Promise<void>((ok) => (entered = ok));
-  registration.handler = async (payload: unknown, context: unknown) => {
-    entered();
-    await gate;
-    return original(payload, context);
-  };
-  const done = () => {
-    registration.handler = original;
-    release();
-  };
-  holds.push(done);
-  return { entered: enteredPromise, release: done };
-}
-
-/** Fails when `operation` is held up longer than `ms` (by an episode in flight). */
-function promptly<T>(operation: Promise<T>, what: string, ms = 3000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, fail) => (timer = setTimeout(() => fail(new Error(`${what} waited for the episode in flight`)), ms)));
-  return Promise.race([operation, late]).finally(() => clearTimeout(timer));
+  const held = hold(app, name);
+  holds.push(held.release);
+  return held;
 }
 
 async function historyRows(tablePrefix: string, id: string): Promise<string[]> {

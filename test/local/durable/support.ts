@@ -45,3 +45,51 @@ export async function eventually<T>(probe: () => Promise<T>, done: (value: T) =>
 
 /** Resolves after the event loop has had a chance to run pending work. */
 export const settle = (ms = 50) => new Promise((ok) => setTimeout(ok, ms));
+
+/**
+ * Holds the episodes of one orchestrator at its handler until released, to act while one is in
+ * flight (the extension's episode, here the driver's, waits for the worker's answer).
+ */
+export function holdEpisodes(app: App, name: string): { entered: Promise<void>; release: () => void } {
+  const registration = app.core.registrations.find((r) => r.metadata.name === name);
+  if (!registration) throw new Error(`${name} is not registered`);
+  const original = registration.handler;
+  let entered!: () => void;
+  let open!: () => void;
+  const gate = new Promise<void>((ok) => (open = ok));
+  const enteredPromise = new Promise<void>((ok) => (entered = ok));
+  registration.handler = async (payload: unknown, context: unknown) => {
+    entered();
+    await gate;
+    return original(payload, context);
+  };
+  return {
+    entered: enteredPromise,
+    release: () => {
+      registration.handler = original;
+      open();
+    },
+  };
+}
+
+/** Runs `hook` as the activity `name` starts for the `nth` time (1-based), then lets it run. */
+export function onActivity(app: App, name: string, nth: number, hook: () => void): void {
+  const registration = app.core.registrations.find((r) => r.metadata.name === name);
+  if (!registration) throw new Error(`${name} is not registered`);
+  const original = registration.handler;
+  let calls = 0;
+  registration.handler = (input: unknown, context: unknown) => {
+    if (++calls === nth) {
+      registration.handler = original;
+      hook();
+    }
+    return original(input, context);
+  };
+}
+
+/** Fails when `operation` takes longer than `ms` (held up by an episode in flight). */
+export function promptly<T>(operation: Promise<T>, what: string, ms = 3000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, fail) => (timer = setTimeout(() => fail(new Error(`${what} waited for the episode in flight`)), ms)));
+  return Promise.race([operation, late]).finally(() => clearTimeout(timer));
+}
