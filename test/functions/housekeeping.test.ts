@@ -4,15 +4,15 @@ import { ManualClock } from '../../local/durable/clock';
 import { DurableDriver } from '../../local/durable/driver';
 import { clientOf, eventually, loadApp } from '../local/durable/support';
 
-// purgeFinishedOrchestrations on the durable driver: finished instances older than a week go,
-// recent ones and running ones (lifecycles) stay.
+// Housekeeping on the durable driver: finished instances older than a week go, recent ones and
+// running ones (lifecycles) stay; lifecycles that have ended go at once.
 
 const app = loadApp();
 const { df } = app;
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- after the shim is in place
 const { publishNotice } = require('../../functions/lib/lifecycleOrchestrator') as typeof import('../../functions/lib/lifecycleOrchestrator');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { purgeFinishedOrchestrations } = require('../../functions/housekeeping') as typeof import('../../functions/housekeeping');
+const { purgeEndedLifecycles, purgeFinishedOrchestrations } = require('../../functions/housekeeping') as typeof import('../../functions/housekeeping');
 
 df.app.orchestration('publishNotice', publishNotice);
 df.app.activity('lifecycleNotify', { handler: () => undefined });
@@ -47,6 +47,32 @@ it('purges finished orchestrations older than a week, and nothing else', async (
     await expect(client.getStatus('old-notice')).rejects.toBeDefined();
     expect((await client.getStatus('new-notice')).runtimeStatus).toBe('Completed');
     expect((await client.getStatus('old-running')).runtimeStatus).toBe('Running');
+  } finally {
+    await driver.stop();
+  }
+});
+
+it('purges lifecycles that have ended, at once, and nothing else', async () => {
+  const driver = new DurableDriver({ registrations: app.core.registrations, storage: { connectionString: azurite.connectionString, tablePrefix: 'housekeeping2' }, clock: new ManualClock(new Date()), rpcPort: 0, log: () => undefined });
+  await driver.start();
+  try {
+    const client = clientOf(app, driver);
+    for (const id of ['lifecycle:p:ended', 'lifecycle:p:running', 'not-a-lifecycle']) {
+      await client.startNew('waitsForever', { instanceId: id });
+      await eventually(() => client.getStatus(id), (s) => s.runtimeStatus === 'Running');
+    }
+    for (const id of ['lifecycle:p:ended', 'not-a-lifecycle']) {
+      await client.terminate(id, 'connection deleted');
+      await eventually(() => client.getStatus(id), (s) => s.runtimeStatus === 'Terminated');
+    }
+    const input = df.input.durableClient();
+    const context = new InvocationContext({ functionName: 'purgeEndedLifecycles', options: { trigger: { type: 'timerTrigger', name: 'timer' }, extraInputs: [input] } });
+    context.extraInputs.set(input, driver.extraInput({ type: input.type, direction: 'in', name: input.name }));
+    await purgeEndedLifecycles(undefined, context);
+
+    await expect(client.getStatus('lifecycle:p:ended')).rejects.toBeDefined();
+    expect((await client.getStatus('lifecycle:p:running')).runtimeStatus).toBe('Running');
+    expect((await client.getStatus('not-a-lifecycle')).runtimeStatus).toBe('Terminated');
   } finally {
     await driver.stop();
   }
