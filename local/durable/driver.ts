@@ -684,9 +684,10 @@ export class DurableDriver {
       return;
     }
     let tail = closingEvents(now, outcome, decisions);
-    const items = () => [{ event: history[0], messageKeys: batchKeys }, ...history.slice(1).map((event) => ({ event })), ...tail.map((event) => ({ event }))];
     try {
-      await this.store.appendHistory(live.id, row.executionId, 0, items());
+      // The batch's messages are marked consumed on the new execution's first row: the old execution's history goes.
+      const rows = [{ event: history[0], messageKeys: batchKeys }, ...history.slice(1).map((event) => ({ event })), ...tail.map((event) => ({ event }))];
+      await this.store.appendHistory(live.id, row.executionId, 0, rows);
     } catch (err) {
       if (!(err instanceof DurableSizeError)) throw err;
       // A new input too large for a row fails the execution that asked for it (Azure would keep it in a blob).
