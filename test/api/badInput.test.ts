@@ -109,16 +109,21 @@ describe('bad identifiers on every route', () => {
         if (r.status === 400) expect(r.body.error.code).toBe('InvalidIdentifier');
       }
     });
-    // An empty segment in the middle matches no route; an empty last segment of a GET is the
-    // collection (the Functions host ignores a trailing slash), so only writes are checked there.
+    // An empty segment in the middle matches no route, not even the catch-all (ASP.NET's route
+    // matcher): the host's bare 404, as in Azure. An empty last segment of a GET is the collection
+    // (the host ignores a trailing slash), so only writes are checked there, with the app's answer.
     it(`${route.method} ${route.path(ok)} with empty identifiers`, async () => {
       for (const key of ['p', 'c', 'a'] as const) {
         const path = route.path({ ...ok, [key]: '' });
         if (path === route.path(ok) || (route.method === 'GET' && path.endsWith('/'))) continue;
         const r = await send(`empty ${key}`, route.method, path, route.body ? { body: route.body } : {});
-        expect(r.status).toBeGreaterThanOrEqual(400);
-        expect(r.status).toBeLessThan(500);
-        expect(isErrorShape(r.body)).toBe(true);
+        if (path.includes('//')) {
+          expect([r.status, r.text]).toEqual([404, '']);
+        } else {
+          expect(r.status).toBeGreaterThanOrEqual(400);
+          expect(r.status).toBeLessThan(500);
+          expect(isErrorShape(r.body)).toBe(true);
+        }
       }
     });
   }
