@@ -16,7 +16,7 @@ export async function health() {
   try {
     report = await (await getServices()).health.check();
   } catch (err) {
-    if (!(err instanceof CredmanError)) throw err;
+    if (!(err instanceof CredmanError) || !err.expose) throw err;
     report = { status: 'Unhealthy', error: { code: err.code, message: err.message } };
   }
   return report.status === 'Healthy'

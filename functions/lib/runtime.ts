@@ -17,9 +17,24 @@ export function getServices(): Promise<Services> {
     return createServices(settings, { log });
   })().catch((err: unknown) => {
     services = undefined;
-    throw startFailure(err);
+    const failure = startFailure(err);
+    logStartFailure(failure);
+    throw failure;
   });
   return services;
+}
+
+const START_LOG_INTERVAL_MS = 60_000;
+let lastStartLog = -Infinity;
+
+/** Why the services could not be built, at most once a minute (every request tries again). */
+function logStartFailure(err: CredmanError): void {
+  if (Date.now() - lastStartLog < START_LOG_INTERVAL_MS) return;
+  lastStartLog = Date.now();
+  // SettingsError problems name settings and never quote values; other causes by name and code only.
+  const cause = err.cause;
+  const detail = cause instanceof SettingsError ? `\n${cause.problems.map((p) => `  - ${p}`).join('\n')}` : cause ? ` (${describe(cause)})` : '';
+  log('error', `start: ${err.message}${detail}; requests will try again`);
 }
 
 function startFailure(err: unknown): CredmanError {
@@ -36,12 +51,7 @@ function log(level: 'info' | 'warn' | 'error', message: string): void {
 // after repeated failures, recycles the instance — a crash loop for a storage blip or a bad
 // setting. So the hook starts the build (warming the first request) and never throws.
 app.hook.appStart(() => {
-  getServices().catch((err: unknown) => {
-    const cause = err instanceof Error ? err.cause : undefined;
-    // SettingsError problems name settings and never quote values; other causes by name and code only.
-    const detail = cause instanceof SettingsError ? `\n${cause.problems.map((p) => `  - ${p}`).join('\n')}` : cause ? ` (${describe(cause)})` : '';
-    log('error', `start: ${err instanceof Error ? err.message : String(err)}${detail}; requests will try again`);
-  });
+  getServices().catch(() => undefined); // logged by getServices
 });
 
 function describe(err: unknown): string {

@@ -143,11 +143,17 @@ function withCookies(headers: Record<string, string | string[]>, cookies: Cookie
   headers['set-cookie'] = [...(existing === undefined ? [] : Array.isArray(existing) ? existing : [existing]), ...cookies.map(setCookie)];
 }
 
-/** The host hands the worker one value per query key: repeated keys joined with ",". */
+/**
+ * The host hands the worker one value per query key: ASP.NET gathers keys ignoring case (keeping
+ * the first spelling) and the host joins repeated values with ",".
+ */
 function hostQuery(params: URLSearchParams): Record<string, string> {
-  const query = new Map<string, string>();
-  for (const [k, v] of params) query.set(k, query.has(k) ? `${query.get(k)},${v}` : v);
-  return Object.fromEntries(query);
+  const query = new Map<string, { key: string; value: string }>();
+  for (const [k, v] of params) {
+    const seen = query.get(k.toLowerCase());
+    query.set(k.toLowerCase(), seen ? { key: seen.key, value: `${seen.value},${v}` } : { key: k, value: v });
+  }
+  return Object.fromEntries([...query.values()].map((e) => [e.key, e.value]));
 }
 
 const NULL_BODY = new Set([101, 204, 205, 304]);

@@ -45,8 +45,10 @@ afterAll(async () => {
   await new Promise((ok) => server.close(ok));
 });
 
-it('hands the function one value per query key, repeated keys joined with ","', async () => {
+it('hands the function one value per query key, keys ignoring case (first spelling kept), repeated ones joined with ","', async () => {
   expect(await (await fetch(`${base}/query?a=1&a=2&b=3`)).json()).toEqual({ a: '1,2', all: ['1,2'] });
+  expect(await (await fetch(`${base}/query?a=1&A=2`)).json()).toEqual({ a: '1,2', all: ['1,2'] });
+  expect(await (await fetch(`${base}/query?A=1&a=2`)).json()).toEqual({ a: null, all: [] });
 });
 
 it('fails the invocation (500) for a return value that is not an object, and answers 200 empty for none', async () => {

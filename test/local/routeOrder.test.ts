@@ -81,9 +81,11 @@ describe('the real app under the host order', () => {
       const owner = routes.find((r) => r.template.toLowerCase() === op.template.toLowerCase() && r.methods.includes(op.method));
       expect({ op, owner: owner?.registration.metadata.name }).toEqual({ op, owner: expect.any(String) });
       const params = op.template.split('/').filter((s) => s.startsWith('{'));
-      for (const value of ['x1', ...literals]) {
+      // Every combination: an overlap may need different literals in different parameters.
+      const combinations = params.reduce<string[][]>((acc) => acc.flatMap((c) => ['x1', ...literals].map((v) => [...c, v])), [[]]);
+      for (const values of combinations) {
         let path = op.template;
-        for (const p of params) path = path.replace(p, value);
+        params.forEach((p, i) => (path = path.replace(p, values[i])));
         // A path two documented operations could both claim (same method) is a defect of the API itself.
         const claimants = ops.filter((o) => o.method === op.method && routes.find((r) => r.template === o.template)!.match(pathSegments(path)));
         if (claimants.length !== 1) misses.push(`${op.method} ${path}: documented by ${claimants.map((c) => c.template).join(' and ')}`);
