@@ -13,7 +13,7 @@ import type { Settings } from './settings';
 import { AccessPolicyStore } from './store/accessPolicies';
 import { ConnectionStore } from './store/connections';
 import { ProviderStore } from './store/providers';
-import { createTables, ensureTables, type Tables } from './store/tables';
+import { createTables, type Tables } from './store/tables';
 import { Health } from './health';
 import { ConsentService } from './consent/consentService';
 import { IdpClient } from './oauth/idpClient';
@@ -61,7 +61,6 @@ export async function createServices(settings: Settings, deps: ServiceDeps): Pro
   const getCredential = (): TokenCredential => (credential ??= new DefaultAzureCredential());
 
   const tables: Tables = createTables(settings.storage, getCredential);
-  await ensureTables(tables);
 
   const wrapper = await createKeyWrapper(settings, deps, getCredential);
   const cipher = new EnvelopeCipher(wrapper, new DekCache({ ttlMs: settings.dekCache.ttlMs, maxEntries: settings.dekCache.maxEntries }));

@@ -1,5 +1,6 @@
 import { TableClient } from '@azure/data-tables';
 import type { TokenCredential } from '@azure/identity';
+import { statusOf } from './storageErrors';
 
 export const TABLE_NAMES = ['providers', 'connections', 'accessPolicies', 'consentStates', 'webhooks'] as const;
 export type TableName = (typeof TABLE_NAMES)[number];
@@ -11,16 +12,20 @@ export interface StorageOptions {
   tablePrefix: string;
 }
 
-/** One TableClient per table, by connection string (Azurite) or by managed identity (Azure). */
+/**
+ * One TableClient per table, by connection string (Azurite) or by managed identity (Azure). Nothing
+ * is asked of storage here: a table is created by the first write that finds it missing (see
+ * `createdOnFirstWrite`), instead of five create calls at every start of every instance.
+ */
 export function createTables(options: StorageOptions, credential: () => TokenCredential): Tables {
   const make = (name: TableName): TableClient => {
     const table = `${options.tablePrefix}${name[0].toUpperCase()}${name.slice(1)}`;
     if (options.connectionString) {
-      return TableClient.fromConnectionString(options.connectionString, table, {
+      return createdOnFirstWrite(TableClient.fromConnectionString(options.connectionString, table, {
         allowInsecureConnection: /^DefaultEndpointsProtocol=http;|TableEndpoint=http:/i.test(options.connectionString),
-      });
+      }));
     }
-    return new TableClient(options.tableEndpoint as string, table, credential());
+    return createdOnFirstWrite(new TableClient(options.tableEndpoint as string, table, credential()));
   };
   return {
     providers: make('providers'),
@@ -31,6 +36,56 @@ export function createTables(options: StorageOptions, credential: () => TokenCre
   };
 }
 
-export async function ensureTables(tables: Tables): Promise<void> {
-  await Promise.all(Object.values(tables).map((t) => t.createTable()));
+/** Storage's answer that the table itself does not exist (x-ms-error-code, or a batch's inner error). */
+export function isTableNotFound(err: unknown): boolean {
+  if (statusOf(err) !== 404) return false;
+  const e = err as { code?: unknown; details?: { errorCode?: unknown; odataError?: { code?: unknown } } };
+  return [e.code, e.details?.errorCode, e.details?.odataError?.code].includes('TableNotFound');
+}
+
+/**
+ * The client, changed so that a missing table behaves as an empty one: a write that adds rows
+ * (createEntity, upsertEntity, submitTransaction) creates the table and is tried once more, and a
+ * listing yields nothing. Reads of one row, updates and deletes need nothing: their 404 already
+ * means "no such row" to every caller, and a missing table has none.
+ */
+export function createdOnFirstWrite(client: TableClient): TableClient {
+  let creating: Promise<void> | undefined;
+  // Concurrent first writes share one create; createTable succeeds when the table exists already.
+  const create = () => (creating ??= client.createTable().finally(() => (creating = undefined)));
+  const retried = <F extends (...args: never[]) => Promise<unknown>>(fn: F): F =>
+    (async (...args: Parameters<F>) => {
+      try {
+        return await fn(...args);
+      } catch (err) {
+        if (!isTableNotFound(err)) throw err;
+        await create();
+        return fn(...args);
+      }
+    }) as F;
+  client.createEntity = retried(client.createEntity.bind(client));
+  client.upsertEntity = retried(client.upsertEntity.bind(client));
+  client.submitTransaction = retried(client.submitTransaction.bind(client));
+
+  const list = client.listEntities.bind(client);
+  client.listEntities = ((options?: Parameters<TableClient['listEntities']>[0]) => {
+    const source = list(options);
+    const items = emptyWhenMissing(source);
+    return {
+      next: () => items.next(),
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+      byPage: (settings?: Parameters<typeof source.byPage>[0]) => emptyWhenMissing(source.byPage(settings)),
+    };
+  }) as TableClient['listEntities'];
+  return client;
+}
+
+async function* emptyWhenMissing<T>(source: AsyncIterableIterator<T>): AsyncIterableIterator<T> {
+  try {
+    yield* source;
+  } catch (err) {
+    if (!isTableNotFound(err)) throw err;
+  }
 }

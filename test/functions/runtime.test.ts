@@ -1,12 +1,14 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { azuriteConnectionString, startAzurite, type EmbeddedAzurite } from '../../local/azurite';
 import { loadApp } from '../local/durable/support';
 
-// The app's Services are built once per process, when it starts. A start that fails because
-// storage is away (a cold start during an outage) must not stick: the next invocation tries again.
+// The app's Services are built once per process, when it starts, without asking storage anything
+// (tables are made by their first write). A start during a storage outage therefore succeeds, its
+// requests fail with 503 until storage is back, and a start that did fail (the local key file
+// unreadable, say) is not remembered: the next invocation tries again.
 
 loadApp();
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- after the core shim is in place
@@ -27,7 +29,7 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-it('tries again after a start that failed because storage was away, then keeps what it built', async () => {
+it('builds the services while storage is away, answers 503 meanwhile, and serves once it is back', async () => {
   const port = await freePort();
   dir = mkdtempSync(join(tmpdir(), 'credman-runtime-'));
   Object.assign(process.env, {
@@ -41,11 +43,30 @@ it('tries again after a start that failed because storage was away, then keeps w
     CREDMAN_PUBLIC_BASE_URL: 'http://localhost:7071',
   });
 
-  // A 503 with Retry-After for the request; the cause (for the log) is the refused connection.
-  await expect(getServices()).rejects.toMatchObject({ code: 'DependencyUnavailable', status: 503, cause: expect.objectContaining({ message: expect.stringMatching(/ECONNREFUSED/) }) });
+  // Nothing is asked of storage to build the services; each request answers 503 until it is back.
+  const services = getServices();
+  const s = await services;
+  await expect(s.providers.list(10)).rejects.toMatchObject({ code: 'DependencyUnavailable', status: 503 });
 
   azurite = await startAzurite({ port });
-  const services = getServices();
-  await expect(services).resolves.toBeDefined();
+  expect((await s.providers.list(10)).items).toEqual([]);
   expect(getServices()).toBe(services);
+}, 30_000);
+
+it('tries again after a start that failed, then keeps what it built', async () => {
+  jest.resetModules();
+  loadApp();
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh runtime module: nothing built yet
+  const fresh = require('../../functions/lib/runtime') as typeof import('../../functions/lib/runtime');
+  // The key file's folder is a file: the local key cannot be read or created.
+  const blocked = join(dir, 'blocked');
+  writeFileSync(blocked, '');
+  process.env.CREDMAN_LOCAL_KEK_FILE = join(blocked, 'kek.json');
+  await expect(fresh.getServices()).rejects.toMatchObject({ status: 503, cause: expect.objectContaining({ code: 'ENOTDIR' }) });
+
+  rmSync(blocked);
+  mkdirSync(blocked);
+  const services = fresh.getServices();
+  await expect(services).resolves.toBeDefined();
+  expect(fresh.getServices()).toBe(services);
 }, 30_000);
