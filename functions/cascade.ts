@@ -1,5 +1,5 @@
 import type { InvocationContext } from '@azure/functions';
-import * as df from 'durable-functions';
+import * as df from './lib/durable';
 import { deleteProviderCascade } from './lib/cascadeOrchestrator';
 import { durableClientInput, endLifecycles } from './lib/lifecycle';
 import { getServices } from './lib/runtime';

@@ -1,5 +1,5 @@
 import { app, type InvocationContext } from '@azure/functions';
-import * as df from 'durable-functions';
+import * as df from './lib/durable';
 import { durableClientInput, LIFECYCLE_PREFIX } from './lib/lifecycle';
 import { getServices } from './lib/runtime';
 

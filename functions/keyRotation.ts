@@ -1,5 +1,5 @@
 import { app, type InvocationContext } from '@azure/functions';
-import * as df from 'durable-functions';
+import * as df from './lib/durable';
 import { ROTATE_KEYS_ID, rotateKeys, type SecretTable } from './lib/keyRotationOrchestrator';
 import { durableClientInput } from './lib/lifecycle';
 import { startOperation } from './lib/operations';

@@ -1,4 +1,4 @@
-import * as df from 'durable-functions';
+import * as df from './lib/durable';
 import { connectionLifecycle, publishNotice, type LifecycleNotice } from './lib/lifecycleOrchestrator';
 import { getServices } from './lib/runtime';
 

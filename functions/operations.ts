@@ -1,5 +1,5 @@
 import { app, type HttpRequest, type InvocationContext } from '@azure/functions';
-import * as df from 'durable-functions';
+import * as df from './lib/durable';
 import type { z } from 'zod';
 import { openApiDocument } from '../shared/api/openapi';
 import { CredmanError, InvalidIdentifierError, NotFoundError } from '../shared/errors';

@@ -1,5 +1,5 @@
 import type { InvocationContext } from '@azure/functions';
-import * as df from 'durable-functions';
+import * as df from './durable';
 import { LifecycleService } from '../../shared/lifecycle/lifecycleService';
 import { getServices } from './runtime';
 

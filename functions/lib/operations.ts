@@ -1,5 +1,5 @@
 import type { HttpRequest, InvocationContext } from '@azure/functions';
-import * as df from 'durable-functions';
+import * as df from './durable';
 
 // Long-running admin operations (a provider's cascade delete, key rotation) run as orchestrations
 // with a known instance id, so asking twice joins the run already going; `GET /operations/{id}`

@@ -1,4 +1,4 @@
-import * as df from 'durable-functions';
+import * as df from './durable';
 import type { OrchestrationContext, Task } from 'durable-functions';
 
 // How orchestrations ride out transient faults, in one place. Every activity call goes through
