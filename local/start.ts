@@ -1,7 +1,6 @@
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { basename, dirname, join, resolve } from 'node:path';
-import { DefaultAzureCredential } from '@azure/identity';
 import { metrics } from '../shared/metrics';
 import { startAzurite, type EmbeddedAzurite } from './azurite';
 import { DurableDriver } from './durable/driver';
@@ -103,7 +102,8 @@ async function main(): Promise<void> {
       connectionString: process.env.CREDMAN_STORAGE_CONNECTION_STRING,
       tableEndpoint: process.env.CREDMAN_TABLE_ENDPOINT,
       tablePrefix: process.env.CREDMAN_TABLE_PREFIX || 'credman',
-      credential: () => new DefaultAzureCredential(),
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- only for storage by identity
+      credential: () => new (require('@azure/identity') as typeof import('@azure/identity')).DefaultAzureCredential(),
     },
     webhookBaseUrl: `${baseUrl}/runtime/webhooks/durabletask`,
     ...(hub === undefined ? {} : { taskHubName: hub }),

@@ -1,9 +1,8 @@
-import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
+import type { TokenCredential } from '@azure/identity';
 import type { CryptographyClientOptions } from '@azure/keyvault-keys';
 import { DekCache } from './crypto/dekCache';
 import { EnvelopeCipher } from './crypto/envelope';
 import type { KeyWrapper } from './crypto/keyWrapper';
-import { KeyVaultKeyWrapper } from './crypto/keyVaultKeyWrapper';
 import { LocalKeyWrapper } from './crypto/localKeyWrapper';
 import { CallerAuthenticator } from './identity/authenticator';
 import { AccessPolicyService } from './management/accessPolicies';
@@ -58,7 +57,13 @@ export interface ServiceDeps {
 
 export async function createServices(settings: Settings, deps: ServiceDeps): Promise<Services> {
   let credential = deps.credential;
-  const getCredential = (): TokenCredential => (credential ??= new DefaultAzureCredential());
+  // @azure/identity and @azure/keyvault-keys (~170 modules) are loaded only by a deployment that
+  // uses them (storage by managed identity, a Key Vault KEK), and then on first use.
+  const getCredential = (): TokenCredential => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    credential ??= new (require('@azure/identity') as typeof import('@azure/identity')).DefaultAzureCredential();
+    return credential;
+  };
 
   const tables: Tables = createTables(settings.storage, getCredential);
 
@@ -124,5 +129,7 @@ export async function createServices(settings: Settings, deps: ServiceDeps): Pro
 async function createKeyWrapper(settings: Settings, deps: ServiceDeps, credential: () => TokenCredential): Promise<KeyWrapper> {
   const kek = settings.kek;
   if (kek.provider === 'local') return LocalKeyWrapper.open(kek.file, (m) => deps.log('warn', m));
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { KeyVaultKeyWrapper } = require('./crypto/keyVaultKeyWrapper') as typeof import('./crypto/keyVaultKeyWrapper');
   return new KeyVaultKeyWrapper(kek.keyId, credential(), { clientOptions: deps.keyVaultClientOptions });
 }

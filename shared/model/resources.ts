@@ -1,7 +1,7 @@
 import type { AccessPolicyRecord } from '../store/accessPolicies';
 import type { ConnectionRecord } from '../store/connections';
 import type { ProviderRecord } from '../store/providers';
-import { CATALOGUE, templateParameters, type GrantType } from '../oauth/catalogue';
+import { catalogue, templateParameters, type GrantType } from '../oauth/catalogue';
 import type { AccessPolicyResource, ConnectionResource, ProviderResource } from './schemas';
 
 // Records to the ARM shapes of API.md. Records never hold secrets, so nothing here can leak one.
@@ -59,7 +59,7 @@ export function accessPolicyResource(a: AccessPolicyRecord): AccessPolicyResourc
  * expect of its tokens (refresh-token policy). Templates hold no secrets.
  */
 export function identityProviderCatalogue() {
-  return CATALOGUE.map((t) => ({
+  return catalogue().map((t) => ({
     id: `/identityProviders/${t.id}`,
     name: t.id,
     type: 'identityProviders' as const,

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import axios, { type AxiosInstance } from 'axios';
+import type { AxiosInstance } from 'axios';
 import { metrics } from '../metrics';
 import type { ProviderTemplate } from './template';
 import type { TokenRequest } from './tokenRequest';
@@ -59,13 +59,21 @@ interface Attempt {
 const TRANSIENT_OAUTH_ERRORS = new Set(['temporarily_unavailable', 'server_error']);
 
 export class IdpClient {
-  private readonly http: AxiosInstance;
+  private client?: AxiosInstance;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
 
   constructor(private readonly options: IdpClientOptions) {
-    this.http = axios.create({
-      timeout: options.timeoutMs,
+    this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    this.random = options.random ?? Math.random;
+  }
+
+  // axios is loaded on the first call to an identity provider, not at start: a cold instance
+  // serving tokens from storage makes none.
+  private get http(): AxiosInstance {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (this.client ??= (require('axios') as typeof import('axios')).create({
+      timeout: this.options.timeoutMs,
       maxRedirects: 0,
       responseType: 'text',
       transformResponse: [(d: unknown) => d],
@@ -73,9 +81,7 @@ export class IdpClient {
       maxContentLength: 1024 * 1024,
       httpAgent: new http.Agent({ keepAlive: true }),
       httpsAgent: new https.Agent({ keepAlive: true }),
-    });
-    this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
-    this.random = options.random ?? Math.random;
+    }));
   }
 
   /** Posts a token request; returns the token set or throws OAuthGrantError / IdpUnavailableError. */

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
-import axios, { type AxiosInstance } from 'axios';
+import type { LookupFunction } from 'node:net';
+import type { AxiosInstance } from 'axios';
 import type { WebhookDelivery, WebhookEventData, WebhookEventType } from '../model/webhookSchemas';
 import { parseRetryAfter } from '../oauth/idpClient';
 import type { WebhookStore } from '../store/webhooks';
@@ -84,7 +85,8 @@ export function createDelivery(event: WebhookEvent, at: { id?: string; time?: st
 }
 
 export class WebhookPublisher {
-  private readonly http: AxiosInstance;
+  private client?: AxiosInstance;
+  private readonly lookup: LookupFunction;
   private readonly opts: Required<Omit<PublisherOptions, 'resolve'>>;
 
   constructor(
@@ -104,8 +106,14 @@ export class WebhookPublisher {
       ...options,
     };
     if (!(this.opts.maxAttempts >= 1) || !(this.opts.timeoutMs > 0)) throw new RangeError('maxAttempts must be at least 1 and timeoutMs positive.');
-    const lookup = guardedLookup({ allowPrivateNetworks: options.allowPrivateNetworks, resolve: options.resolve });
-    this.http = axios.create({
+    this.lookup = guardedLookup({ allowPrivateNetworks: options.allowPrivateNetworks, resolve: options.resolve });
+  }
+
+  // axios is loaded with the first delivery, not at start.
+  private get http(): AxiosInstance {
+    const lookup = this.lookup;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (this.client ??= (require('axios') as typeof import('axios')).create({
       timeout: this.opts.timeoutMs,
       maxRedirects: 0,
       // A proxy would resolve the name itself, past the guard.
@@ -116,7 +124,7 @@ export class WebhookPublisher {
       transitional: { clarifyTimeoutError: true },
       httpAgent: new http.Agent({ lookup }),
       httpsAgent: new https.Agent({ lookup }),
-    });
+    }));
   }
 
   /** Ids of the subscriptions that list the event: what an orchestration fans out over (no secrets). */

@@ -54,13 +54,21 @@ const walk = (d) => { for (const e of readdirSync(d, { withFileTypes: true })) {
     try { require.resolve(id, { paths: [dirname(p)] }); } catch { unresolved.push(p.slice(app.length + 1) + ': ' + id); }
   }
 } };
+const loaded = Object.keys(require.cache);
 walk(join(app, 'dist'));
-console.log(JSON.stringify({ functions: core.registrations.map((r) => r.metadata.name).sort(), unresolved }));
+console.log(JSON.stringify({ functions: core.registrations.map((r) => r.metadata.name).sort(), unresolved, loaded }));
 `;
 
-function loadFunctions(app: string): { functions: string[]; unresolved: string[] } {
+interface Loaded {
+  functions: string[];
+  unresolved: string[];
+  /** Every module in require.cache once the functions are loaded. */
+  loaded: string[];
+}
+
+function loadFunctions(app: string): Loaded {
   const out = execFileSync(process.execPath, ['-e', LOADER, join(ROOT, 'dist/local/host/coreApi.js'), app], { cwd: app, encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
-  return JSON.parse(out.trim().split('\n').pop() as string) as { functions: string[]; unresolved: string[] };
+  return JSON.parse(out.trim().split('\n').pop() as string) as Loaded;
 }
 
 let work: string;
@@ -100,5 +108,16 @@ it('builds and loads every function with the production dependencies alone', () 
   // The same functions register as from the repository's own build, with every devDependency at hand.
   expect(loaded.functions).toEqual(loadFunctions(ROOT).functions);
   expect(loaded.functions.length).toBeGreaterThan(20);
+  // A cold start loads what serving a token needs, not what only some functions or deployments use.
+  const deferred = [
+    '/node_modules/durable-functions/lib/src/index.js',
+    '/node_modules/@azure/identity/',
+    '/node_modules/@azure/keyvault-keys/',
+    '/node_modules/axios/',
+    '/dist/shared/api/openapi.js',
+    '/dist/shared/oauth/catalogue/templates.js',
+  ];
+  expect(deferred.filter((d) => loaded.loaded.some((f) => f.includes(d)))).toEqual([]);
+  expect(loaded.loaded.length).toBeLessThan(500);
   console.log(`production package: ${files} files, npm ci --omit=dev ${installMs} ms, build ${buildMs} ms`);
 }, 120_000);

@@ -1,4 +1,5 @@
-import { CATALOGUE, clientSecretExpiresOn, findTemplate, templateParameters } from '../../../../shared/oauth/catalogue';
+import { clientSecretExpiresOn, findTemplate, templateParameters } from '../../../../shared/oauth/catalogue';
+import { CATALOGUE } from '../../../../shared/oauth/catalogue/templates';
 import { loadCatalogue } from '../../../../shared/oauth/catalogue/loader';
 import type { ProviderTemplate } from '../../../../shared/oauth/template';
 

@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildAuthorizeUrl } from '../../../../shared/oauth/authorizeUrl';
-import { CATALOGUE, findTemplate } from '../../../../shared/oauth/catalogue';
+import { findTemplate } from '../../../../shared/oauth/catalogue';
+import { CATALOGUE } from '../../../../shared/oauth/catalogue/templates';
 import { readTokenResponse } from '../../../../shared/oauth/tokenResponse';
 
 // Every template, twice: the authorize URL it builds for sample values (host, path, protocol
