@@ -1,10 +1,11 @@
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
 import { hash } from 'node:crypto';
 import { createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify } from 'jose';
 import type { JWTPayload, JWTVerifyGetKey } from 'jose';
 import { UnauthenticatedError } from '../errors';
 import type { Settings } from '../settings';
 import { SettingsError } from '../settings';
+import { lruCache } from '../lruCache';
 import { requireRole, type Caller } from './caller';
 
 // Bearer-token authentication for every caller: the same code validates Entra ID tokens, other
@@ -267,7 +268,7 @@ class VerifiedTokenCache {
   private readonly entries: LRUCache<string, { caller: Caller; expiresAtMs: number }> | undefined;
 
   constructor(maxEntries: number) {
-    this.entries = maxEntries > 0 ? new LRUCache({ max: maxEntries }) : undefined;
+    this.entries = maxEntries > 0 ? lruCache(maxEntries) : undefined;
   }
 
   get(key: string, nowMs: number): Caller | undefined {

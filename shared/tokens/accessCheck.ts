@@ -1,6 +1,7 @@
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
 import { ForbiddenError } from '../errors';
 import type { Caller } from '../identity/caller';
+import { lruCache } from '../lruCache';
 import type { AccessPolicyStore, PolicySubject } from '../store/accessPolicies';
 import { MAX_POLICIES_PER_CONNECTION } from '../store/accessPolicies';
 
@@ -19,7 +20,7 @@ export function policyMatches(caller: Caller, policy: PolicySubject): boolean {
 }
 
 export class AccessCheck {
-  private readonly cache = new LRUCache<string, { policies: PolicySubject[]; loadedAt: number }>({ max: 50_000 });
+  private readonly cache: LRUCache<string, { policies: PolicySubject[]; loadedAt: number }> = lruCache(50_000);
 
   constructor(
     private readonly store: AccessPolicyStore,

@@ -1,4 +1,5 @@
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
+import { lruCache } from '../lruCache';
 import { CredmanError } from '../errors';
 import { metrics } from '../metrics';
 import type { Caller } from '../identity/caller';
@@ -36,10 +37,10 @@ export interface ServedToken {
 interface Entry extends Obtained, ServedToken {}
 
 export class TokenService {
-  private readonly cache = new LRUCache<string, Entry>({ max: 100_000 });
+  private readonly cache: LRUCache<string, Entry> = lruCache(100_000);
   private readonly flights = new Map<string, Promise<Entry>>();
   /** When this instance last recorded use of each connection: use is written hourly, not per request. */
-  private readonly recordedUse = new LRUCache<string, number>({ max: 100_000 });
+  private readonly recordedUse: LRUCache<string, number> = lruCache(100_000);
 
   private readonly app: Caller;
 
