@@ -22,8 +22,11 @@ export interface BenchHost extends Child {
 export interface TokenWorld {
   /** Storage's own request counts (the storage server's `/__counts`). */
   tableCounts(): Promise<{ get: number; other: number }>;
-  /** A credman host on the shared storage and KEK; orchestrations and timers off (the token path alone). */
-  host(name: string, env?: Record<string, string>, nodeArgs?: string[]): Promise<BenchHost>;
+  /**
+   * A credman host on the shared storage and KEK; orchestrations and timers off (the token path
+   * alone). `appRoot`: another build of credman (its dist/local/start.js) than this one.
+   */
+  host(name: string, env?: Record<string, string>, nodeArgs?: string[], appRoot?: string): Promise<BenchHost>;
   /** Creates the client-credentials provider and connection through `host`; every host serves them. */
   createConnection(host: BenchHost): Promise<void>;
 }
@@ -42,9 +45,9 @@ export async function startTokenWorld(work: string, children: Child[]): Promise<
 
   return {
     tableCounts: async () => (await (await fetch(`http://127.0.0.1:${storage.port}/__counts`)).json()) as { get: number; other: number },
-    async host(name, env = {}, nodeArgs = []) {
+    async host(name, env = {}, nodeArgs = [], appRoot = ROOT) {
       const dataDir = join(work, name);
-      const h = await spawnChild([...nodeArgs, join(ROOT, 'dist/local/start.js')], {
+      const h = await spawnChild([...nodeArgs, join(appRoot, 'dist/local/start.js')], {
         CREDMAN_LOCAL_PORT: '0',
         CREDMAN_LOCAL_DATA_DIR: dataDir,
         CREDMAN_LOCAL_KEK_FILE: join(work, 'kek.json'),
