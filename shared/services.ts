@@ -52,6 +52,8 @@ export interface ServiceDeps {
   credential?: TokenCredential;
   /** Key Vault SDK client options (tests use them to trust their fake vault's certificate). */
   keyVaultClientOptions?: CryptographyClientOptions;
+  /** Per Table Storage request; `STORAGE_REQUEST_TIMEOUT_MS` (10 s) by default. */
+  storageTimeoutMs?: number;
   log: (level: 'info' | 'warn' | 'error', message: string) => void;
 }
 
@@ -65,7 +67,10 @@ export async function createServices(settings: Settings, deps: ServiceDeps): Pro
     return credential;
   };
 
-  const tables: Tables = createTables(settings.storage, getCredential);
+  const tables: Tables = createTables(settings.storage, getCredential, {
+    timeoutMs: deps.storageTimeoutMs,
+    log: (message) => deps.log('warn', `storage: ${message}`),
+  });
 
   const wrapper = await createKeyWrapper(settings, deps, getCredential);
   const cipher = new EnvelopeCipher(wrapper, new DekCache({ ttlMs: settings.dekCache.ttlMs, maxEntries: settings.dekCache.maxEntries }));

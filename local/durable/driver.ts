@@ -106,7 +106,7 @@ export class DurableDriver {
   constructor(private readonly options: DurableDriverOptions) {
     this.clock = options.clock ?? systemClock;
     this.taskHubName = options.taskHubName ?? DEFAULT_TASK_HUB;
-    this.store = new DurableStore(options.storage);
+    this.store = new DurableStore({ log: (message) => this.log('warning', message), ...options.storage });
     this.activitySlots = options.maxConcurrentActivities ?? 10 * availableParallelism();
     this.log =
       options.log ??
@@ -121,16 +121,23 @@ export class DurableDriver {
   async start(): Promise<void> {
     if (this.started) throw new Error('The durable driver is already started.');
     this.started = true;
-    await this.store.ensureTables();
+    // Every storage request has a timeout (the store's clients); these say what start waited for.
+    await this.store.ensureTables().catch((err: unknown) => {
+      throw new Error(`durable driver: could not create its tables ${this.store.instances.tableName} and ${this.store.history.tableName}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    });
     this.server = createServer((req, res) => {
       if (!this.handleHttp(req, res)) res.writeHead(404).end();
     });
     const port = await listen(this.server, this.options.rpcPort ?? DEFAULT_RPC_PORT);
     this.rpcUrl = `http://127.0.0.1:${port}/durabletask/`;
     let resumed = 0;
-    for await (const row of this.store.allInstances({ runtimeStatus: [...ACTIVE_STATUSES] })) {
-      await this.serial(row.instanceId, () => this.load(row.instanceId));
-      resumed++;
+    try {
+      for await (const row of this.store.allInstances({ runtimeStatus: [...ACTIVE_STATUSES] })) {
+        await this.serial(row.instanceId, () => this.load(row.instanceId));
+        resumed++;
+      }
+    } catch (err) {
+      throw new Error(`durable driver: could not resume the running instances in ${this.store.instances.tableName}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
     if (resumed) this.log('information', `resumed ${resumed} orchestration instance(s)`);
   }

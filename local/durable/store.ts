@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { odata, TableClient, type TableEntity, type TransactionAction } from '@azure/data-tables';
+import { odata, type TableClient, type TableEntity, type TransactionAction } from '@azure/data-tables';
 import type { TokenCredential } from '@azure/identity';
+import { tableClient } from '../../shared/store/tables';
 import type { HistoryEvent, RuntimeStatus } from './history';
 
 // The driver's state in Table Storage, in the app's storage account and table prefix:
@@ -32,6 +33,10 @@ export interface StoreOptions {
   tableEndpoint?: string;
   tablePrefix: string;
   credential?: () => TokenCredential;
+  /** Per Table request, as the app's (shared/store/tables.ts): 10 s by default. */
+  requestTimeoutMs?: number;
+  /** Told which request got no answer in time. */
+  log?: (message: string) => void;
 }
 
 export interface InstanceRow {
@@ -105,16 +110,11 @@ export class DurableStore {
   private messageCounter = 0;
 
   constructor(options: StoreOptions) {
-    const make = (suffix: string) => {
-      const table = `${options.tablePrefix}${suffix}`;
-      if (options.connectionString) {
-        return TableClient.fromConnectionString(options.connectionString, table, {
-          allowInsecureConnection: /^DefaultEndpointsProtocol=http;|TableEndpoint=http:/i.test(options.connectionString),
-        });
-      }
-      if (!options.tableEndpoint || !options.credential) throw new Error('The durable driver needs CREDMAN_STORAGE_CONNECTION_STRING or CREDMAN_TABLE_ENDPOINT.');
-      return new TableClient(options.tableEndpoint, table, options.credential());
-    };
+    if (!options.connectionString && (!options.tableEndpoint || !options.credential)) {
+      throw new Error('The durable driver needs CREDMAN_STORAGE_CONNECTION_STRING or CREDMAN_TABLE_ENDPOINT.');
+    }
+    const make = (suffix: string) =>
+      tableClient(options, `${options.tablePrefix}${suffix}`, options.credential as () => TokenCredential, { timeoutMs: options.requestTimeoutMs, log: options.log });
     this.instances = make('DurableInstances');
     this.history = make('DurableHistory');
   }

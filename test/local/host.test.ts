@@ -1,4 +1,5 @@
 import { startHost, type TestHost } from '../support/host';
+import { startSilentServer } from '../support/silentServer';
 
 // The local host receives the app's own registrations through @azure/functions-core and serves
 // exactly them; the OpenAPI document and the registrations describe the same routes.
@@ -72,3 +73,21 @@ it('starts with malformed settings (appStart never throws, as a crash-looping wo
     await bad.stop();
   }
 });
+
+it('stops, naming what it waited for, when its storage accepts connections and never answers', async () => {
+  const silent = await startSilentServer();
+  try {
+    const started = Date.now();
+    // The durable driver creates its tables at start; every storage request gives up after 10 s.
+    const failed = await startHost({ CREDMAN_LOCAL_DURABLE: 'true' }, { connectionString: silent.connectionString, stop: async () => undefined }).catch((err: unknown) => err as Error);
+    expect(failed).toBeInstanceOf(Error);
+    expect((failed as Error).message).toMatch(/^host exited with 1:/);
+    expect((failed as Error).message).toContain(
+      'durable driver: could not create its tables credmanDurableInstances and credmanDurableHistory: Table storage did not answer POST /devstoreaccount1/Tables within 10 s',
+    );
+    expect(Date.now() - started).toBeLessThan(25_000);
+    expect(silent.accepted()).toBeGreaterThan(0);
+  } finally {
+    await silent.close();
+  }
+}, 40_000);
