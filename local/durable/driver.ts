@@ -83,6 +83,8 @@ const MAX_EXECUTIONS_PER_EPISODE = 1000;
 const PURGEABLE_STATUSES: readonly RuntimeStatus[] = ['Completed', 'Terminated', 'Canceled', 'Failed'];
 const DEFAULT_RPC_PORT = 17071;
 const DEFAULT_TASK_HUB = 'TestHubName';
+/** Instances loaded at once when the driver takes up what was running. */
+const RESUME_CONCURRENCY = 8;
 /** The placeholder the extension puts in managementUrls. */
 const INSTANCE_ID_PLACEHOLDER = 'INSTANCEID';
 const MAX_INSTANCE_ID_LENGTH = 256;
@@ -99,6 +101,7 @@ export class DurableDriver {
   private rpcUrl = '';
   private stopping = false;
   private started = false;
+  private resuming?: Promise<void>;
   private activitySlots: number;
   private readonly activityQueue: Array<() => void> = [];
   private readonly log: NonNullable<DurableDriverOptions['log']>;
@@ -117,11 +120,17 @@ export class DurableDriver {
       });
   }
 
-  /** Creates the tables, opens the RPC endpoint and resumes every instance that was running. */
+  /**
+   * Creates the tables and opens the RPC endpoint, then takes up every instance that was running
+   * in the background (`resumed` settles when done): as the extension in Azure serves while its
+   * orchestrations are picked up, and an instance a client touches first is loaded then. Before,
+   * a host on storage with hundreds of running instances said nothing until it had loaded them
+   * all, one after another: seconds on a busy machine.
+   */
   async start(): Promise<void> {
     if (this.started) throw new Error('The durable driver is already started.');
     this.started = true;
-    // Every storage request has a timeout (the store's clients); these say what start waited for.
+    // Every storage request has a timeout (the store's clients); this says what start waited for.
     await this.store.ensureTables().catch((err: unknown) => {
       throw new Error(`durable driver: could not create its tables ${this.store.instances.tableName} and ${this.store.history.tableName}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     });
@@ -130,16 +139,35 @@ export class DurableDriver {
     });
     const port = await listen(this.server, this.options.rpcPort ?? DEFAULT_RPC_PORT);
     this.rpcUrl = `http://127.0.0.1:${port}/durabletask/`;
+    this.resuming = this.resume();
+  }
+
+  /** Settles once the instances running at start are taken up (or the attempt failed, and said so). */
+  get resumed(): Promise<void> {
+    return this.resuming ?? Promise.resolve();
+  }
+
+  private async resume(): Promise<void> {
+    const started = Date.now();
     let resumed = 0;
-    try {
-      for await (const row of this.store.allInstances({ runtimeStatus: [...ACTIVE_STATUSES] })) {
-        await this.serial(row.instanceId, () => this.load(row.instanceId));
-        resumed++;
+    const rows = this.store.allInstances({ runtimeStatus: [...ACTIVE_STATUSES] });
+    const worker = async () => {
+      // Concurrent next() calls on one async generator are queued: each row goes to one worker.
+      for (let next = await rows.next(); !next.done && !this.stopping; next = await rows.next()) {
+        const id = next.value.instanceId;
+        await this.serial(id, async () => {
+          if (this.live.has(id) || this.stopping) return;
+          await this.load(id);
+          resumed++;
+        }).catch((err: unknown) => this.log('error', `could not resume instance ${id}: ${err instanceof Error ? err.message : String(err)}`));
       }
+    };
+    try {
+      await Promise.all(Array.from({ length: RESUME_CONCURRENCY }, worker));
     } catch (err) {
-      throw new Error(`durable driver: could not resume the running instances in ${this.store.instances.tableName}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      this.log('error', `could not list the running instances in ${this.store.instances.tableName}: ${err instanceof Error ? err.message : String(err)}; each is taken up when a client touches it`);
     }
-    if (resumed) this.log('information', `resumed ${resumed} orchestration instance(s)`);
+    if (resumed) this.log('information', `resumed ${resumed} orchestration instance(s) in ${Date.now() - started} ms`);
   }
 
   /** Stops taking work: closes the endpoint, disarms timers, lets running episodes finish. Activities still running are abandoned (they run again on the next start). */
@@ -812,6 +840,8 @@ export class DurableDriver {
   // ---- activities and timers
 
   private dispatch(live: Live, d: Decision): void {
+    // A load still finishing (start takes instances up in the background) arms nothing once stopping.
+    if (this.stopping) return;
     const generation = live.generation;
     if (d.kind === 'timer') {
       if (live.timers.has(d.id)) return;

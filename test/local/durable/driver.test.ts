@@ -645,6 +645,48 @@ it('resumes after a restart: re-runs a pending activity, re-arms its timer, take
   expect(gatedRuns).toBe(2);
 });
 
+it('serves clients while it takes up the instances that were running, and loads none twice', async () => {
+  const clock = new ManualClock(Date.UTC(2031, 0, 1));
+  const tablePrefix = `durable${++tables}`;
+  const first = await startDriver(clock, tablePrefix);
+  const waiting = await first.client.startNew('approval', { instanceId: 'takeup-approval' });
+  const touched = await first.client.startNew('sleeper', { instanceId: 'takeup-touched', input: 60_000 });
+  const untouched = await first.client.startNew('sleeper', { instanceId: 'takeup-untouched', input: 60_000 });
+  await eventually(async () => clock.waiting, (n) => n === 2);
+  await first.driver.stop();
+  expect(clock.waiting).toBe(0);
+
+  // A new driver whose listing of the running instances is held back: it starts and serves anyway.
+  const driver = new DurableDriver({ registrations: app.core.registrations, storage: { connectionString: azurite.connectionString, tablePrefix }, clock, rpcPort: 0, log: (level, message) => logs.push(`${level}: ${message}`) });
+  const store = (driver as unknown as { store: { allInstances: (q: unknown) => AsyncGenerator<{ instanceId: string }> } }).store;
+  const listed = store.allInstances.bind(store);
+  let release!: () => void;
+  const gate = new Promise<void>((ok) => (release = ok));
+  const rows: Array<{ instanceId: string }> = [];
+  store.allInstances = async function* (q) {
+    for await (const row of listed(q)) rows.push(row); // what was running before any client call
+    await gate;
+    yield* rows;
+  };
+  await driver.start();
+  drivers.push(driver);
+  const client = clientOf(app, driver);
+  // Client calls load their instance on demand: one finishes, one re-arms its timer.
+  await client.raiseEvent(waiting, 'Approval', 'while taking up');
+  expect((await until(client, waiting)).output).toEqual({ first: 'Hello before', decision: 'while taking up' });
+  await client.raiseEvent(touched, 'Ignored', null);
+  await eventually(async () => clock.waiting, (n) => n === 1);
+
+  // Then the held-back take-up: only the instance no client touched is loaded (one more timer).
+  release();
+  await driver.resumed;
+  expect(rows.map((r) => r.instanceId).sort()).toEqual([waiting, touched, untouched].sort());
+  expect(clock.waiting).toBe(2);
+  clock.advance(60_000);
+  for (const id of [touched, untouched]) expect((await until(client, id)).runtimeStatus).toBe('Completed');
+  expect((await client.getStatus(waiting)).output).toEqual({ first: 'Hello before', decision: 'while taking up' });
+});
+
 it('neither loses nor repeats a message when the host dies between storing an episode and clearing its messages', async () => {
   const clock = new ManualClock();
   const tablePrefix = `durable${++tables}`;
