@@ -30,6 +30,10 @@ var hostSettings = {
   APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
   // Entra ingestion with the system-assigned identity (the component refuses keys).
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD'
+  // Oryx's remote build installs devDependencies to compile (TypeScript) and ships them unless
+  // told to prune: the app needs its dependencies alone (test/infra/productionLoad.test.ts), about
+  // 101 MB of node_modules instead of 366 MB.
+  PRUNE_DEV_DEPENDENCIES: 'true'
 }
 
 // Known only once the site exists.
