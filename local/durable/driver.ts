@@ -31,6 +31,13 @@ export interface DurableDriverOptions {
   taskHubName?: string;
   /** Activities running at once (the extension's maxConcurrentActivityFunctions: 10 × processors). */
   maxConcurrentActivities?: number;
+  /**
+   * How long after it was sent, on the driver's clock, a client's message (a start, a raised event,
+   * a termination) reaches its instance; 0 (the default) at once. In Azure the message waits in a
+   * control queue until the next poll, which backs off to `maxQueuePollingInterval` (30 s) while
+   * the app is idle (DurableTask.AzureStorage `ControlQueue`, `BackoffPollingHelper`).
+   */
+  clientMessageDelayMs?: number;
   log?: (level: 'information' | 'warning' | 'error', message: string) => void;
 }
 
@@ -104,6 +111,9 @@ export class DurableDriver {
   private resuming?: Promise<void>;
   private activitySlots: number;
   private readonly activityQueue: Array<() => void> = [];
+  private readonly clientMessageDelayMs: number;
+  /** Cancels the pickups of client messages not yet visible. */
+  private readonly pickups = new Set<() => void>();
   private readonly log: NonNullable<DurableDriverOptions['log']>;
 
   constructor(private readonly options: DurableDriverOptions) {
@@ -111,6 +121,8 @@ export class DurableDriver {
     this.taskHubName = options.taskHubName ?? DEFAULT_TASK_HUB;
     this.store = new DurableStore({ log: (message) => this.log('warning', message), ...options.storage });
     this.activitySlots = options.maxConcurrentActivities ?? 10 * availableParallelism();
+    this.clientMessageDelayMs = options.clientMessageDelayMs ?? 0;
+    if (!(this.clientMessageDelayMs >= 0)) throw new RangeError('clientMessageDelayMs must not be negative.');
     this.log =
       options.log ??
       ((level, message) => {
@@ -175,6 +187,8 @@ export class DurableDriver {
     if (this.stopping) return;
     this.stopping = true;
     for (const live of this.live.values()) this.disarm(live);
+    for (const cancel of this.pickups) cancel();
+    this.pickups.clear();
     if (this.server) {
       this.server.closeAllConnections();
       await new Promise<void>((ok) => this.server?.close(() => ok()));
@@ -268,7 +282,7 @@ export class DurableDriver {
         output: null,
         customStatus: null,
       };
-      const message: Message = { key: this.store.newMessageKey(), kind: 'start', executionId, name, input };
+      const message: Message = this.fromClient(id, { key: this.store.newMessageKey(), kind: 'start', executionId, name, input });
       // The message first: an instance row never points at a start that was not recorded.
       await this.store.addMessage(id, message);
       await this.store.putInstance(row);
@@ -469,7 +483,7 @@ export class DurableDriver {
     const known = this.live.get(instanceId);
     if (known && !known.gone && !known.purged) {
       if (!ACTIVE_STATUSES.includes(known.row.runtimeStatus)) return 'gone';
-      const message: Message = { key: this.store.newMessageKey(), kind: 'event', executionId: null, event };
+      const message: Message = this.fromClient(instanceId, { key: this.store.newMessageKey(), kind: 'event', executionId: null, event });
       await this.store.addMessage(instanceId, message);
       if (!known.gone) {
         known.messages.push(message);
@@ -491,12 +505,32 @@ export class DurableDriver {
         live = this.live.get(instanceId);
         if (!live) return 'gone';
       }
-      const message: Message = { key: this.store.newMessageKey(), kind: 'event', executionId: null, event };
+      const message: Message = this.fromClient(instanceId, { key: this.store.newMessageKey(), kind: 'event', executionId: null, event });
       await this.store.addMessage(instanceId, message);
       live.messages.push(message);
       this.kick(live);
       return 'accepted';
     });
+  }
+
+  /**
+   * A message a client sends, visible to its instance `clientMessageDelayMs` later (the next
+   * control-queue poll in Azure); the instance is kicked then. Until then episodes leave it queued.
+   */
+  private fromClient(instanceId: string, message: Message): Message {
+    if (this.clientMessageDelayMs === 0) return message;
+    message.visibleAt = this.clock.now() + this.clientMessageDelayMs;
+    const cancel = this.clock.schedule(message.visibleAt, () => {
+      this.pickups.delete(cancel);
+      const live = this.live.get(instanceId);
+      if (live && !live.gone && live.messages.includes(message)) this.kick(live);
+    });
+    this.pickups.add(cancel);
+    return message;
+  }
+
+  private visible(message: Message): boolean {
+    return message.visibleAt === undefined || message.visibleAt <= this.clock.now();
   }
 
   /** A stored client message whose instance was let go meanwhile: to the instance if it runs again, else discarded. */
@@ -542,7 +576,7 @@ export class DurableDriver {
         live.inEpisode = false;
       }
       if (live.purged && !live.messages.length) this.forget(live);
-      if (live.messages.length && !live.gone) this.kick(live);
+      if (!live.gone && live.messages.some((m) => this.visible(m))) this.kick(live);
     }).catch((err: unknown) => {
       if (err instanceof DurableSizeError) {
         // Retrying would fail the same way; the messages stay and are tried again with the next one.
@@ -558,7 +592,7 @@ export class DurableDriver {
 
   /** One orchestrator episode over every pending message: history in, actions out, then persist and dispatch. */
   private async episode(live: Live): Promise<void> {
-    const batch = [...live.messages].sort((a, b) => (a.kind === b.kind ? (a.key < b.key ? -1 : 1) : a.kind === 'start' ? -1 : 1));
+    const batch = live.messages.filter((m) => this.visible(m)).sort((a, b) => (a.kind === b.kind ? (a.key < b.key ? -1 : 1) : a.kind === 'start' ? -1 : 1));
     if (!batch.length) return;
     const now = this.clock.now();
     const purges = live.purges;
@@ -704,7 +738,8 @@ export class DurableDriver {
         outcome = { status: 'Failed', output: `Orchestrator function '${row.name}' failed: it continued as new ${MAX_EXECUTIONS_PER_EPISODE} times without awaiting anything` };
         break;
       }
-      Object.assign(row, { executionId: newExecutionId(), input: outcome.input, output: null });
+      // Each execution's ExecutionStarted sets the instance's CreatedTime (AzureTableTrackingStore.UpdateStateAsync).
+      Object.assign(row, { executionId: newExecutionId(), input: outcome.input, output: null, createdTime: now });
       history = [events.orchestratorStarted(now), events.executionStarted(now, { instanceId: live.id, executionId: row.executionId, name: row.name, input: row.input })];
       const result = await this.runOrchestrator(live.id, row, history, false);
       // The custom status carries over until the new execution sets one.

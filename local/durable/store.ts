@@ -51,9 +51,13 @@ export interface InstanceRow {
   customStatus: string | null;
 }
 
-export type Message =
+export type Message = (
   | { key: string; kind: 'start'; executionId: string; name: string; input: string | null }
-  | { key: string; kind: 'event'; executionId: string | null; event: HistoryEvent };
+  | { key: string; kind: 'event'; executionId: string | null; event: HistoryEvent }
+) & {
+  /** In memory only: when a client-sent message may be taken (the driver's `clientMessageDelayMs`); a restarted host takes it at once. */
+  visibleAt?: number;
+};
 
 export interface StoredHistory {
   /** Committed events of the execution, oldest first (an episode cut short by a crash is dropped). */

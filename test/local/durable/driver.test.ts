@@ -200,13 +200,14 @@ afterAll(async () => {
   await azurite?.stop();
 });
 
-async function startDriver(clock: ManualClock, tablePrefix = `durable${++tables}`): Promise<{ driver: DurableDriver; client: DF.DurableClient }> {
+async function startDriver(clock: ManualClock, tablePrefix = `durable${++tables}`, options: { clientMessageDelayMs?: number } = {}): Promise<{ driver: DurableDriver; client: DF.DurableClient }> {
   const driver = new DurableDriver({
     registrations: app.core.registrations,
     storage: { connectionString: azurite.connectionString, tablePrefix },
     clock,
     rpcPort: 0,
     log: (level, message) => logs.push(`${level}: ${message}`),
+    ...options,
   });
   await driver.start();
   drivers.push(driver);
@@ -424,6 +425,39 @@ it('queues a termination: an episode in flight does not hold the caller up, and 
   expect((await client.getStatus(id)).runtimeStatus).toBe('Running');
   held.release();
   expect(await until(client, id)).toMatchObject({ runtimeStatus: 'Terminated', output: 'connection deleted' });
+});
+
+it('with clientMessageDelayMs, takes a client\'s start, event and termination only that long after they were sent, as an idle app\'s queue poll does', async () => {
+  const clock = new ManualClock();
+  const { client } = await startDriver(clock, undefined, { clientMessageDelayMs: 30_000 });
+  const id = await client.startNew('twoEvents', { instanceId: 'polled' });
+  await settle();
+  expect((await client.getStatus(id)).runtimeStatus).toBe('Pending');
+  clock.advance(30_000);
+  await until(client, id, (s) => s.runtimeStatus === 'Running');
+  await client.raiseEvent(id, 'e', 1);
+  clock.advance(10_000);
+  await client.terminate(id, 'connection deleted');
+  await settle();
+  expect((await client.getStatus(id)).runtimeStatus).toBe('Running');
+  // The event is due first: taken alone, then the termination 10 s later.
+  clock.advance(20_000);
+  await eventually(async () => (await client.getStatus(id)).lastUpdatedTime, (t) => Date.parse(String(t)) === clock.now());
+  expect((await client.getStatus(id)).runtimeStatus).toBe('Running');
+  clock.advance(10_000);
+  expect(await until(client, id)).toMatchObject({ runtimeStatus: 'Terminated', output: 'connection deleted' });
+});
+
+it('sets the instance\'s created time at each execution\'s start, continue-as-new included, as the Azure Storage provider does', async () => {
+  const clock = new ManualClock();
+  const { client } = await startDriver(clock);
+  const id = await client.startNew('cycler', { instanceId: 'created-time', input: 0 });
+  const started = clock.now();
+  await eventually(async () => recorded, (r) => r.includes(`${id}:0`));
+  clock.advance(60_000);
+  await client.raiseEvent(id, 'next', null);
+  const next = await eventually(() => client.getStatus(id), (s) => s.input === 1);
+  expect(Date.parse(String(next.createdTime))).toBe(started + 60_000);
 });
 
 it('runs the next execution of a continue-as-new in the same episode, before a termination queued meanwhile', async () => {
