@@ -18,6 +18,7 @@ import { KeyVaultKeyWrapper } from '../shared/crypto/keyVaultKeyWrapper';
 import { rewrapPage } from '../shared/crypto/rewrapper';
 import type { LifecycleNotice } from '../functions/lib/lifecycleOrchestrator';
 import type { SecretTable } from '../functions/lib/keyRotationOrchestrator';
+import { LifecycleService } from '../shared/lifecycle/lifecycleService';
 import type { ConnectionPut, ProviderPut } from '../shared/model/schemas';
 import { createServices } from '../shared/services';
 import { loadSettings } from '../shared/settings';
@@ -201,7 +202,7 @@ async function main(): Promise<void> {
   df.app.orchestration('providerCascade', deleteProviderCascade);
   df.app.activity('cascadeDeletePage', {
     extraInputs: [durableClientInput],
-    handler: (providerId: string, context: InvocationContext) => services.providers.deletePage(providerId, (ids) => endLifecycles(context, providerId, ids)),
+    handler: (providerId: string, context: InvocationContext) => services.providers.deletePage(providerId, (connections) => endLifecycles(context, connections)),
   });
   df.app.activity('cascadeFinish', { handler: (providerId: string) => services.providers.finishDelete(providerId) });
 
@@ -250,9 +251,13 @@ async function main(): Promise<void> {
   const ids = Array.from({ length: N }, (_, i) => `c${String(i).padStart(5, '0')}`);
   const connectionBody: ConnectionPut = { properties: { authorizationType: 'OAuth2', oauth2grantType: 'AuthorizationCode' } } as ConnectionPut;
   let phase = startPhase();
+  // Each connection's generation, which its lifecycle's instance id names (LifecycleService.instanceId).
+  const generations = new Map<string, string>();
+  const lifecycleId = (id: string) => LifecycleService.instanceId(PROVIDER, id, generations.get(id) as string);
   await pool(ids, CONCURRENCY, async (id) => {
     await services.connections.put(PROVIDER, id, connectionBody);
-    await services.refresher.store(PROVIDER, id, { accessToken: `at-${id}`, tokenType: 'Bearer', expiresIn: 3600, refreshToken: `rt-${id}`, claims: {} });
+    const createdOn = await services.refresher.store(PROVIDER, id, { accessToken: `at-${id}`, tokenType: 'Bearer', expiresIn: 3600, refreshToken: `rt-${id}`, claims: {} });
+    generations.set(id, LifecycleService.generationOf(createdOn));
   });
   let took = phase();
   console.log(`setup:    ${N} connections created (+ the app's access policy) and Connected (token stored, envelope sealed), ${CONCURRENCY} at a time: ${took.text(N, 'connections')}`);
@@ -261,7 +266,7 @@ async function main(): Promise<void> {
   const before = memory();
   phase = startPhase();
   await pool(ids, CONCURRENCY, async (id) => {
-    await client.startNew('connectionLifecycle', { instanceId: `lifecycle:${PROVIDER}:${id}`, input: { providerId: PROVIDER, connectionId: id } });
+    await client.startNew('connectionLifecycle', { instanceId: lifecycleId(id), input: { providerId: PROVIDER, connectionId: id, generation: generations.get(id) } });
   });
   const startedMs = phase().ms;
   const scheduleDeadline = Date.now() + 900_000;
@@ -273,7 +278,7 @@ async function main(): Promise<void> {
   const after = memory();
   // Each is Running, asleep on a timer at its token's due time (~55 min away).
   const sample = ids.filter((_, i) => i % Math.max(1, Math.floor(N / 50)) === 0);
-  const statuses = await Promise.all(sample.map((id) => client.getStatus(`lifecycle:${PROVIDER}:${id}`)));
+  const statuses = await Promise.all(sample.map((id) => client.getStatus(lifecycleId(id))));
   const running = statuses.filter((s) => s.runtimeStatus === 'Running').length;
   console.log(`schedule: ${N} startNew through DurableClient (${CONCURRENCY} at a time) returned in ${secs(startedMs)} s; all ${clock.armed} asleep on their timers after ${took.text(N, 'instances')}`);
   console.log(

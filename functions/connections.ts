@@ -5,6 +5,7 @@ import { confirmConsentCodeSchema, loginLinksRequestSchema } from '../shared/mod
 import { collection, handle, ifMatch, json, paging, readJson } from './lib/http';
 import { durableClientInput, lifecycleConnected, lifecycleDeleted } from './lib/lifecycle';
 import { requireAdmin } from './lib/runtime';
+import { LifecycleService } from '../shared/lifecycle/lifecycleService';
 
 const ids = (request: HttpRequest) => ({
   providerId: parseIdentifier(request.params.providerId, 'providerId'),
@@ -31,7 +32,9 @@ export async function putConnection(request: HttpRequest, context: InvocationCon
   const body = await readJson(request, connectionPutSchema);
   const r = await s.connections.put(providerId, connectionId, body, ifMatch(request));
   // A client-credentials connection has its first token now: its lifecycle starts (or wakes).
-  if (r.resource.properties.status === 'Connected') await lifecycleConnected(context, providerId, connectionId);
+  if (r.resource.properties.status === 'Connected') {
+    await lifecycleConnected(context, { providerId, connectionId, generation: LifecycleService.generationOf(r.resource.properties.createdOn) });
+  }
   return json(r.created ? 201 : 200, r.resource, r.etag);
 }
 
@@ -39,7 +42,7 @@ export async function deleteConnection(request: HttpRequest, context: Invocation
   const s = await requireAdmin(request);
   const { providerId, connectionId } = ids(request);
   const deleted = await s.connections.delete(providerId, connectionId, ifMatch(request));
-  if (deleted) await lifecycleDeleted(context, providerId, connectionId);
+  if (deleted) await lifecycleDeleted(context, deleted);
   return { status: deleted ? 200 : 204 };
 }
 
@@ -56,8 +59,7 @@ export async function confirmConsentCode(request: HttpRequest, context: Invocati
   const s = await requireAdmin(request);
   const { providerId, connectionId } = ids(request);
   const body = await readJson(request, confirmConsentCodeSchema);
-  await s.consent.confirmConsentCode(providerId, connectionId, body.consentCode);
-  await lifecycleConnected(context, providerId, connectionId);
+  await lifecycleConnected(context, await s.consent.confirmConsentCode(providerId, connectionId, body.consentCode));
   const { resource, etag } = await s.connections.get(providerId, connectionId);
   return json(200, resource, etag);
 }

@@ -17,7 +17,7 @@ export async function consentStart(request: HttpRequest) {
 
 /** New tokens: the connection's lifecycle starts, or wakes if it was waiting for this consent. */
 async function afterOutcome(context: InvocationContext, outcome: ConsentOutcome): Promise<ConsentOutcome> {
-  if (outcome.connected) await lifecycleConnected(context, outcome.connected.providerId, outcome.connected.connectionId);
+  if (outcome.connected) await lifecycleConnected(context, outcome.connected);
   return outcome;
 }
 

@@ -4,6 +4,7 @@ import { ROTATE_KEYS_ID, rotateKeys, type SecretTable } from './lib/keyRotationO
 import { durableClientInput } from './lib/lifecycle';
 import { startOperation } from './lib/operations';
 import { getServices } from './lib/runtime';
+import { activity } from './lib/retryPolicy';
 
 // Key rotation's registrations: the orchestration, its page activity, and a daily timer (Key Vault
 // rotates the KEK on its own policy; this moves the data keys after it). POST /operations/rotateKeys
@@ -12,7 +13,7 @@ import { getServices } from './lib/runtime';
 df.app.orchestration('rotateKeys', rotateKeys);
 
 df.app.activity('rewrapPage', {
-  handler: async (input: { table: SecretTable; continuation?: string }) => (await getServices()).maintenance.rewrapPage(input.table, input.continuation),
+  handler: activity(async (input: { table: SecretTable; continuation?: string }) => (await getServices()).maintenance.rewrapPage(input.table, input.continuation)),
 });
 
 app.timer('rotateKeysDaily', {

@@ -31,7 +31,7 @@ export async function putProvider(request: HttpRequest) {
 export async function deleteProvider(request: HttpRequest, context: InvocationContext) {
   const s = await requireAdmin(request);
   const id = providerId(request);
-  const r = await s.providers.delete(id, ifMatch(request), (ids) => endLifecycles(context, id, ids));
+  const r = await s.providers.delete(id, ifMatch(request), (connections) => endLifecycles(context, connections));
   if (r.outcome === 'absent') return { status: 204 };
   if (r.outcome === 'deleted') return { status: 200 };
   // Too many connections for one request: the cascade runs as an orchestration (API.md: 202 + Location).

@@ -1,36 +1,48 @@
 import type { InvocationContext } from '@azure/functions';
 import * as df from './durable';
-import { LifecycleService } from '../../shared/lifecycle/lifecycleService';
-import { getServices } from './runtime';
+import { LifecycleService, type ConnectionRef } from '../../shared/lifecycle/lifecycleService';
+import type { LifecycleNotice } from './lifecycleOrchestrator';
+import type { Resumable } from './retryPolicy';
 
 // What HTTP functions tell the lifecycle orchestrations, through the durable client the host
 // hands them (`extraInputs: [durableClientInput]`). A failure here never fails the request: the
 // connection's state is already stored, and the token endpoint refreshes on demand regardless.
+//
+// Each generation of a connection has its own lifecycle (LifecycleService.instanceId), so nothing
+// here waits for an instance to end or reads the connection back: a client's message (start,
+// event, termination) is queued, and in Azure an idle app takes it at its next control-queue poll,
+// up to 30 s later. Notices go out through `publishNotice` orchestrations of their own, never
+// through an event a lifecycle might not be waiting for.
 
 export const durableClientInput = df.input.durableClient();
 
-export interface LifecycleInput {
+export interface LifecycleInput extends Resumable {
   providerId: string;
   connectionId: string;
+  /** The connection generation served; absent only in lifecycles started before it was part of the instance id. */
+  generation?: string;
   /** Warnings already sent, by `kind:endsAt`, so each is sent once. */
   warned?: string[];
   /** Reminders sent while waiting for consent. */
   reminders?: number;
-  /** Announce `connection.connected` first (the connection just got tokens by consent or creation). */
-  announce?: boolean;
-  /** The connection generation this lifecycle serves, pinned by its first evaluation. */
-  generation?: string;
 }
 
-/** Raised by consent (and a PUT that reconnects a connection) to wake a waiting lifecycle. */
+/** Raised by consent (and a PUT that reconnects a connection) to wake a waiting lifecycle; it carries nothing the lifecycle needs. */
 export const CONSENT_COMPLETED = 'ConsentCompleted';
 
 const ACTIVE = new Set(['Running', 'Pending', 'ContinuedAsNew']);
-/** How long a reconnect waits for an earlier connection's lifecycle to take its queued termination. */
-const REPLACED_LIFECYCLE_WAIT_MS = 10_000;
 
-/** The lifecycle instance ids; housekeeping purges those that ended by termination. */
-export const LIFECYCLE_PREFIX = 'lifecycle:';
+const failure = (err: unknown) => (err instanceof Error ? err.name : 'error');
+
+/** The durable client, if the host has one for this function (a host without the extension has none). */
+function clientOf(context: InvocationContext, id: string): df.DurableClient | undefined {
+  try {
+    return df.getClient(context);
+  } catch (err) {
+    context.warn(`lifecycle: no durable client to reach ${id} (${failure(err)})`);
+    return undefined;
+  }
+}
 
 async function statusOf(client: df.DurableClient, id: string): Promise<df.DurableOrchestrationStatus | undefined> {
   try {
@@ -40,64 +52,74 @@ async function statusOf(client: df.DurableClient, id: string): Promise<df.Durabl
   }
 }
 
-/** A connection became Connected: start its lifecycle, or wake the one waiting for consent. */
-export async function lifecycleConnected(context: InvocationContext, providerId: string, connectionId: string): Promise<void> {
-  const id = LifecycleService.instanceId(providerId, connectionId);
-  try {
-    const client = df.getClient(context);
-    let status = await statusOf(client, id);
-    if (status && ACTIVE.has(status.runtimeStatus)) {
-      const serving = (status.input as LifecycleInput | null)?.generation;
-      const current = serving === undefined ? undefined : await (await getServices()).lifecycle.generation(providerId, connectionId);
-      if (serving === undefined || serving === current) {
-        await client.raiseEvent(id, CONSENT_COMPLETED, {});
-        return;
-      }
-      // The lifecycle of an earlier connection with this id, its termination still queued: woken,
-      // it would take the termination anyway. Let it end, then start this connection's own.
-      await client.terminate(id, 'connection replaced');
-      const until = Date.now() + REPLACED_LIFECYCLE_WAIT_MS;
-      while (status && ACTIVE.has(status.runtimeStatus) && Date.now() < until) {
-        await new Promise((ok) => setTimeout(ok, 250));
-        status = await statusOf(client, id);
-      }
-      if (status && ACTIVE.has(status.runtimeStatus)) {
-        context.warn(`lifecycle: ${id} still serves the connection this one replaced; not started (the next consent or PUT starts it)`);
-        return;
-      }
+/** Starts the generation's lifecycle, or wakes it when it runs (asleep or waiting for consent). */
+async function startOrWake(client: df.DurableClient, id: string, c: ConnectionRef): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const status = await statusOf(client, id);
+    try {
+      if (status && ACTIVE.has(status.runtimeStatus)) await client.raiseEvent(id, CONSENT_COMPLETED, {});
+      else await client.startNew('connectionLifecycle', { instanceId: id, input: { ...c } satisfies LifecycleInput });
+      return;
+    } catch (err) {
+      // Started by a concurrent request, or ended, between the read and the write: once more.
+      if (attempt === 2) throw err;
     }
-    await client.startNew('connectionLifecycle', { instanceId: id, input: { providerId, connectionId, announce: true } satisfies LifecycleInput });
-  } catch (err) {
-    context.warn(`lifecycle: could not start or wake ${id} (${err instanceof Error ? err.name : 'error'})`);
   }
 }
 
 /**
- * A connection was deleted: its lifecycle is terminated and `connection.deleted` goes out. The
- * termination is a queued message (the instance reads Running until it next runs, and an episode
- * in flight finishes first; its activities find the connection gone and do nothing), so the
- * request does not wait for it and does not purge: purging an instance that has not ended is
- * refused by the extension (older ones purged it and let its queued work write rows back).
- * Housekeeping (`purgeEndedLifecycles`) purges it once it reads Terminated.
+ * A connection (this generation of it) got tokens: `connection.connected` goes out, and its
+ * lifecycle starts or wakes. The announcement is its own orchestration, so it does not depend on
+ * the lifecycle taking the event (one busy in an activity, or waiting to resume, drops it when it
+ * continues as new: durable-functions keeps no unprocessed events).
  */
-export async function lifecycleDeleted(context: InvocationContext, providerId: string, connectionId: string): Promise<void> {
-  const id = LifecycleService.instanceId(providerId, connectionId);
+export async function lifecycleConnected(context: InvocationContext, c: ConnectionRef): Promise<void> {
+  const id = LifecycleService.instanceId(c.providerId, c.connectionId, c.generation);
+  const client = clientOf(context, id);
+  if (!client) return;
   try {
-    const client = df.getClient(context);
-    const status = await statusOf(client, id);
-    if (status && ACTIVE.has(status.runtimeStatus)) await client.terminate(id, 'connection deleted');
-    await client.startNew('publishNotice', { input: { type: 'connection.deleted', providerId, connectionId } });
+    await startOrWake(client, id, c);
   } catch (err) {
-    context.warn(`lifecycle: could not end ${id} (${err instanceof Error ? err.name : 'error'})`);
+    context.warn(`lifecycle: could not start or wake ${id} (${failure(err)})`);
+  }
+  try {
+    await client.startNew('publishNotice', { input: { type: 'connection.connected', ...c } satisfies LifecycleNotice });
+  } catch (err) {
+    context.warn(`lifecycle: could not announce ${id} connected (${failure(err)})`);
+  }
+}
+
+/**
+ * A connection (this generation of it) was deleted: its lifecycle is terminated and
+ * `connection.deleted` goes out, each on its own, so that one failing does not skip the other.
+ * The termination is a queued message (the instance reads Running until it takes it, and an
+ * episode in flight finishes first; its activities find the connection gone and do nothing), so
+ * the request neither waits for it nor purges: purging an instance that has not ended is refused
+ * by the extension. Housekeeping purges it with the other finished orchestrations.
+ */
+export async function lifecycleDeleted(context: InvocationContext, c: ConnectionRef): Promise<void> {
+  const id = LifecycleService.instanceId(c.providerId, c.connectionId, c.generation);
+  const client = clientOf(context, id);
+  if (!client) return;
+  try {
+    await client.terminate(id, 'connection deleted');
+  } catch (err) {
+    // A connection that never connected has no lifecycle (404); one that ended is no error (410 resolves).
+    if (!(err instanceof Error && err.message.startsWith('No instance with ID'))) context.warn(`lifecycle: could not terminate ${id} (${failure(err)})`);
+  }
+  try {
+    await client.startNew('publishNotice', { input: { type: 'connection.deleted', ...c } satisfies LifecycleNotice });
+  } catch (err) {
+    context.warn(`lifecycle: could not announce ${id} deleted (${failure(err)})`);
   }
 }
 
 /** Ends the lifecycles of deleted connections, a few at a time. */
-export async function endLifecycles(context: InvocationContext, providerId: string, connectionIds: string[]): Promise<void> {
-  const queue = [...connectionIds];
+export async function endLifecycles(context: InvocationContext, connections: ConnectionRef[]): Promise<void> {
+  const queue = [...connections];
   await Promise.all(
     Array.from({ length: Math.min(8, queue.length) }, async () => {
-      for (let id = queue.shift(); id; id = queue.shift()) await lifecycleDeleted(context, providerId, id);
+      for (let c = queue.shift(); c; c = queue.shift()) await lifecycleDeleted(context, c);
     }),
   );
 }

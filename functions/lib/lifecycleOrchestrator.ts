@@ -1,12 +1,13 @@
 import type { OrchestrationContext, OrchestrationHandler } from 'durable-functions';
 import type { Evaluation, RefreshOutcome } from '../../shared/lifecycle/lifecycleService';
 import { CONSENT_COMPLETED, type LifecycleInput } from './lifecycle';
-import { callWithRetry, REFRESH_RETRY, RESUME_AFTER_MS, resumeLater } from './retryPolicy';
+import { callWithRetry, faultOf, MAX_RESUMES, NOTICE_MAX_RESUMES, REFRESH_RETRY, RESUME_AFTER_MS, resumeLater, type Fault, type Resumable } from './retryPolicy';
 
-// connectionLifecycle: one eternal instance per connection (id `lifecycle:<provider>:<connection>`).
-// Each cycle asks an activity what is due, acts (refresh ahead, warn, wait for consent) and
-// continues as new, so its history stays one cycle long. Deterministic: time comes from
-// `currentUtcDateTime`, everything else from activities.
+// connectionLifecycle: one eternal instance per generation of a connection (id
+// `lifecycle:<provider>:<connection>:<generation>`, see LifecycleService.instanceId). Each cycle
+// asks an activity what is due, acts (refresh ahead, warn, wait for consent) and continues as new,
+// so its history stays one cycle long. Deterministic: time comes from `currentUtcDateTime`,
+// everything else from activities.
 
 export type LifecycleNotice = {
   type: 'connection.connected' | 'connection.deleted' | 'connection.reauthorizationRequired' | 'connection.refreshFailed' | 'connection.expiringSoon' | 'provider.clientSecretInvalid';
@@ -17,13 +18,21 @@ export type LifecycleNotice = {
   generation?: string;
 };
 
+/**
+ * How long a lifecycle waits after a fault that retrying soon will not fix (a permanent one, or a
+ * transient one that outlasted MAX_RESUMES) before it tries again. It never ends over a fault:
+ * a connection whose lifecycle ended would be looked after by nobody.
+ */
+export const STALLED_RETRY_MS = 6 * 3600_000;
+
+const stalled = (f: Fault) => `The connection's lifecycle keeps failing (${f.code}); it tries again in ${STALLED_RETRY_MS / 3600_000} hours.`;
+
 export const connectionLifecycle: OrchestrationHandler = function* (context: OrchestrationContext) {
   const input = context.df.getInput<LifecycleInput>();
-  const { providerId, connectionId } = input;
+  const { providerId, connectionId, generation } = input;
+  const resumes = input.resumes ?? 0;
   const warned = new Set(input.warned ?? []);
   const now = context.df.currentUtcDateTime;
-  let generation = input.generation;
-  let announced = false;
   const notice = (type: LifecycleNotice['type'], detail?: string): LifecycleNotice => ({
     type,
     providerId,
@@ -31,16 +40,12 @@ export const connectionLifecycle: OrchestrationHandler = function* (context: Orc
     ...(detail === undefined ? {} : { detail }),
     ...(generation === undefined ? {} : { generation }),
   });
-  const next: LifecycleInput = { providerId, connectionId };
+  const served = generation === undefined ? {} : { generation };
+  const next: LifecycleInput = { providerId, connectionId, ...served };
+  const after = (ms: number) => new Date(context.df.currentUtcDateTime.getTime() + ms);
 
   try {
-    if (input.announce) {
-      yield callWithRetry(context, 'lifecycleNotify', notice('connection.connected'));
-      announced = true;
-    }
-    const e = (yield callWithRetry(context, 'lifecycleEvaluate', { providerId, connectionId, now: now.toISOString(), ...(generation === undefined ? {} : { generation }) })) as Evaluation;
-    // The first evaluation pins the generation this lifecycle serves.
-    generation ??= e.generation;
+    const e = (yield callWithRetry(context, 'lifecycleEvaluate', { providerId, connectionId, now: now.toISOString(), ...served })) as Evaluation;
 
     for (const w of e.warnings) {
       const key = `${w.kind}:${w.endsAt}`;
@@ -56,10 +61,11 @@ export const connectionLifecycle: OrchestrationHandler = function* (context: Orc
       case 'refresh': {
         let outcome: RefreshOutcome;
         try {
-          outcome = (yield callWithRetry(context, 'lifecycleRefresh', { providerId, connectionId, knownVersion: e.tokenVersion, ...(generation === undefined ? {} : { generation }) }, REFRESH_RETRY)) as RefreshOutcome;
-        } catch {
-          yield callWithRetry(context, 'lifecycleNotify', notice('connection.refreshFailed'));
-          yield context.df.createTimer(new Date(now.getTime() + RESUME_AFTER_MS));
+          outcome = (yield callWithRetry(context, 'lifecycleRefresh', { providerId, connectionId, knownVersion: e.tokenVersion, ...served }, REFRESH_RETRY)) as RefreshOutcome;
+        } catch (err) {
+          const fault = faultOf(err);
+          yield callWithRetry(context, 'lifecycleNotify', notice('connection.refreshFailed', fault.transient ? undefined : stalled(fault)));
+          yield context.df.createTimer(after(fault.transient ? RESUME_AFTER_MS : STALLED_RETRY_MS));
           break;
         }
         if (outcome === 'gone') return 'stopped';
@@ -68,22 +74,17 @@ export const connectionLifecycle: OrchestrationHandler = function* (context: Orc
         break;
       }
       case 'sleep': {
+        // Woken by new tokens (consent, a PUT): the next cycle looks again. `connection.connected` is not ours to send.
         const timer = context.df.createTimer(new Date(e.plan.until));
         const woken = context.df.waitForExternalEvent(CONSENT_COMPLETED);
-        const first = yield context.df.Task.any([timer, woken]);
-        if (first === woken) {
-          timer.cancel();
-          next.announce = true;
-        }
+        if ((yield context.df.Task.any([timer, woken])) === woken) timer.cancel();
         break;
       }
       case 'awaitConsent': {
         const reminder = context.df.createTimer(new Date(now.getTime() + e.reminderMs));
         const consented = context.df.waitForExternalEvent(CONSENT_COMPLETED);
-        const first = yield context.df.Task.any([reminder, consented]);
-        if (first === consented) {
+        if ((yield context.df.Task.any([reminder, consented])) === consented) {
           reminder.cancel();
-          next.announce = true;
         } else {
           yield callWithRetry(context, 'lifecycleNotify', notice('connection.reauthorizationRequired', 'reminder'));
           next.reminders = (input.reminders ?? 0) + 1;
@@ -91,19 +92,43 @@ export const connectionLifecycle: OrchestrationHandler = function* (context: Orc
         break;
       }
     }
-  } catch {
+  } catch (err) {
     // Storage, Key Vault or the instance itself unavailable beyond the retries: this cycle again
-    // later, keeping what it got done (an announcement made, warnings sent).
-    const progress: LifecycleInput = { ...input, warned: [...warned], ...(generation === undefined ? {} : { generation }) };
-    if (announced) delete progress.announce;
-    return yield* resumeLater(context, progress);
+    // in a few minutes, keeping the warnings already sent. A fault that retrying will not fix, or
+    // one that lasts too long, is published as connection.refreshFailed and tried again hours later.
+    const fault = faultOf(err);
+    const progress: LifecycleInput = { ...input, warned: [...warned] };
+    if (fault.transient && resumes < MAX_RESUMES) {
+      context.df.setCustomStatus({ resumes: resumes + 1, lastError: fault.code });
+      yield context.df.createTimer(after(RESUME_AFTER_MS));
+      context.df.continueAsNew({ ...progress, resumes: resumes + 1, lastError: fault.code } satisfies LifecycleInput);
+      return undefined;
+    }
+    context.df.setCustomStatus({ resumes, lastError: fault.code, stalledUntil: after(STALLED_RETRY_MS).toISOString() });
+    try {
+      yield callWithRetry(context, 'lifecycleNotify', notice('connection.refreshFailed', stalled(fault)));
+    } catch {
+      // Not sent: the next stall says it again.
+    }
+    yield context.df.createTimer(after(STALLED_RETRY_MS));
+    context.df.continueAsNew({ ...progress, resumes: 0, lastError: fault.code } satisfies LifecycleInput);
+    return undefined;
   }
-  context.df.continueAsNew({ ...next, warned: [...warned], ...(generation === undefined ? {} : { generation }) } satisfies LifecycleInput);
+  if (resumes > 0 || input.lastError !== undefined) context.df.setCustomStatus({ resumes: 0 });
+  context.df.continueAsNew({ ...next, warned: [...warned] } satisfies LifecycleInput);
   return undefined;
 };
 
-/** publishNotice: one notice, delivered by the notify activity outside the request that caused it. */
+/**
+ * publishNotice: one notice, delivered by the notify activity outside the request that caused it.
+ * Through an outage it resumes for about a day (counted in its input), then ends Failed.
+ */
 export const publishNotice: OrchestrationHandler = function* (context: OrchestrationContext) {
-  yield callWithRetry(context, 'lifecycleNotify', context.df.getInput<LifecycleNotice>());
+  const { resumes = 0, lastError: _lastError, ...notice } = context.df.getInput<LifecycleNotice & Resumable>();
+  try {
+    yield callWithRetry(context, 'lifecycleNotify', notice);
+  } catch (err) {
+    return yield* resumeLater(context, err, notice, resumes, { maxResumes: NOTICE_MAX_RESUMES });
+  }
   return undefined;
 };

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { CredmanError, NotFoundError, ValidationError } from '../errors';
 import { buildAuthorizeUrl } from '../oauth/authorizeUrl';
 import { resolveEndpoints } from '../oauth/endpoints';
+import { LifecycleService, type ConnectionRef } from '../lifecycle/lifecycleService';
 import { grantConfig, type GrantConfig } from '../oauth/grants';
 import { IdpUnavailableError, OAuthGrantError, type IdpClient } from '../oauth/idpClient';
 import { codeExchangeRequest } from '../oauth/tokenRequest';
@@ -26,8 +27,8 @@ export type ConsentOutcome = (
   | { kind: 'redirect'; location: string; cookie?: { name: string; value: string; maxAgeSeconds: number } }
   | { kind: 'page'; page: ConsentPage }
 ) & {
-  /** Set when the connection now holds new tokens (its lifecycle is started or woken). */
-  connected?: { providerId: string; connectionId: string };
+  /** Set when the connection now holds new tokens (its lifecycle is started or woken, `connection.connected` goes out). */
+  connected?: ConnectionRef;
 };
 
 export type ConsentPage =
@@ -171,15 +172,16 @@ export class ConsentService {
   }
 
   /** POST …/confirmConsentCode (admin): a trusted app vouches that its signed-in user consented. */
-  async confirmConsentCode(providerId: string, connectionId: string, consentCode: string): Promise<void> {
+  async confirmConsentCode(providerId: string, connectionId: string, consentCode: string): Promise<ConnectionRef> {
     const row = await this.states.read(consentCode, 'pending');
     if (!row || row.providerId !== providerId || row.connectionId !== connectionId || row.expiresAt <= this.now() || !(await this.states.take(consentCode, row))) {
       throw new ValidationError('The consent code is not valid for this connection: it was already used, it expired or it belongs to another connection.', [
         { code: 'InvalidConsentCode', target: 'consentCode', message: 'Ask the person to sign in again.' },
       ]);
     }
-    await this.refresher.store(providerId, connectionId, JSON.parse(row.secrets.tokens) as TokenSet);
+    const createdOn = await this.refresher.store(providerId, connectionId, JSON.parse(row.secrets.tokens) as TokenSet);
     this.options.onChanged?.(providerId, connectionId);
+    return { providerId, connectionId, generation: LifecycleService.generationOf(createdOn) };
   }
 
   /** Housekeeping: removes login states and consent codes past their 10 minutes. */
@@ -194,9 +196,9 @@ export class ConsentService {
   }
 
   private async commit(row: ConsentRow, set: TokenSet): Promise<ConsentOutcome> {
-    await this.refresher.store(row.providerId, row.connectionId, set);
+    const createdOn = await this.refresher.store(row.providerId, row.connectionId, set);
     this.options.onChanged?.(row.providerId, row.connectionId);
-    const connected = { providerId: row.providerId, connectionId: row.connectionId };
+    const connected: ConnectionRef = { providerId: row.providerId, connectionId: row.connectionId, generation: LifecycleService.generationOf(createdOn) };
     if (row.redirectUrl) return { kind: 'redirect', location: withQuery(row.redirectUrl, { status: 'success' }), connected };
     const provider = await this.providers.get(row.providerId);
     return { kind: 'page', page: { name: 'done', status: 200, providerName: provider?.displayName ?? row.providerId, connectionId: row.connectionId }, connected };

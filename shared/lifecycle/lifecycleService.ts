@@ -1,6 +1,6 @@
-import { CredmanError } from '../errors';
+import { CredmanError, DependencyUnavailableError } from '../errors';
 import { findTemplate } from '../oauth/catalogue';
-import type { ConnectionTokenStore, TokenState } from '../store/connectionTokens';
+import type { ConnectionTokenStore } from '../store/connectionTokens';
 import type { ProviderStore } from '../store/providers';
 import type { TokenService } from '../tokens/tokenService';
 import { planLifecycle, type LifecycleSettings, type Plan, type Warning } from './plan';
@@ -10,9 +10,10 @@ import { planLifecycle, type LifecycleSettings, type Plan, type Warning } from '
 // flight and the row lease, so the lifecycle and the token endpoint never refresh twice.
 //
 // A lifecycle belongs to one generation of its connection (the row's createdOn): a connection
-// deleted and created again under the same id is another generation. Termination is queued, so a
-// deleted connection's lifecycle may still run an episode; its activities then do nothing: the
-// evaluation says stop, a refresh says gone, notices are not sent.
+// deleted and created again under the same id is another generation, with a lifecycle of its own
+// (the generation is part of the instance id). Termination is queued, so a deleted connection's
+// lifecycle may still run an episode; its activities then do nothing: the evaluation says stop, a
+// refresh says gone, notices are not sent.
 
 export interface Evaluation {
   plan: Plan;
@@ -21,11 +22,16 @@ export interface Evaluation {
   tokenVersion: number;
   /** How often to repeat the reauthorization notice while waiting for consent. */
   reminderMs: number;
-  /** The connection's generation (absent when it is gone). */
-  generation?: string;
 }
 
 export type RefreshOutcome = 'refreshed' | 'ReauthorizationRequired' | 'ClientSecretInvalid' | 'gone';
+
+/** One generation of a connection: what a lifecycle serves, named by whoever just wrote or deleted it. */
+export interface ConnectionRef {
+  providerId: string;
+  connectionId: string;
+  generation: string;
+}
 
 export interface Notice {
   type: string;
@@ -41,7 +47,8 @@ const DELETED = 'connection.deleted';
 
 /** Where notices go: the webhook publisher, and the log. */
 export interface NoticePublisher {
-  publish(event: { type: string; data: { providerId: string; connectionId?: string; status?: string; error?: { code: string; message: string } } }): Promise<unknown>;
+  /** Never rejects; `error` says the subscriptions could not be read (nothing was sent). */
+  publish(event: { type: string; data: { providerId: string; connectionId?: string; status?: string; error?: { code: string; message: string } } }): Promise<{ error?: string }>;
 }
 
 const time = (iso: string | undefined): number | undefined => {
@@ -60,20 +67,28 @@ export class LifecycleService {
     private readonly log: (message: string) => void,
   ) {}
 
-  /** The lifecycle's instance id: one per connection, derived, so starting twice finds the same one. */
-  static instanceId(providerId: string, connectionId: string): string {
-    return `lifecycle:${providerId}:${connectionId}`;
+  /**
+   * A connection's generation, from its createdOn: epoch milliseconds in base 36 (8 characters).
+   * The one place it is derived; whoever writes or deletes a connection names it with this.
+   */
+  static generationOf(createdOn: string): string {
+    const t = Date.parse(createdOn);
+    return Number.isFinite(t) ? t.toString(36) : createdOn.replace(/[^A-Za-z0-9]/g, '').slice(0, 40) || '0';
   }
 
-  /** The connection's current generation; undefined when it does not exist. */
-  generation(providerId: string, connectionId: string): Promise<string | undefined> {
-    return this.tokens.generation(providerId, connectionId);
+  /**
+   * The lifecycle's instance id: one per generation of a connection, so a connection created again
+   * under the same id never waits for (or is mistaken for) its predecessor's lifecycle. Identifiers
+   * hold no ':', so the id is unambiguous; at most 10 + 80 + 1 + 80 + 1 + 40 characters, within
+   * the extension's 256, with none of the characters it refuses (/ \ ? # and control characters).
+   */
+  static instanceId(providerId: string, connectionId: string, generation: string): string {
+    return `lifecycle:${providerId}:${connectionId}:${generation}`;
   }
 
   async evaluate(providerId: string, connectionId: string, now: number, generation?: string): Promise<Evaluation> {
     const state = await this.tokens.read(providerId, connectionId);
-    const current = state && generationOf(state);
-    const provider = state && (generation === undefined || generation === current) ? await this.providers.get(providerId) : undefined;
+    const provider = state && serves(generation, state.entity.createdOn) ? await this.providers.get(providerId) : undefined;
     const reminderMs = this.settings.reminderMs;
     if (!state || !provider) return { plan: { kind: 'stop' }, warnings: [], tokenVersion: 0, reminderMs };
     const template = findTemplate(provider.identityProvider);
@@ -104,22 +119,36 @@ export class LifecycleService {
       this.settings,
       now,
     );
-    return { plan, warnings, tokenVersion: state.tokenVersion, reminderMs, ...(current === undefined ? {} : { generation: current }) };
+    return { plan, warnings, tokenVersion: state.tokenVersion, reminderMs };
   }
 
-  /** Publishes a lifecycle notice with the connection's current status, and logs it. */
+  /**
+   * Publishes a lifecycle notice with the connection's current status, and logs it. Throws
+   * DependencyUnavailableError when nothing could be sent because the subscriptions could not be
+   * read, so that the orchestration's retries apply (deliveries that fail are retried inside).
+   */
   async notify(n: Notice): Promise<void> {
-    const state = await this.tokens.read(n.providerId, n.connectionId);
-    if (n.type !== DELETED && (!state || (n.generation !== undefined && generationOf(state) !== n.generation))) {
-      this.log(`lifecycle: ${n.type} ${n.providerId}/${n.connectionId} not sent: the connection it was about is gone`);
-      return;
+    let about: { status?: string; error?: { code: string; message: string } } = {};
+    if (n.type !== DELETED) {
+      // Status and error only: nothing decrypted, so a notice goes out even when the tokens cannot be read.
+      const row = await this.tokens.summary(n.providerId, n.connectionId);
+      if (!row || !serves(n.generation, row.createdOn)) {
+        this.log(`lifecycle: ${n.type} ${n.providerId}/${n.connectionId} not sent: the connection it was about is gone`);
+        return;
+      }
+      about = { status: row.status, ...(row.error ? { error: row.error } : {}) };
     }
-    const error = state?.error ?? (n.detail ? { code: n.type, message: n.detail } : undefined);
-    this.log(`lifecycle: ${n.type} ${n.providerId}/${n.connectionId}${n.detail ? ` (${n.detail})` : ''}`);
-    await this.publisher.publish({
+    const error = about.error ?? (n.detail ? { code: n.type, message: n.detail } : undefined);
+    const report = await this.publisher.publish({
       type: n.type,
-      data: { providerId: n.providerId, connectionId: n.connectionId, ...(state ? { status: state.status } : {}), ...(error ? { error } : {}) },
+      data: { providerId: n.providerId, connectionId: n.connectionId, ...(about.status ? { status: about.status } : {}), ...(error ? { error } : {}) },
     });
+    if (report.error !== undefined) {
+      // Nothing was sent. Storage or Key Vault away is worth retrying; anything else (a secret that does not open) is not.
+      if (report.error === 'DependencyUnavailable' || report.error === 'TooManyRequests') throw new DependencyUnavailableError('Storage (webhook subscriptions)');
+      throw new CredmanError(report.error, 500, 'The webhook subscriptions could not be read; nothing was sent.');
+    }
+    this.log(`lifecycle: ${n.type} ${n.providerId}/${n.connectionId}${n.detail ? ` (${n.detail})` : ''}`);
   }
 
   /**
@@ -127,7 +156,10 @@ export class LifecycleService {
    * RetryOptions); what needs a person or an admin is an outcome, not an error.
    */
   async refresh(providerId: string, connectionId: string, knownVersion: number, generation?: string): Promise<RefreshOutcome> {
-    if (generation !== undefined && (await this.tokens.generation(providerId, connectionId)) !== generation) return 'gone';
+    if (generation !== undefined) {
+      const row = await this.tokens.summary(providerId, connectionId);
+      if (!row || !serves(generation, row.createdOn)) return 'gone';
+    }
     try {
       await this.tokenService.refreshAhead(providerId, connectionId, knownVersion);
       return 'refreshed';
@@ -141,4 +173,11 @@ export class LifecycleService {
   }
 }
 
-const generationOf = (state: TokenState): string | undefined => state.entity.createdOn;
+/**
+ * Whether a lifecycle pinned to `generation` serves the row created at `createdOn`. Lifecycles
+ * started before the generation was part of the id have none yet (they serve whatever holds the
+ * id) or the createdOn itself (pinned by their first evaluation).
+ */
+function serves(generation: string | undefined, createdOn: string): boolean {
+  return generation === undefined || generation === createdOn || generation === LifecycleService.generationOf(createdOn);
+}

@@ -1,6 +1,7 @@
 import { CredmanError, NotFoundError, PreconditionFailedError } from '../errors';
 import { connectionResource } from '../model/resources';
 import type { ConnectionPut, ConnectionResource } from '../model/schemas';
+import { LifecycleService, type ConnectionRef } from '../lifecycle/lifecycleService';
 import { findTemplate, type GrantType } from '../oauth/catalogue';
 import type { AccessPolicyStore } from '../store/accessPolicies';
 import { ifMatchFails } from '../store/countedPartition';
@@ -78,15 +79,18 @@ export class ConnectionService {
     return { created: r.created, resource: connectionResource(r.record), etag: r.record.etag };
   }
 
-  /** Policies go first: a crash half-way leaves a connection that a repeated DELETE removes. */
-  async delete(providerId: string, id: string, ifMatch?: string): Promise<boolean> {
+  /**
+   * Policies go first: a crash half-way leaves a connection that a repeated DELETE removes.
+   * Returns the generation deleted (whose lifecycle is to end), undefined when there was none.
+   */
+  async delete(providerId: string, id: string, ifMatch?: string): Promise<ConnectionRef | undefined> {
     const c = await this.connections.get(providerId, id);
     if (ifMatchFails(ifMatch, c?.etag)) throw new PreconditionFailedError();
-    if (!c) return false;
+    if (!c) return undefined;
     await this.policies.deleteAll(providerId, id);
     const deleted = await this.connections.delete(providerId, id, ifMatch);
     this.tokens.forget(providerId, id);
-    return deleted;
+    return deleted ? { providerId, connectionId: id, generation: LifecycleService.generationOf(c.createdOn) } : undefined;
   }
 
   private async fetchFirstToken(providerId: string, id: string): Promise<void> {

@@ -1,4 +1,5 @@
 import { NotFoundError, PreconditionFailedError, ValidationError } from '../errors';
+import { LifecycleService, type ConnectionRef } from '../lifecycle/lifecycleService';
 import type { ProviderPut, ProviderResource } from '../model/schemas';
 import { providerResource } from '../model/resources';
 import { findTemplate, type GrantType } from '../oauth/catalogue';
@@ -133,7 +134,7 @@ export class ProviderService {
   async delete(
     id: string,
     ifMatch?: string,
-    beforeDeleting?: (connectionIds: string[]) => Promise<void>,
+    beforeDeleting?: (connections: ConnectionRef[]) => Promise<void>,
   ): Promise<{ outcome: 'absent' } | { outcome: 'deleted'; connectionIds: string[] } | { outcome: 'background' }> {
     const p = await this.providers.get(id);
     if (ifMatchFails(ifMatch, p?.etag)) throw new PreconditionFailedError();
@@ -147,12 +148,12 @@ export class ProviderService {
 
   /**
    * Deletes up to a page of the provider's connections (policies first); returns their ids.
-   * `beforeDeleting` (ending their lifecycles) runs first: a crash after it repeats it, while a
-   * crash after the deletes would lose track of what still had to end.
+   * `beforeDeleting` (ending their lifecycles, given the generation of each) runs first: a crash
+   * after it repeats it, while a crash after the deletes would lose track of what still had to end.
    */
-  async deletePage(id: string, beforeDeleting?: (connectionIds: string[]) => Promise<void>): Promise<string[]> {
+  async deletePage(id: string, beforeDeleting?: (connections: ConnectionRef[]) => Promise<void>): Promise<string[]> {
     const page = await this.connections.list(id, 100);
-    await beforeDeleting?.(page.items.map((c) => c.id));
+    await beforeDeleting?.(page.items.map((c) => ({ providerId: id, connectionId: c.id, generation: LifecycleService.generationOf(c.createdOn) })));
     const deleted: string[] = [];
     const queue = [...page.items];
     await Promise.all(

@@ -126,13 +126,16 @@ export class ConnectionTokenStore {
   }
 
   /**
-   * The connection's generation: when this connection (not an earlier one with the same id) was
-   * created. Undefined when it does not exist. One column, nothing decrypted.
+   * What a lifecycle needs to know of the row without its secrets: when this connection (not an
+   * earlier one with the same id) was created, its status and error. Undefined when it does not
+   * exist. A few columns, nothing decrypted.
    */
-  async generation(providerId: string, connectionId: string): Promise<string | undefined> {
+  async summary(providerId: string, connectionId: string): Promise<{ createdOn: string; status: ConnectionStatus; error?: { code: string; message: string } } | undefined> {
     try {
-      const e = await this.table.getEntity<{ createdOn?: string }>(providerId, connectionId, { queryOptions: { select: ['createdOn'] } });
-      return e.createdOn;
+      const e = await this.table.getEntity<Pick<ConnectionEntity, 'createdOn' | 'status' | 'errorCode' | 'errorMessage'>>(providerId, connectionId, {
+        queryOptions: { select: ['createdOn', 'status', 'errorCode', 'errorMessage'] },
+      });
+      return { createdOn: e.createdOn, status: e.status, ...(e.errorCode ? { error: { code: e.errorCode, message: e.errorMessage ?? '' } } : {}) };
     } catch (err) {
       if (isNotFound(err)) return undefined;
       return unavailable(err);

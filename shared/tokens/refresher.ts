@@ -101,10 +101,13 @@ export class TokenRefresher {
     return this.tokens.touch(providerId, connectionId, at);
   }
 
-  /** Stores tokens obtained outside a refresh (consent); the connection becomes Connected. */
-  async store(providerId: string, connectionId: string, set: TokenSet): Promise<void> {
+  /**
+   * Stores tokens obtained outside a refresh (consent); the connection becomes Connected. Returns
+   * the createdOn of the row they went into (which generation of the connection got them).
+   */
+  async store(providerId: string, connectionId: string, set: TokenSet): Promise<string> {
     const token = storedToken(set, this.now());
-    await this.retryUpdate(providerId, connectionId, () => ({
+    return this.retryUpdate(providerId, connectionId, () => ({
       tokens: tokensOf(set, token, this.now()),
       status: 'Connected',
       error: null,
@@ -197,11 +200,12 @@ export class TokenRefresher {
     throw err;
   }
 
-  private async retryUpdate(providerId: string, connectionId: string, change: () => TokenChange): Promise<void> {
+  /** Returns the createdOn of the row changed. */
+  private async retryUpdate(providerId: string, connectionId: string, change: () => TokenChange): Promise<string> {
     for (let attempt = 0; attempt < 20; attempt++) {
       const state = await this.tokens.read(providerId, connectionId);
       if (!state) throw new NotFoundError('ConnectionNotFound', `Connection '${connectionId}' does not exist under provider '${providerId}'.`);
-      if (await this.tokens.update(state, change())) return;
+      if (await this.tokens.update(state, change())) return state.entity.createdOn;
       await this.sleep(20 * (1 + Math.random()) * (attempt + 1));
     }
     throw new Error('The connection changed too often to be updated.');

@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { LifecycleService } from '../../shared/lifecycle/lifecycleService';
 import { startHost, type TestHost } from '../support/host';
 import { consent, createConnection, createProvider, registerClient, sleep, startOAuthWorld, type OAuthWorld } from '../support/oauthWorld';
 
@@ -91,10 +92,12 @@ it('refreshes ahead with no caller, notices a revoked grant by itself, reminds, 
   await until(async () => events('connection.connected').length, (n) => n === 2, 10_000);
   expect(events('connection.connected')[1].signed).toBe(true);
 
-  // Deleted: the lifecycle is terminated (housekeeping purges it once ended) and connection.deleted goes out.
-  expect((await host.request('GET', '/operations/lifecycle:life:c')).body.status).toBe('Running');
+  // Deleted: the lifecycle of this generation of the connection is terminated (housekeeping purges
+  // it a week later) and connection.deleted goes out.
+  const lifecycle = `/operations/${LifecycleService.instanceId(P, 'c', LifecycleService.generationOf((await connection()).createdOn))}`;
+  expect((await host.request('GET', lifecycle)).body.status).toBe('Running');
   expect((await host.request('DELETE', `/providers/${P}/connections/c`)).status).toBe(200);
   await until(async () => events('connection.deleted').length, (n) => n === 1, 10_000);
   expect(events('connection.deleted')[0]).toMatchObject({ signed: true, body: { data: { connectionId: 'c' } } });
-  expect((await until(() => host.request('GET', '/operations/lifecycle:life:c'), (r) => r.body?.status !== 'Running', 10_000)).body.status).toBe('Terminated');
+  expect((await until(() => host.request('GET', lifecycle), (r) => r.body?.status !== 'Running', 10_000)).body.status).toBe('Terminated');
 }, 120_000);

@@ -1,14 +1,16 @@
 import { TableClient } from '@azure/data-tables';
-import { HttpRequest, type InvocationContext } from '@azure/functions';
+import { HttpRequest, InvocationContext } from '@azure/functions';
+import { LifecycleService, type ConnectionRef } from '../../shared/lifecycle/lifecycleService';
 import type { Services } from '../../shared/services';
 import { startDurableWorld, type DurableWorld } from '../support/durableWorld';
+import { FaultProxy } from '../support/faultProxy';
 import { eventually, holdEpisodes, loadApp, onActivity, promptly, settle } from '../local/durable/support';
 
 // DELETE of a connection whose lifecycle has an episode in flight, with the real functions on the
 // local durable driver, whose termination is a queued message as in Azure: the request does not
 // wait for it, the episode's activities do nothing for the deleted connection (nor for a new
-// connection created under the same id meanwhile), connection.deleted goes out, and housekeeping
-// leaves no row of the lifecycle behind once it has ended.
+// connection created under the same id meanwhile, which gets a lifecycle of its own), and
+// connection.deleted goes out, even when the termination could not be sent.
 
 const app = loadApp();
 let resolveServices!: (s: Services) => void;
@@ -17,7 +19,6 @@ jest.doMock('../../functions/lib/runtime', () => ({ getServices: () => services,
 /* eslint-disable @typescript-eslint/no-require-imports -- after the shim and the mock are in place */
 require('../../functions/lifecycle');
 const { deleteConnection, putConnection } = require('../../functions/connections') as typeof import('../../functions/connections');
-const { purgeEndedLifecycles } = require('../../functions/housekeeping') as typeof import('../../functions/housekeeping');
 const { lifecycleConnected } = require('../../functions/lib/lifecycle') as typeof import('../../functions/lib/lifecycle');
 /* eslint-enable @typescript-eslint/no-require-imports */
 
@@ -38,6 +39,12 @@ const request = (method: string, connectionId: string, body?: unknown) =>
     params: { providerId: 'p', connectionId },
     ...(body === undefined ? {} : { body: { string: JSON.stringify(body) }, headers: { 'content-type': 'application/json' } }),
   });
+/** This generation of a connection, as the functions name it to its lifecycle. */
+async function refOf(connectionId: string): Promise<ConnectionRef> {
+  const { resource } = await world.services.connections.get('p', connectionId);
+  return { providerId: 'p', connectionId, generation: LifecycleService.generationOf(resource.properties.createdOn) };
+}
+const lifecycleOf = (c: ConnectionRef) => LifecycleService.instanceId(c.providerId, c.connectionId, c.generation);
 const noticesFor = (connectionId: string) => world.logs.filter((l) => l.includes(`p/${connectionId}`) && /lifecycle: \S+ p\//.test(l) && !l.includes('not sent'));
 
 /**
@@ -48,8 +55,9 @@ async function lifecycleWithEpisodeInFlight(connectionId: string): Promise<{ id:
   await world.createConnection('p', connectionId);
   await world.services.refresher.touch('p', connectionId, Date.now());
   await connections().updateEntity({ partitionKey: 'p', rowKey: connectionId, expiresOn: new Date(world.clock.now() + 30_000).toISOString() }, 'Merge');
-  const id = `lifecycle:p:${connectionId}`;
-  await lifecycleConnected(world.context('putConnection'), 'p', connectionId);
+  const ref = await refOf(connectionId);
+  const id = lifecycleOf(ref);
+  await lifecycleConnected(world.context('putConnection'), ref);
   const sleeping = await world.fireTimersWithin(id, 0);
   let held: ReturnType<typeof holdEpisodes> | undefined;
   // The next cycle's evaluation: once it runs, the episode that takes its result is held.
@@ -60,7 +68,7 @@ async function lifecycleWithEpisodeInFlight(connectionId: string): Promise<{ id:
   return { id, release: (held as ReturnType<typeof holdEpisodes>).release };
 }
 
-it('deletes a connection while its lifecycle has an episode in flight: no wait, nothing written for it afterwards, no row left behind', async () => {
+it('deletes a connection while its lifecycle has an episode in flight: no wait, nothing written for it afterwards', async () => {
   const { id, release } = await lifecycleWithEpisodeInFlight('d1');
   await world.idp.resetStats();
   let refreshes = 0;
@@ -81,9 +89,6 @@ it('deletes a connection while its lifecycle has an episode in flight: no wait, 
   await expect(connections().getEntity('p', 'd1')).rejects.toMatchObject({ statusCode: 404 });
   await eventually(async () => noticesFor('d1').filter((l) => l.includes('connection.deleted')), (n) => n.length === 1);
   expect(noticesFor('d1').filter((l) => !l.includes('connection.connected'))).toEqual([expect.stringContaining('lifecycle: connection.deleted p/d1')]);
-
-  await purgeEndedLifecycles(undefined, world.context('purgeEndedLifecycles'));
-  expect(await world.durableRows(id)).toBe(0);
   expect(await world.appRows('AccessPolicies', (pk) => pk === 'p:d1')).toBe(0);
 }, 60_000);
 
@@ -100,17 +105,37 @@ it('deletes and creates a connection again while the old lifecycle has an episod
   release();
   expect((await recreated).status).toBe(201);
 
-  const fresh = await eventually(
-    () => world.client.getStatus(id),
-    (s) => s.runtimeStatus === 'Running' && world.logs.some((l) => l.includes('lifecycle: connection.connected p/d2')) && noticesFor('d2').length >= 2,
-  );
-  expect(fresh.runtimeStatus).toBe('Running');
+  expect((await eventually(() => world.client.getStatus(id), (s) => ENDED.includes(s.runtimeStatus))).runtimeStatus).toBe('Terminated');
+  const fresh = lifecycleOf(await refOf('d2'));
+  expect(fresh).not.toBe(id);
+  await eventually(() => world.client.getStatus(fresh), (s) => s.runtimeStatus === 'Running' && world.logs.some((l) => l.includes('lifecycle: connection.connected p/d2')));
   // The old episode's refresh ran and did not refresh the new connection: one token, from its creation.
   await eventually(async () => refreshes, (n) => n === 1);
   await settle();
   expect((await world.idp.stats()).token.client_credentials).toBe(1);
   expect((await connections().getEntity<{ tokenVersion: number }>('p', 'd2')).tokenVersion).toBe(1);
-  const sleeping = await world.fireTimersWithin(id, 0);
+  const sleeping = await world.fireTimersWithin(fresh, 0);
   expect(sleeping.status.runtimeStatus).toBe('Running');
   expect(sleeping.waitsUntil).toBeGreaterThan(world.clock.now());
+}, 60_000);
+
+it('announces connection.deleted even when its lifecycle\'s termination cannot be sent', async () => {
+  expect((await putConnection(request('PUT', 'd3', { properties: { authorizationType: 'OAuth2', oauth2grantType: 'ClientCredentials' } }), world.context('putConnection'))).status).toBe(201);
+  const lifecycle = async () => (await world.client.getStatusBy({})).find((s) => s.instanceId.startsWith('lifecycle:p:d3'));
+  await eventually(lifecycle, (s) => s?.runtimeStatus === 'Running');
+  // The durable client API answers the termination with a 500; everything else goes through.
+  const rpc = await FaultProxy.start(new URL(world.driver.rpcBaseUrl).origin);
+  try {
+    rpc.inject('status500', { method: 'POST', pathPrefix: '/durabletask/instances/lifecycle:p:d3', body: { Message: 'injected fault' } });
+    const input = app.df.input.durableClient();
+    const context = new InvocationContext({ functionName: 'deleteConnection', options: { trigger: { type: 'httpTrigger', name: 'req' }, extraInputs: [input] } });
+    context.extraInputs.set(input, { ...world.driver.clientData(), rpcBaseUrl: `${rpc.url}/durabletask/` });
+    expect((await deleteConnection(request('DELETE', 'd3'), context)).status).toBe(200);
+    expect(rpc.pendingFaults).toBe(0);
+  } finally {
+    await rpc.close();
+  }
+  await eventually(async () => noticesFor('d3').filter((l) => l.includes('connection.deleted')), (n) => n.length === 1);
+  // The lifecycle still runs (no termination reached it); it stops by itself at its next cycle, finding the connection gone.
+  expect((await lifecycle())?.runtimeStatus).toBe('Running');
 }, 60_000);

@@ -57,7 +57,8 @@ export interface DurableWorld {
   stop(): Promise<void>;
 }
 
-export async function startDurableWorld(app: App, setServices: (services: Services) => void): Promise<DurableWorld> {
+/** `clientMessageDelayMs`: the driver takes a client's messages that long after they were sent (an idle app's queue poll in Azure). */
+export async function startDurableWorld(app: App, setServices: (services: Services) => void, options: { clientMessageDelayMs?: number } = {}): Promise<DurableWorld> {
   const [azurite, vault, idp] = await Promise.all([startAzurite(), FakeKeyVault.start(), startIdp({ accessTokenTtl: 3600, scopes: ['api'], clients: [] })]);
   const origin = /TableEndpoint=(http:\/\/[^/;]+)\//.exec(azurite.connectionString)?.[1];
   if (!origin) throw new Error('no table endpoint in the Azurite connection string');
@@ -96,6 +97,7 @@ export async function startDurableWorld(app: App, setServices: (services: Servic
     clock,
     rpcPort: 0,
     log: (level, message) => logs.push(`durable ${level}: ${message}`),
+    ...options,
   });
   await driver.start();
   const client = clientOf(app, driver);

@@ -1,9 +1,9 @@
 import { Agent, createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-// An HTTP proxy in front of a real server (the identity provider) that answers chosen requests
-// with a fault instead. Faults other than `resetAfterForward` never reach the target, so a
-// faulted refresh does not consume a rotating refresh token.
+// An HTTP proxy in front of a real server (the identity provider, storage, the durable client
+// API) that answers chosen requests with a fault instead. Faults other than `resetAfterForward`
+// never reach the target, so a faulted refresh does not consume a rotating refresh token.
 
 export type Fault =
   /** 500 with an OAuth error body (`server_error`). */
@@ -28,6 +28,8 @@ export interface InjectOptions {
   times?: number;
   /** Only requests whose path (and query) starts with this, e.g. `/token`. */
   pathPrefix?: string;
+  /** Only requests with this method (any by default). */
+  method?: string;
   /** `Retry-After` of `status429` (1 by default) and, when given, of `status503`. */
   retryAfterSeconds?: number;
   /** Replaces the JSON body of `status500`/`status503`/`status429` (e.g. credman's own error shape). */
@@ -38,6 +40,7 @@ interface Queued {
   fault: Fault;
   remaining: number;
   pathPrefix: string;
+  method?: string;
   retryAfterSeconds: number;
   retryAfterGiven: boolean;
   body?: unknown;
@@ -94,6 +97,7 @@ export class FaultProxy {
       fault,
       remaining: opts.times ?? 1,
       pathPrefix: opts.pathPrefix ?? '',
+      ...(opts.method === undefined ? {} : { method: opts.method.toUpperCase() }),
       retryAfterSeconds: opts.retryAfterSeconds ?? 1,
       retryAfterGiven: opts.retryAfterSeconds !== undefined,
       ...(opts.body === undefined ? {} : { body: opts.body }),
@@ -117,15 +121,15 @@ export class FaultProxy {
     await closed;
   }
 
-  #take(path: string): Queued | undefined {
-    const queued = this.#queue.find((q) => path.startsWith(q.pathPrefix));
+  #take(method: string, path: string): Queued | undefined {
+    const queued = this.#queue.find((q) => path.startsWith(q.pathPrefix) && (q.method === undefined || q.method === method));
     if (queued && --queued.remaining === 0) this.#queue.splice(this.#queue.indexOf(queued), 1);
     return queued;
   }
 
   #handle(req: IncomingMessage, res: ServerResponse): void {
     this.requests += 1;
-    const queued = this.#take(req.url ?? '/');
+    const queued = this.#take(req.method ?? 'GET', req.url ?? '/');
     if (!queued) {
       return this.#forward(req, (upstream) => {
         res.writeHead(upstream.statusCode ?? 502, upstream.statusMessage, upstream.rawHeaders);
