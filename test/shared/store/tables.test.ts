@@ -92,7 +92,7 @@ it('makes no table at start and reads tables that do not exist as empty', async 
   expect(await s.providers.delete('gh')).toEqual({ outcome: 'absent' });
   expect(await s.providers.deletePage('gh')).toEqual([]);
   expect(await s.providers.finishDelete('gh')).toBe(true);
-  expect(await s.connections.delete('gh', 'alice')).toBe(false);
+  expect(await s.connections.delete('gh', 'alice')).toBeUndefined();
   // Reading made no table either.
   expect(await tablesOf(prefix)).toEqual([]);
 });
