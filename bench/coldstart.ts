@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, realpathSync, symlinkSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { DEV_APP_OBJECT_ID, DevIssuer } from '../local/devIssuer';
+import { freePort } from '../local/freePort';
 import { devIssuerUrl } from '../local/hostSettings';
 import { runBench } from './children';
 import { startTokenWorld, TOKEN_PATH } from './tokenWorld';
@@ -36,14 +36,6 @@ const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((ok) => server.close(ok));
-  return port;
-}
 
 /** The baseline's source from git, this tree's node_modules, built with its own full tsconfig. */
 function buildBaseline(dir: string, ref: string): string {

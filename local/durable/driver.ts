@@ -688,12 +688,7 @@ export class DurableDriver {
     await finishBatch();
     if (replaced !== undefined && replaced !== row.executionId) await this.store.deleteExecution(live.id, replaced);
 
-    Object.assign(row, {
-      runtimeStatus: outcome.status,
-      lastUpdatedTime: now,
-      ...(outcome.status === 'Running' ? {} : { output: outcome.output }),
-      ...(customStatus !== undefined && customStatus !== null ? { customStatus: JSON.stringify(customStatus) } : {}),
-    });
+    recordOutcome(row, outcome, now, customStatus);
     await this.store.putInstance(row);
 
     if (start) {
@@ -768,12 +763,7 @@ export class DurableDriver {
       tail = closingEvents(now, outcome, decisions);
       await this.store.appendHistory(live.id, row.executionId, done.past.length, [...done.fresh, ...tail.map((event) => ({ event }))]);
     }
-    Object.assign(row, {
-      runtimeStatus: outcome.status,
-      lastUpdatedTime: now,
-      ...(outcome.status === 'Running' ? {} : { output: outcome.output }),
-      ...(customStatus !== undefined && customStatus !== null ? { customStatus: JSON.stringify(customStatus) } : {}),
-    });
+    recordOutcome(row, outcome, now, customStatus);
     // The row first: once it names the new execution, a restart finds the consumed messages marked there.
     await this.store.putInstance(row);
     await finishBatch();
@@ -1058,3 +1048,12 @@ function listen(server: Server, port: number): Promise<number> {
   });
 }
 
+/** The instance row after an episode: its status, output once ended, and custom status when set. */
+function recordOutcome(row: InstanceRow, outcome: { status: string; output?: unknown }, now: number, customStatus: unknown): void {
+  Object.assign(row, {
+    runtimeStatus: outcome.status,
+    lastUpdatedTime: now,
+    ...(outcome.status === 'Running' ? {} : { output: outcome.output }),
+    ...(customStatus !== undefined && customStatus !== null ? { customStatus: JSON.stringify(customStatus) } : {}),
+  });
+}

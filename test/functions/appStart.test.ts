@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { HttpRequest, InvocationContext } from '@azure/functions';
 import { runHooks } from '../../local/host/coreApi';
 import { startAzurite, type EmbeddedAzurite } from '../../local/azurite';
+import { localAppSettings } from '../support/appSettings';
 import { loadApp } from '../local/durable/support';
 
 // The Node worker awaits appStart hooks and a rejection fails its init; the host restarts the
@@ -36,20 +37,10 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const goodSettings = (connectionString: string) => ({
-  CREDMAN_STORAGE_CONNECTION_STRING: connectionString,
-  CREDMAN_KEK_PROVIDER: 'local',
-  CREDMAN_LOCAL_KEK_FILE: join(dir, 'kek.json'),
-  CREDMAN_AUTH_ISSUERS: JSON.stringify([{ issuer: 'https://issuer.example', jwksUri: 'https://issuer.example/jwks' }]),
-  CREDMAN_AUTH_AUDIENCES: 'api://credman',
-  CREDMAN_APP_TENANT_ID: '00000000-0000-4000-8000-00000000de01',
-  CREDMAN_APP_OBJECT_ID: '00000000-0000-4000-8000-00000000a901',
-  CREDMAN_PUBLIC_BASE_URL: 'http://localhost:7071',
-});
 
 it('with bad settings: the hook resolves and logs their names; every request answers 500 naming them, /health 503 Unhealthy', async () => {
   azurite = await startAzurite();
-  Object.assign(process.env, goodSettings(azurite.connectionString), { CREDMAN_APP_OBJECT_ID: 'sec-ret-value', CREDMAN_IDP_RETRIES: 'many' });
+  Object.assign(process.env, localAppSettings(azurite.connectionString, join(dir, 'kek.json')), { CREDMAN_APP_OBJECT_ID: 'sec-ret-value', CREDMAN_IDP_RETRIES: 'many' });
   await expect(runHooks(app.core, 'appStart')).resolves.toBeUndefined();
   await new Promise((ok) => setTimeout(ok, 50));
   expect(logged.join('\n')).toMatch(/start: credman's app settings are invalid: CREDMAN_APP_OBJECT_ID, CREDMAN_IDP_RETRIES[\s\S]*- CREDMAN_APP_OBJECT_ID: /);

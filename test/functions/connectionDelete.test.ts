@@ -1,8 +1,7 @@
-import { TableClient } from '@azure/data-tables';
-import { HttpRequest, InvocationContext } from '@azure/functions';
+import { InvocationContext } from '@azure/functions';
 import { LifecycleService, type ConnectionRef } from '../../shared/lifecycle/lifecycleService';
 import type { Services } from '../../shared/services';
-import { startDurableWorld, type DurableWorld } from '../support/durableWorld';
+import { connectionRequest, startDurableWorld, type DurableWorld } from '../support/durableWorld';
 import { FaultProxy } from '../support/faultProxy';
 import { eventually, holdEpisodes, loadApp, onActivity, promptly, settle } from '../local/durable/support';
 
@@ -31,14 +30,8 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => world?.stop());
 
-const connections = () => TableClient.fromConnectionString(world.azurite.connectionString, `${world.tablePrefix}Connections`, { allowInsecureConnection: true });
-const request = (method: string, connectionId: string, body?: unknown) =>
-  new HttpRequest({
-    method,
-    url: `http://localhost/api/providers/p/connections/${connectionId}`,
-    params: { providerId: 'p', connectionId },
-    ...(body === undefined ? {} : { body: { string: JSON.stringify(body) }, headers: { 'content-type': 'application/json' } }),
-  });
+const connections = () => world.connectionsTable();
+const request = (method: string, connectionId: string, body?: unknown) => connectionRequest(method, 'p', connectionId, body);
 /** This generation of a connection, as the functions name it to its lifecycle. */
 async function refOf(connectionId: string): Promise<ConnectionRef> {
   const { resource } = await world.services.connections.get('p', connectionId);

@@ -1,7 +1,5 @@
-import { TableClient } from '@azure/data-tables';
-import { HttpRequest } from '@azure/functions';
 import type { Services } from '../../shared/services';
-import { startDurableWorld, type DurableWorld } from '../support/durableWorld';
+import { connectionRequest, startDurableWorld, type DurableWorld } from '../support/durableWorld';
 import { eventually, loadApp, settle } from '../local/durable/support';
 
 // Connection lifecycles with the real functions on the local durable driver, when a client's
@@ -29,14 +27,8 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => world?.stop());
 
-const connections = () => TableClient.fromConnectionString(world.azurite.connectionString, `${world.tablePrefix}Connections`, { allowInsecureConnection: true });
-const request = (method: string, connectionId: string, body?: unknown) =>
-  new HttpRequest({
-    method,
-    url: `http://localhost/api/providers/p/connections/${connectionId}`,
-    params: { providerId: 'p', connectionId },
-    ...(body === undefined ? {} : { body: { string: JSON.stringify(body) }, headers: { 'content-type': 'application/json' } }),
-  });
+const connections = () => world.connectionsTable();
+const request = (method: string, connectionId: string, body?: unknown) => connectionRequest(method, 'p', connectionId, body);
 const put = (c: string) => putConnection(request('PUT', c, { properties: { authorizationType: 'OAuth2', oauth2grantType: 'ClientCredentials' } }), world.context('putConnection'));
 /** The queues are polled: what the clients sent is taken now. */
 const poll = () => world.clock.advance(POLL_MS);

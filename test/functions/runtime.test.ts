@@ -1,8 +1,9 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { azuriteConnectionString, startAzurite, type EmbeddedAzurite } from '../../local/azurite';
+import { freePort } from '../../local/freePort';
+import { localAppSettings } from '../support/appSettings';
 import { loadApp } from '../local/durable/support';
 
 // The app's Services are built once per process, when it starts, without asking storage anything
@@ -14,14 +15,6 @@ loadApp();
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- after the core shim is in place
 const { getServices } = require('../../functions/lib/runtime') as typeof import('../../functions/lib/runtime');
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((ok) => server.close(ok));
-  return port;
-}
-
 let dir: string;
 let azurite: EmbeddedAzurite | undefined;
 afterAll(async () => {
@@ -32,16 +25,7 @@ afterAll(async () => {
 it('builds the services while storage is away, answers 503 meanwhile, and serves once it is back', async () => {
   const port = await freePort();
   dir = mkdtempSync(join(tmpdir(), 'credman-runtime-'));
-  Object.assign(process.env, {
-    CREDMAN_STORAGE_CONNECTION_STRING: azuriteConnectionString(`http://127.0.0.1:${port}`),
-    CREDMAN_KEK_PROVIDER: 'local',
-    CREDMAN_LOCAL_KEK_FILE: join(dir, 'kek.json'),
-    CREDMAN_AUTH_ISSUERS: JSON.stringify([{ issuer: 'https://issuer.example', jwksUri: 'https://issuer.example/jwks' }]),
-    CREDMAN_AUTH_AUDIENCES: 'api://credman',
-    CREDMAN_APP_TENANT_ID: '00000000-0000-4000-8000-00000000de01',
-    CREDMAN_APP_OBJECT_ID: '00000000-0000-4000-8000-00000000a901',
-    CREDMAN_PUBLIC_BASE_URL: 'http://localhost:7071',
-  });
+  Object.assign(process.env, localAppSettings(azuriteConnectionString(`http://127.0.0.1:${port}`), join(dir, 'kek.json')));
 
   // Nothing is asked of storage to build the services; each request answers 503 until it is back.
   const services = getServices();

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { odata, TableClient } from '@azure/data-tables';
-import { InvocationContext } from '@azure/functions';
+import { HttpRequest, InvocationContext } from '@azure/functions';
 import type * as DF from 'durable-functions';
 import { azuriteConnectionString, startAzurite, type EmbeddedAzurite } from '../../local/azurite';
 import { ManualClock } from '../../local/durable/clock';
@@ -54,7 +54,19 @@ export interface DurableWorld {
   fireTimersWithin(instanceId: string, withinMs: number): Promise<{ status: DF.DurableOrchestrationStatus; waitsUntil?: number }>;
   /** The current execution's history events of the instance. */
   history(instanceId: string): Promise<HistoryEvent[]>;
+  /** The app's Connections table, read past the proxy. */
+  connectionsTable(): TableClient;
   stop(): Promise<void>;
+}
+
+/** A request to a connection's route, as the host hands it to the function. */
+export function connectionRequest(method: string, providerId: string, connectionId: string, body?: unknown): HttpRequest {
+  return new HttpRequest({
+    method,
+    url: `http://localhost/api/providers/${providerId}/connections/${connectionId}`,
+    params: { providerId, connectionId },
+    ...(body === undefined ? {} : { body: { string: JSON.stringify(body) }, headers: { 'content-type': 'application/json' } }),
+  });
 }
 
 /** `clientMessageDelayMs`: the driver takes a client's messages that long after they were sent (an idle app's queue poll in Azure). */
@@ -186,6 +198,7 @@ export async function startDurableWorld(app: App, setServices: (services: Servic
         clock.set(s.next);
       }
     },
+    connectionsTable: () => TableClient.fromConnectionString(azurite.connectionString, `${tablePrefix}Connections`, { allowInsecureConnection: true }),
     async stop() {
       await driver.stop();
       await Promise.all([proxy.close(), vault.close(), idp.stop()]);
