@@ -331,7 +331,7 @@ async function main(): Promise<void> {
   took = phase();
   const deleted = (cascaded.output as { deletedConnections?: number } | null)?.deletedConnections ?? 0;
   console.log(
-    `cascade:  providerCascade orchestration ${cascaded.runtimeStatus}: ${deleted} connections with their policies and lifecycles (terminated + purged): ${took.text(deleted, 'connections')}`,
+    `cascade:  providerCascade orchestration ${cascaded.runtimeStatus}: ${deleted} connections with their policies and lifecycles (terminated; housekeeping purges their ended instances after a week): ${took.text(deleted, 'connections')}`,
   );
   // Each deleted connection also started a publishNotice orchestration (connection.deleted): let them finish.
   const durableInstances = TableClient.fromConnectionString(azurite.connectionString, `${PREFIX}DurableInstances`, { allowInsecureConnection: true });
@@ -344,7 +344,7 @@ async function main(): Promise<void> {
   const leftProvider = await count(tables.providers, odata`RowKey eq ${PROVIDER}`);
   const leftLifecycles = await count(durableInstances, partitionRange(`lifecycle:${PROVIDER}:`));
   console.log(
-    `          ${await notices()} publishNotice (connection.deleted) instances, all Completed ${secs(noticeTook.ms)} s after the cascade started (their instance rows stay: nothing purges them); timers still armed: ${clock.armed}`,
+    `          ${await notices()} publishNotice (connection.deleted) instances, all Completed ${secs(noticeTook.ms)} s after the cascade started (their rows, and the ended lifecycles', go with housekeeping's weekly purge); timers still armed: ${clock.armed}`,
   );
   console.log(`          rows left for '${PROVIDER}': connections ${leftConnections}, access policies ${leftPolicies}, provider ${leftProvider}, lifecycle instances ${leftLifecycles}`);
   const durableHistory = TableClient.fromConnectionString(azurite.connectionString, `${PREFIX}DurableHistory`, { allowInsecureConnection: true });
