@@ -30,9 +30,10 @@ export class DurableInvalidOperationError extends Error {
   override name = 'InvalidOperationException';
 }
 
-export function managementUrls(base: string, instanceId: string, taskHub: string) {
+/** The management URLs the extension hands out: under the host's webhook path, with the system key (`code`). */
+export function managementUrls(base: string, instanceId: string, taskHub: string, systemKey: string) {
   const instancePrefix = `${base}/instances/${encodeURIComponent(instanceId)}`;
-  const query = `taskHub=${encodeURIComponent(taskHub)}&connection=Storage`;
+  const query = `taskHub=${encodeURIComponent(taskHub)}&connection=Storage&code=${encodeURIComponent(systemKey)}`;
   return {
     statusQueryGetUri: `${instancePrefix}?${query}`,
     sendEventPostUri: `${instancePrefix}/raiseEvent/{eventName}?${query}`,
@@ -59,6 +60,17 @@ export function serveDurableApi(driver: DurableDriver, req: IncomingMessage, res
   const lower = url.pathname.toLowerCase();
   const base = BASES.find((b) => lower === b || lower.startsWith(`${b}/`));
   if (base === undefined) return false;
+  // Reached by browsers on a developer's machine, unlike Azure's, so: no cross-site request (a
+  // page's text/plain POST needs no preflight), no foreign Host (DNS rebinding), and under the
+  // host's webhook path the system key, as the host's HostController requires.
+  if (req.headers.origin !== undefined || !isLoopbackHost(req.headers.host)) {
+    send(res, 403, { Message: 'The durable API takes no cross-site or non-loopback request.' });
+    return true;
+  }
+  if (base === WEBHOOK_PATH && !driver.isSystemKey(url.searchParams.get('code'))) {
+    send(res, 401);
+    return true;
+  }
   let segments: string[];
   try {
     segments = url.pathname.slice(base.length).split('/').filter(Boolean).map(decodeURIComponent);
@@ -183,7 +195,7 @@ async function checkStatusOrWait(driver: DurableDriver, req: IncomingMessage, re
     }
   }
   // CreateCheckStatusResponseMessage: the management URLs without rewindPostUri.
-  const { rewindPostUri: _rewind, ...urls } = managementUrls(`${origin(req)}${WEBHOOK_PATH}`, id, driver.taskHubName);
+  const { rewindPostUri: _rewind, ...urls } = managementUrls(`${origin(req)}${WEBHOOK_PATH}`, id, driver.taskHubName, driver.systemKey);
   send(res, 202, { id, ...urls }, { Location: urls.statusQueryGetUri, 'Retry-After': '10' });
 }
 
@@ -301,6 +313,13 @@ function seconds(v: string | null): number | undefined {
   if (v === null) return undefined;
   const n = Number(v);
   return Number.isFinite(n) && n >= 0 ? n : undefined;
+}
+
+/** localhost, 127.0.0.0/8 or [::1], with or without a port. */
+function isLoopbackHost(host: string | undefined): boolean {
+  if (!host) return false;
+  const name = host.replace(/:\d+$/, '').toLowerCase();
+  return name === 'localhost' || name === '[::1]' || /^127(\.\d{1,3}){3}$/.test(name);
 }
 
 function origin(req: IncomingMessage): string {

@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
@@ -101,6 +101,8 @@ const durationString = (ms: number) => `${ms / 86_400_000}.00:00:00`;
 export class DurableDriver {
   readonly clock: DurableClock;
   readonly taskHubName: string;
+  /** This run's key for the webhook routes (the host's system key `durabletask_extension` in Azure). */
+  readonly systemKey = randomBytes(32).toString('base64url');
   private readonly store: DurableStore;
   private readonly live = new Map<string, Live>();
   private readonly tails = new Map<string, Promise<unknown>>();
@@ -206,21 +208,29 @@ export class DurableDriver {
     return (this.options.webhookBaseUrl ?? `${new URL(this.rpcUrl).origin}/runtime/webhooks/durabletask`).replace(/\/+$/, '');
   }
 
+  /** Whether `code` is this run's system key (the host's key for its webhook routes), in constant time. */
+  isSystemKey(code: string | null): boolean {
+    if (code === null) return false;
+    const digest = (v: string) => createHash('sha256').update(v).digest();
+    return timingSafeEqual(digest(code), digest(this.systemKey));
+  }
+
   /** The durableClient input binding's value (BindingHelper.DurableOrchestrationClientToString). */
   clientData(): DurableClientData {
     const base = this.webhookBaseUrl;
-    const management = managementUrls(base, INSTANCE_ID_PLACEHOLDER, this.taskHubName);
+    const management = managementUrls(base, INSTANCE_ID_PLACEHOLDER, this.taskHubName, this.systemKey);
     const instancePrefix = `${base}/orchestrators/{functionName}[/{instanceId}]`;
+    const code = `code=${encodeURIComponent(this.systemKey)}`;
     return {
       taskHubName: this.taskHubName,
       connectionName: null,
       creationUrls: {
-        createNewInstancePostUri: `${instancePrefix}?`,
-        createAndWaitOnNewInstancePostUri: `${instancePrefix}?timeout={timeoutInSeconds}&pollingInterval={intervalInSeconds}&`,
+        createNewInstancePostUri: `${instancePrefix}?${code}`,
+        createAndWaitOnNewInstancePostUri: `${instancePrefix}?timeout={timeoutInSeconds}&pollingInterval={intervalInSeconds}&${code}`,
       },
       managementUrls: { id: INSTANCE_ID_PLACEHOLDER, ...management },
       baseUrl: base,
-      requiredQueryStringParameters: '',
+      requiredQueryStringParameters: code,
       rpcBaseUrl: this.rpcUrl,
       httpBaseUrl: null,
     };

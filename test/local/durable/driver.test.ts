@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { request as httpRequest } from 'node:http';
 import { odata, TableClient } from '@azure/data-tables';
 import { app as functionsApp, type HttpRequest, type InvocationContext } from '@azure/functions';
 import type * as DF from 'durable-functions';
@@ -255,7 +256,7 @@ it('hands functions their client data and serves the management URLs through the
     const res = await fetch(`${base}/api/orchestrators/chain`, { method: 'POST', body: JSON.stringify(['Oslo']) });
     expect(res.status).toBe(202);
     const links = (await res.json()) as Record<string, string>;
-    expect(links.statusQueryGetUri).toBe(`${base}/runtime/webhooks/durabletask/instances/${links.id}?taskHub=TestHubName&connection=Storage`);
+    expect(links.statusQueryGetUri).toBe(`${base}/runtime/webhooks/durabletask/instances/${links.id}?taskHub=TestHubName&connection=Storage&code=${driver.systemKey}`);
     expect(res.headers.get('location')).toBe(links.statusQueryGetUri);
     const done = await eventually(
       async () => (await fetch(links.statusQueryGetUri)).json() as Promise<{ runtimeStatus: string; output: unknown }>,
@@ -266,6 +267,37 @@ it('hands functions their client data and serves the management URLs through the
     server.closeAllConnections();
     await new Promise((ok) => server.close(ok));
   }
+});
+
+/** A raw request, so that Host and Origin can be what a browser page or a rebinding DNS name sends. */
+function rawRequest(url: string, method: string, headers: Record<string, string>, body?: string): Promise<number> {
+  return new Promise((ok, fail) => {
+    const req = httpRequest(url, { method, headers }, (res) => {
+      res.resume();
+      res.on('end', () => ok(res.statusCode ?? 0));
+    });
+    req.on('error', fail);
+    req.end(body);
+  });
+}
+
+it('obeys no browser: a cross-site request or a foreign Host is refused, and the webhook routes need the system key', async () => {
+  const { driver, client } = await startDriver(new ManualClock());
+  const rpc = new URL(driver.rpcBaseUrl);
+  // A page's text/plain POST needs no preflight: it must not start (or delete) anything.
+  const crossSite = await rawRequest(`${rpc.origin}/durabletask/orchestrators/chain/evil`, 'POST', { origin: 'https://evil.example', 'content-type': 'text/plain' }, '["x"]');
+  expect(crossSite).toBe(403);
+  // DNS rebinding: a name of the attacker's that resolves to 127.0.0.1.
+  expect(await rawRequest(`${rpc.origin}/durabletask/instances/`, 'GET', { host: `evil.example:${rpc.port}` })).toBe(403);
+  await expect(client.getStatus('evil')).rejects.toThrow(/404/);
+  // Under the host's webhook path, the key the management URLs carry, as in Azure.
+  const hook = `${rpc.origin}/runtime/webhooks/durabletask/instances/nope`;
+  expect(await rawRequest(hook, 'GET', {})).toBe(401);
+  expect(await rawRequest(`${hook}?code=wrong`, 'GET', {})).toBe(401);
+  expect(await rawRequest(`${hook}?code=${driver.systemKey}`, 'GET', {})).toBe(404);
+  expect(driver.clientData().requiredQueryStringParameters).toBe(`code=${driver.systemKey}`);
+  // The library's own client (rpcBaseUrl, no key, no Origin) is unaffected.
+  expect(await client.startNew('chain', { instanceId: 'fine', input: ['Oslo'] })).toBe('fine');
 });
 
 it('retries a failing activity on durable timers per RetryOptions, then succeeds', async () => {
