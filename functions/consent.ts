@@ -2,6 +2,7 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 import { bindingCookieName, type ConsentOutcome } from '../shared/consent/consentService';
 import { PAGE_HEADERS, renderPage } from '../shared/consent/pages';
 import { CredmanError } from '../shared/errors';
+import { hardened } from './lib/http';
 import { durableClientInput, lifecycleConnected } from './lib/lifecycle';
 import { getServices } from './lib/runtime';
 
@@ -65,14 +66,14 @@ function cookie(request: HttpRequest, name: string): string | undefined {
 function page(fn: (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit>) {
   return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
     try {
-      return await fn(request, context);
+      return hardened(await fn(request, context));
     } catch (err) {
       if (err instanceof CredmanError && err.expose) {
         if (err.status >= 500) context.warn(`${err.code}: ${err.message}`);
-        return { status: err.status, headers: { ...PAGE_HEADERS, ...err.headers }, body: renderPage({ name: 'failed', status: err.status, code: err.code, message: err.message }) };
+        return hardened({ status: err.status, headers: { ...PAGE_HEADERS, ...err.headers }, body: renderPage({ name: 'failed', status: err.status, code: err.code, message: err.message }) });
       }
       context.error(`Unhandled ${err instanceof Error ? err.name : typeof err} in invocation ${context.invocationId}`);
-      return { status: 500, headers: PAGE_HEADERS, body: renderPage({ name: 'failed', status: 500, code: 'InternalError', message: `The server failed to handle the request (invocation ${context.invocationId}).` }) };
+      return hardened({ status: 500, headers: PAGE_HEADERS, body: renderPage({ name: 'failed', status: 500, code: 'InternalError', message: `The server failed to handle the request (invocation ${context.invocationId}).` }) });
     }
   };
 }

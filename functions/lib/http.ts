@@ -18,15 +18,20 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 
 export type Handler = (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit>;
 
-/** Wraps a handler: every thrown error becomes the API.md error shape; unknown ones a bare 500. */
+/** Wraps a handler: every thrown error becomes the API's error shape; unknown ones a bare 500. */
 export function handle(fn: Handler): Handler {
   return async (request, context) => {
     try {
-      return await fn(request, context);
+      return hardened(await fn(request, context));
     } catch (err) {
-      return renderError(err, context);
+      return hardened(renderError(err, context));
     }
   };
+}
+
+/** Headers every answer of the app carries: no browser guesses a content type (a JSON error rendered as HTML). */
+export function hardened(response: HttpResponseInit): HttpResponseInit {
+  return { ...response, headers: { ...(response.headers as Record<string, string> | undefined), 'X-Content-Type-Options': 'nosniff' } };
 }
 
 export function renderError(err: unknown, context: InvocationContext): HttpResponseInit {

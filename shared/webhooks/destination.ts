@@ -16,6 +16,7 @@ export type AddressClass =
   | 'sharedAddressSpace'
   | 'linkLocal'
   | 'multicast'
+  | 'platform'
   | 'reserved';
 
 export type DestinationProblem = 'InvalidUrl' | 'SchemeNotAllowed' | 'CredentialsInUrl' | 'DestinationNotAllowed';
@@ -40,6 +41,9 @@ type Range = readonly [prefix: number[], bits: number, cls: AddressClass];
 
 // Most specific first: the first range that contains an address classifies it.
 const V4: readonly Range[] = [
+  // Azure's platform address (the host's wire server: DNS, DHCP, health probes, the VM agent), a
+  // public address that only the platform answers, from inside Azure.
+  [[168, 63, 129, 16], 32, 'platform'],
   [[0], 8, 'unspecified'], // "this network"
   [[10], 8, 'private'],
   [[100, 64], 10, 'sharedAddressSpace'], // CGNAT, RFC 6598

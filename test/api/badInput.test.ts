@@ -53,10 +53,10 @@ async function snapshot(): Promise<string> {
 }
 
 let before: string;
-const answers: { name: string; status: number; body: unknown }[] = [];
+const answers: { name: string; status: number; body: unknown; nosniff: boolean }[] = [];
 async function send(name: string, method: string, path: string, opts: Parameters<TestHost['request']>[2] = {}) {
   const r = await host.request(method, path, opts);
-  answers.push({ name, status: r.status, body: r.body });
+  answers.push({ name, status: r.status, body: r.body, nosniff: r.headers.get('x-content-type-options') === 'nosniff' });
   return r;
 }
 
@@ -175,5 +175,9 @@ describe('afterwards', () => {
     expect(answers.length).toBeGreaterThan(300);
     expect(answers.filter((a) => a.status >= 500)).toEqual([]);
     expect(await snapshot()).toBe(before);
+  });
+
+  it('sent X-Content-Type-Options: nosniff with every answer of the app (the host\'s bare 404s are not the app\'s)', () => {
+    expect(answers.filter((a) => !a.nosniff && !(a.status === 404 && a.body === undefined)).map((a) => `${a.name}: ${a.status}`)).toEqual([]);
   });
 });

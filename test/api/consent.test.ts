@@ -100,6 +100,7 @@ describe('consent, token, refresh, revocation, consent again', () => {
     expect(end.status).toBe(200);
     expect(end.headers['content-type']).toMatch(/text\/html/);
     expect(end.headers['x-frame-options']).toBe('DENY');
+    expect(end.headers['x-content-type-options']).toBe('nosniff');
     expect(end.body).toContain('is ready');
     expect((await connection('page')).status).toBe('Connected');
   }, 30_000);

@@ -23,6 +23,8 @@ describe('classifyAddress', () => {
     ['100.64.0.1', 'sharedAddressSpace'],
     ['100.127.255.255', 'sharedAddressSpace'],
     ['169.254.169.254', 'linkLocal'],
+    ['168.63.129.16', 'platform'],
+    ['168.63.129.17', 'public'],
     ['169.254.0.1', 'linkLocal'],
     ['224.0.0.1', 'multicast'],
     ['239.255.255.250', 'multicast'],
