@@ -34,7 +34,7 @@ export async function deleteProvider(request: HttpRequest, context: InvocationCo
   const r = await s.providers.delete(id, ifMatch(request), (connections) => endLifecycles(context, connections));
   if (r.outcome === 'absent') return { status: 204 };
   if (r.outcome === 'deleted') return { status: 200 };
-  // Too many connections for one request: the cascade runs as an orchestration (API.md: 202 + Location).
+  // Too many connections for one request: the cascade runs as an orchestration (202 + Location of its operation).
   const operationId = await startOperation(context, 'providerCascade', `cascade:${id}`, { providerId: id });
   const location = operationUrl(request, operationId);
   return { status: 202, headers: { Location: location }, jsonBody: { id: operationId, status: 'Running', statusUrl: location } };

@@ -11,7 +11,7 @@ import {
 import { topSchema } from '../../shared/model/schemas';
 import type { Page } from '../../shared/store/paging';
 
-// The HTTP edge: parse and validate input, render output and errors in the shape of API.md.
+// The HTTP edge: parse and validate input, render output and errors in the API's shape (shared/api/openapi.ts).
 
 export const MAX_BODY_BYTES = 64 * 1024;
 const JSON_TYPE = 'application/json; charset=utf-8';

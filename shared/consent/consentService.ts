@@ -13,7 +13,7 @@ import type { ProviderStore } from '../store/providers';
 import type { TokenRefresher } from '../tokens/refresher';
 import { parseRedirectUrl } from './redirects';
 
-// The authorization-code flow (DESIGN.md "Consent"). A login link carries a random state, valid
+// The authorization-code flow (docs/oauth.md, "Consent (authorization code)"). A login link carries a random state, valid
 // once for 10 minutes, bound server-side to provider, connection and redirect URL, with its PKCE
 // verifier sealed beside it. Following the link binds it to that browser with a cookie; a
 // callback arriving in another browser (a link forwarded by a phisher) holds its tokens until

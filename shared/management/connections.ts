@@ -70,7 +70,7 @@ export class ConnectionService {
     // provider, or here), tries again at once: with its refresh token, no new consent is needed.
     const secretRefused = r.record.status === 'Error' && r.record.error?.code === 'ClientSecretInvalid';
     if (props.oauth2grantType === 'ClientCredentials' || secretRefused) {
-      // API.md: the first token is fetched on create (and again when the parameters change);
+      // The first token is fetched on create (and again when the parameters change);
       // a refusal leaves the connection in Error with the identity provider's reason, still 201/200.
       await this.fetchFirstToken(providerId, id);
       const now = await this.connections.get(providerId, id);

@@ -4,7 +4,7 @@ import type { ProviderRecord } from '../store/providers';
 import { catalogue, templateParameters, type GrantType } from '../oauth/catalogue';
 import type { AccessPolicyResource, ConnectionResource, ProviderResource } from './schemas';
 
-// Records to the ARM shapes of API.md. Records never hold secrets, so nothing here can leak one.
+// Records to the ARM shapes of the API (shared/api/openapi.ts). Records never hold secrets, so nothing here can leak one.
 
 export function providerResource(p: ProviderRecord, redirectUrl: string): ProviderResource {
   return {

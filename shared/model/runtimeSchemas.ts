@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-// Schemas of the consent actions and the token endpoint (API.md "Connections", "Runtime").
+// Schemas of the consent actions and the token endpoint (published in /openapi.json by shared/api/openapi.ts).
 
 export const loginLinksRequestSchema = z
   .object({ postLoginRedirectUrl: z.string().min(1).max(2048).optional() })

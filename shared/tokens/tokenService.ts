@@ -12,7 +12,7 @@ import type { Obtained, TokenRefresher } from './refresher';
 // the refresher obtain one. Concurrent misses for one connection in this process share a single
 // flight; across processes the refresher's lease takes over.
 
-/** What the token endpoint returns (API.md): never the refresh or ID token. */
+/** What the token endpoint returns (the AuthorizationContext of /openapi.json): never the refresh or ID token. */
 export interface AuthorizationContext {
   accessToken: string;
   tokenType: string;

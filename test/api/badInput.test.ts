@@ -5,7 +5,7 @@ import { SignJWT, decodeJwt } from 'jose';
 import { DevIssuer } from '../../local/devIssuer';
 import { authCodeConnection, isErrorShape, oauth2Provider, startHost, type TestHost } from '../support/host';
 
-// Every management route gets bad input; every answer must be a 4xx in the API.md error shape,
+// Every management route gets bad input; every answer must be a 4xx in the API's error shape,
 // and no stored row may change.
 
 let host: TestHost;

@@ -4,7 +4,7 @@ import { startHost, type TestHost } from '../support/host';
 import { consent, createConnection, createProvider, registerClient, sleep, startOAuthWorld, tokenOf, type OAuthWorld } from '../support/oauthWorld';
 
 // The identity provider misbehaves (the fault proxy sits in front of its token endpoint): every
-// fault gives API.md's status, never loses the refresh token, never asks for reauthorization.
+// fault gives the documented status (docs/oauth.md), never loses the refresh token, never asks for reauthorization.
 
 let world: OAuthWorld;
 let host: TestHost;

@@ -11,7 +11,7 @@ const files = bicepFiles(INFRA);
 const AVM = /^br\/public:avm\/(res|ptn|utl)\/[a-z0-9-]+(\/[a-z0-9-]+)+:(\d+\.\d+\.\d+)$/;
 
 describe('infra modules', () => {
-  it('finds the modules that STYLE.md asks for', () => {
+  it('finds one module per concern under infra/app', () => {
     expect(files.sort()).toEqual(expect.arrayContaining(['main.bicep', 'app/api.bicep', 'app/keyvault.bicep', 'app/rbac.bicep', 'app/entra.bicep', 'app/appsettings.bicep']));
   });
 
