@@ -35,7 +35,7 @@ export const MAX_RESUMES = 12;
 /** Resumes of one notice before it gives up: a day's worth. */
 export const NOTICE_MAX_RESUMES = Math.ceil((24 * 3600_000) / RESUME_AFTER_MS);
 
-export function retryOptions(policy: RetryPolicy): df.RetryOptions {
+function retryOptions(policy: RetryPolicy): df.RetryOptions {
   const options = new df.RetryOptions(policy.firstRetryIntervalMs, policy.maxNumberOfAttempts);
   options.backoffCoefficient = policy.backoffCoefficient;
   options.maxRetryIntervalInMilliseconds = policy.maxRetryIntervalMs;
@@ -67,7 +67,7 @@ const MARK = /\[fault ([A-Za-z0-9_.-]+) (transient|permanent)\] ?([^\n]*)/;
 const HOST_TIMEOUT = /Timeout value of \S+ (?:was )?exceeded by function/;
 
 /** The fault of an error thrown in an activity. */
-export function classify(err: unknown): Omit<Fault, 'message'> {
+function classify(err: unknown): Omit<Fault, 'message'> {
   if (err instanceof CredmanError) return { code: err.code, transient: TRANSIENT_CODES.has(err.code) || TRANSIENT_STATUS.has(err.status) };
   const e = err as { name?: unknown; code?: unknown; statusCode?: unknown } | undefined;
   const code = typeof e?.code === 'string' ? e.code : undefined;

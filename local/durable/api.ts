@@ -1,4 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isIP } from 'node:net';
+import { classifyAddress } from '../../shared/webhooks/destination';
 import type { DurableDriver } from './driver';
 import { historyForStatus, parseJsonOrText, RUNTIME_STATUSES, type RuntimeStatus } from './history';
 import { DurableSizeError, type InstanceQuery, type InstanceRow } from './store';
@@ -315,11 +317,11 @@ function seconds(v: string | null): number | undefined {
   return Number.isFinite(n) && n >= 0 ? n : undefined;
 }
 
-/** localhost, 127.0.0.0/8 or [::1], with or without a port. */
+/** `localhost` or a loopback address (as the webhook guard classifies it), with or without a port. */
 function isLoopbackHost(host: string | undefined): boolean {
   if (!host) return false;
   const name = host.replace(/:\d+$/, '').toLowerCase();
-  return name === 'localhost' || name === '[::1]' || /^127(\.\d{1,3}){3}$/.test(name);
+  return name === 'localhost' || (isIP(name.replace(/^\[|\]$/g, '')) !== 0 && classifyAddress(name) === 'loopback');
 }
 
 function origin(req: IncomingMessage): string {

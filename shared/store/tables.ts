@@ -15,7 +15,7 @@ export interface StorageOptions {
 /** How long one Table Storage request may go unanswered before it is abandoned. */
 export const STORAGE_REQUEST_TIMEOUT_MS = 10_000;
 
-export interface TableClientOptions {
+interface TableClientOptions {
   /** Per request; `STORAGE_REQUEST_TIMEOUT_MS` by default. */
   timeoutMs?: number;
   /** Told which request got no answer in time. */
@@ -56,7 +56,7 @@ export function tableClient(options: Omit<StorageOptions, 'tablePrefix'>, table:
  * and fails with a StorageTimeoutError naming it (method and table); callers
  * turn it into a 503 like any storage failure.
  */
-export function withRequestTimeout(client: TableClient, { timeoutMs = STORAGE_REQUEST_TIMEOUT_MS, log }: TableClientOptions = {}): TableClient {
+function withRequestTimeout(client: TableClient, { timeoutMs = STORAGE_REQUEST_TIMEOUT_MS, log }: TableClientOptions = {}): TableClient {
   client.pipeline.addPolicy({
     name: 'credmanRequestTimeout',
     async sendRequest(request, next) {
@@ -78,7 +78,7 @@ export function withRequestTimeout(client: TableClient, { timeoutMs = STORAGE_RE
 }
 
 /** Storage's answer that the table itself does not exist (x-ms-error-code, or a batch's inner error). */
-export function isTableNotFound(err: unknown): boolean {
+function isTableNotFound(err: unknown): boolean {
   if (statusOf(err) !== 404) return false;
   const e = err as { code?: unknown; details?: { errorCode?: unknown; odataError?: { code?: unknown } } };
   return [e.code, e.details?.errorCode, e.details?.odataError?.code].includes('TableNotFound');
@@ -90,7 +90,7 @@ export function isTableNotFound(err: unknown): boolean {
  * listing yields nothing. Reads of one row, updates and deletes need nothing: their 404 already
  * means "no such row" to every caller, and a missing table has none.
  */
-export function createdOnFirstWrite(client: TableClient): TableClient {
+function createdOnFirstWrite(client: TableClient): TableClient {
   let creating: Promise<void> | undefined;
   // Concurrent first writes share one create; createTable succeeds when the table exists already.
   const create = () => (creating ??= client.createTable().finally(() => (creating = undefined)));

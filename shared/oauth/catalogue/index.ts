@@ -12,18 +12,20 @@ export { clientSecretExpiresOn };
 let loaded: { list: readonly ProviderTemplate[]; byId: Map<string, ProviderTemplate> } | undefined;
 
 function load() {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- on first use, not at start
-  const list = (require('./templates') as typeof import('./templates')).CATALOGUE;
-  return (loaded ??= { list, byId: new Map(list.map((t) => [t.id, t])) });
+  return (loaded ??= (() => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- on first use, not at start
+    const list = (require('./templates') as typeof import('./templates')).CATALOGUE;
+    return { list, byId: new Map(list.map((t) => [t.id, t])) };
+  })());
 }
 
 /** Every template, in catalogue order. */
 export function catalogue(): readonly ProviderTemplate[] {
-  return (loaded ?? load()).list;
+  return load().list;
 }
 
 export function findTemplate(id: string): ProviderTemplate | undefined {
-  return (loaded ?? load()).byId.get(id);
+  return load().byId.get(id);
 }
 
 /** The parameters an admin gives for one grant: the template's, plus `clientSecretExpiresOn`. */
