@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import type { AxiosInstance } from 'axios';
+import { lazyAxios } from '../lazyAxios';
 import { metrics } from '../metrics';
 import type { ProviderTemplate } from './template';
 import type { TokenRequest } from './tokenRequest';
@@ -59,7 +59,6 @@ interface Attempt {
 const TRANSIENT_OAUTH_ERRORS = new Set(['temporarily_unavailable', 'server_error']);
 
 export class IdpClient {
-  private client?: AxiosInstance;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
 
@@ -68,21 +67,16 @@ export class IdpClient {
     this.random = options.random ?? Math.random;
   }
 
-  // axios is loaded on the first call to an identity provider, not at start: a cold instance
-  // serving tokens from storage makes none.
-  private get http(): AxiosInstance {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return (this.client ??= (require('axios') as typeof import('axios')).create({
-      timeout: this.options.timeoutMs,
-      maxRedirects: 0,
-      responseType: 'text',
-      transformResponse: [(d: unknown) => d],
-      validateStatus: () => true,
-      maxContentLength: 1024 * 1024,
-      httpAgent: new http.Agent({ keepAlive: true }),
-      httpsAgent: new https.Agent({ keepAlive: true }),
-    }));
-  }
+  private readonly http = lazyAxios(() => ({
+    timeout: this.options.timeoutMs,
+    maxRedirects: 0,
+    responseType: 'text',
+    transformResponse: [(d: unknown) => d],
+    validateStatus: () => true,
+    maxContentLength: 1024 * 1024,
+    httpAgent: new http.Agent({ keepAlive: true }),
+    httpsAgent: new https.Agent({ keepAlive: true }),
+  }));
 
   /** Posts a token request; returns the token set or throws OAuthGrantError / IdpUnavailableError. */
   async requestToken(template: ProviderTemplate, request: TokenRequest): Promise<TokenSet> {
@@ -113,7 +107,7 @@ export class IdpClient {
     metrics.identityProviderCalls++;
     let res;
     try {
-      res = await this.http.request<string>({
+      res = await this.http().request<string>({
         method,
         url,
         headers: {
@@ -139,7 +133,7 @@ export class IdpClient {
     metrics.identityProviderCalls++;
     let res;
     try {
-      res = await this.http.post<string>(request.url, request.body, {
+      res = await this.http().post<string>(request.url, request.body, {
         headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...request.headers },
       });
     } catch (err) {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
-import type { AxiosInstance } from 'axios';
+import { lazyAxios } from '../lazyAxios';
 import type { WebhookDelivery, WebhookEventData, WebhookEventType } from '../model/webhookSchemas';
 import { parseRetryAfter } from '../oauth/idpClient';
 import type { WebhookStore } from '../store/webhooks';
@@ -85,7 +85,6 @@ export function createDelivery(event: WebhookEvent, at: { id?: string; time?: st
 }
 
 export class WebhookPublisher {
-  private client?: AxiosInstance;
   private readonly lookup: LookupFunction;
   private readonly opts: Required<Omit<PublisherOptions, 'resolve'>>;
 
@@ -109,23 +108,18 @@ export class WebhookPublisher {
     this.lookup = guardedLookup({ allowPrivateNetworks: options.allowPrivateNetworks, resolve: options.resolve });
   }
 
-  // axios is loaded with the first delivery, not at start.
-  private get http(): AxiosInstance {
-    const lookup = this.lookup;
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return (this.client ??= (require('axios') as typeof import('axios')).create({
-      timeout: this.opts.timeoutMs,
-      maxRedirects: 0,
-      // A proxy would resolve the name itself, past the guard.
-      proxy: false,
-      responseType: 'stream',
-      decompress: false,
-      validateStatus: () => true,
-      transitional: { clarifyTimeoutError: true },
-      httpAgent: new http.Agent({ lookup }),
-      httpsAgent: new https.Agent({ lookup }),
-    }));
-  }
+  private readonly http = lazyAxios(() => ({
+    timeout: this.opts.timeoutMs,
+    maxRedirects: 0,
+    // A proxy would resolve the name itself, past the guard.
+    proxy: false,
+    responseType: 'stream',
+    decompress: false,
+    validateStatus: () => true,
+    transitional: { clarifyTimeoutError: true },
+    httpAgent: new http.Agent({ lookup: this.lookup }),
+    httpsAgent: new https.Agent({ lookup: this.lookup }),
+  }));
 
   /** Ids of the subscriptions that list the event: what an orchestration fans out over (no secrets). */
   async subscriptionIds(type: WebhookEventType): Promise<string[]> {
@@ -206,7 +200,7 @@ export class WebhookPublisher {
     };
     let res;
     try {
-      res = await this.http.post<NodeJS.ReadableStream & { destroy(): void }>(url.href, raw, {
+      res = await this.http().post<NodeJS.ReadableStream & { destroy(): void }>(url.href, raw, {
         headers,
         signal: AbortSignal.timeout(this.opts.timeoutMs),
         // The body is sent as the exact string that was signed.
