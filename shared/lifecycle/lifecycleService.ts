@@ -1,4 +1,4 @@
-import { CredmanError, DependencyUnavailableError } from '../errors';
+import { CredmanError } from '../errors';
 import { findTemplate } from '../oauth/catalogue';
 import type { ConnectionTokenStore } from '../store/connectionTokens';
 import type { ProviderStore } from '../store/providers';
@@ -48,7 +48,7 @@ const DELETED = 'connection.deleted';
 /** Where notices go: the webhook publisher, and the log. */
 export interface NoticePublisher {
   /** Never rejects; `error` says the subscriptions could not be read (nothing was sent). */
-  publish(event: { type: string; data: { providerId: string; connectionId?: string; status?: string; error?: { code: string; message: string } } }): Promise<{ error?: string }>;
+  publish(event: { type: string; data: { providerId: string; connectionId?: string; status?: string; error?: { code: string; message: string } } }): Promise<{ error?: { cause: unknown } }>;
 }
 
 const time = (iso: string | undefined): number | undefined => {
@@ -123,9 +123,9 @@ export class LifecycleService {
   }
 
   /**
-   * Publishes a lifecycle notice with the connection's current status, and logs it. Throws
-   * DependencyUnavailableError when nothing could be sent because the subscriptions could not be
-   * read, so that the orchestration's retries apply (deliveries that fail are retried inside).
+   * Publishes a lifecycle notice with the connection's current status, and logs it. Throws what
+   * kept the subscriptions from being read (nothing was sent), so that the orchestration's retries
+   * and fault policy apply (deliveries that fail are retried inside).
    */
   async notify(n: Notice): Promise<void> {
     let about: { status?: string; error?: { code: string; message: string } } = {};
@@ -143,11 +143,9 @@ export class LifecycleService {
       type: n.type,
       data: { providerId: n.providerId, connectionId: n.connectionId, ...(about.status ? { status: about.status } : {}), ...(error ? { error } : {}) },
     });
-    if (report.error !== undefined) {
-      // Nothing was sent. Storage or Key Vault away is worth retrying; anything else (a secret that does not open) is not.
-      if (report.error === 'DependencyUnavailable' || report.error === 'TooManyRequests') throw new DependencyUnavailableError('Storage (webhook subscriptions)');
-      throw new CredmanError(report.error, 500, 'The webhook subscriptions could not be read; nothing was sent.');
-    }
+    // Nothing was sent: the failure itself goes to the orchestration, whose fault policy says
+    // whether it is worth trying again (storage away is; a secret that does not open is not).
+    if (report.error !== undefined) throw report.error.cause;
     this.log(`lifecycle: ${n.type} ${n.providerId}/${n.connectionId}${n.detail ? ` (${n.detail})` : ''}`);
   }
 

@@ -72,8 +72,8 @@ export interface PublisherOptions {
 export interface PublishReport {
   type: WebhookEventType;
   deliveries: Array<DeliveryResult & { subscriptionId: string; deliveryId: string; attempts: number }>;
-  /** Set when the subscriptions could not be read (storage down): nothing was sent. */
-  error?: string;
+  /** Set when the subscriptions could not be read (storage down): nothing was sent. `cause` is what was thrown. */
+  error?: { code: string; cause: unknown };
 }
 
 const RETRYABLE_STATUS = (status: number) => status >= 500 || status === 408 || status === 429;
@@ -134,7 +134,7 @@ export class WebhookPublisher {
     } catch (err) {
       const code = (err as { code?: unknown }).code;
       this.opts.log('error', `webhook publish of ${event.type} failed: subscriptions unreadable (${typeof code === 'string' ? code : 'Error'})`);
-      return { type: event.type, deliveries: [], error: typeof code === 'string' ? code : 'Error' };
+      return { type: event.type, deliveries: [], error: { code: typeof code === 'string' ? code : 'Error', cause: err } };
     }
     const deliveries: PublishReport['deliveries'] = [];
     const queue = targets.map((t) => ({ id: t.record.id, url: t.record.url, ...(t.secret === undefined ? {} : { secret: t.secret }) }));
