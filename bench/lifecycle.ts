@@ -186,11 +186,11 @@ async function main(): Promise<void> {
   df.app.orchestration('connectionLifecycle', connectionLifecycle);
   df.app.orchestration('publishNotice', publishNotice);
   df.app.activity('lifecycleEvaluate', {
-    handler: (input: { providerId: string; connectionId: string; now: string; generation?: string }) =>
+    handler: (input: { providerId: string; connectionId: string; now: string; generation: string }) =>
       services.lifecycle.evaluate(input.providerId, input.connectionId, Date.parse(input.now), input.generation),
   });
   df.app.activity('lifecycleRefresh', {
-    handler: (input: { providerId: string; connectionId: string; knownVersion: number; generation?: string }) =>
+    handler: (input: { providerId: string; connectionId: string; knownVersion: number; generation: string }) =>
       services.lifecycle.refresh(input.providerId, input.connectionId, input.knownVersion, input.generation),
   });
   df.app.activity('lifecycleNotify', { handler: (notice: LifecycleNotice) => services.lifecycle.notify(notice) });

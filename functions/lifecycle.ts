@@ -11,13 +11,13 @@ df.app.orchestration('connectionLifecycle', connectionLifecycle);
 df.app.orchestration('publishNotice', publishNotice);
 
 df.app.activity('lifecycleEvaluate', {
-  handler: activity(async (input: { providerId: string; connectionId: string; now: string; generation?: string }) =>
+  handler: activity(async (input: { providerId: string; connectionId: string; now: string; generation: string }) =>
     (await getServices()).lifecycle.evaluate(input.providerId, input.connectionId, Date.parse(input.now), input.generation),
   ),
 });
 
 df.app.activity('lifecycleRefresh', {
-  handler: activity(async (input: { providerId: string; connectionId: string; knownVersion: number; generation?: string }) =>
+  handler: activity(async (input: { providerId: string; connectionId: string; knownVersion: number; generation: string }) =>
     (await getServices()).lifecycle.refresh(input.providerId, input.connectionId, input.knownVersion, input.generation),
   ),
 });

@@ -19,8 +19,8 @@ export const durableClientInput = df.input.durableClient();
 export interface LifecycleInput extends Resumable {
   providerId: string;
   connectionId: string;
-  /** The connection generation served; absent only in lifecycles started before it was part of the instance id. */
-  generation?: string;
+  /** The connection generation served (part of the instance id). */
+  generation: string;
   /** Warnings already sent, by `kind:endsAt`, so each is sent once. */
   warned?: string[];
   /** Reminders sent while waiting for consent. */

@@ -15,7 +15,7 @@ export type LifecycleNotice = {
   connectionId: string;
   detail?: string;
   /** The connection generation the notice is about (see shared/lifecycle/lifecycleService.ts). */
-  generation?: string;
+  generation: string;
 };
 
 /**
@@ -37,15 +37,14 @@ export const connectionLifecycle: OrchestrationHandler = function* (context: Orc
     type,
     providerId,
     connectionId,
+    generation,
     ...(detail === undefined ? {} : { detail }),
-    ...(generation === undefined ? {} : { generation }),
   });
-  const served = generation === undefined ? {} : { generation };
-  const next: LifecycleInput = { providerId, connectionId, ...served };
+  const next: LifecycleInput = { providerId, connectionId, generation };
   const after = (ms: number) => new Date(context.df.currentUtcDateTime.getTime() + ms);
 
   try {
-    const e = (yield callWithRetry(context, 'lifecycleEvaluate', { providerId, connectionId, now: now.toISOString(), ...served })) as Evaluation;
+    const e = (yield callWithRetry(context, 'lifecycleEvaluate', { providerId, connectionId, now: now.toISOString(), generation })) as Evaluation;
 
     for (const w of e.warnings) {
       const key = `${w.kind}:${w.endsAt}`;
@@ -61,7 +60,7 @@ export const connectionLifecycle: OrchestrationHandler = function* (context: Orc
       case 'refresh': {
         let outcome: RefreshOutcome;
         try {
-          outcome = (yield callWithRetry(context, 'lifecycleRefresh', { providerId, connectionId, knownVersion: e.tokenVersion, ...served }, REFRESH_RETRY)) as RefreshOutcome;
+          outcome = (yield callWithRetry(context, 'lifecycleRefresh', { providerId, connectionId, knownVersion: e.tokenVersion, generation }, REFRESH_RETRY)) as RefreshOutcome;
         } catch (err) {
           const fault = faultOf(err);
           yield callWithRetry(context, 'lifecycleNotify', notice('connection.refreshFailed', fault.transient ? undefined : stalled(fault)));

@@ -39,7 +39,7 @@ export interface Notice {
   connectionId: string;
   detail?: string;
   /** The generation the notice is about; a notice for another (or a deleted) connection is not sent. */
-  generation?: string;
+  generation: string;
 }
 
 /** Published after the connection is gone: the only notice not tied to a live connection. */
@@ -86,7 +86,7 @@ export class LifecycleService {
     return `lifecycle:${providerId}:${connectionId}:${generation}`;
   }
 
-  async evaluate(providerId: string, connectionId: string, now: number, generation?: string): Promise<Evaluation> {
+  async evaluate(providerId: string, connectionId: string, now: number, generation: string): Promise<Evaluation> {
     const state = await this.tokens.read(providerId, connectionId);
     const provider = state && serves(generation, state.entity.createdOn) ? await this.providers.get(providerId) : undefined;
     const reminderMs = this.settings.reminderMs;
@@ -153,11 +153,9 @@ export class LifecycleService {
    * Refreshes ahead of need. Transient failures throw (the orchestration retries them with its
    * RetryOptions); what needs a person or an admin is an outcome, not an error.
    */
-  async refresh(providerId: string, connectionId: string, knownVersion: number, generation?: string): Promise<RefreshOutcome> {
-    if (generation !== undefined) {
-      const row = await this.tokens.summary(providerId, connectionId);
-      if (!row || !serves(generation, row.createdOn)) return 'gone';
-    }
+  async refresh(providerId: string, connectionId: string, knownVersion: number, generation: string): Promise<RefreshOutcome> {
+    const row = await this.tokens.summary(providerId, connectionId);
+    if (!row || !serves(generation, row.createdOn)) return 'gone';
     try {
       await this.tokenService.refreshAhead(providerId, connectionId, knownVersion);
       return 'refreshed';
@@ -171,11 +169,7 @@ export class LifecycleService {
   }
 }
 
-/**
- * Whether a lifecycle pinned to `generation` serves the row created at `createdOn`. Lifecycles
- * started before the generation was part of the id have none yet (they serve whatever holds the
- * id) or the createdOn itself (pinned by their first evaluation).
- */
-function serves(generation: string | undefined, createdOn: string): boolean {
-  return generation === undefined || generation === createdOn || generation === LifecycleService.generationOf(createdOn);
+/** Whether a lifecycle (or a notice) of `generation` is about the row created at `createdOn`. */
+function serves(generation: string, createdOn: string): boolean {
+  return generation === LifecycleService.generationOf(createdOn);
 }
