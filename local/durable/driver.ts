@@ -668,15 +668,7 @@ export class DurableDriver {
       decisions = result.decisions;
     }
 
-    if (live.purges !== purges && checkpointed) {
-      // Purged while the orchestrator ran: in Azure the activities and timers were sent first, then
-      // the history write fails on its ETag (the sentinel row is gone) and the messages, redelivered,
-      // find no history. Nothing is stored.
-      this.log('warning', `instance '${live.id}': purged while an episode ran; its outcome is discarded`);
-      await finishBatch();
-      if (outcome.status === 'Running') for (const d of decisions) this.dispatch(live, d);
-      return;
-    }
+    if (live.purges !== purges && checkpointed) return this.discardPurged(live, finishBatch, outcome, decisions);
 
     if (outcome.status === 'ContinuedAsNew') {
       await this.continueAsNew(live, { now, row, past, fresh, batchKeys: consumedKeys, replaced, outcome, customStatus, purges, checkpointed, finishBatch });
@@ -714,6 +706,17 @@ export class DurableDriver {
    * an event) is looked at, and only its state is stored (one checkpoint, the old execution's
    * history replaced). Events of the batch are not carried over.
    */
+  /**
+   * An instance purged while its episode ran: in Azure the activities and timers were sent first,
+   * then the history write fails on its ETag (the sentinel row is gone) and the messages,
+   * redelivered, find no history. Nothing is stored.
+   */
+  private async discardPurged(live: Live, finishBatch: () => Promise<void>, outcome: Outcome, decisions: Decision[]): Promise<void> {
+    this.log('warning', `instance '${live.id}': purged while an episode ran; its outcome is discarded`);
+    await finishBatch();
+    if (outcome.status === 'Running') for (const d of decisions) this.dispatch(live, d);
+  }
+
   private async continueAsNew(
     live: Live,
     done: {
@@ -752,12 +755,7 @@ export class DurableDriver {
       outcome = result.outcome;
       decisions = result.decisions;
     }
-    if (live.purges !== done.purges && done.checkpointed) {
-      this.log('warning', `instance '${live.id}': purged while an episode ran; its outcome is discarded`);
-      await finishBatch();
-      if (outcome.status === 'Running') for (const d of decisions) this.dispatch(live, d);
-      return;
-    }
+    if (live.purges !== done.purges && done.checkpointed) return this.discardPurged(live, finishBatch, outcome, decisions);
     let tail = closingEvents(now, outcome, decisions);
     try {
       // The batch's messages are marked consumed on the new execution's first row: the old execution's history goes.
