@@ -64,7 +64,7 @@ const events = (type: string) => received.filter((r) => r.type === type);
 
 it('refreshes ahead with no caller, notices a revoked grant by itself, reminds, and reconnects after consent', async () => {
   await createConnection(host, P, 'c');
-  expect((await consent(host, P, 'c')).url.searchParams.get('status')).toBe('success');
+  expect((await consent(host, P, 'c')).status).toBe('success');
   const first = await connection();
   expect(first.status).toBe('Connected');
   await until(async () => events('connection.connected').length, (n) => n === 1, 10_000);
@@ -87,7 +87,7 @@ it('refreshes ahead with no caller, notices a revoked grant by itself, reminds, 
   expect(notices[0].body.data).toMatchObject({ connectionId: 'c', status: 'Error', error: { code: 'ReauthorizationRequired' } });
   expect(notices.length).toBeGreaterThanOrEqual(2); // the notice and at least one reminder
 
-  expect((await consent(host, P, 'c')).url.searchParams.get('status')).toBe('success');
+  expect((await consent(host, P, 'c')).status).toBe('success');
   expect((await connection()).status).toBe('Connected');
   await until(async () => events('connection.connected').length, (n) => n === 2, 10_000);
   expect(events('connection.connected')[1].signed).toBe(true);
