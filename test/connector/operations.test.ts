@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DEV_TENANT_ID } from '../../local/devIssuer';
+import { CookieJar, completeConsent } from '../support/consentDriver';
 import { startHost, type TestHost } from '../support/host';
 import { consent, createConnection, createProvider, registerClient, startOAuthWorld, type OAuthWorld } from '../support/oauthWorld';
 import { buildRequest, checkResponse, loadDefinition, matchUrl, type CheckedResponse, type Definition, type Inputs } from './definition';
@@ -126,6 +127,19 @@ describe('actions', () => {
     const elsewhere = await call('GetLoginLink', { providerId: P, connectionId: 'bob', postLoginRedirectUrl: 'https://phish.example/after' });
     expect([elsewhere.status, elsewhere.body.error.code]).toEqual([400, 'ValidationError']);
     expect(elsewhere.body.error.details[0].target).toBe('postLoginRedirectUrl');
+  });
+
+  it('Confirm consent code: the code of a redirect connects the connection, once; a wrong one is 400', async () => {
+    expect((await createConnection(host, P, 'carol')).status).toBe(201);
+    const link = await call('GetLoginLink', { providerId: P, connectionId: 'carol', postLoginRedirectUrl: `${host.baseUrl}/done` });
+    const end = await completeConsent(link.body.loginLink, { cookieJar: new CookieJar(), stopWhen: (u) => u.pathname === '/done' });
+    expect(end.url.searchParams.get('status')).toBe('confirmationRequired');
+    const consentCode = end.url.searchParams.get('consentCode') as string;
+    const ok = await call('ConfirmConsentCode', { providerId: P, connectionId: 'carol', consentCode });
+    expect(ok.status).toBe(200);
+    expect(ok.body.properties.status).toBe('Connected');
+    const again = await call('ConfirmConsentCode', { providerId: P, connectionId: 'carol', consentCode });
+    expect([again.status, again.body.error.details[0].code]).toEqual([400, 'InvalidConsentCode']);
   });
 
   it('fills the designer pickers: every x-ms-dynamic-values list contains the ids the actions use', async () => {
