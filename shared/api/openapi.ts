@@ -88,12 +88,13 @@ export const OPERATIONS: readonly Operation[] = [
     response: [{ status: '200', schema: healthSchema, description: 'Healthy' }, { status: '503', schema: healthSchema, description: 'A dependency fails' }],
   },
   {
-    method: 'post', path: `${C}/getLoginLinks`, operationId: 'getLoginLinks', summary: 'A login link that starts consent for the connection', admin: true,
+    method: 'post', path: `${C}/getLoginLinks`, operationId: 'getLoginLinks', summary: 'A login link that starts consent for the connection (works once, 10 minutes; records the caller as its requester)', admin: true,
     request: loginLinksRequestSchema, response: [{ status: '200', schema: loginLinksResponseSchema, description: 'The link' }],
   },
   {
-    method: 'post', path: `${C}/confirmConsentCode`, operationId: 'confirmConsentCode', summary: 'Confirm a consent held for confirmation (skips the anti-phishing page)', admin: true,
-    request: confirmConsentCodeSchema, response: [{ status: '200', description: 'The connection holds the new tokens' }],
+    method: 'post', path: `${C}/confirmConsentCode`, operationId: 'confirmConsentCode', summary: 'Confirm the consent of a status=confirmationRequired redirect: the app vouches for its signed-in person', admin: true,
+    request: confirmConsentCodeSchema,
+    response: [{ status: '200', schema: connectionSchema, description: 'The connection, holding the new tokens (400 InvalidConsentCode: used, expired or of another connection)' }],
   },
   {
     method: 'post', path: `${C}/token`, operationId: 'getToken', summary: 'A fresh access token of the connection', policy: true,
@@ -104,9 +105,12 @@ export const OPERATIONS: readonly Operation[] = [
     response: [{ status: '200', schema: authorizationContextSchema, description: 'The authorization context' }],
   },
   {
-    method: 'get', path: '/consent/start', operationId: 'consentStart', summary: 'Follows a login link: redirects to the identity provider',
+    method: 'get', path: '/consent/start', operationId: 'consentStart', summary: 'Follows a login link (the first follow consumes it): redirects to the identity provider',
     query: [{ name: 'state', schema: { type: 'string' }, description: 'The login link state.' }],
-    response: [{ status: '302', description: 'To the authorization endpoint' }],
+    response: [
+      { status: '302', description: 'To the authorization endpoint, with a new state and a cookie binding the sign-in to this browser' },
+      { status: '400', description: 'An HTML page: LoginLinkUsed (followed already) or InvalidState (expired, never issued)' },
+    ],
   },
   {
     method: 'get', path: '/consent/callback', operationId: 'consentCallback', summary: "The identity provider's redirect back",
@@ -116,11 +120,19 @@ export const OPERATIONS: readonly Operation[] = [
       { name: 'error', schema: { type: 'string' }, description: 'The OAuth error, instead of a code.' },
       { name: 'iss', schema: { type: 'string' }, description: 'RFC 9207 issuer of the response.' },
     ],
-    response: [{ status: '302', description: 'To postLoginRedirectUrl with status=success|confirmationRequired|error' }, { status: '200', description: 'An HTML page when there is no redirect URL' }],
+    response: [
+      { status: '302', description: 'To postLoginRedirectUrl with status=confirmationRequired&consentCode=… or status=error&code=…' },
+      { status: '200', description: 'Without a redirect URL: the HTML confirmation page (connection, provider, account, requester)' },
+      { status: '400', description: 'An HTML page: InvalidState, BrowserMismatch (not the browser that followed the link) or the sign-in error' },
+    ],
   },
   {
-    method: 'post', path: '/consent/confirm', operationId: 'consentConfirm', summary: 'The answer of the anti-phishing page (form post)',
-    response: [{ status: '302', description: 'To postLoginRedirectUrl' }, { status: '200', description: 'An HTML page' }],
+    method: 'post', path: '/consent/confirm', operationId: 'consentConfirm', summary: 'The answer of the confirmation page (form post, from the browser that signed in)',
+    response: [
+      { status: '200', description: 'An HTML page: connected, or cancelled' },
+      { status: '400', description: 'An HTML page: InvalidConsentCode' },
+      { status: '403', description: 'An HTML page: BrowserMismatch (another browser); nothing is taken' },
+    ],
   },
   {
     method: 'get', path: '/operations/{operationId}', operationId: 'getOperation', summary: 'Where a background operation (provider cascade, key rotation) stands', admin: true,
