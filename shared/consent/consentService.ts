@@ -140,13 +140,12 @@ export class ConsentService {
     // A new state for the identity provider: the login link's own never leaves this server again.
     const state = random();
     const binding = random();
-    const expiresAt = this.now() + CONSENT_TTL_MS;
     await this.states.create(state, {
       kind: 'flight',
       providerId: row.providerId,
       connectionId: row.connectionId,
       ...(row.redirectUrl ? { redirectUrl: row.redirectUrl } : {}),
-      expiresAt,
+      expiresAt: this.now() + CONSENT_TTL_MS,
       bindingHash: handleHash(binding),
       secrets: row.secrets,
     });
@@ -206,14 +205,14 @@ export class ConsentService {
       throw err;
     }
 
-    // Held, never committed here: the app confirms the code, or the person on the page below.
+    // Held, never committed here: the app confirms the code (with a redirect URL), or the person
+    // on the page below, in this browser (without; only such a code has a binding).
     const consentCode = random();
     const confirmBinding = row.redirectUrl ? undefined : random();
     await this.states.create(consentCode, {
       kind: 'pending',
       providerId,
       connectionId,
-      ...(row.redirectUrl ? { redirectUrl: row.redirectUrl } : {}),
       expiresAt: this.now() + CONSENT_TTL_MS,
       ...(confirmBinding ? { bindingHash: handleHash(confirmBinding) } : {}),
       secrets: { tokens: JSON.stringify(set) },
@@ -249,7 +248,9 @@ export class ConsentService {
     if (!(await this.states.take(consentCode, row))) throw invalidConsentCode();
     const cookies = [{ name: confirmCookieName(consentCode), value: '', maxAgeSeconds: 0 }];
     if (!confirmed) return this.finish(row, 'ConsentNotConfirmed', 'The sign-in was cancelled; nothing was connected.', cookies);
-    return { ...(await this.commit(row, JSON.parse(row.secrets.tokens) as TokenSet)), cookies };
+    const connected = await this.store(row);
+    const provider = await this.providers.get(row.providerId);
+    return { kind: 'page', page: { name: 'done', status: 200, providerName: provider?.displayName ?? row.providerId, connectionId: row.connectionId }, connected, cookies };
   }
 
   /** POST …/confirmConsentCode (admin): a trusted app vouches that its signed-in user consented. */
@@ -260,9 +261,7 @@ export class ConsentService {
         { code: 'InvalidConsentCode', target: 'consentCode', message: 'Ask the person to sign in again.' },
       ]);
     }
-    const createdOn = await this.refresher.store(providerId, connectionId, JSON.parse(row.secrets.tokens) as TokenSet);
-    this.options.onChanged?.(providerId, connectionId);
-    return { providerId, connectionId, generation: LifecycleService.generationOf(createdOn) };
+    return this.store(row);
   }
 
   /** Housekeeping: removes login states, sign-ins and consent codes past their 10 minutes. */
@@ -270,13 +269,11 @@ export class ConsentService {
     return this.states.purgeExpired(this.now());
   }
 
-  private async commit(row: ConsentRow, set: TokenSet): Promise<ConsentOutcome> {
-    const createdOn = await this.refresher.store(row.providerId, row.connectionId, set);
+  /** Stores the tokens a confirmed `pending` row held: the connection is Connected. */
+  private async store(row: ConsentRow): Promise<ConnectionRef> {
+    const createdOn = await this.refresher.store(row.providerId, row.connectionId, JSON.parse(row.secrets.tokens) as TokenSet);
     this.options.onChanged?.(row.providerId, row.connectionId);
-    const connected: ConnectionRef = { providerId: row.providerId, connectionId: row.connectionId, generation: LifecycleService.generationOf(createdOn) };
-    if (row.redirectUrl) return { kind: 'redirect', location: withQuery(row.redirectUrl, { status: 'success' }), connected };
-    const provider = await this.providers.get(row.providerId);
-    return { kind: 'page', page: { name: 'done', status: 200, providerName: provider?.displayName ?? row.providerId, connectionId: row.connectionId }, connected };
+    return { providerId: row.providerId, connectionId: row.connectionId, generation: LifecycleService.generationOf(createdOn) };
   }
 
   private finish(row: ConsentRow, code: string, message: string, cookies: ConsentCookie[] = []): ConsentOutcome {
