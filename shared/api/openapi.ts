@@ -12,7 +12,7 @@ import {
   providerPutSchema,
   providerSchema,
 } from '../model/schemas';
-import { webhookPutSchema, webhookSchema } from '../model/webhookSchemas';
+import { webhookDeliverySchema, webhookPutSchema, webhookRotateSecretSchema, webhookSchema, webhookWithSecretSchema } from '../model/webhookSchemas';
 import { authorizationContextSchema, confirmConsentCodeSchema, loginLinksRequestSchema, loginLinksResponseSchema } from '../model/runtimeSchemas';
 
 // OpenAPI 3.1 from the zod schemas that validate requests: JSON Schema 2020-12 is OpenAPI 3.1's
@@ -66,13 +66,40 @@ const LOCATION = { Location: { description: 'Absolute URL of the new subscriptio
 /** Webhook subscriptions: the CRUD routes, Location on a PUT that creates, and POST for a server-chosen id. */
 const webhookOperations = (): Operation[] => [
   ...crud('/webhooks', '/webhooks/{subscriptionId}', 'Webhook', webhookSchema, webhookPutSchema).map((op) =>
-    op.operationId === 'putWebhook' ? { ...op, response: op.response?.map((r) => (r.status === '201' ? { ...r, headers: LOCATION } : r)) } : op,
+    op.operationId === 'putWebhook'
+      ? { ...op, response: op.response?.map((r) => (r.status === '201' ? { ...r, schema: webhookWithSecretSchema, description: 'Created, with its signing secret (shown this once)', headers: LOCATION } : r)) }
+      : op,
   ),
   {
     method: 'post', path: '/webhooks', operationId: 'createWebhook', summary: 'Create a subscription under an id the server chooses (wh-…)', admin: true,
-    request: webhookPutSchema, response: [{ status: '201', schema: webhookSchema, description: 'Created', headers: LOCATION }],
+    request: webhookPutSchema, response: [{ status: '201', schema: webhookWithSecretSchema, description: 'Created, with its signing secret (shown this once)', headers: LOCATION }],
+  },
+  {
+    method: 'post', path: '/webhooks/{subscriptionId}/rotateSecret', operationId: 'rotateWebhookSecret', admin: true, conditional: true,
+    summary: 'Issue a new signing secret (shown this once); the previous one keeps signing beside it for keepPreviousSecretForHours',
+    request: webhookRotateSecretSchema, response: [{ status: '200', schema: webhookWithSecretSchema, description: 'The new secret; both sign until previousSecretExpiresOn' }],
   },
 ];
+
+const DELIVERY_HEADERS = [
+  ['webhook-id', 'The delivery id (the body\'s id): the same on every retry; deduplicate on it.'],
+  ['webhook-timestamp', 'Unix seconds of this attempt; refuse a delivery outside your tolerance (the standardwebhooks library allows 5 minutes).'],
+  ['webhook-signature', 'v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<raw body>">, one per signing secret, space-separated (two during a rotation). Verify with Webhook.verify of the standardwebhooks library.'],
+  ['X-Credman-Event', 'The event type (unsigned; the signed body carries it too).'],
+] as const;
+
+/** What credman sends to a subscription (OpenAPI 3.1 `webhooks`): the Standard Webhooks headers and the body. */
+const deliveryDescription = () => ({
+  event: {
+    post: {
+      operationId: 'webhookDelivery',
+      summary: 'A delivery to a subscription (Standard Webhooks)',
+      parameters: DELIVERY_HEADERS.map(([name, description]) => ({ name, in: 'header', required: name !== 'webhook-signature', description, schema: { type: 'string' } })),
+      requestBody: { required: true, content: { 'application/json': { schema: schemaOf(webhookDeliverySchema) } } },
+      responses: { '2XX': { description: 'Delivered. Anything else fails; 5xx, 408, 429 and connection failures are retried.' } },
+    },
+  },
+});
 
 export const OPERATIONS: readonly Operation[] = [
   ...crud('/providers', P, 'Provider', providerSchema, providerPutSchema),
@@ -206,6 +233,7 @@ export function openApiDocument(): object {
     servers: [{ url: '/api' }],
     components: { schemas: components(), securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     paths,
+    webhooks: deliveryDescription(),
   };
   return cached;
 }
