@@ -131,11 +131,8 @@ export class WebhookStore {
   async rotateSecret(id: string, secret: string, keepPreviousMs: number, ifMatch?: string): Promise<WebhookRecord | undefined> {
     for (let attempt = 0; attempt < 10; attempt++) {
       const existing = await readEntity<WebhookEntity>(this.table, PARTITION, id);
-      if (ifMatchFails(ifMatch, existing?.etag)) {
-        if (!existing) return undefined;
-        throw new PreconditionFailedError();
-      }
       if (!existing) return undefined;
+      if (ifMatchFails(ifMatch, existing.etag)) throw new PreconditionFailedError();
       const now = this.now();
       const old = await this.open(id, existing);
       const previous = keepPreviousMs > 0 ? currentOf(old) : undefined;
