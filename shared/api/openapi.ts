@@ -84,7 +84,7 @@ const webhookOperations = (): Operation[] => [
 const DELIVERY_HEADERS = [
   ['webhook-id', 'The delivery id (the body\'s id): the same on every retry; deduplicate on it.'],
   ['webhook-timestamp', 'Unix seconds of this attempt; refuse a delivery outside your tolerance (the standardwebhooks library allows 5 minutes).'],
-  ['webhook-signature', 'v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<raw body>">, one per signing secret, space-separated (two during a rotation). Verify with Webhook.verify of the standardwebhooks library.'],
+  ['webhook-signature', 'v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<raw body>">, one per signing secret, space-separated (two during a rotation). Verify with Webhook.verify of the standardwebhooks library. Absent only for a subscription an earlier credman saved without a secret (signed: false).'],
   ['X-Credman-Event', 'The event type (unsigned; the signed body carries it too).'],
 ] as const;
 
