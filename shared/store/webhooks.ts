@@ -108,7 +108,8 @@ export class WebhookStore {
       id,
       async (existing) => {
         const old = existing ? await this.open(id, existing) : {};
-        const { redacted, tail } = splitUrl(existing && value.url === existing.url ? fullUrl(existing.url, old) : value.url);
+        const shown = existing && value.url === splitUrl(existing.url).redacted;
+        const { redacted, tail } = splitUrl(shown ? fullUrl(existing.url, old) : value.url);
         const current = currentOf(old);
         secretIssued = current === undefined;
         const previous = existing && stillValid(existing.previousSecretExpiresOn, now) ? old.previous : undefined;

@@ -13,7 +13,7 @@ import type { WebhookDelivery } from '../../../shared/model/webhookSchemas';
 import { WebhookStore } from '../../../shared/store/webhooks';
 import type { Resolver } from '../../../shared/webhooks/destination';
 import { createDelivery, WebhookPublisher, type PublisherOptions } from '../../../shared/webhooks/publisher';
-import { newSigningSecret } from '../../../shared/webhooks/signing';
+import { asSigningSecret, newSigningSecret } from '../../../shared/webhooks/signing';
 
 // Deliveries to receivers on loopback: retries, Standard Webhooks signatures checked by the
 // standardwebhooks library as a receiver checks them, replays, secret rotation, what is not
@@ -426,5 +426,29 @@ describe('a URL whose query is a credential (a Logic Apps callback)', () => {
     expect((await store.getForDelivery('logic'))?.url).toBe(`${r.url}?sig=other`);
     expect((await store.get('logic'))?.url).toBe(`${r.url}?sig=***`);
     await store.delete('logic');
+  });
+});
+
+describe('a row saved by an earlier credman (its own secret, the URL in plain)', () => {
+  it('is shown redacted, delivered signed with its secret in whsec_ form, and sealed at its next save', async () => {
+    const legacy = 'receiver-secret-0123456789';
+    const r = await verifying(asSigningSecret(legacy));
+    const loc = { table: table.tableName, partitionKey: 'webhooks', rowKey: 'old' };
+    await table.createEntity({
+      partitionKey: 'webhooks', rowKey: 'old', url: `${r.url}?sig=OLD-SAS`, events: JSON.stringify(['connection.deleted']),
+      secrets: await cipher.seal(loc, { secret: legacy }), createdOn: '2026-10-01T00:00:00.000Z', changedOn: '2026-10-01T00:00:00.000Z',
+    });
+    expect((await store.get('old'))?.url).toBe(`${r.url}?sig=***`);
+    const { p } = publisher({ maxAttempts: 1 });
+    expect(await p.deliverOnce('old', createDelivery({ type: 'connection.deleted', data: { providerId: 'gh' } }))).toMatchObject({ ok: true });
+    expect(r.requests[0]).toMatchObject({ url: '/hook?sig=OLD-SAS', verified: true });
+
+    // Sent back as shown: the query stays, now sealed; the secret stays; none is issued.
+    const saved = await store.put('old', { url: `${r.url}?sig=***`, events: ['connection.deleted'] }, newSigningSecret());
+    expect(saved.secretIssued).toBe(false);
+    expect(JSON.stringify(await table.getEntity('webhooks', 'old'))).not.toContain('OLD-SAS');
+    expect(await p.deliverOnce('old', createDelivery({ type: 'connection.deleted', data: { providerId: 'gh' } }))).toMatchObject({ ok: true });
+    expect(r.requests[1]).toMatchObject({ url: '/hook?sig=OLD-SAS', verified: true });
+    await store.delete('old');
   });
 });
