@@ -161,7 +161,10 @@ describe('trigger operations', () => {
   it('subscribes (201 + Location) with the callback URL in the body, and refuses what credman would not post to', async () => {
     const sub = await call('WhenConnectionNeedsReauthorization', {}, { notificationUrl: callback });
     expect(sub.status).toBe(201);
-    expect(sub.body.properties).toMatchObject({ url: callback, events: ['connection.reauthorizationRequired'], signed: false });
+    // The callback's SAS query is a credential: sealed in storage, redacted in every answer.
+    const redacted = callback.replace(/=[^&]*/g, '=***');
+    expect(sub.body.properties).toMatchObject({ url: redacted, events: ['connection.reauthorizationRequired'], signed: true });
+    expect(JSON.stringify(sub.body)).not.toContain('AbC123');
     const location = sub.headers.get('location') as string;
     const target = reached('DELETE', location);
     expect(target).toEqual({ op: def.op('DeleteTriggerSubscription'), inputs: { subscriptionId: sub.body.name } });
