@@ -6,7 +6,7 @@ import { lazyAxios } from '../lazyAxios';
 import type { WebhookDelivery, WebhookEventData, WebhookEventType } from '../model/webhookSchemas';
 import { parseRetryAfter } from '../oauth/idpClient';
 import type { WebhookStore } from '../store/webhooks';
-import { checkDestination, DestinationError, guardedLookup, type Resolver } from './destination';
+import { checkDestination, DestinationError, guardedLookup, type Resolver } from '../net/destination';
 import { signatureHeaders } from './signing';
 
 // Sends events to the subscriptions that list them. One attempt (`deliverOnce`) is a POST of the

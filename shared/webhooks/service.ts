@@ -3,7 +3,7 @@ import { CredmanError, ValidationError } from '../errors';
 import type { WebhookPut, WebhookResource, WebhookRotateSecret } from '../model/webhookSchemas';
 import type { Page } from '../store/paging';
 import type { WebhookRecord, WebhookStore } from '../store/webhooks';
-import { checkDestination, DestinationError } from './destination';
+import { checkDestination, DestinationError } from '../net/destination';
 import type { WebhookPublisher } from './publisher';
 import { newSigningSecret } from './signing';
 

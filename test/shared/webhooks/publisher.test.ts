@@ -11,7 +11,7 @@ import { EnvelopeCipher } from '../../../shared/crypto/envelope';
 import { LocalKeyWrapper } from '../../../shared/crypto/localKeyWrapper';
 import type { WebhookDelivery } from '../../../shared/model/webhookSchemas';
 import { WebhookStore } from '../../../shared/store/webhooks';
-import type { Resolver } from '../../../shared/webhooks/destination';
+import type { Resolver } from '../../../shared/net/destination';
 import { createDelivery, WebhookPublisher, type PublisherOptions } from '../../../shared/webhooks/publisher';
 import { asSigningSecret, newSigningSecret } from '../../../shared/webhooks/signing';
 
