@@ -98,8 +98,8 @@ export async function createServices(settings: Settings, deps: ServiceDeps): Pro
   const webhookStore = new WebhookStore(tables.webhooks, cipher);
   const webhooks = new WebhookService(
     webhookStore,
-    new WebhookPublisher(webhookStore, { allowPrivateNetworks: settings.webhooks.allowPrivateNetworks, log: deps.log }),
-    settings.webhooks,
+    new WebhookPublisher(webhookStore, { allowPrivateNetworks: settings.outbound.allowPrivateNetworks, log: deps.log }),
+    settings.outbound,
   );
 
   return {

@@ -172,13 +172,13 @@ function addressParts(address: string): [4 | 6, number[]] | undefined {
 
 /**
  * Parses allow-list entries: a host name (matched exactly, case-insensitively: no wildcards), an
- * IP address, or a CIDR range such as 10.20.0.0/16 or fd00:1::/48. Throws a TypeError naming the
- * first entry that is none of these.
+ * IP address, or a CIDR range such as 10.20.0.0/16 or fd00:1::/48. Throws a TypeError giving the
+ * position (not the text) of the first entry that is none of these.
  */
 export function parseAllowList(entries: readonly string[]): AllowList {
   const names = new Set<string>();
   const ranges: AddressRange[] = [];
-  for (const raw of entries) {
+  for (const [i, raw] of entries.entries()) {
     const entry = raw.trim();
     const [addr, len, ...more] = entry.split('/');
     const parts = addressParts(addr);
@@ -186,12 +186,12 @@ export function parseAllowList(entries: readonly string[]): AllowList {
       const [version] = parts;
       const max = version === 4 ? 32 : 128;
       const bits = len === undefined ? max : /^\d{1,3}$/.test(len) ? Number(len) : NaN;
-      if (more.length || !(bits >= 0 && bits <= max)) throw new TypeError(`'${entry}' is not a valid CIDR range.`);
+      if (more.length || !(bits >= 0 && bits <= max)) throw new TypeError(`Entry ${i + 1} is not a valid CIDR range.`);
       ranges.push({ version, prefix: parts[1], bits });
     } else if (len === undefined && HOST_NAME.test(normalName(entry))) {
       names.add(normalName(entry));
     } else {
-      throw new TypeError(`'${entry}' is neither a host name, an IP address nor a CIDR range.`);
+      throw new TypeError(`Entry ${i + 1} is neither a host name, an IP address nor a CIDR range.`);
     }
   }
   return { names, ranges };

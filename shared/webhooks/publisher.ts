@@ -49,7 +49,7 @@ export interface DeliveryResult {
 }
 
 export interface PublisherOptions {
-  /** As CREDMAN_WEBHOOK_ALLOW_PRIVATE_NETWORKS: http and non-public addresses allowed. */
+  /** As CREDMAN_ALLOW_PRIVATE_NETWORKS: http and non-public addresses allowed. */
   allowPrivateNetworks: boolean;
   /** Deadline of one attempt, connection to response headers (default 10 s). */
   timeoutMs?: number;

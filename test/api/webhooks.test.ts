@@ -10,7 +10,7 @@ import { authCodeConnection, isErrorShape, oauth2Provider, startHost, type TestH
 let strict: TestHost;
 let local: TestHost;
 beforeAll(async () => {
-  [strict, local] = await Promise.all([startHost({ CREDMAN_WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'false' }), startHost()]);
+  [strict, local] = await Promise.all([startHost({ CREDMAN_ALLOW_PRIVATE_NETWORKS: 'false' }), startHost()]);
 }, 60000);
 afterAll(async () => {
   await Promise.all([strict?.stop(), local?.stop()]);

@@ -22,7 +22,7 @@ const calls = new Map<string, CheckedResponse[]>();
 beforeAll(async () => {
   const started = Date.now();
   [world, def] = await Promise.all([startOAuthWorld({ accessTokenTtl: 300 }), loadDefinition()]);
-  host = await startHost({ CREDMAN_WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' });
+  host = await startHost({ CREDMAN_ALLOW_PRIVATE_NETWORKS: 'true' });
   await registerClient(world, [host], 'cm-connector');
   expect((await createProvider(host, world, P, 'cm-connector')).status).toBe(201);
   expect((await createProvider(host, world, 'other', 'cm-connector')).status).toBe(201);

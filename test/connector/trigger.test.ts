@@ -43,7 +43,7 @@ beforeAll(async () => {
   await new Promise<void>((ok) => receiver.listen(0, '127.0.0.1', ok));
   const port = (receiver.address() as AddressInfo).port;
   callbackUrl = `http://127.0.0.1:${port}/workflows/6c1f/triggers/When_a_connection_needs_reauthorization/paths/invoke?api-version=2016-10-01&sp=%2Ftriggers%2FWhen_a_connection_needs_reauthorization%2Frun&sv=1.0&sig=Zx9-SAS_signature`;
-  host = await startHost({ CREDMAN_WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true', CREDMAN_LIFECYCLE_REMINDER_SECONDS: '3', CREDMAN_IDP_RETRIES: '0' });
+  host = await startHost({ CREDMAN_ALLOW_PRIVATE_NETWORKS: 'true', CREDMAN_LIFECYCLE_REMINDER_SECONDS: '3', CREDMAN_IDP_RETRIES: '0' });
   await registerClient(world, [host], 'cm-trigger');
   expect((await createProvider(host, world, P, 'cm-trigger')).status).toBe(201);
   expect((await createConnection(host, P, 'sales')).status).toBe(201);

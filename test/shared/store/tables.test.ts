@@ -45,7 +45,7 @@ async function freshServices(): Promise<{ services: Services; prefix: string }> 
     CREDMAN_APP_TENANT_ID: '00000000-0000-4000-8000-00000000de01',
     CREDMAN_APP_OBJECT_ID: DEV_APP_OBJECT_ID,
     CREDMAN_PUBLIC_BASE_URL: 'http://localhost:7071',
-    CREDMAN_WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+    CREDMAN_ALLOW_PRIVATE_NETWORKS: 'true',
   });
   return { services: await createServices(settings, { log: () => undefined }), prefix };
 }
