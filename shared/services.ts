@@ -80,7 +80,11 @@ export async function createServices(settings: Settings, deps: ServiceDeps): Pro
   const policies = new AccessPolicyStore(tables.accessPolicies);
 
   const idpSettings = settings.identityProviders;
-  const idp = new IdpClient({ timeoutMs: idpSettings.timeoutMs, retries: idpSettings.retries });
+  const idp = new IdpClient({
+    timeoutMs: idpSettings.timeoutMs,
+    retries: idpSettings.retries,
+    destination: { allowPrivateNetworks: settings.outbound.allowPrivateNetworks, allowedPrivateHosts: idpSettings.allowedPrivateHosts },
+  });
   const connectionTokens = new ConnectionTokenStore(tables.connections, cipher);
   const refresher = new TokenRefresher(providers, connectionTokens, idp, {
     callsPerMinute: idpSettings.callsPerMinute,

@@ -4,7 +4,7 @@ import { buildAuthorizeUrl } from '../oauth/authorizeUrl';
 import { resolveEndpoints } from '../oauth/endpoints';
 import { LifecycleService, type ConnectionRef } from '../lifecycle/lifecycleService';
 import { grantConfig, type GrantConfig } from '../oauth/grants';
-import { IdpUnavailableError, OAuthGrantError, type IdpClient } from '../oauth/idpClient';
+import { IdpDestinationError, IdpUnavailableError, OAuthGrantError, type IdpClient } from '../oauth/idpClient';
 import { codeExchangeRequest } from '../oauth/tokenRequest';
 import type { TokenSet } from '../oauth/tokenResponse';
 import type { ConnectionStore } from '../store/connections';
@@ -202,6 +202,8 @@ export class ConsentService {
         return this.finish(row, code, `The identity provider refused the authorization code (${err.error}).`, cookies);
       }
       if (err instanceof IdpUnavailableError) return this.finish(row, 'IdentityProviderError', err.message, cookies);
+      // The token endpoint is not a destination credman calls: the code was never sent.
+      if (err instanceof IdpDestinationError) return this.finish(row, err.code, err.message, cookies);
       throw err;
     }
 

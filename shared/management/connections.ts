@@ -1,4 +1,4 @@
-import { CredmanError, NotFoundError, PreconditionFailedError } from '../errors';
+import { ConnectionStateError, CredmanError, NotFoundError, PreconditionFailedError } from '../errors';
 import { connectionResource } from '../model/resources';
 import type { ConnectionPut, ConnectionResource } from '../model/schemas';
 import { LifecycleService, type ConnectionRef } from '../lifecycle/lifecycleService';
@@ -98,7 +98,8 @@ export class ConnectionService {
       await this.tokens.fetchNow(providerId, id);
     } catch (err) {
       if (!(err instanceof CredmanError) || err.status === 404) throw err;
-      if (err.status === 409) return; // already recorded on the connection (ClientSecretInvalid…)
+      if (err instanceof ConnectionStateError) return; // already recorded on the connection (ClientSecretInvalid…)
+      // Others (a refused destination's ProviderMisconfigured…) are recorded here, code and fixed message only.
       await this.tokens.recordFailure(providerId, id, err.code === 'TooManyRequests' ? 'IdentityProviderError' : err.code, err.message);
     }
   }
