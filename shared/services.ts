@@ -112,7 +112,7 @@ export async function createServices(settings: Settings, deps: ServiceDeps): Pro
       logger: (e) => deps.log(e.event === 'JwksUnavailable' ? 'error' : 'info', `auth: ${e.event}${'issuer' in e ? ` ${e.issuer}` : ''}: ${e.reason}`),
     }),
     providers: new ProviderService(providers, connections, policies, settings.publicBaseUrl, idp, forget),
-    connections: new ConnectionService(providers, connections, policies, settings.appIdentity, tokens),
+    connections: new ConnectionService(providers, connections, policies, settings.appIdentity, tokens, idp),
     accessPolicies: new AccessPolicyService(providers, connections, policies, settings.auth.issuers.map((i) => i.issuer), forget),
     consent: new ConsentService(providers, connections, new ConsentStateStore(tables.consentStates, cipher), refresher, idp, {
       publicBaseUrl: settings.publicBaseUrl,

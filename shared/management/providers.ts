@@ -9,10 +9,9 @@ import type { ConnectionStore } from '../store/connections';
 import type { Page } from '../store/paging';
 import type { ProviderGrantTypes, ProviderStore } from '../store/providers';
 import { discoverAndRegister, updateRegistration } from '../oauth/dynamicRegistration';
-import { kindOf, placeholdersOf, resolveEndpoints } from '../oauth/endpoints';
-import { IdpDestinationError, type IdpClient } from '../oauth/idpClient';
+import type { IdpClient } from '../oauth/idpClient';
 import type { ProviderTemplate } from '../oauth/template';
-import { validateParameters } from './parameters';
+import { checkDestinations, validateParameters } from './parameters';
 
 /** Where a dynamic registration's secrets are kept among the provider's sealed secrets (RFC 7592's bearer included). */
 const SECRET = { clientSecret: 'authorizationCode.clientSecret', registrationAccessToken: 'authorizationCode.registrationAccessToken' } as const;
@@ -78,7 +77,7 @@ export class ProviderService {
     if (template.dynamicRegistration && grantTypes.authorizationCode) {
       await this.register(id, template, grantTypes.authorizationCode, secrets);
     }
-    for (const g of grants) this.checkDestinations(template, g, grantTypes[g] as Record<string, string>);
+    for (const g of grants) checkDestinations(this.idp, template, grantTypes[g] as Record<string, string>, `properties.oauth2.grantTypes.${g}`);
     const r = await this.providers.put(
       id,
       { ...(props.displayName === undefined ? {} : { displayName: props.displayName }), identityProvider: template.id, grantTypes },
@@ -86,34 +85,6 @@ export class ProviderService {
       ifMatch,
     );
     return { created: r.created, resource: providerResource(r.record, this.redirectUrl), etag: r.record.etag };
-  }
-
-  /**
-   * The token and refresh endpoints credman will call must pass the destination guard of every
-   * outbound call: a refused one is a 400 naming the parameter now, not a failure at the first
-   * token. (Names are resolved only when connecting; the guard runs again there. The authorization
-   * endpoint is the browser's to visit, not credman's.)
-   */
-  private checkDestinations(template: ProviderTemplate, grant: GrantType, params: Record<string, string>): void {
-    let endpoints: { tokenUrl: string; refreshUrl: string };
-    try {
-      endpoints = resolveEndpoints(template, params);
-    } catch {
-      return; // a value the endpoints need is missing: validateParameters has said so, or run time will
-    }
-    for (const which of ['tokenUrl', 'refreshUrl'] as const) {
-      const names = placeholdersOf(template.endpoints[which] ?? template.endpoints.tokenUrl);
-      const name = names.find((n) => kindOf(template, n) === 'url') ?? names[0];
-      const target = `properties.oauth2.grantTypes.${grant}${name ? `.${name}` : ''}`;
-      try {
-        this.idp.checkUrl(endpoints[which], target);
-      } catch (err) {
-        if (!(err instanceof IdpDestinationError)) throw err;
-        throw new ValidationError(`The provider's ${which === 'tokenUrl' ? 'token' : 'refresh'} endpoint is not a destination credman calls.`, [
-          { ...err.details[0], message: `${err.problem.message} A private identity provider must be named in CREDMAN_IDP_ALLOWED_PRIVATE_HOSTS.` },
-        ]);
-      }
-    }
   }
 
   /**

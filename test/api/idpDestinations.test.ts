@@ -115,6 +115,17 @@ it('refuses a provider whose token endpoint is on loopback with a 400 naming tok
   expect(trap.seen).toEqual([]);
 });
 
+it("refuses a connection whose own parameters move the token endpoint onto loopback (400 naming the parameter), and sends nothing", async () => {
+  expect((await strict.request('PUT', '/providers/public', { body: clientCredentials('https://idp.example/token') })).status).toBe(201);
+  const r = await strict.request('PUT', '/providers/public/connections/moved', {
+    body: { properties: { authorizationType: 'OAuth2', oauth2grantType: 'ClientCredentials', parameters: { tokenUrl: `${trap.base}/token` } } },
+  });
+  expect(r.status).toBe(400);
+  expect(r.body.error.details[0]).toMatchObject({ code: 'SchemeNotAllowed', target: 'properties.parameters.tokenUrl' });
+  expect((await strict.request('GET', '/providers/public/connections/moved')).status).toBe(404);
+  expect(trap.seen).toEqual([]);
+});
+
 it('refuses at connect time too (a provider saved while allowed): no client secret leaves, and the connection says why without the server body', async () => {
   expect((await listed.request('PUT', '/providers/saved', { body: clientCredentials(`${trap.base}/token`) })).status).toBe(201);
   const c = await connect(strict, 'saved', 'c1');
