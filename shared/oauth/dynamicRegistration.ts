@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { IdentityProviderError, ValidationError } from '../errors';
-import { IdpDestinationError, type IdpClient } from './idpClient';
+import { IdpDestinationError, oauthErrorCode, type IdpClient } from './idpClient';
 
 // `oauth2.1-dcr` providers: credman reads the server's metadata (RFC 8414, or OpenID Connect
 // Discovery) from `serverUrl` and registers itself as a client (RFC 7591) with its own callback,
@@ -54,7 +54,7 @@ function clientMetadata(redirectUri: string, authMethod: string, scopes: string 
 
 function refused(status: number, body: unknown, what: string) {
   const error = (body as { error?: unknown } | undefined)?.error;
-  return invalid(`The ${what} refused credman (${status}${typeof error === 'string' ? ` ${error.replace(/[^\w.-]/g, '').slice(0, 64)}` : ''}).`);
+  return invalid(`The ${what} refused credman (${status}${typeof error === 'string' ? ` ${oauthErrorCode(error)}` : ''}).`);
 }
 
 const SERVER_URL = 'properties.oauth2.grantTypes.authorizationCode.serverUrl';
