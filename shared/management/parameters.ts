@@ -1,7 +1,7 @@
 import { CredmanError, ValidationError, type ErrorDetail } from '../errors';
 import { templateParameters, type GrantType, type ProviderTemplate, type TemplateParameter } from '../oauth/catalogue';
 import { kindOf, placeholdersOf, resolveEndpoints } from '../oauth/endpoints';
-import { IdpDestinationError, type IdpClient } from '../oauth/idpClient';
+import { IdpDestinationError, PRIVATE_IDP_HINT, type IdpClient } from '../oauth/idpClient';
 
 export interface SplitParameters {
   plain: Record<string, string>;
@@ -108,7 +108,7 @@ export function checkDestinations(idp: Pick<IdpClient, 'checkUrl'>, template: Pr
     } catch (err) {
       if (!(err instanceof IdpDestinationError)) throw err;
       throw new ValidationError(`The ${which === 'tokenUrl' ? 'token' : 'refresh'} endpoint is not a destination credman calls.`, [
-        { ...err.details[0], message: `${err.problem.message} A private identity provider must be named in CREDMAN_IDP_ALLOWED_PRIVATE_HOSTS.` },
+        { ...err.details[0], message: `${err.problem.message} ${PRIVATE_IDP_HINT}` },
       ]);
     }
   }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { IdentityProviderError, ValidationError } from '../errors';
-import { IdpDestinationError, oauthErrorCode, type IdpClient } from './idpClient';
+import { IdpDestinationError, oauthErrorCode, PRIVATE_IDP_HINT, type IdpClient } from './idpClient';
 
 // `oauth2.1-dcr` providers: credman reads the server's metadata (RFC 8414, or OpenID Connect
 // Discovery) from `serverUrl` and registers itself as a client (RFC 7591) with its own callback,
@@ -76,7 +76,7 @@ async function call(idp: IdpClient, what: string, ...args: Parameters<IdpClient[
 }
 
 function refusedDestination(err: IdpDestinationError, what: string) {
-  return invalid(`${what} is not a destination credman calls: ${err.problem.message} A private identity provider must be named in CREDMAN_IDP_ALLOWED_PRIVATE_HOSTS.`, err.problem.code);
+  return invalid(`${what} is not a destination credman calls: ${err.problem.message} ${PRIVATE_IDP_HINT}`, err.problem.code);
 }
 
 /** The endpoints the metadata names must pass the same guard before credman stores or calls them. */

@@ -40,13 +40,16 @@ export class OAuthGrantError extends Error {
   }
 }
 
+/** What an admin is told to do about a refused identity-provider endpoint. */
+export const PRIVATE_IDP_HINT = 'A private identity provider must be named in CREDMAN_IDP_ALLOWED_PRIVATE_HOSTS.';
+
 /**
  * An identity-provider URL the destination guard refuses (a 409 ProviderMisconfigured at run
  * time; provider writes turn it into a 400 naming the field). Nothing was sent.
  */
 export class IdpDestinationError extends CredmanError {
   constructor(readonly problem: DestinationError, target?: string) {
-    super('ProviderMisconfigured', 409, `credman does not call this identity-provider endpoint: ${problem.message} A private identity provider must be named in CREDMAN_IDP_ALLOWED_PRIVATE_HOSTS.`, {
+    super('ProviderMisconfigured', 409, `credman does not call this identity-provider endpoint: ${problem.message} ${PRIVATE_IDP_HINT}`, {
       details: [{ code: problem.code, ...(target === undefined ? {} : { target }), message: problem.message }],
     });
   }
