@@ -8,6 +8,8 @@ export const metrics = {
   tokenCacheHits: 0,
   /** Token requests that read the connection row (decrypting it), whatever came next. */
   tokenStoreReads: 0,
+  /** Point reads of a connection's grant generation: two with each load of its policies, never per warm request. */
+  grantGenerationReads: 0,
   /** Calls that reached an identity provider's token endpoint (each retry counts). */
   identityProviderCalls: 0,
 };

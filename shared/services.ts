@@ -94,7 +94,11 @@ export async function createServices(settings: Settings, deps: ServiceDeps): Pro
     log: (level, message) => deps.log(level, message),
   });
   const tokens = new TokenService(
-    new AccessCheck(policies, settings.tokenCache.enabled ? settings.tokenCache.policyTtlMs : 0),
+    new AccessCheck(
+      policies,
+      settings.tokenCache.enabled ? connectionTokens : undefined,
+      settings.tokenCache.enabled ? settings.tokenCache.policyTtlMs : 0,
+    ),
     refresher,
     { cacheEnabled: settings.tokenCache.enabled, appIdentity: settings.appIdentity },
   );

@@ -2,7 +2,7 @@ import type { TableClient, TableEntityResult } from '@azure/data-tables';
 import type { EnvelopeCipher, RecordLocation } from '../crypto';
 import type { ConnectionStatus } from '../model/schemas';
 import { readEntity } from './countedPartition';
-import { PARAM, type ConnectionEntity } from './connections';
+import { grantGenerationOf, newGrantGeneration, PARAM, type ConnectionEntity } from './connections';
 import { isNotFound, isPreconditionFailed, unavailable } from './storageErrors';
 
 // The token side of a connection row: current tokens (encrypted in `secrets`), the refresh lease
@@ -39,6 +39,10 @@ export interface TokenState {
   readonly tokenVersion: number;
   readonly lease?: { owner: string; until: number };
   readonly window: { start: number; count: number };
+  /** Forced refreshes that reached the identity provider this minute. */
+  readonly forcedWindow: { start: number; count: number };
+  /** Which grant the tokens belong to (grantGenerationOf). */
+  readonly generation: string;
   readonly lastUsedAt?: number;
   readonly consentedAt?: number;
   /** The row as read, so that an update changes only what it names. */
@@ -49,6 +53,9 @@ export interface TokenState {
 export interface TokenChange {
   lease?: { owner: string; until: number } | null;
   window?: { start: number; count: number };
+  forcedWindow?: { start: number; count: number };
+  /** The tokens belong to a new grant (a consent): instances drop what they cached of the old one. */
+  newGrant?: true;
   /** New tokens; `refreshToken: undefined` keeps the stored one (providers may not return one on refresh). */
   tokens?: { token: StoredToken; refreshToken?: string; refreshExpiresAt?: number } | null;
   status?: ConnectionStatus;
@@ -81,6 +88,8 @@ export class ConnectionTokenStore {
     if (change.lease === null) (drop('leaseOwner'), drop('leaseUntil'));
     else if (change.lease) Object.assign(next, { leaseOwner: change.lease.owner, leaseUntil: change.lease.until });
     if (change.window) Object.assign(next, { windowStart: change.window.start, windowCount: change.window.count });
+    if (change.forcedWindow) Object.assign(next, { forcedWindowStart: change.forcedWindow.start, forcedWindowCount: change.forcedWindow.count });
+    if (change.newGrant) next.grantGeneration = newGrantGeneration();
     if (change.status) next.status = change.status;
     if (change.consentedAt !== undefined) {
       next.consentedOn = new Date(change.consentedAt).toISOString();
@@ -142,6 +151,22 @@ export class ConnectionTokenStore {
     }
   }
 
+  /**
+   * The connection's grant generation, undefined when it does not exist: a point read of two
+   * columns, nothing decrypted. What an instance checks its cached token against.
+   */
+  async generation(providerId: string, connectionId: string): Promise<string | undefined> {
+    try {
+      const e = await this.table.getEntity<Pick<ConnectionEntity, 'grantGeneration' | 'createdOn'>>(providerId, connectionId, {
+        queryOptions: { select: ['grantGeneration', 'createdOn'] },
+      });
+      return grantGenerationOf(e);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      return unavailable(err);
+    }
+  }
+
   /** Records use of the connection; no ETag (a timestamp), and a vanished row is no error. */
   async touch(providerId: string, connectionId: string, at: number): Promise<void> {
     try {
@@ -194,6 +219,8 @@ function toState(providerId: string, connectionId: string, e: TableEntityResult<
     tokenVersion: e.tokenVersion ?? 0,
     ...(e.leaseOwner && e.leaseUntil ? { lease: { owner: e.leaseOwner, until: e.leaseUntil } } : {}),
     window: { start: e.windowStart ?? 0, count: e.windowCount ?? 0 },
+    forcedWindow: { start: e.forcedWindowStart ?? 0, count: e.forcedWindowCount ?? 0 },
+    generation: grantGenerationOf(e),
     ...(e.lastUsedOn ? { lastUsedAt: ms(e.lastUsedOn) } : {}),
     ...(e.consentedOn ? { consentedAt: ms(e.consentedOn) } : {}),
     entity: e,

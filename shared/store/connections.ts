@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { TableClient } from '@azure/data-tables';
 import type { ConnectionStatus } from '../model/schemas';
 import { deleteCounted, deletePartition, readEntity, upsertCounted } from './countedPartition';
@@ -50,7 +51,30 @@ export interface ConnectionEntity {
   /** Last consent or token served, written at most hourly per instance (not per request). */
   lastUsedOn?: string;
   consentedOn?: string;
+  /** Forced refreshes that reached the identity provider in the current minute (their own budget). */
+  forcedWindowStart?: number;
+  forcedWindowCount?: number;
+  /**
+   * Which grant the tokens belong to (see grantGenerationOf): random, new on create, on each
+   * consent, on a grant-type change and on every PUT of a client-credentials connection; a
+   * refresh keeps it. Instances key their cached tokens by it.
+   */
+  grantGeneration?: string;
 }
+
+/**
+ * The generation of a connection's grant: an instance serves a cached token only while the row
+ * still names the generation the token was read under, so a connection deleted and created again
+ * under the same id, or consented by another account, never gets the previous grant's token.
+ * Random (never reused, unlike a clock); rows written before the field existed count as one
+ * generation per createdOn. Not the lifecycle's generation (LifecycleService.generationOf), which
+ * must survive consents: a lifecycle waits for consent and is woken by it.
+ */
+export function grantGenerationOf(e: Pick<ConnectionEntity, 'grantGeneration' | 'createdOn'>): string {
+  return e.grantGeneration ?? `created:${e.createdOn}`;
+}
+
+export const newGrantGeneration = (): string => randomBytes(12).toString('base64url');
 
 export const PARAM = 'param.';
 
@@ -104,6 +128,10 @@ export class ConnectionStore {
           status: keep ? existing.status : 'Pending',
           ...(keep && existing.errorCode ? { errorCode: existing.errorCode, errorMessage: existing.errorMessage ?? '' } : {}),
           ...(keep ? tokenStateOf(existing) : {}),
+          // Client-credentials tokens are fetched again with the new parameters (another tenant,
+          // scope or secret): instances must not keep serving the old ones. An authorization-code
+          // connection keeps its person's tokens, and its generation (a refresh under way stores into it).
+          ...(keep && value.grantType === 'AuthorizationCode' ? {} : { grantGeneration: newGrantGeneration() }),
           createdOn: existing?.createdOn ?? now,
           changedOn: now,
         };
@@ -130,6 +158,7 @@ export class ConnectionStore {
 const TOKEN_STATE = [
   'expiresOn', 'tokenType', 'scope', 'obtainedOn', 'refreshExpiresOn', 'tokenVersion',
   'leaseOwner', 'leaseUntil', 'windowStart', 'windowCount', 'lastUsedOn', 'consentedOn',
+  'forcedWindowStart', 'forcedWindowCount', 'grantGeneration',
 ] as const;
 
 /** The token-state columns of a row, carried over when a replace keeps the connection's tokens. */

@@ -21,6 +21,8 @@ const POLL_MS = 120;
 export interface Obtained {
   token: StoredToken;
   version: number;
+  /** The grant generation the token belongs to (grantGenerationOf). */
+  generation: string;
 }
 
 export interface ObtainRequest {
@@ -69,11 +71,11 @@ export class TokenRefresher {
       const now = this.now();
       if (!req.retryBroken) refuseBroken(state);
       const t = state.token;
-      if (t && isFresh(t, now, req.minValiditySeconds) && (!req.force || state.tokenVersion > known)) return { token: t, version: state.tokenVersion };
+      if (t && isFresh(t, now, req.minValiditySeconds) && (!req.force || state.tokenVersion > known)) return served(state, t);
       if (state.lease && state.lease.owner !== this.owner && state.lease.until > now) {
         // Someone else is refreshing: wait for their result; past the wait, serve what is still valid.
         if (now > deadline) {
-          if (isUsable(t, now)) return { token: t, version: state.tokenVersion };
+          if (isUsable(t, now)) return served(state, t);
           throw new IdentityProviderError('The identity provider is taking too long to issue a token; try again.');
         }
         await this.sleep(POLL_MS * (0.5 + Math.random()));
@@ -81,7 +83,7 @@ export class TokenRefresher {
       }
       const window = state.window.start > now - WINDOW_MS ? state.window : { start: now, count: 0 };
       if (window.count >= this.options.callsPerMinute) {
-        if (isUsable(t, now)) return { token: t, version: state.tokenVersion };
+        if (isUsable(t, now)) return served(state, t);
         throw new TooManyRequestsError(
           `Connection '${connectionId}' reached ${this.options.callsPerMinute} identity-provider calls this minute.`,
           (window.start + WINDOW_MS - now) / 1000,
@@ -92,7 +94,7 @@ export class TokenRefresher {
         window: { start: window.start, count: window.count + 1 },
       });
       if (!leased) continue; // another instance moved first: look again
-      return this.refreshUnderLease(leased);
+      return this.refreshUnderLease(leased, req);
     }
   }
 
@@ -102,13 +104,15 @@ export class TokenRefresher {
   }
 
   /**
-   * Stores tokens obtained outside a refresh (consent); the connection becomes Connected. Returns
-   * the createdOn of the row they went into (which generation of the connection got them).
+   * Stores tokens obtained outside a refresh (consent); the connection becomes Connected, under a
+   * new grant generation (whoever consented, every instance stops serving the previous grant's
+   * token). Returns the createdOn of the row they went into (which lifecycle generation got them).
    */
   async store(providerId: string, connectionId: string, set: TokenSet): Promise<string> {
     const token = storedToken(set, this.now());
     return this.retryUpdate(providerId, connectionId, () => ({
       tokens: tokensOf(set, token, this.now()),
+      newGrant: true,
       status: 'Connected',
       error: null,
       consentedAt: token.obtainedAt,
@@ -125,7 +129,7 @@ export class TokenRefresher {
     }));
   }
 
-  private async refreshUnderLease(leased: TokenState): Promise<Obtained> {
+  private async refreshUnderLease(leased: TokenState, req: ObtainRequest): Promise<Obtained> {
     const { providerId, connectionId } = leased;
     let set: TokenSet;
     try {
@@ -136,21 +140,28 @@ export class TokenRefresher {
     const token = storedToken(set, this.now());
     const change: TokenChange = { tokens: tokensOf(set, token, this.now()), lease: null, status: 'Connected', error: null };
     const saved = await this.tokens.update(leased, change);
-    if (saved) return { token, version: saved.tokenVersion };
+    if (saved) return { token, version: saved.tokenVersion, generation: leased.generation };
     // The row moved under our lease (an admin PUT, or the lease ran out). Our tokens are the newest
     // the identity provider issued unless someone stored others since: never overwrite theirs.
     for (let i = 0; i < 10; i++) {
       const now = await this.tokens.read(providerId, connectionId);
       if (!now) throw new NotFoundError('ConnectionNotFound', `Connection '${connectionId}' was deleted.`);
+      if (now.generation !== leased.generation) {
+        // Another grant now (deleted and created again, another consent, new client credentials):
+        // ours belongs to no connection any more and must not land in this one. Give the lease
+        // back and answer from the connection as it is now.
+        if (now.lease?.owner === this.owner) await this.tokens.update(now, { lease: null });
+        return this.obtain(providerId, connectionId, { minValiditySeconds: req.minValiditySeconds, force: false, ...(req.retryBroken ? { retryBroken: true } : {}) });
+      }
       if (now.tokenVersion !== leased.tokenVersion) {
-        if (now.token) return { token: now.token, version: now.tokenVersion };
+        if (now.token) return served(now, now.token);
         break;
       }
       const again = await this.tokens.update(now, change);
-      if (again) return { token, version: again.tokenVersion };
+      if (again) return { token, version: again.tokenVersion, generation: leased.generation };
     }
     this.options.log?.('warn', `refresh: could not store the new token of ${providerId}/${connectionId}; serving it once`);
-    return { token, version: leased.tokenVersion + 1 };
+    return { token, version: leased.tokenVersion + 1, generation: leased.generation };
   }
 
   private async callIdp(state: TokenState): Promise<TokenSet> {
@@ -192,7 +203,7 @@ export class TokenRefresher {
       this.options.log?.('warn', `refresh: ${providerId}/${connectionId}: the provider may have answered unheard (${err.message}); if it rotated the refresh token, the next refresh will say so`);
     }
     await this.tokens.update(leased, { lease: null });
-    if (isUsable(leased.token, this.now())) return { token: leased.token, version: leased.tokenVersion };
+    if (isUsable(leased.token, this.now())) return served(leased, leased.token);
     if (err instanceof IdpUnavailableError) throw new IdentityProviderError(`${err.message} No valid token is cached; try again later.`);
     if (err instanceof OAuthGrantError) {
       // The code only: the provider's description is free text from outside (docs/oauth.md).
@@ -212,6 +223,8 @@ export class TokenRefresher {
     throw new Error('The connection changed too often to be updated.');
   }
 }
+
+const served = (state: TokenState, token: StoredToken): Obtained => ({ token, version: state.tokenVersion, generation: state.generation });
 
 function refuseBroken(state: TokenState): void {
   if (state.status === 'Error' && state.error) {

@@ -1,6 +1,6 @@
 import type { LRUCache } from 'lru-cache';
 import { lruCache } from '../lruCache';
-import { CredmanError } from '../errors';
+import { CredmanError, DependencyUnavailableError } from '../errors';
 import { metrics } from '../metrics';
 import type { Caller } from '../identity/caller';
 import type { StoredToken } from '../store/connectionTokens';
@@ -11,6 +11,10 @@ import type { Obtained, TokenRefresher } from './refresher';
 // The runtime: authorise the caller, answer from memory while the token is fresh, otherwise let
 // the refresher obtain one. Concurrent misses for one connection in this process share a single
 // flight; across processes the refresher's lease takes over.
+//
+// A cached token is served only under the grant generation the caller's policies were loaded
+// with (AccessCheck reads it with them): a connection re-created or consented again elsewhere
+// stops being served the previous grant's token when the policies are next loaded.
 
 /** What the token endpoint returns (the AuthorizationContext of /openapi.json): never the refresh or ID token. */
 export interface AuthorizationContext {
@@ -55,8 +59,17 @@ export class TokenService {
 
   /** The token endpoint: the caller must hold an access policy on the connection. */
   async getToken(caller: Caller, providerId: string, connectionId: string, opts: TokenOptions = {}): Promise<ServedToken> {
-    await this.access.require(caller, providerId, connectionId);
-    return this.serve(providerId, connectionId, opts);
+    const generation = await this.access.require(caller, providerId, connectionId);
+    const entry = await this.serve(providerId, connectionId, opts, generation);
+    if (!this.options.cacheEnabled || entry.generation === generation) return entry;
+    // The connection has another grant than the one these policies were loaded with (re-created
+    // or consented again elsewhere): check the caller against its policies as they are now.
+    this.access.forget(providerId, connectionId);
+    const now = await this.access.require(caller, providerId, connectionId);
+    if (entry.generation === now) return entry;
+    const again = await this.serve(providerId, connectionId, opts, now);
+    if (again.generation === now) return again;
+    throw new DependencyUnavailableError(`Connection '${connectionId}'`); // changing as we look: the client retries
   }
 
   /**
@@ -68,12 +81,17 @@ export class TokenService {
     return (await this.getToken(this.app, providerId, connectionId, opts)).context;
   }
 
-  private async serve(providerId: string, connectionId: string, opts: TokenOptions): Promise<ServedToken> {
+  private async serve(providerId: string, connectionId: string, opts: TokenOptions, generation: string | undefined): Promise<Entry> {
     const minValidity = opts.minValiditySeconds ?? DEFAULT_MIN_VALIDITY_SECONDS;
     const key = `${providerId}/${connectionId}`;
     const now = (this.options.now ?? Date.now)();
     this.recordUse(key, providerId, connectionId, now);
-    const cached = this.options.cacheEnabled ? this.cache.get(key) : undefined;
+    let cached = this.options.cacheEnabled ? this.cache.get(key) : undefined;
+    if (cached && cached.generation !== generation) {
+      // Another grant's token: never served again, nor a base for knownVersion.
+      this.cache.delete(key);
+      cached = undefined;
+    }
     if (cached && !opts.forceRefresh && isFresh(cached.token, now, minValidity)) {
       metrics.tokenCacheHits++;
       return cached;
@@ -132,7 +150,7 @@ export class TokenService {
         const entry: Entry = { ...got, context, json: JSON.stringify(context) };
         if (this.options.cacheEnabled) {
           const current = this.cache.get(key);
-          if (!current || current.version <= got.version) this.cache.set(key, entry);
+          if (!current || current.generation !== got.generation || current.version <= got.version) this.cache.set(key, entry);
         }
         return entry;
       })
