@@ -70,6 +70,12 @@ param idpRetries int = 2
 param idpCallsPerMinute int = 250
 @description('Identity providers on a private network (reached through VNet integration): host names, IP addresses or CIDR ranges, comma-separated, that token, discovery and registration calls may reach even though private networks are refused. Empty: public identity providers only.')
 param idpAllowedPrivateHosts string = ''
+@description('A caller\'s forceRefresh is answered with a token obtained within this many seconds (0: off).')
+param forceRefreshMinIntervalSeconds int = 30
+@description('Forced refreshes reaching the identity provider per minute: per caller on a connection, per connection, per OAuth client.')
+param forceRefreshPerCallerPerMinute int = 3
+param forceRefreshPerConnectionPerMinute int = 6
+param forceRefreshPerClientPerMinute int = 60
 param tokenCache bool = true
 param policyCacheSeconds int = 30
 param expiryWarningDays int = 14
@@ -241,6 +247,10 @@ var credmanSettings = {
   CREDMAN_IDP_RETRIES: string(idpRetries)
   CREDMAN_IDP_CALLS_PER_MINUTE: string(idpCallsPerMinute)
   CREDMAN_IDP_ALLOWED_PRIVATE_HOSTS: idpAllowedPrivateHosts
+  CREDMAN_FORCE_REFRESH_MIN_INTERVAL_SECONDS: string(forceRefreshMinIntervalSeconds)
+  CREDMAN_FORCE_REFRESH_PER_CALLER_PER_MINUTE: string(forceRefreshPerCallerPerMinute)
+  CREDMAN_FORCE_REFRESH_PER_CONNECTION_PER_MINUTE: string(forceRefreshPerConnectionPerMinute)
+  CREDMAN_FORCE_REFRESH_PER_CLIENT_PER_MINUTE: string(forceRefreshPerClientPerMinute)
   // string(bool) is 'True' in ARM; the schema wants lower case.
   CREDMAN_TOKEN_CACHE: tokenCache ? 'true' : 'false'
   CREDMAN_POLICY_CACHE_SECONDS: string(policyCacheSeconds)

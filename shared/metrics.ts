@@ -10,6 +10,8 @@ export const metrics = {
   tokenStoreReads: 0,
   /** Point reads of a connection's grant generation: two with each load of its policies, never per warm request. */
   grantGenerationReads: 0,
+  /** Callers' forceRefresh answered with a token obtained within CREDMAN_FORCE_REFRESH_MIN_INTERVAL_SECONDS. */
+  forcedRefreshesCoalesced: 0,
   /** Calls that reached an identity provider's token endpoint (each retry counts). */
   identityProviderCalls: 0,
 };

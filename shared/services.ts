@@ -91,6 +91,7 @@ export async function createServices(settings: Settings, deps: ServiceDeps): Pro
     // Longer than one call with all its retries and waits, so a lease never ends under its holder.
     leaseMs: (idpSettings.retries + 1) * (idpSettings.timeoutMs + 5_000) + 5_000,
     waitMs: (idpSettings.retries + 1) * (idpSettings.timeoutMs + 5_000),
+    forceRefresh: settings.forceRefresh,
     log: (level, message) => deps.log(level, message),
   });
   const tokens = new TokenService(

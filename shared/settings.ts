@@ -83,6 +83,17 @@ export const settingsSchema = z
         }
       })
       .default([]),
+    /**
+     * A caller's `forceRefresh` is satisfied by a token obtained within this many seconds (by any
+     * instance): looping it cannot make the identity provider issue more. 0 turns it off.
+     */
+    CREDMAN_FORCE_REFRESH_MIN_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
+    /** Forced refreshes that may reach the identity provider per minute: per caller on one connection (in each instance's memory)… */
+    CREDMAN_FORCE_REFRESH_PER_CALLER_PER_MINUTE: positiveInt(3),
+    /** …per connection (in its row, across instances)… */
+    CREDMAN_FORCE_REFRESH_PER_CONNECTION_PER_MINUTE: positiveInt(6),
+    /** …and per OAuth client id of a provider, over all its connections (a row of its own, across instances). */
+    CREDMAN_FORCE_REFRESH_PER_CLIENT_PER_MINUTE: positiveInt(60),
     /** Keep access tokens and access policies in memory (`false` only to measure the uncached path). */
     CREDMAN_TOKEN_CACHE: z.enum(['true', 'false']).default('true'),
     /** How long this instance trusts its copy of a connection's access policies, in seconds. */
@@ -133,6 +144,12 @@ export interface Settings {
     readonly callsPerMinute: number;
     /** Allow-list entries (see parseAllowList) for identity providers on private networks. */
     readonly allowedPrivateHosts: readonly string[];
+  };
+  readonly forceRefresh: {
+    readonly minIntervalMs: number;
+    readonly perCallerPerMinute: number;
+    readonly perConnectionPerMinute: number;
+    readonly perClientPerMinute: number;
   };
   readonly tokenCache: { readonly enabled: boolean; readonly policyTtlMs: number };
   /** Every outbound call: webhook deliveries and identity-provider calls. */
@@ -199,6 +216,12 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
       retries: s.CREDMAN_IDP_RETRIES,
       callsPerMinute: s.CREDMAN_IDP_CALLS_PER_MINUTE,
       allowedPrivateHosts: s.CREDMAN_IDP_ALLOWED_PRIVATE_HOSTS,
+    },
+    forceRefresh: {
+      minIntervalMs: s.CREDMAN_FORCE_REFRESH_MIN_INTERVAL_SECONDS * 1000,
+      perCallerPerMinute: s.CREDMAN_FORCE_REFRESH_PER_CALLER_PER_MINUTE,
+      perConnectionPerMinute: s.CREDMAN_FORCE_REFRESH_PER_CONNECTION_PER_MINUTE,
+      perClientPerMinute: s.CREDMAN_FORCE_REFRESH_PER_CLIENT_PER_MINUTE,
     },
     tokenCache: { enabled: s.CREDMAN_TOKEN_CACHE === 'true', policyTtlMs: s.CREDMAN_POLICY_CACHE_SECONDS * 1000 },
     outbound: { allowPrivateNetworks: s.CREDMAN_ALLOW_PRIVATE_NETWORKS === 'true' },

@@ -127,9 +127,18 @@ export const OPERATIONS: readonly Operation[] = [
     method: 'post', path: `${C}/token`, operationId: 'getToken', summary: 'A fresh access token of the connection', policy: true,
     query: [
       { name: 'minValidity', schema: { type: 'integer', minimum: 0, maximum: 86400, default: 180 }, description: 'Seconds of validity the token must have left (capped at half its lifetime).' },
-      { name: 'forceRefresh', schema: { type: 'boolean', default: false }, description: 'Obtain a new token from the identity provider.' },
+      {
+        name: 'forceRefresh', schema: { type: 'boolean', default: false },
+        description: 'Obtain a new token from the identity provider. A token obtained within CREDMAN_FORCE_REFRESH_MIN_INTERVAL_SECONDS (30) satisfies it; beyond that, forced refreshes have budgets per caller, per connection and per OAuth client (429 when spent).',
+      },
     ],
-    response: [{ status: '200', schema: authorizationContextSchema, description: 'The authorization context' }],
+    response: [
+      { status: '200', schema: authorizationContextSchema, description: 'The authorization context' },
+      {
+        status: '429', schema: errorSchema, headers: { 'Retry-After': { description: 'Seconds until the budget allows another', schema: { type: 'integer' } } },
+        description: 'TooManyRequests: a forced-refresh budget is spent (ask again without forceRefresh), or the connection reached CREDMAN_IDP_CALLS_PER_MINUTE with no valid token',
+      },
+    ],
   },
   {
     method: 'get', path: '/consent/start', operationId: 'consentStart', summary: 'Follows a login link (the first follow consumes it): redirects to the identity provider',

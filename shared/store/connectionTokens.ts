@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto';
 import type { TableClient, TableEntityResult } from '@azure/data-tables';
 import type { EnvelopeCipher, RecordLocation } from '../crypto';
 import type { ConnectionStatus } from '../model/schemas';
 import { readEntity } from './countedPartition';
 import { grantGenerationOf, newGrantGeneration, PARAM, type ConnectionEntity } from './connections';
-import { isNotFound, isPreconditionFailed, unavailable } from './storageErrors';
+import { isConflict, isNotFound, isPreconditionFailed, unavailable } from './storageErrors';
+import { currentWindow, secondsLeft } from '../tokens/budget';
 
 // The token side of a connection row: current tokens (encrypted in `secrets`), the refresh lease
 // and the identity-provider call window. Every write is a Replace guarded by the row's ETag, so
@@ -165,6 +167,35 @@ export class ConnectionTokenStore {
       if (isNotFound(err)) return undefined;
       return unavailable(err);
     }
+  }
+
+  /**
+   * Counts one forced refresh against the budget of an OAuth client of a provider, shared by every
+   * instance: a row of its own in the provider's partition (its key starts with '!', so it is no
+   * connection, and it goes with the partition). Returns 0 within the budget, otherwise the seconds
+   * to wait (nothing counted). Contended past a few attempts, it answers "wait a second".
+   */
+  async takeClientBudget(providerId: string, clientId: string, limit: number, now: number): Promise<number> {
+    const rowKey = `!forced.${createHash('sha256').update(clientId).digest('base64url').slice(0, 22)}`;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      let row: { windowStart: number; windowCount: number; etag: string } | undefined;
+      try {
+        row = await this.table.getEntity<{ windowStart: number; windowCount: number }>(providerId, rowKey);
+      } catch (err) {
+        if (!isNotFound(err)) return unavailable(err);
+      }
+      const w = currentWindow(row && { start: row.windowStart, count: row.windowCount }, now);
+      if (w.count >= limit) return secondsLeft(w, now);
+      const entity = { partitionKey: providerId, rowKey, windowStart: w.start, windowCount: w.count + 1 };
+      try {
+        if (row) await this.table.updateEntity(entity, 'Replace', { etag: row.etag });
+        else await this.table.createEntity(entity);
+        return 0;
+      } catch (err) {
+        if (!isPreconditionFailed(err) && !isConflict(err)) return unavailable(err);
+      }
+    }
+    return 1;
   }
 
   /** Records use of the connection; no ETag (a timestamp), and a vanished row is no error. */

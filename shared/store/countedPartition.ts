@@ -160,7 +160,7 @@ export async function deletePartition(client: TableClient, pk: string): Promise<
     if (keys.length === 0) return deleted;
     try {
       await client.submitTransaction(keys.map((rk) => ['delete', { partitionKey: pk, rowKey: rk }]));
-      deleted += keys.filter((k) => k !== COUNTER_ROW).length;
+      deleted += keys.filter((k) => !k.startsWith('!')).length; // '!' rows (the counter, budgets) are no items
     } catch (err) {
       // A row deleted concurrently fails the batch; the next round lists what is left.
       if (!isNotFound(err)) unavailable(err);

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { ConnectionStateError, IdentityProviderError, NotFoundError, TooManyRequestsError } from '../errors';
 import { metrics } from '../metrics';
-import { grantConfig } from '../oauth/grants';
+import { grantConfig, type GrantConfig } from '../oauth/grants';
 import { IdpUnavailableError, OAuthGrantError, type IdpClient } from '../oauth/idpClient';
 import { clientCredentialsRequest, refreshRequest } from '../oauth/tokenRequest';
 import type { TokenSet } from '../oauth/tokenResponse';
 import type { ConnectionTokenStore, StoredToken, TokenChange, TokenState } from '../store/connectionTokens';
 import type { ProviderStore } from '../store/providers';
+import { currentWindow, MemoryBudget, secondsLeft, type Window } from './budget';
 import { isFresh, isUsable, storedToken } from './freshness';
 
 // Obtains a new token for a connection exactly once across every instance. The row's ETag is the
@@ -14,8 +15,13 @@ import { isFresh, isUsable, storedToken } from './freshness';
 // for the row to show the new token (or serves the still-valid one it has). Identity providers
 // that rotate refresh tokens revoke the whole family when an old one is replayed, so a second
 // concurrent refresh would not just waste a call, it would cost the user a new consent.
+//
+// A caller's forceRefresh is the one way a caller can make credman call the identity provider
+// at will, so it is coalesced and budgeted (docs/oauth.md, "Forced refreshes"): a token obtained
+// within `minIntervalMs` (by any instance: the row says when) satisfies it; beyond that it spends
+// a budget of its own per caller and connection (this process's memory), per connection (the
+// row, counted by the lease write it makes anyway) and per OAuth client (a row of its own).
 
-const WINDOW_MS = 60_000;
 const POLL_MS = 120;
 
 export interface Obtained {
@@ -32,10 +38,23 @@ export interface ObtainRequest {
   knownVersion?: number;
   /** Try even a connection in Error (an admin just changed its parameters). */
   retryBroken?: boolean;
+  /**
+   * Set for a caller's forceRefresh (who asked: issuer and subject), not for the lifecycle's or a
+   * PUT's forced fetch: coalesced with a recent token and counted against the forced budgets.
+   */
+  forcedBy?: string;
+}
+
+export interface ForceRefreshLimits {
+  minIntervalMs: number;
+  perCallerPerMinute: number;
+  perConnectionPerMinute: number;
+  perClientPerMinute: number;
 }
 
 export interface RefresherOptions {
   callsPerMinute: number;
+  forceRefresh: ForceRefreshLimits;
   /** Longer than an identity-provider call with all its retries, so a lease outlives its holder's call. */
   leaseMs: number;
   /** How long a request waits for another instance's refresh before giving up. */
@@ -49,6 +68,12 @@ export class TokenRefresher {
   readonly owner = randomUUID();
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
+  /**
+   * Per caller and connection, in this process: a caller spread over instances by a load balancer
+   * gets this budget once per instance, but the interval and the connection's and client's
+   * budgets, in storage, hold across instances (docs/oauth.md says why this split).
+   */
+  private readonly callerBudget: MemoryBudget;
 
   constructor(
     private readonly providers: ProviderStore,
@@ -58,11 +83,18 @@ export class TokenRefresher {
   ) {
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    this.callerBudget = new MemoryBudget(options.forceRefresh.perCallerPerMinute);
+  }
+
+  /** Whether a token satisfies a caller's forceRefresh for being that recent (any instance may have obtained it). */
+  coalesces(token: StoredToken, now: number): boolean {
+    return now - token.obtainedAt < this.options.forceRefresh.minIntervalMs;
   }
 
   async obtain(providerId: string, connectionId: string, req: ObtainRequest): Promise<Obtained> {
     const deadline = this.now() + this.options.waitMs;
     let known = req.knownVersion;
+    let callerCharged = false;
     for (;;) {
       const state = await this.tokens.read(providerId, connectionId);
       metrics.tokenStoreReads++;
@@ -71,7 +103,14 @@ export class TokenRefresher {
       const now = this.now();
       if (!req.retryBroken) refuseBroken(state);
       const t = state.token;
-      if (t && isFresh(t, now, req.minValiditySeconds) && (!req.force || state.tokenVersion > known)) return served(state, t);
+      const fresh = t !== undefined && isFresh(t, now, req.minValiditySeconds);
+      if (fresh && (!req.force || state.tokenVersion > known)) return served(state, t);
+      // Only a caller's force would make this call: a recent enough token is the answer.
+      const forced = fresh && req.forcedBy !== undefined;
+      if (forced && this.coalesces(t, now)) {
+        metrics.forcedRefreshesCoalesced++;
+        return served(state, t);
+      }
       if (state.lease && state.lease.owner !== this.owner && state.lease.until > now) {
         // Someone else is refreshing: wait for their result; past the wait, serve what is still valid.
         if (now > deadline) {
@@ -81,20 +120,34 @@ export class TokenRefresher {
         await this.sleep(POLL_MS * (0.5 + Math.random()));
         continue;
       }
-      const window = state.window.start > now - WINDOW_MS ? state.window : { start: now, count: 0 };
+      const window = currentWindow(state.window, now);
       if (window.count >= this.options.callsPerMinute) {
         if (isUsable(t, now)) return served(state, t);
         throw new TooManyRequestsError(
           `Connection '${connectionId}' reached ${this.options.callsPerMinute} identity-provider calls this minute.`,
-          (window.start + WINDOW_MS - now) / 1000,
+          secondsLeft(window, now),
         );
+      }
+      let forcedWindow: Window | undefined;
+      if (forced) {
+        const limits = this.options.forceRefresh;
+        forcedWindow = currentWindow(state.forcedWindow, now);
+        if (forcedWindow.count >= limits.perConnectionPerMinute) {
+          throw forcedLimit(`Connection '${connectionId}' reached ${limits.perConnectionPerMinute} forced refreshes this minute`, secondsLeft(forcedWindow, now));
+        }
+        if (!callerCharged) {
+          const wait = this.callerBudget.take(`${req.forcedBy}\u0000${providerId}/${connectionId}`, now);
+          if (wait > 0) throw forcedLimit(`The caller reached ${limits.perCallerPerMinute} forced refreshes of connection '${connectionId}' this minute`, wait);
+          callerCharged = true;
+        }
       }
       const leased = await this.tokens.update(state, {
         lease: { owner: this.owner, until: now + this.options.leaseMs },
         window: { start: window.start, count: window.count + 1 },
+        ...(forcedWindow ? { forcedWindow: { start: forcedWindow.start, count: forcedWindow.count + 1 } } : {}),
       });
       if (!leased) continue; // another instance moved first: look again
-      return this.refreshUnderLease(leased, req);
+      return this.refreshUnderLease(leased, req, forcedWindow !== undefined);
     }
   }
 
@@ -129,12 +182,20 @@ export class TokenRefresher {
     }));
   }
 
-  private async refreshUnderLease(leased: TokenState, req: ObtainRequest): Promise<Obtained> {
+  private async refreshUnderLease(leased: TokenState, req: ObtainRequest, forced: boolean): Promise<Obtained> {
     const { providerId, connectionId } = leased;
     let set: TokenSet;
     try {
-      set = await this.callIdp(leased);
+      const provider = await this.providers.getWithSecrets(providerId);
+      if (!provider) throw new NotFoundError('ProviderNotFound', `Credential provider '${providerId}' does not exist.`);
+      const g = leased.grantType === 'ClientCredentials' ? grantConfig(provider, 'clientCredentials', leased) : grantConfig(provider, 'authorizationCode');
+      if (forced) await this.chargeClient(leased, g.params.clientId ?? '');
+      set = await this.callIdp(leased, g);
     } catch (err) {
+      if (err instanceof ForcedRefreshLimitError) {
+        await this.tokens.update(leased, { lease: null });
+        throw err;
+      }
       return this.afterFailure(leased, err);
     }
     const token = storedToken(set, this.now());
@@ -164,17 +225,18 @@ export class TokenRefresher {
     return { token, version: leased.tokenVersion + 1, generation: leased.generation };
   }
 
-  private async callIdp(state: TokenState): Promise<TokenSet> {
-    const provider = await this.providers.getWithSecrets(state.providerId);
-    if (!provider) throw new NotFoundError('ProviderNotFound', `Credential provider '${state.providerId}' does not exist.`);
-    if (state.grantType === 'ClientCredentials') {
-      const g = grantConfig(provider, 'clientCredentials', state);
-      return this.idp.requestToken(g.template, clientCredentialsRequest(g.template, g.params, g.secrets));
-    }
+  /** The OAuth client's forced-refresh budget, across its provider's connections and every instance. */
+  private async chargeClient(state: TokenState, clientId: string): Promise<void> {
+    const limit = this.options.forceRefresh.perClientPerMinute;
+    const wait = await this.tokens.takeClientBudget(state.providerId, clientId, limit, this.now());
+    if (wait > 0) throw forcedLimit(`Provider '${state.providerId}' reached ${limit} forced refreshes for its OAuth client this minute`, wait);
+  }
+
+  private async callIdp(state: TokenState, g: GrantConfig): Promise<TokenSet> {
+    if (state.grantType === 'ClientCredentials') return this.idp.requestToken(g.template, clientCredentialsRequest(g.template, g.params, g.secrets));
     if (!state.refreshToken) {
       throw new ConnectionStateError('ReauthorizationRequired', 'The identity provider issued no refresh token for this connection; consent again to get a new token.');
     }
-    const g = grantConfig(provider, 'authorizationCode');
     return this.idp.requestToken(g.template, refreshRequest(g.template, g.params, g.secrets, state.refreshToken));
   }
 
@@ -223,6 +285,12 @@ export class TokenRefresher {
     throw new Error('The connection changed too often to be updated.');
   }
 }
+
+/** A forced-refresh budget is spent: 429, the caller may ask again without forceRefresh at once. */
+export class ForcedRefreshLimitError extends TooManyRequestsError {}
+
+const forcedLimit = (what: string, retryAfterSeconds: number) =>
+  new ForcedRefreshLimitError(`${what}; the current token is served without forceRefresh.`, retryAfterSeconds);
 
 const served = (state: TokenState, token: StoredToken): Obtained => ({ token, version: state.tokenVersion, generation: state.generation });
 

@@ -6,7 +6,7 @@ import type { Caller } from '../identity/caller';
 import type { StoredToken } from '../store/connectionTokens';
 import type { AccessCheck } from './accessCheck';
 import { DEFAULT_MIN_VALIDITY_SECONDS, isFresh } from './freshness';
-import type { Obtained, TokenRefresher } from './refresher';
+import { ForcedRefreshLimitError, type Obtained, type TokenRefresher } from './refresher';
 
 // The runtime: authorise the caller, answer from memory while the token is fresh, otherwise let
 // the refresher obtain one. Concurrent misses for one connection in this process share a single
@@ -30,6 +30,11 @@ const USE_RECORD_INTERVAL_MS = 3600_000;
 export interface TokenOptions {
   minValiditySeconds?: number;
   forceRefresh?: boolean;
+}
+
+interface ServeOptions extends TokenOptions {
+  /** The caller of a forceRefresh (issuer and subject): its forced-refresh budget. */
+  forcedBy?: string;
 }
 
 /** A token as served: the context, and its JSON once, since every caller gets the same bytes. */
@@ -58,8 +63,10 @@ export class TokenService {
   }
 
   /** The token endpoint: the caller must hold an access policy on the connection. */
-  async getToken(caller: Caller, providerId: string, connectionId: string, opts: TokenOptions = {}): Promise<ServedToken> {
+  async getToken(caller: Caller, providerId: string, connectionId: string, options: TokenOptions = {}): Promise<ServedToken> {
     const generation = await this.access.require(caller, providerId, connectionId);
+    // Who forces a refresh, for its budget (docs/oauth.md, "Forced refreshes").
+    const opts: ServeOptions = options.forceRefresh ? { ...options, forcedBy: `${caller.issuer}\u0000${caller.subject}` } : options;
     const entry = await this.serve(providerId, connectionId, opts, generation);
     if (!this.options.cacheEnabled || entry.generation === generation) return entry;
     // The connection has another grant than the one these policies were loaded with (re-created
@@ -81,7 +88,7 @@ export class TokenService {
     return (await this.getToken(this.app, providerId, connectionId, opts)).context;
   }
 
-  private async serve(providerId: string, connectionId: string, opts: TokenOptions, generation: string | undefined): Promise<Entry> {
+  private async serve(providerId: string, connectionId: string, opts: ServeOptions, generation: string | undefined): Promise<Entry> {
     const minValidity = opts.minValiditySeconds ?? DEFAULT_MIN_VALIDITY_SECONDS;
     const key = `${providerId}/${connectionId}`;
     const now = (this.options.now ?? Date.now)();
@@ -92,17 +99,27 @@ export class TokenService {
       this.cache.delete(key);
       cached = undefined;
     }
-    if (cached && !opts.forceRefresh && isFresh(cached.token, now, minValidity)) {
-      metrics.tokenCacheHits++;
+    // A caller's forced refresh is satisfied by a token obtained within the interval: no storage read.
+    if (cached && (!opts.forceRefresh || this.refresher.coalesces(cached.token, now)) && isFresh(cached.token, now, minValidity)) {
+      if (opts.forceRefresh) metrics.forcedRefreshesCoalesced++;
+      else metrics.tokenCacheHits++;
       return cached;
     }
-    return this.flight(key, () =>
+    const run = () =>
       this.refresher.obtain(providerId, connectionId, {
         minValiditySeconds: minValidity,
         force: opts.forceRefresh === true,
         ...(cached ? { knownVersion: cached.version } : {}),
-      }),
-    );
+        ...(opts.forcedBy === undefined ? {} : { forcedBy: opts.forcedBy }),
+      });
+    const joined = this.flights.has(key);
+    try {
+      return await this.flight(key, run);
+    } catch (err) {
+      // Joined another caller's forced refresh that a budget refused: that refusal is not ours.
+      if (joined && err instanceof ForcedRefreshLimitError) return this.flight(key, run);
+      throw err;
+    }
   }
 
   /** The lifecycle's refresh ahead of need: a forced refresh, unless a newer token than `knownVersion` exists already. */

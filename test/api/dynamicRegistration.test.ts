@@ -70,7 +70,8 @@ it('refuses metadata that names another issuer (impersonation, RFC 8414 §3.3)',
 it("moves its registration to credman's new callback when the public URL changes (RFC 7592), keeping the client and the connections' refresh tokens", async () => {
   const azurite = await startAzurite();
   const kekDir = mkdtempSync(join(tmpdir(), 'credman-dcr-kek-'));
-  const env = { CREDMAN_LOCAL_KEK_FILE: join(kekDir, 'kek.json'), CREDMAN_LOCAL_DURABLE: 'false' };
+  // The forced refresh must reach the provider (the refresh token survives the move), not be coalesced.
+  const env = { CREDMAN_LOCAL_KEK_FILE: join(kekDir, 'kek.json'), CREDMAN_LOCAL_DURABLE: 'false', CREDMAN_FORCE_REFRESH_MIN_INTERVAL_SECONDS: '0' };
   const hosts: TestHost[] = [];
   try {
     const before = await startHost(env, azurite);

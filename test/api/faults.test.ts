@@ -14,7 +14,8 @@ const RETRIES = 1;
 
 beforeAll(async () => {
   world = await startOAuthWorld({ accessTokenTtl: 2 });
-  host = await startHost({ CREDMAN_IDP_TIMEOUT_SECONDS: '1', CREDMAN_IDP_RETRIES: String(RETRIES), CREDMAN_LOCAL_DURABLE: 'false' });
+  // forceRefresh must reach the (faulty) provider every time: no coalescing with a recent token.
+  host = await startHost({ CREDMAN_IDP_TIMEOUT_SECONDS: '1', CREDMAN_IDP_RETRIES: String(RETRIES), CREDMAN_LOCAL_DURABLE: 'false', CREDMAN_FORCE_REFRESH_MIN_INTERVAL_SECONDS: '0' });
   await registerClient(world, [host], 'cm-flaky');
   await createProvider(host, world, P, 'cm-flaky');
   await createConnection(host, P, 'c');

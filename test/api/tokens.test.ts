@@ -36,6 +36,10 @@ beforeAll(async () => {
     CREDMAN_IDP_RETRIES: '0',
     CREDMAN_IDP_TIMEOUT_SECONDS: '2',
     CREDMAN_IDP_CALLS_PER_MINUTE: '5',
+    // These tests count each forceRefresh at the provider (test/api/forceRefresh.test.ts covers coalescing and its budgets).
+    CREDMAN_FORCE_REFRESH_MIN_INTERVAL_SECONDS: '0',
+    CREDMAN_FORCE_REFRESH_PER_CALLER_PER_MINUTE: '10',
+    CREDMAN_FORCE_REFRESH_PER_CONNECTION_PER_MINUTE: '10',
     CREDMAN_LOCAL_EXTRA_ISSUERS: JSON.stringify([{ issuer: issuerUrl, jwksUri: `${issuerUrl}/jwks.json`, audiences: ['api://credman'], kind: 'oidc' }]),
   });
   await registerClient(world, [host], 'cm-post', 'client_secret_post');

@@ -21,7 +21,9 @@ export interface ClientWorld {
 
 export async function startClientWorld(env: Record<string, string> = {}): Promise<ClientWorld> {
   const world = await startOAuthWorld({ accessTokenTtl: 3600 });
-  const host = await startHost({ CREDMAN_IDP_RETRIES: '0', CREDMAN_IDP_TIMEOUT_SECONDS: '2', CREDMAN_LOCAL_DURABLE: 'false', ...env });
+  // The SDK tests force refreshes that must reach the provider (one caller, several a minute).
+  const forced = { CREDMAN_FORCE_REFRESH_MIN_INTERVAL_SECONDS: '0', CREDMAN_FORCE_REFRESH_PER_CALLER_PER_MINUTE: '20', CREDMAN_FORCE_REFRESH_PER_CONNECTION_PER_MINUTE: '20' };
+  const host = await startHost({ CREDMAN_IDP_RETRIES: '0', CREDMAN_IDP_TIMEOUT_SECONDS: '2', CREDMAN_LOCAL_DURABLE: 'false', ...forced, ...env });
   const credman = await FaultProxy.start(host.baseUrl);
   const providerId = 'gh';
   const connectionId = 'alice';

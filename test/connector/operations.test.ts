@@ -22,7 +22,8 @@ const calls = new Map<string, CheckedResponse[]>();
 beforeAll(async () => {
   const started = Date.now();
   [world, def] = await Promise.all([startOAuthWorld({ accessTokenTtl: 300 }), loadDefinition()]);
-  host = await startHost({ CREDMAN_ALLOW_PRIVATE_NETWORKS: 'true' });
+  // The forced token must be a new one, though consent just brought one: no coalescing.
+  host = await startHost({ CREDMAN_ALLOW_PRIVATE_NETWORKS: 'true', CREDMAN_FORCE_REFRESH_MIN_INTERVAL_SECONDS: '0' });
   await registerClient(world, [host], 'cm-connector');
   expect((await createProvider(host, world, P, 'cm-connector')).status).toBe(201);
   expect((await createProvider(host, world, 'other', 'cm-connector')).status).toBe(201);

@@ -21,7 +21,8 @@ beforeAll(async () => {
     FakeKeyVault.start(),
     startIdp({ accessTokenTtl: 600, scopes: ['api'], clients: [{ client_id: 'worker', client_secret: SECRET, token_endpoint_auth_method: 'client_secret_basic', redirect_uris: [], grant_types: ['client_credentials'], response_types: [] }] }),
   ]);
-  const settings = azureSettings(azurite, vault);
+  // The forced refresh below must reach the provider though the token is seconds old: no coalescing.
+  const settings = azureSettings(azurite, vault, { CREDMAN_FORCE_REFRESH_MIN_INTERVAL_SECONDS: '0' });
   services = await createServices(settings, { credential: vault.credential, keyVaultClientOptions: vault.clientOptions, log: () => undefined });
   await services.providers.put('api', {
     properties: {
