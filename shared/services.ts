@@ -2,6 +2,7 @@ import type { TokenCredential } from '@azure/identity';
 import type { CryptographyClientOptions } from '@azure/keyvault-keys';
 import { DekCache } from './crypto/dekCache';
 import { EnvelopeCipher } from './crypto/envelope';
+import { RecordIntegrity } from './crypto/integrity';
 import type { KeyWrapper } from './crypto/keyWrapper';
 import { LocalKeyWrapper } from './crypto/localKeyWrapper';
 import { CallerAuthenticator } from './identity/authenticator';
@@ -75,13 +76,19 @@ export async function createServices(settings: Settings, deps: ServiceDeps): Pro
   const wrapper = await createKeyWrapper(settings, deps, getCredential);
   const cipher = new EnvelopeCipher(wrapper, new DekCache({ ttlMs: settings.dekCache.ttlMs, maxEntries: settings.dekCache.maxEntries }));
 
-  const providers = new ProviderStore(tables.providers, cipher);
-  const connections = new ConnectionStore(tables.connections, cipher);
-  const policies = new AccessPolicyStore(tables.accessPolicies);
+  // Rows refused as tampered are logged by kind and key (identifiers, never content).
+  let providers: ProviderStore | undefined;
+  const integrity = new RecordIntegrity(cipher, tables.providers, {
+    report: (record, loc, reason) => deps.log('error', `tamper: the ${record} row ${loc.table}/${loc.partitionKey}/${loc.rowKey} failed its integrity check (${reason}) and was refused`),
+    hasProtectedRows: () => providers?.anyProtected() ?? Promise.resolve(false),
+  });
+  providers = new ProviderStore(tables.providers, cipher, integrity);
+  const connections = new ConnectionStore(tables.connections, cipher, integrity);
+  const policies = new AccessPolicyStore(tables.accessPolicies, integrity);
 
   const idpSettings = settings.identityProviders;
   const idp = new IdpClient({ timeoutMs: idpSettings.timeoutMs, retries: idpSettings.retries });
-  const connectionTokens = new ConnectionTokenStore(tables.connections, cipher);
+  const connectionTokens = new ConnectionTokenStore(tables.connections, cipher, integrity);
   const refresher = new TokenRefresher(providers, connectionTokens, idp, {
     callsPerMinute: idpSettings.callsPerMinute,
     // Longer than one call with all its retries and waits, so a lease never ends under its holder.
@@ -95,7 +102,7 @@ export async function createServices(settings: Settings, deps: ServiceDeps): Pro
     { cacheEnabled: settings.tokenCache.enabled, appIdentity: settings.appIdentity },
   );
   const forget = (providerId: string, connectionId: string) => tokens.forget(providerId, connectionId);
-  const webhookStore = new WebhookStore(tables.webhooks, cipher);
+  const webhookStore = new WebhookStore(tables.webhooks, cipher, integrity);
   const webhooks = new WebhookService(
     webhookStore,
     new WebhookPublisher(webhookStore, { allowPrivateNetworks: settings.webhooks.allowPrivateNetworks, log: deps.log }),

@@ -1,5 +1,6 @@
 import type { TableClient, TableEntityResult } from '@azure/data-tables';
 import type { EnvelopeCipher, RecordLocation } from '../crypto';
+import type { RecordIntegrity } from '../crypto/integrity';
 import type { ConnectionStatus } from '../model/schemas';
 import { readEntity } from './countedPartition';
 import { PARAM, type ConnectionEntity } from './connections';
@@ -61,13 +62,14 @@ export class ConnectionTokenStore {
   constructor(
     private readonly table: TableClient,
     private readonly sealer: EnvelopeCipher,
+    private readonly integrity: RecordIntegrity,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
   async read(providerId: string, connectionId: string): Promise<TokenState | undefined> {
     const e = await readEntity<ConnectionEntity>(this.table, providerId, connectionId);
     if (!e) return undefined;
-    const secrets = e.secrets ? await this.sealer.open(this.loc(providerId, connectionId), e.secrets) : {};
+    const secrets = e.secrets ? await this.integrity.open('connection', this.loc(providerId, connectionId), e.secrets) : {};
     return toState(providerId, connectionId, e, secrets);
   }
 

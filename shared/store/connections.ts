@@ -3,6 +3,8 @@ import type { ConnectionStatus } from '../model/schemas';
 import { deleteCounted, deletePartition, readEntity, upsertCounted } from './countedPartition';
 import { listPartition, type Page } from './paging';
 import type { EnvelopeCipher } from '../crypto';
+import type { RecordIntegrity } from '../crypto/integrity';
+import { TamperedRecordError } from '../errors';
 
 // A provider's connections form one partition (PartitionKey = providerId): listing is one paged
 // partition query, a connection is one point read, and the per-provider limit is a counter row.
@@ -58,6 +60,7 @@ export class ConnectionStore {
   constructor(
     private readonly table: TableClient,
     private readonly sealer: EnvelopeCipher,
+    private readonly integrity: RecordIntegrity,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
@@ -89,8 +92,16 @@ export class ConnectionStore {
       providerId,
       id,
       async (existing) => {
-        const keep = existing !== undefined && existing.grantType === value.grantType;
-        const kept = keep && existing.secrets ? await this.sealer.open(loc, existing.secrets) : {};
+        const same = existing !== undefined && existing.grantType === value.grantType ? existing : undefined;
+        let keep = same !== undefined;
+        let kept: Record<string, string> = {};
+        try {
+          if (same?.secrets) kept = await this.integrity.open('connection', loc, same.secrets);
+        } catch (err) {
+          // An administrator's PUT over a tampered row replaces it: the connection starts over.
+          if (!(err instanceof TamperedRecordError)) throw err;
+          keep = false;
+        }
         const secrets: Record<string, string> = {};
         for (const [k, v] of Object.entries(kept)) if (!k.startsWith(PARAM)) secrets[k] = v;
         for (const [k, v] of Object.entries(secretParameters)) secrets[PARAM + k] = v;
@@ -101,9 +112,9 @@ export class ConnectionStore {
           grantType: value.grantType,
           parameters: JSON.stringify(value.parameters),
           ...(Object.keys(secrets).length ? { secrets: await this.sealer.seal(loc, secrets) } : {}),
-          status: keep ? existing.status : 'Pending',
-          ...(keep && existing.errorCode ? { errorCode: existing.errorCode, errorMessage: existing.errorMessage ?? '' } : {}),
-          ...(keep ? tokenStateOf(existing) : {}),
+          status: keep && same ? same.status : 'Pending',
+          ...(keep && same?.errorCode ? { errorCode: same.errorCode, errorMessage: same.errorMessage ?? '' } : {}),
+          ...(keep && same ? tokenStateOf(same) : {}),
           createdOn: existing?.createdOn ?? now,
           changedOn: now,
         };

@@ -1,5 +1,7 @@
 import type { TableClient, TableEntityResult } from '@azure/data-tables';
 import type { EnvelopeCipher } from '../crypto';
+import { TamperedRecordError } from '../errors';
+import type { RecordIntegrity } from '../crypto/integrity';
 import type { WebhookEventType } from '../model/webhookSchemas';
 import { deleteCounted, readEntity, upsertCounted } from './countedPartition';
 import { listPartition, type Page } from './paging';
@@ -30,29 +32,36 @@ interface WebhookEntity {
   secrets?: string;
   createdOn: string;
   changedOn: string;
+  /** Version and MAC over every other column (shared/crypto/integrity.ts): a row written outside credman is not delivered to. */
+  sealVersion?: number;
+  mac?: string;
 }
 
 export class WebhookStore {
   constructor(
     private readonly table: TableClient,
     private readonly sealer: EnvelopeCipher,
+    private readonly integrity: RecordIntegrity,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
+  /** The subscription; a row that fails its integrity check is a TamperedRecordError. */
   async get(id: string): Promise<WebhookRecord | undefined> {
-    const e = await readEntity<WebhookEntity>(this.table, PARTITION, id);
+    const e = await this.read(id);
     return e && toRecord(id, e, e.etag);
   }
 
   /** The subscription with its decrypted secret: for delivery only. */
   async getWithSecret(id: string): Promise<{ record: WebhookRecord; secret?: string } | undefined> {
-    const e = await readEntity<WebhookEntity>(this.table, PARTITION, id);
+    const e = await this.read(id);
     return e && { record: toRecord(id, e, e.etag), ...(await this.open(id, e)) };
   }
 
+  /** A page of the subscriptions that pass their integrity check; the others are reported and left out. */
   async list(top: number, skipToken?: string): Promise<Page<WebhookRecord>> {
     const page = await listPartition<WebhookEntity>(this.table, PARTITION, top, skipToken);
-    return { items: page.items.map((e) => toRecord(e.rowKey as string, e, e.etag)), skipToken: page.skipToken };
+    const good = await this.integrity.verified('webhook subscription', (e) => this.location(e.rowKey as string), page.items);
+    return { items: good.map((e) => toRecord(e.rowKey as string, e, e.etag)), skipToken: page.skipToken };
   }
 
   /** Every subscription that lists `event` (without secrets). */
@@ -63,7 +72,18 @@ export class WebhookStore {
   /** Every subscription that lists `event`, with its secret. */
   async subscribersOf(event: WebhookEventType): Promise<{ record: WebhookRecord; secret?: string }[]> {
     const entities = await this.listening(event);
-    return Promise.all(entities.map(async (e) => ({ record: toRecord(e.rowKey as string, e, e.etag), ...(await this.open(e.rowKey as string, e)) })));
+    const opened = await Promise.all(
+      entities.map(async (e) => {
+        try {
+          return { record: toRecord(e.rowKey as string, e, e.etag), ...(await this.open(e.rowKey as string, e)) };
+        } catch (err) {
+          // Reported as tampering; the other subscribers still get the event.
+          if (err instanceof TamperedRecordError) return undefined;
+          throw err;
+        }
+      }),
+    );
+    return opened.filter((s) => s !== undefined);
   }
 
   /** Creates or replaces; `secret` undefined stores none (a replace drops the old one). */
@@ -73,15 +93,20 @@ export class WebhookStore {
       this.table,
       PARTITION,
       id,
-      async (existing) => ({
-        partitionKey: PARTITION,
-        rowKey: id,
-        url: value.url,
-        events: JSON.stringify(value.events),
-        ...(secret === undefined ? {} : { secrets: await this.sealer.seal(this.location(id), { [SECRET_FIELD]: secret }) }),
-        createdOn: existing?.createdOn ?? now,
-        changedOn: now,
-      }),
+      async (existing) =>
+        this.integrity.protect(
+          this.location(id),
+          {
+            partitionKey: PARTITION,
+            rowKey: id,
+            url: value.url,
+            events: JSON.stringify(value.events),
+            ...(secret === undefined ? {} : { secrets: await this.sealer.seal(this.location(id), { [SECRET_FIELD]: secret }) }),
+            createdOn: existing?.createdOn ?? now,
+            changedOn: now,
+          },
+          existing?.sealVersion,
+        ),
       { limit: MAX_WEBHOOKS, limitMessage: `An instance holds at most ${MAX_WEBHOOKS} webhook subscriptions.`, ifMatch },
     );
     return { created: r.created, record: toRecord(id, r.entity, r.etag) };
@@ -96,7 +121,8 @@ export class WebhookStore {
     let skipToken: string | undefined;
     do {
       const page = await listPartition<WebhookEntity>(this.table, PARTITION, MAX_WEBHOOKS, skipToken);
-      out.push(...page.items.filter((e) => (JSON.parse(e.events) as string[]).includes(event)));
+      const good = await this.integrity.verified('webhook subscription', (e) => this.location(e.rowKey as string), page.items);
+      out.push(...good.filter((e) => (JSON.parse(e.events) as string[]).includes(event)));
       skipToken = page.skipToken;
     } while (skipToken);
     return out;
@@ -106,9 +132,15 @@ export class WebhookStore {
     return { table: this.table.tableName, partitionKey: PARTITION, rowKey: id };
   }
 
+  private async read(id: string): Promise<TableEntityResult<WebhookEntity> | undefined> {
+    const e = await readEntity<WebhookEntity>(this.table, PARTITION, id);
+    if (e) await this.integrity.verify('webhook subscription', this.location(id), e);
+    return e;
+  }
+
   private async open(id: string, e: WebhookEntity): Promise<{ secret?: string }> {
     if (!e.secrets) return {};
-    return { secret: (await this.sealer.open(this.location(id), e.secrets))[SECRET_FIELD] };
+    return { secret: (await this.integrity.open('webhook subscription', this.location(id), e.secrets))[SECRET_FIELD] };
   }
 }
 

@@ -8,6 +8,7 @@ import { TableClient } from '@azure/data-tables';
 import { startAzurite, type EmbeddedAzurite } from '../../../local/azurite';
 import { DekCache } from '../../../shared/crypto/dekCache';
 import { EnvelopeCipher } from '../../../shared/crypto/envelope';
+import { RecordIntegrity } from '../../../shared/crypto/integrity';
 import { LocalKeyWrapper } from '../../../shared/crypto/localKeyWrapper';
 import type { WebhookDelivery } from '../../../shared/model/webhookSchemas';
 import { WebhookStore } from '../../../shared/store/webhooks';
@@ -87,7 +88,7 @@ beforeAll(async () => {
   const cipher = new EnvelopeCipher(await LocalKeyWrapper.open(join(dir, 'kek.json'), () => undefined), new DekCache({ ttlMs: 60_000, maxEntries: 100 }));
   table = TableClient.fromConnectionString(azurite.connectionString, 'testWebhooks', { allowInsecureConnection: true });
   await table.createTable();
-  store = new WebhookStore(table, cipher);
+  store = new WebhookStore(table, cipher, new RecordIntegrity(cipher, table));
 }, 30000);
 
 afterAll(async () => {
