@@ -94,10 +94,18 @@ export class RecordIntegrity {
 
   /** Records that `version` of the row was written or read; an older one read later is a rollback. */
   observe(record: string, loc: RecordLocation, version: number): void {
-    const key = `${loc.table}\u0000${loc.partitionKey}\u0000${loc.rowKey}`;
+    const key = rowKeyOf(loc);
     const seen = this.highest.get(key);
     if (seen !== undefined && version < seen) throw this.tampered(record, loc, 'Rollback');
     if (seen === undefined || version > seen) this.highest.set(key, version);
+  }
+
+  /**
+   * Records that the row was deleted through this instance: a copy of it restored later carries an
+   * older version than now and is refused here (a row created again gets a newer one).
+   */
+  deleted(loc: RecordLocation): void {
+    this.highest.set(rowKeyOf(loc), this.now());
   }
 
   /** Adds the version (after `previous`) and the MAC to a row about to be written. */
@@ -228,6 +236,8 @@ export class RecordIntegrity {
     throw this.tampered('integrity key', loc, 'IntegrityKeyMissing');
   }
 }
+
+const rowKeyOf = (loc: RecordLocation): string => `${loc.table}\u0000${loc.partitionKey}\u0000${loc.rowKey}`;
 
 function reasonOf(err: DecryptionError): TamperReason {
   const reason = err.code.replace(/^Decryption/, '');

@@ -94,8 +94,11 @@ export class AccessPolicyStore {
     return { created: r.created, record: toRecord(providerId, connectionId, id, r.entity, r.etag) };
   }
 
-  delete(providerId: string, connectionId: string, id: string, ifMatch?: string): Promise<boolean> {
-    return deleteCounted(this.table, policyPartition(providerId, connectionId), id, ifMatch);
+  async delete(providerId: string, connectionId: string, id: string, ifMatch?: string): Promise<boolean> {
+    const pk = policyPartition(providerId, connectionId);
+    const deleted = await deleteCounted(this.table, pk, id, ifMatch);
+    if (deleted) this.integrity.deleted(this.loc(pk, id));
+    return deleted;
   }
 
   deleteAll(providerId: string, connectionId: string): Promise<number> {

@@ -128,8 +128,10 @@ export class ProviderStore {
     return { created: r.created, record: toRecord(id, r.entity, r.etag) };
   }
 
-  delete(id: string, ifMatch?: string): Promise<boolean> {
-    return deleteCounted(this.table, PARTITION, id, ifMatch);
+  async delete(id: string, ifMatch?: string): Promise<boolean> {
+    const deleted = await deleteCounted(this.table, PARTITION, id, ifMatch);
+    if (deleted) this.integrity.deleted(this.loc(id));
+    return deleted;
   }
 
   /** The binding key of the provider as stored, if it verifies: a replace keeps its connections' tokens usable. */

@@ -112,8 +112,10 @@ export class WebhookStore {
     return { created: r.created, record: toRecord(id, r.entity, r.etag) };
   }
 
-  delete(id: string, ifMatch?: string): Promise<boolean> {
-    return deleteCounted(this.table, PARTITION, id, ifMatch);
+  async delete(id: string, ifMatch?: string): Promise<boolean> {
+    const deleted = await deleteCounted(this.table, PARTITION, id, ifMatch);
+    if (deleted) this.integrity.deleted(this.location(id));
+    return deleted;
   }
 
   private async listening(event: WebhookEventType): Promise<TableEntityResult<WebhookEntity>[]> {
