@@ -12,6 +12,7 @@ import { ProviderService } from './management/providers';
 import type { Settings } from './settings';
 import { AccessPolicyStore } from './store/accessPolicies';
 import { ConnectionStore } from './store/connections';
+import { ConnectionSealer } from './store/connectionSeal';
 import { ProviderStore } from './store/providers';
 import { createTables, type Tables } from './store/tables';
 import { Health } from './health';
@@ -83,12 +84,16 @@ export async function createServices(settings: Settings, deps: ServiceDeps): Pro
     hasProtectedRows: () => providers?.anyProtected() ?? Promise.resolve(false),
   });
   providers = new ProviderStore(tables.providers, cipher, integrity);
-  const connections = new ConnectionStore(tables.connections, cipher, integrity);
+  const connectionSealer = new ConnectionSealer(tables.connections.tableName, cipher, integrity, async (providerId) => {
+    const provider = await providers?.getWithSecrets(providerId);
+    return provider && (provider.bindingKey ?? null);
+  });
+  const connections = new ConnectionStore(tables.connections, connectionSealer);
   const policies = new AccessPolicyStore(tables.accessPolicies, integrity);
 
   const idpSettings = settings.identityProviders;
   const idp = new IdpClient({ timeoutMs: idpSettings.timeoutMs, retries: idpSettings.retries });
-  const connectionTokens = new ConnectionTokenStore(tables.connections, cipher, integrity);
+  const connectionTokens = new ConnectionTokenStore(tables.connections, connectionSealer);
   const refresher = new TokenRefresher(providers, connectionTokens, idp, {
     callsPerMinute: idpSettings.callsPerMinute,
     // Longer than one call with all its retries and waits, so a lease never ends under its holder.

@@ -2,9 +2,8 @@ import type { TableClient } from '@azure/data-tables';
 import type { ConnectionStatus } from '../model/schemas';
 import { deleteCounted, deletePartition, readEntity, upsertCounted } from './countedPartition';
 import { listPartition, type Page } from './paging';
-import type { EnvelopeCipher } from '../crypto';
-import type { RecordIntegrity } from '../crypto/integrity';
 import { TamperedRecordError } from '../errors';
+import type { ConnectionSealer } from './connectionSeal';
 
 // A provider's connections form one partition (PartitionKey = providerId): listing is one paged
 // partition query, a connection is one point read, and the per-provider limit is a counter row.
@@ -49,6 +48,8 @@ export interface ConnectionEntity {
   leaseUntil?: number;
   windowStart?: number;
   windowCount?: number;
+  /** Grows with every write of `secrets`; in the envelope's binding (shared/store/connectionSeal.ts). */
+  sealVersion?: number;
   /** Last consent or token served, written at most hourly per instance (not per request). */
   lastUsedOn?: string;
   consentedOn?: string;
@@ -59,8 +60,7 @@ export const PARAM = 'param.';
 export class ConnectionStore {
   constructor(
     private readonly table: TableClient,
-    private readonly sealer: EnvelopeCipher,
-    private readonly integrity: RecordIntegrity,
+    private readonly sealer: ConnectionSealer,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
@@ -86,7 +86,7 @@ export class ConnectionStore {
     ifMatch?: string,
   ): Promise<{ created: boolean; record: ConnectionRecord }> {
     const now = this.now().toISOString();
-    const loc = { table: this.table.tableName, partitionKey: providerId, rowKey: id };
+    const parameters = JSON.stringify(value.parameters);
     const r = await upsertCounted<ConnectionEntity>(
       this.table,
       providerId,
@@ -96,7 +96,7 @@ export class ConnectionStore {
         let keep = same !== undefined;
         let kept: Record<string, string> = {};
         try {
-          if (same?.secrets) kept = await this.integrity.open('connection', loc, same.secrets);
+          if (same) kept = await this.sealer.open(providerId, id, same);
         } catch (err) {
           // An administrator's PUT over a tampered row replaces it: the connection starts over.
           if (!(err instanceof TamperedRecordError)) throw err;
@@ -110,8 +110,8 @@ export class ConnectionStore {
           rowKey: id,
           ...(value.displayName === undefined ? {} : { displayName: value.displayName }),
           grantType: value.grantType,
-          parameters: JSON.stringify(value.parameters),
-          ...(Object.keys(secrets).length ? { secrets: await this.sealer.seal(loc, secrets) } : {}),
+          parameters,
+          ...(Object.keys(secrets).length ? await this.sealer.seal(providerId, id, { grantType: value.grantType, parameters, sealVersion: existing?.sealVersion }, secrets) : {}),
           status: keep && same ? same.status : 'Pending',
           ...(keep && same?.errorCode ? { errorCode: same.errorCode, errorMessage: same.errorMessage ?? '' } : {}),
           ...(keep && same ? tokenStateOf(same) : {}),

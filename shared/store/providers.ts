@@ -46,7 +46,7 @@ interface ProviderEntity {
  * (client id, authorization, token and registration endpoints, issuer, scopes, client
  * authentication, …), and the row's version. Only the display name stays outside.
  */
-function bindingOf(identityProvider: string, grantTypes: ProviderGrantTypes, version: number): string {
+export function providerBinding(identityProvider: string, grantTypes: ProviderGrantTypes, version: number): string {
   return canonicalJson({ config: digestOf({ identityProvider, grantTypes }), version });
 }
 
@@ -78,7 +78,7 @@ export class ProviderStore {
     } catch {
       throw this.integrity.tampered('provider', loc, 'Malformed');
     }
-    const opened = await this.integrity.openBound('provider', loc, e, (version) => bindingOf(e.identityProvider, grantTypes, version));
+    const opened = await this.integrity.openBound('provider', loc, e, (version) => providerBinding(e.identityProvider, grantTypes, version));
     const { [BINDING_KEY]: bindingKey, ...secrets } = opened;
     return { record: toRecord(id, e, e.etag), secrets, ...(bindingKey ? { bindingKey } : {}) };
   }
@@ -116,7 +116,7 @@ export class ProviderStore {
           ...(value.displayName === undefined ? {} : { displayName: value.displayName }),
           identityProvider: value.identityProvider,
           grantTypes: JSON.stringify(value.grantTypes),
-          secrets: await this.sealer.seal(this.loc(id), { ...secrets, [BINDING_KEY]: bindingKey }, bindingOf(value.identityProvider, value.grantTypes, version)),
+          secrets: await this.sealer.seal(this.loc(id), { ...secrets, [BINDING_KEY]: bindingKey }, providerBinding(value.identityProvider, value.grantTypes, version)),
           sealVersion: version,
           createdOn: existing?.createdOn ?? now,
           changedOn: now,

@@ -1,7 +1,13 @@
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { TableClient, TableEntityResult } from '@azure/data-tables';
 import { DEV_APP_OBJECT_ID, DEV_TENANT_ID } from '../../local/devIssuer';
+import { DekCache } from '../../shared/crypto/dekCache';
+import { EnvelopeCipher } from '../../shared/crypto/envelope';
+import { LocalKeyWrapper } from '../../shared/crypto/localKeyWrapper';
+import { providerBinding, type ProviderGrantTypes } from '../../shared/store/providers';
 import { isErrorShape, startHost, type ApiResponse, type TestHost } from '../support/host';
 import { consent, createConnection, createProvider, registerClient, startOAuthWorld, tokenOf, type OAuthWorld } from '../support/oauthWorld';
 
@@ -95,10 +101,39 @@ describe('a provider row pointed at the attacker (4a)', () => {
     expect(host.output()).toMatch(/tamper: the provider row credmanProviders\/providers\/steal failed its integrity check \(Tampered\)/);
     expect(host.output()).not.toContain(world.clientSecret);
 
-    // The remedy: an administrator writes the provider again through the API.
+    // The remedy: an administrator writes the provider again through the API. Its connections were
+    // bound to the tampered row's binding key, which cannot be recovered: each is written again
+    // (a client-credentials connection) or consented again, and answers RecordTampered until then.
     expect((await createProvider(host, world, 'steal', CLIENT, { clientAuthentication: 'body', grants: ['authorizationCode', 'clientCredentials'] })).status).toBe(200);
+    expectTampered(await tokenOf(host, 'steal', 'alice', '?forceRefresh=true', app), 'Tampered');
+    expect((await createConnection(host, 'steal', 'daemon', 'ClientCredentials')).body.properties.status).toBe('Connected');
     expect((await tokenOf(host, 'steal', 'daemon', '?forceRefresh=true', app)).status).toBe(200);
-    expect((await tokenOf(host, 'steal', 'alice', '?forceRefresh=true', app)).status).toBe(200);
+    expect(stolen).toEqual([]);
+  });
+
+  it('a provider row the attacker seals themselves gets no refresh token', async () => {
+    // In Azure the KEK is an RSA key: anyone with its public half (Key Vault "get") can seal an
+    // envelope, though not open one. Here the test plays that attacker with the local KEK: it seals
+    // a provider of its own (its endpoint, its "secret", a binding key of its own) under the real
+    // provider's id. The connection's tokens are bound to the real provider's binding key.
+    await newProvider('forged');
+    expect((await createConnection(host, 'forged', 'alice')).status).toBe(201);
+    await consent(host, 'forged', 'alice');
+    const real = await providers.getEntity<{ grantTypes: string; sealVersion: number }>('providers', 'forged');
+    const grantTypes = JSON.parse(real.grantTypes) as ProviderGrantTypes;
+    for (const g of Object.values(grantTypes)) g.tokenUrl = `${attackerUrl}/token`;
+    const kek = await LocalKeyWrapper.open(join(host.dataDir, 'local-kek.json'), () => undefined);
+    const cipher = new EnvelopeCipher(kek, new DekCache({ ttlMs: 60_000, maxEntries: 10 }));
+    const version = real.sealVersion + 1;
+    const secrets = await cipher.seal(
+      { table: 'credmanProviders', partitionKey: 'providers', rowKey: 'forged' },
+      { '!bindingKey': randomBytes(32).toString('base64'), 'authorizationCode.clientSecret': 'attacker', 'clientCredentials.clientSecret': 'attacker' },
+      providerBinding('oauth2', grantTypes, version),
+    );
+    await providers.updateEntity({ partitionKey: 'providers', rowKey: 'forged', grantTypes: JSON.stringify(grantTypes), secrets, sealVersion: version }, 'Merge');
+
+    expectTampered(await tokenOf(host, 'forged', 'alice', '?forceRefresh=true', app), 'Tampered');
+    expect(host.output()).toMatch(/tamper: the connection row credmanConnections\/forged\/alice failed its integrity check \(Tampered\)/);
     expect(stolen).toEqual([]);
   });
 });
