@@ -2,7 +2,7 @@ import type { TokenCredential } from '@azure/identity';
 import type { CryptographyClientOptions } from '@azure/keyvault-keys';
 import { DekCache } from './crypto/dekCache';
 import { EnvelopeCipher } from './crypto/envelope';
-import { RecordIntegrity } from './crypto/integrity';
+import { INTEGRITY_KEY_ROW, RecordIntegrity } from './crypto/integrity';
 import type { KeyWrapper } from './crypto/keyWrapper';
 import { LocalKeyWrapper } from './crypto/localKeyWrapper';
 import { CallerAuthenticator } from './identity/authenticator';
@@ -139,9 +139,16 @@ export async function createServices(settings: Settings, deps: ServiceDeps): Pro
       webhooks.publisher,
       (message) => deps.log('info', message),
     ),
-    maintenance: { rewrapPage: (table, continuation) => rewrapPage(tables[table], cipher, continuation) },
+    maintenance: {
+      rewrapPage: (table, continuation) =>
+        rewrapPage(tables[table], cipher, continuation, undefined, undefined, table === 'providers' || table === 'webhooks' ? isProtectedOrKey : undefined),
+    },
   };
 }
+
+/** Provider and webhook rows that carry a version (protected), and the integrity key's row: what a rewrap may change. */
+const isProtectedOrKey = (row: { partitionKey?: string; sealVersion?: unknown }): boolean =>
+  (row.sealVersion !== undefined && row.sealVersion !== null) || row.partitionKey === INTEGRITY_KEY_ROW.partitionKey;
 
 async function createKeyWrapper(settings: Settings, deps: ServiceDeps, credential: () => TokenCredential): Promise<KeyWrapper> {
   const kek = settings.kek;
