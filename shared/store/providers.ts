@@ -86,7 +86,15 @@ export class ProviderStore {
   /** Whether any provider row carries a bound envelope: evidence that protection began (see RecordIntegrity). */
   async anyProtected(): Promise<boolean> {
     const page = await listPartition<ProviderEntity>(this.table, PARTITION, MAX_PROVIDERS, undefined);
-    return page.items.some((e) => e.sealVersion !== undefined || (typeof e.secrets === 'string' && this.sealer.isBound(e.secrets)));
+    const bound = (sealed: string) => {
+      try {
+        return this.sealer.isBound(sealed);
+      } catch {
+        // Unreadable: something is wrong with the table; do not take it as a fresh start.
+        return true;
+      }
+    };
+    return page.items.some((e) => e.sealVersion !== undefined || (typeof e.secrets === 'string' && bound(e.secrets)));
   }
 
   async list(top: number, skipToken?: string): Promise<Page<ProviderRecord>> {
