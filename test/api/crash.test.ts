@@ -110,7 +110,7 @@ beforeAll(async () => {
   const hook = await h.request('PUT', '/webhooks/ops', { body: { properties: { url: 'http://127.0.0.1:9/hook', events: ['provider.clientSecretInvalid'] } } });
   expect(hook.status).toBe(201);
   webhookSecret = hook.body.properties.secret;
-}, 60_000);
+}, 240_000);
 
 afterAll(async () => {
   if (host) await kill(host);
