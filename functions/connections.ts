@@ -4,7 +4,8 @@ import { connectionPutSchema } from '../shared/model/schemas';
 import { confirmConsentCodeSchema, loginLinksRequestSchema } from '../shared/model/runtimeSchemas';
 import { collection, handle, ifMatch, json, paging, readJson } from './lib/http';
 import { durableClientInput, lifecycleConnected, lifecycleDeleted } from './lib/lifecycle';
-import { requireAdmin } from './lib/runtime';
+import { adminCaller, requireAdmin } from './lib/runtime';
+import { requesterOf } from '../shared/consent/people';
 import { LifecycleService } from '../shared/lifecycle/lifecycleService';
 
 const ids = (request: HttpRequest) => ({
@@ -47,12 +48,12 @@ export async function deleteConnection(request: HttpRequest, context: Invocation
 }
 
 export async function getLoginLinks(request: HttpRequest) {
-  const s = await requireAdmin(request);
+  const { services: s, caller } = await adminCaller(request);
   const { providerId, connectionId } = ids(request);
   // The body is optional: no postLoginRedirectUrl means an HTML page ends the flow.
   const empty = !request.headers.get('content-type') && Number(request.headers.get('content-length') ?? '0') === 0;
   const body = empty ? {} : await readJson(request, loginLinksRequestSchema);
-  return json(200, await s.consent.getLoginLink(providerId, connectionId, body.postLoginRedirectUrl));
+  return json(200, await s.consent.getLoginLink(providerId, connectionId, requesterOf(caller), body.postLoginRedirectUrl));
 }
 
 export async function confirmConsentCode(request: HttpRequest, context: InvocationContext) {

@@ -1,5 +1,5 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import { bindingCookieName, type ConsentOutcome } from '../shared/consent/consentService';
+import type { ConsentOutcome } from '../shared/consent/consentService';
 import { PAGE_HEADERS, renderPage } from '../shared/consent/pages';
 import { CredmanError } from '../shared/errors';
 import { hardened } from './lib/http';
@@ -25,13 +25,8 @@ async function afterOutcome(context: InvocationContext, outcome: ConsentOutcome)
 export async function consentCallback(request: HttpRequest, context: InvocationContext) {
   const s = await getServices();
   const q = (name: string) => request.query.get(name) ?? undefined;
-  const state = q('state') ?? '';
-  const outcome = await afterOutcome(
-    context,
-    await s.consent.callback({ state, code: q('code'), error: q('error'), iss: q('iss') }, cookie(request, bindingCookieName(state))),
-  );
-  // The binding cookie has done its job.
-  return render(request, outcome, { clear: bindingCookieName(state) });
+  const outcome = await afterOutcome(context, await s.consent.callback({ state: q('state'), code: q('code'), error: q('error'), iss: q('iss') }, cookies(request)));
+  return render(request, outcome);
 }
 
 export async function consentConfirm(request: HttpRequest, context: InvocationContext) {
@@ -39,27 +34,27 @@ export async function consentConfirm(request: HttpRequest, context: InvocationCo
   const type = (request.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
   const raw = type === 'application/x-www-form-urlencoded' ? await request.text() : '';
   const form = new URLSearchParams(raw.length <= MAX_FORM_BYTES ? raw : '');
-  return render(request, await afterOutcome(context, await s.consent.decide(form.get('consentCode') ?? '', form.get('decision') === 'confirm')));
+  const decision = await s.consent.decide(form.get('consentCode') ?? '', form.get('decision') === 'confirm', cookies(request));
+  return render(request, await afterOutcome(context, decision));
 }
 
-function render(request: HttpRequest, outcome: ConsentOutcome, opts: { clear?: string } = {}): HttpResponseInit {
+function render(request: HttpRequest, outcome: ConsentOutcome): HttpResponseInit {
   const secure = new URL(request.url).protocol === 'https:';
-  const cookies = [
-    ...(outcome.kind === 'redirect' && outcome.cookie
-      ? [{ name: outcome.cookie.name, value: outcome.cookie.value, maxAge: outcome.cookie.maxAgeSeconds, path: '/api/consent', httpOnly: true, secure, sameSite: 'Lax' as const }]
-      : []),
-    ...(opts.clear ? [{ name: opts.clear, value: '', maxAge: 0, path: '/api/consent', httpOnly: true, secure, sameSite: 'Lax' as const }] : []),
-  ];
+  const cookies = (outcome.cookies ?? []).map((c) => ({ name: c.name, value: c.value, maxAge: c.maxAgeSeconds, path: '/api/consent', httpOnly: true, secure, sameSite: 'Lax' as const }));
   if (outcome.kind === 'redirect') return { status: 302, headers: { Location: outcome.location, 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' }, cookies };
   return { status: outcome.page.status, headers: PAGE_HEADERS, body: renderPage(outcome.page), cookies };
 }
 
-function cookie(request: HttpRequest, name: string): string | undefined {
-  for (const part of (request.headers.get('cookie') ?? '').split(';')) {
-    const i = part.indexOf('=');
-    if (i > 0 && part.slice(0, i).trim() === name) return part.slice(i + 1).trim();
-  }
-  return undefined;
+/** The request's cookies, read by name. */
+function cookies(request: HttpRequest): (name: string) => string | undefined {
+  const header = request.headers.get('cookie') ?? '';
+  return (name) => {
+    for (const part of header.split(';')) {
+      const i = part.indexOf('=');
+      if (i > 0 && part.slice(0, i).trim() === name) return part.slice(i + 1).trim();
+    }
+    return undefined;
+  };
 }
 
 /** Browser routes answer errors with a page, never the JSON error shape. */

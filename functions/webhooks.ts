@@ -1,6 +1,6 @@
 import { app, type HttpRequest, type HttpResponseInit } from '@azure/functions';
 import { parseIdentifier } from '../shared/model/identifiers';
-import { webhookPutSchema } from '../shared/model/webhookSchemas';
+import { webhookPutSchema, webhookRotateSecretSchema } from '../shared/model/webhookSchemas';
 import { collection, handle, ifMatch, json, paging, readJson } from './lib/http';
 import { requireAdmin } from './lib/runtime';
 
@@ -42,6 +42,15 @@ export async function createWebhook(request: HttpRequest) {
   return created(request, r.id, r.resource, r.etag);
 }
 
+/** POST /webhooks/{id}/rotateSecret: a new secret, shown once; the old one signs beside it for a while. */
+export async function rotateWebhookSecret(request: HttpRequest) {
+  const s = await requireAdmin(request);
+  const id = subscriptionId(request);
+  const body = await readJson(request, webhookRotateSecretSchema);
+  const r = await s.webhooks.rotateSecret(id, body, ifMatch(request));
+  return json(200, r.resource, r.etag);
+}
+
 export async function deleteWebhook(request: HttpRequest) {
   const s = await requireAdmin(request);
   return { status: (await s.webhooks.delete(subscriptionId(request), ifMatch(request))) ? 200 : 204 };
@@ -51,4 +60,5 @@ app.http('listWebhooks', { methods: ['GET'], route: 'webhooks', authLevel: 'anon
 app.http('createWebhook', { methods: ['POST'], route: 'webhooks', authLevel: 'anonymous', handler: handle(createWebhook) });
 app.http('getWebhook', { methods: ['GET'], route: 'webhooks/{subscriptionId}', authLevel: 'anonymous', handler: handle(getWebhook) });
 app.http('putWebhook', { methods: ['PUT'], route: 'webhooks/{subscriptionId}', authLevel: 'anonymous', handler: handle(putWebhook) });
+app.http('rotateWebhookSecret', { methods: ['POST'], route: 'webhooks/{subscriptionId}/rotateSecret', authLevel: 'anonymous', handler: handle(rotateWebhookSecret) });
 app.http('deleteWebhook', { methods: ['DELETE'], route: 'webhooks/{subscriptionId}', authLevel: 'anonymous', handler: handle(deleteWebhook) });

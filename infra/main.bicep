@@ -68,6 +68,8 @@ param authClockSkewSeconds int = 60
 param idpTimeoutSeconds int = 10
 param idpRetries int = 2
 param idpCallsPerMinute int = 250
+@description('Identity providers on a private network (reached through VNet integration): host names, IP addresses or CIDR ranges, comma-separated, that token, discovery and registration calls may reach even though private networks are refused. Empty: public identity providers only.')
+param idpAllowedPrivateHosts string = ''
 param tokenCache bool = true
 param policyCacheSeconds int = 30
 param expiryWarningDays int = 14
@@ -238,11 +240,13 @@ var credmanSettings = {
   CREDMAN_IDP_TIMEOUT_SECONDS: string(idpTimeoutSeconds)
   CREDMAN_IDP_RETRIES: string(idpRetries)
   CREDMAN_IDP_CALLS_PER_MINUTE: string(idpCallsPerMinute)
+  CREDMAN_IDP_ALLOWED_PRIVATE_HOSTS: idpAllowedPrivateHosts
   // string(bool) is 'True' in ARM; the schema wants lower case.
   CREDMAN_TOKEN_CACHE: tokenCache ? 'true' : 'false'
   CREDMAN_POLICY_CACHE_SECONDS: string(policyCacheSeconds)
-  // Never in Azure: an admin must not be able to point webhooks at the platform's own network.
-  CREDMAN_WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'false'
+  // Never in Azure: an admin must not be able to point webhooks or identity providers at the
+  // platform's own network (a private identity provider is named in idpAllowedPrivateHosts).
+  CREDMAN_ALLOW_PRIVATE_NETWORKS: 'false'
   CREDMAN_EXPIRY_WARNING_DAYS: string(expiryWarningDays)
   CREDMAN_LIFECYCLE_ACTIVE_WINDOW_HOURS: string(lifecycleActiveWindowHours)
   CREDMAN_LIFECYCLE_REMINDER_SECONDS: string(lifecycleReminderSeconds)

@@ -84,8 +84,8 @@ async function main(): Promise<void> {
     CREDMAN_APP_TENANT_ID: DEV_TENANT_ID,
     CREDMAN_APP_OBJECT_ID: DEV_APP_OBJECT_ID,
     CREDMAN_PUBLIC_BASE_URL: baseUrl,
-    // Webhook receivers on a laptop listen on loopback.
-    CREDMAN_WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+    // Webhook receivers and identity providers on a laptop listen on loopback.
+    CREDMAN_ALLOW_PRIVATE_NETWORKS: 'true',
   };
   for (const [k, v] of Object.entries({ ...defaults, ...env })) if (v !== undefined) process.env[k] = v;
 

@@ -92,7 +92,11 @@ export async function createServices(settings: Settings, deps: ServiceDeps): Pro
   const policies = new AccessPolicyStore(tables.accessPolicies, integrity);
 
   const idpSettings = settings.identityProviders;
-  const idp = new IdpClient({ timeoutMs: idpSettings.timeoutMs, retries: idpSettings.retries });
+  const idp = new IdpClient({
+    timeoutMs: idpSettings.timeoutMs,
+    retries: idpSettings.retries,
+    destination: { allowPrivateNetworks: settings.outbound.allowPrivateNetworks, allowedPrivateHosts: idpSettings.allowedPrivateHosts },
+  });
   const connectionTokens = new ConnectionTokenStore(tables.connections, connectionSealer);
   const refresher = new TokenRefresher(providers, connectionTokens, idp, {
     callsPerMinute: idpSettings.callsPerMinute,
@@ -110,8 +114,8 @@ export async function createServices(settings: Settings, deps: ServiceDeps): Pro
   const webhookStore = new WebhookStore(tables.webhooks, cipher, integrity);
   const webhooks = new WebhookService(
     webhookStore,
-    new WebhookPublisher(webhookStore, { allowPrivateNetworks: settings.webhooks.allowPrivateNetworks, log: deps.log }),
-    settings.webhooks,
+    new WebhookPublisher(webhookStore, { allowPrivateNetworks: settings.outbound.allowPrivateNetworks, log: deps.log }),
+    settings.outbound,
   );
 
   return {
@@ -120,7 +124,7 @@ export async function createServices(settings: Settings, deps: ServiceDeps): Pro
       logger: (e) => deps.log(e.event === 'JwksUnavailable' ? 'error' : 'info', `auth: ${e.event}${'issuer' in e ? ` ${e.issuer}` : ''}: ${e.reason}`),
     }),
     providers: new ProviderService(providers, connections, policies, settings.publicBaseUrl, idp, forget),
-    connections: new ConnectionService(providers, connections, policies, settings.appIdentity, tokens),
+    connections: new ConnectionService(providers, connections, policies, settings.appIdentity, tokens, idp),
     accessPolicies: new AccessPolicyService(providers, connections, policies, settings.auth.issuers.map((i) => i.issuer), forget),
     consent: new ConsentService(providers, connections, new ConsentStateStore(tables.consentStates, cipher), refresher, idp, {
       publicBaseUrl: settings.publicBaseUrl,

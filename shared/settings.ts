@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseAllowList } from './net/destination';
 
 // Every setting the app reads, with its default and why it exists. `loadSettings` runs once at
 // start-up; nothing else reads process.env. local.settings.sample.json lists the same names.
@@ -68,16 +69,31 @@ export const settingsSchema = z
     CREDMAN_IDP_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
     /** Identity-provider calls allowed per connection per minute (API Management's limit is 250). */
     CREDMAN_IDP_CALLS_PER_MINUTE: positiveInt(250),
+    /**
+     * Identity providers on a private network: host names (exact), IP addresses or CIDR ranges,
+     * comma-separated, that token, discovery and registration calls may reach (over http too) even
+     * though CREDMAN_ALLOW_PRIVATE_NETWORKS is false. Webhooks never use it.
+     */
+    CREDMAN_IDP_ALLOWED_PRIVATE_HOSTS: csv
+      .superRefine((entries, ctx) => {
+        try {
+          parseAllowList(entries);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: `${(err as Error).message} Give host names, IP addresses or CIDR ranges.` });
+        }
+      })
+      .default([]),
     /** Keep access tokens and access policies in memory (`false` only to measure the uncached path). */
     CREDMAN_TOKEN_CACHE: z.enum(['true', 'false']).default('true'),
     /** How long this instance trusts its copy of a connection's access policies, in seconds. */
     CREDMAN_POLICY_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
     /**
-     * Whether webhook URLs may be http or name loopback, link-local (cloud metadata), private,
+     * Whether outbound calls (webhook deliveries, identity-provider token, discovery and
+     * registration endpoints) may be http or reach loopback, link-local (cloud metadata), private,
      * CGNAT or other non-public addresses. Off in Azure, so that an admin cannot point credman at
-     * the instance's own network; the local host turns it on for receivers on the laptop.
+     * the instance's own network; the local host turns it on for receivers and providers on the laptop.
      */
-    CREDMAN_WEBHOOK_ALLOW_PRIVATE_NETWORKS: z.enum(['true', 'false']).default('false'),
+    CREDMAN_ALLOW_PRIVATE_NETWORKS: z.enum(['true', 'false']).default('false'),
     /** `connection.expiringSoon` fires when a refresh token or client secret ends within this many days. */
     CREDMAN_EXPIRY_WARNING_DAYS: z.coerce.number().int().min(1).max(365).default(14),
     /** A connection counts as in use (its lifecycle refreshes ahead) for this many hours after a token read. */
@@ -111,9 +127,16 @@ export interface Settings {
   readonly appIdentity: { readonly tenantId: string; readonly objectId: string };
   readonly publicBaseUrl: string;
   readonly consent: { readonly allowedRedirectOrigins: readonly string[] };
-  readonly identityProviders: { readonly timeoutMs: number; readonly retries: number; readonly callsPerMinute: number };
+  readonly identityProviders: {
+    readonly timeoutMs: number;
+    readonly retries: number;
+    readonly callsPerMinute: number;
+    /** Allow-list entries (see parseAllowList) for identity providers on private networks. */
+    readonly allowedPrivateHosts: readonly string[];
+  };
   readonly tokenCache: { readonly enabled: boolean; readonly policyTtlMs: number };
-  readonly webhooks: { readonly allowPrivateNetworks: boolean };
+  /** Every outbound call: webhook deliveries and identity-provider calls. */
+  readonly outbound: { readonly allowPrivateNetworks: boolean };
   readonly lifecycle: { readonly expiryWarningMs: number; readonly activeWindowMs: number; readonly reminderMs: number };
 }
 
@@ -130,15 +153,25 @@ export class SettingsError extends Error {
   }
 }
 
+/**
+ * Settings that were renamed: one still set is refused, naming its successor, rather than
+ * ignored (a deployment that relied on it would silently change behaviour).
+ */
+const RENAMED: Record<string, string> = {
+  CREDMAN_WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'CREDMAN_ALLOW_PRIVATE_NETWORKS (it now covers identity-provider calls too)',
+};
+
 /** Validates the environment once; lists every missing or malformed setting in one error. */
 export function loadSettings(env: Record<string, string | undefined>): Settings {
   // App settings are often present but blank (a template's placeholders): blank means unset.
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ''));
+  const renamed = Object.keys(RENAMED).filter((k) => k in present).map((k) => `${k}: renamed; set ${RENAMED[k]} instead`);
   const parsed = settingsSchema.safeParse(present);
-  if (!parsed.success) {
-    throw new SettingsError(
-      parsed.error.issues.map((i) => `${i.path.length ? String(i.path[0]) : 'settings'}: ${i.message}`),
-    );
+  if (!parsed.success || renamed.length) {
+    throw new SettingsError([
+      ...renamed,
+      ...(parsed.error?.issues ?? []).map((i) => `${i.path.length ? String(i.path[0]) : 'settings'}: ${i.message}`),
+    ]);
   }
   const s = parsed.data;
   const audiences = s.CREDMAN_AUTH_AUDIENCES;
@@ -165,9 +198,10 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
       timeoutMs: Math.round(s.CREDMAN_IDP_TIMEOUT_SECONDS * 1000),
       retries: s.CREDMAN_IDP_RETRIES,
       callsPerMinute: s.CREDMAN_IDP_CALLS_PER_MINUTE,
+      allowedPrivateHosts: s.CREDMAN_IDP_ALLOWED_PRIVATE_HOSTS,
     },
     tokenCache: { enabled: s.CREDMAN_TOKEN_CACHE === 'true', policyTtlMs: s.CREDMAN_POLICY_CACHE_SECONDS * 1000 },
-    webhooks: { allowPrivateNetworks: s.CREDMAN_WEBHOOK_ALLOW_PRIVATE_NETWORKS === 'true' },
+    outbound: { allowPrivateNetworks: s.CREDMAN_ALLOW_PRIVATE_NETWORKS === 'true' },
     lifecycle: {
       expiryWarningMs: s.CREDMAN_EXPIRY_WARNING_DAYS * 24 * 3600 * 1000,
       activeWindowMs: s.CREDMAN_LIFECYCLE_ACTIVE_WINDOW_HOURS * 3600 * 1000,

@@ -62,8 +62,13 @@ function describe(err: unknown): string {
 
 /** Authenticates the caller and requires the admin app role. */
 export async function requireAdmin(request: HttpRequest): Promise<Services> {
-  const s = await getServices();
-  const caller: Caller = await s.auth.authenticate(request.headers.get('authorization'));
-  s.auth.requireAdmin(caller);
-  return s;
+  return (await adminCaller(request)).services;
+}
+
+/** As requireAdmin, also giving the caller (a login link records who asked for it). */
+export async function adminCaller(request: HttpRequest): Promise<{ services: Services; caller: Caller }> {
+  const services = await getServices();
+  const caller: Caller = await services.auth.authenticate(request.headers.get('authorization'));
+  services.auth.requireAdmin(caller);
+  return { services, caller };
 }

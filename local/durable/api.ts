@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
-import { classifyAddress } from '../../shared/webhooks/destination';
+import { classifyAddress } from '../../shared/net/destination';
 import type { DurableDriver } from './driver';
 import { historyForStatus, parseJsonOrText, RUNTIME_STATUSES, type RuntimeStatus } from './history';
 import { DurableSizeError, type InstanceQuery, type InstanceRow } from './store';

@@ -12,7 +12,7 @@ import {
   providerPutSchema,
   providerSchema,
 } from '../model/schemas';
-import { webhookPutSchema, webhookSchema } from '../model/webhookSchemas';
+import { webhookDeliverySchema, webhookPutSchema, webhookRotateSecretSchema, webhookSchema, webhookWithSecretSchema } from '../model/webhookSchemas';
 import { authorizationContextSchema, confirmConsentCodeSchema, loginLinksRequestSchema, loginLinksResponseSchema } from '../model/runtimeSchemas';
 
 // OpenAPI 3.1 from the zod schemas that validate requests: JSON Schema 2020-12 is OpenAPI 3.1's
@@ -66,13 +66,40 @@ const LOCATION = { Location: { description: 'Absolute URL of the new subscriptio
 /** Webhook subscriptions: the CRUD routes, Location on a PUT that creates, and POST for a server-chosen id. */
 const webhookOperations = (): Operation[] => [
   ...crud('/webhooks', '/webhooks/{subscriptionId}', 'Webhook', webhookSchema, webhookPutSchema).map((op) =>
-    op.operationId === 'putWebhook' ? { ...op, response: op.response?.map((r) => (r.status === '201' ? { ...r, headers: LOCATION } : r)) } : op,
+    op.operationId === 'putWebhook'
+      ? { ...op, response: op.response?.map((r) => (r.status === '201' ? { ...r, schema: webhookWithSecretSchema, description: 'Created, with its signing secret (shown this once)', headers: LOCATION } : r)) }
+      : op,
   ),
   {
     method: 'post', path: '/webhooks', operationId: 'createWebhook', summary: 'Create a subscription under an id the server chooses (wh-…)', admin: true,
-    request: webhookPutSchema, response: [{ status: '201', schema: webhookSchema, description: 'Created', headers: LOCATION }],
+    request: webhookPutSchema, response: [{ status: '201', schema: webhookWithSecretSchema, description: 'Created, with its signing secret (shown this once)', headers: LOCATION }],
+  },
+  {
+    method: 'post', path: '/webhooks/{subscriptionId}/rotateSecret', operationId: 'rotateWebhookSecret', admin: true, conditional: true,
+    summary: 'Issue a new signing secret (shown this once); the previous one keeps signing beside it for keepPreviousSecretForHours',
+    request: webhookRotateSecretSchema, response: [{ status: '200', schema: webhookWithSecretSchema, description: 'The new secret; both sign until previousSecretExpiresOn' }],
   },
 ];
+
+const DELIVERY_HEADERS = [
+  ['webhook-id', 'The delivery id (the body\'s id): the same on every retry; deduplicate on it.'],
+  ['webhook-timestamp', 'Unix seconds of this attempt; refuse a delivery outside your tolerance (the standardwebhooks library allows 5 minutes).'],
+  ['webhook-signature', 'v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<raw body>">, one per signing secret, space-separated (two during a rotation). Verify with Webhook.verify of the standardwebhooks library. Absent only for a subscription an earlier credman saved without a secret (signed: false).'],
+  ['X-Credman-Event', 'The event type (unsigned; the signed body carries it too).'],
+] as const;
+
+/** What credman sends to a subscription (OpenAPI 3.1 `webhooks`): the Standard Webhooks headers and the body. */
+const deliveryDescription = () => ({
+  event: {
+    post: {
+      operationId: 'webhookDelivery',
+      summary: 'A delivery to a subscription (Standard Webhooks)',
+      parameters: DELIVERY_HEADERS.map(([name, description]) => ({ name, in: 'header', required: name !== 'webhook-signature', description, schema: { type: 'string' } })),
+      requestBody: { required: true, content: { 'application/json': { schema: schemaOf(webhookDeliverySchema) } } },
+      responses: { '2XX': { description: 'Delivered. Anything else fails; 5xx, 408, 429 and connection failures are retried.' } },
+    },
+  },
+});
 
 export const OPERATIONS: readonly Operation[] = [
   ...crud('/providers', P, 'Provider', providerSchema, providerPutSchema),
@@ -88,12 +115,13 @@ export const OPERATIONS: readonly Operation[] = [
     response: [{ status: '200', schema: healthSchema, description: 'Healthy' }, { status: '503', schema: healthSchema, description: 'A dependency fails' }],
   },
   {
-    method: 'post', path: `${C}/getLoginLinks`, operationId: 'getLoginLinks', summary: 'A login link that starts consent for the connection', admin: true,
+    method: 'post', path: `${C}/getLoginLinks`, operationId: 'getLoginLinks', summary: 'A login link that starts consent for the connection (works once, 10 minutes; records the caller as its requester)', admin: true,
     request: loginLinksRequestSchema, response: [{ status: '200', schema: loginLinksResponseSchema, description: 'The link' }],
   },
   {
-    method: 'post', path: `${C}/confirmConsentCode`, operationId: 'confirmConsentCode', summary: 'Confirm a consent held for confirmation (skips the anti-phishing page)', admin: true,
-    request: confirmConsentCodeSchema, response: [{ status: '200', description: 'The connection holds the new tokens' }],
+    method: 'post', path: `${C}/confirmConsentCode`, operationId: 'confirmConsentCode', summary: 'Confirm the consent of a status=confirmationRequired redirect: the app vouches for its signed-in person', admin: true,
+    request: confirmConsentCodeSchema,
+    response: [{ status: '200', schema: connectionSchema, description: 'The connection, holding the new tokens (400 InvalidConsentCode: used, expired or of another connection)' }],
   },
   {
     method: 'post', path: `${C}/token`, operationId: 'getToken', summary: 'A fresh access token of the connection', policy: true,
@@ -104,9 +132,12 @@ export const OPERATIONS: readonly Operation[] = [
     response: [{ status: '200', schema: authorizationContextSchema, description: 'The authorization context' }],
   },
   {
-    method: 'get', path: '/consent/start', operationId: 'consentStart', summary: 'Follows a login link: redirects to the identity provider',
+    method: 'get', path: '/consent/start', operationId: 'consentStart', summary: 'Follows a login link (the first follow consumes it): redirects to the identity provider',
     query: [{ name: 'state', schema: { type: 'string' }, description: 'The login link state.' }],
-    response: [{ status: '302', description: 'To the authorization endpoint' }],
+    response: [
+      { status: '302', description: 'To the authorization endpoint, with a new state and a cookie binding the sign-in to this browser' },
+      { status: '400', description: 'An HTML page: LoginLinkUsed (followed already) or InvalidState (expired, never issued)' },
+    ],
   },
   {
     method: 'get', path: '/consent/callback', operationId: 'consentCallback', summary: "The identity provider's redirect back",
@@ -116,11 +147,19 @@ export const OPERATIONS: readonly Operation[] = [
       { name: 'error', schema: { type: 'string' }, description: 'The OAuth error, instead of a code.' },
       { name: 'iss', schema: { type: 'string' }, description: 'RFC 9207 issuer of the response.' },
     ],
-    response: [{ status: '302', description: 'To postLoginRedirectUrl with status=success|confirmationRequired|error' }, { status: '200', description: 'An HTML page when there is no redirect URL' }],
+    response: [
+      { status: '302', description: 'To postLoginRedirectUrl with status=confirmationRequired&consentCode=… or status=error&code=…' },
+      { status: '200', description: 'Without a redirect URL: the HTML confirmation page (connection, provider, account, requester)' },
+      { status: '400', description: 'An HTML page: InvalidState, BrowserMismatch (not the browser that followed the link) or the sign-in error' },
+    ],
   },
   {
-    method: 'post', path: '/consent/confirm', operationId: 'consentConfirm', summary: 'The answer of the anti-phishing page (form post)',
-    response: [{ status: '302', description: 'To postLoginRedirectUrl' }, { status: '200', description: 'An HTML page' }],
+    method: 'post', path: '/consent/confirm', operationId: 'consentConfirm', summary: 'The answer of the confirmation page (form post, from the browser that signed in)',
+    response: [
+      { status: '200', description: 'An HTML page: connected, or cancelled' },
+      { status: '400', description: 'An HTML page: InvalidConsentCode' },
+      { status: '403', description: 'An HTML page: BrowserMismatch (another browser); nothing is taken' },
+    ],
   },
   {
     method: 'get', path: '/operations/{operationId}', operationId: 'getOperation', summary: 'Where a background operation (provider cascade, key rotation) stands', admin: true,
@@ -194,6 +233,7 @@ export function openApiDocument(): object {
     servers: [{ url: '/api' }],
     components: { schemas: components(), securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     paths,
+    webhooks: deliveryDescription(),
   };
   return cached;
 }

@@ -4,35 +4,65 @@ import { buildAuthorizeUrl } from '../oauth/authorizeUrl';
 import { resolveEndpoints } from '../oauth/endpoints';
 import { LifecycleService, type ConnectionRef } from '../lifecycle/lifecycleService';
 import { grantConfig, type GrantConfig } from '../oauth/grants';
-import { IdpUnavailableError, OAuthGrantError, type IdpClient } from '../oauth/idpClient';
+import { IdpDestinationError, IdpUnavailableError, OAuthGrantError, type IdpClient } from '../oauth/idpClient';
 import { codeExchangeRequest } from '../oauth/tokenRequest';
 import type { TokenSet } from '../oauth/tokenResponse';
 import type { ConnectionStore } from '../store/connections';
-import { handleHash, type ConsentRow, type ConsentStateStore } from '../store/consentStates';
+import { bindingMatches, handleHash, type ConsentRow, type ConsentStateStore } from '../store/consentStates';
 import type { ProviderStore } from '../store/providers';
 import type { TokenRefresher } from '../tokens/refresher';
+import { accountOf, describeRequester, type AccountField, type Requester } from './people';
 import { parseRedirectUrl } from './redirects';
 
-// The authorization-code flow (docs/oauth.md, "Consent (authorization code)"). A login link carries a random state, valid
-// once for 10 minutes, bound server-side to provider, connection and redirect URL, with its PKCE
-// verifier sealed beside it. Following the link binds it to that browser with a cookie; a
-// callback arriving in another browser (a link forwarded by a phisher) holds its tokens until
-// the person confirms on an anti-phishing page, or a trusted app confirms the consent code.
+// The authorization-code flow (docs/oauth.md, "Consent (authorization code)"), as API Management
+// runs it: a consent never commits because some browser followed a link.
+// - A login link carries a random state, valid once for 10 minutes, bound server-side to
+//   provider, connection, redirect URL and the admin who asked for it, with its PKCE verifier
+//   sealed beside it. The first follow consumes it (ETag-guarded, one winner across instances)
+//   and starts a sign-in under a new OAuth state bound to that browser by a cookie; a second
+//   follower gets `LoginLinkUsed` and changes nothing.
+// - The callback must come back to that browser (else `BrowserMismatch`: the code is never
+//   redeemed). The tokens are then held under a consent code until the app confirms it
+//   (`confirmConsentCode`, with a postLoginRedirectUrl) or the person confirms on the
+//   anti-phishing page, which names connection, provider, account and requester, from the same
+//   browser (a second cookie).
 
 export const CONSENT_TTL_MS = 10 * 60 * 1000;
 const random = () => randomBytes(32).toString('base64url');
+/** The cookie binding a sign-in under way (OAuth state) to the browser that followed the login link. */
 export const bindingCookieName = (state: string): string => `credman_consent_${handleHash(state).slice(0, 16)}`;
+/** The cookie binding a held consent (consent code) to the browser that completed the sign-in. */
+export const confirmCookieName = (consentCode: string): string => `credman_confirm_${handleHash(consentCode).slice(0, 16)}`;
+
+/** A cookie to set (maxAgeSeconds > 0) or clear (0), on the consent routes only. */
+export interface ConsentCookie {
+  name: string;
+  value: string;
+  maxAgeSeconds: number;
+}
 
 export type ConsentOutcome = (
-  | { kind: 'redirect'; location: string; cookie?: { name: string; value: string; maxAgeSeconds: number } }
+  | { kind: 'redirect'; location: string }
   | { kind: 'page'; page: ConsentPage }
 ) & {
+  cookies?: ConsentCookie[];
   /** Set when the connection now holds new tokens (its lifecycle is started or woken, `connection.connected` goes out). */
   connected?: ConnectionRef;
 };
 
 export type ConsentPage =
-  | { name: 'confirm'; status: 200; consentCode: string; providerName: string; connectionId: string; redirectHost?: string }
+  | {
+      name: 'confirm';
+      status: 200;
+      consentCode: string;
+      providerId: string;
+      providerName: string;
+      connectionId: string;
+      /** What the token response says about the account used (may be empty). */
+      account: AccountField[];
+      /** Who asked for the login link. */
+      requestedBy: string;
+    }
   | { name: 'done'; status: 200; providerName: string; connectionId: string }
   | { name: 'failed'; status: number; code: string; message: string };
 
@@ -47,6 +77,14 @@ export interface ConsentOptions {
 class ConsentFailure extends CredmanError {}
 const invalidState = () =>
   new ConsentFailure('InvalidState', 400, 'This sign-in link is not valid: it was already used, it expired (after 10 minutes) or it was never issued. Ask for a new link.');
+const loginLinkUsed = () =>
+  new ConsentFailure(
+    'LoginLinkUsed',
+    400,
+    'This sign-in link was already opened, in this or another browser, and works only once. If you did not open it before, someone else did: do not sign in, and ask for a new link.',
+  );
+const invalidConsentCode = () => new ConsentFailure('InvalidConsentCode', 400, 'This confirmation is not valid: it was already used or it expired.');
+const BROWSER_MISMATCH = 'BrowserMismatch';
 
 export class ConsentService {
   private readonly now: () => number;
@@ -66,8 +104,8 @@ export class ConsentService {
     return `${this.options.publicBaseUrl}/api/consent/callback`;
   }
 
-  /** POST …/getLoginLinks (admin). */
-  async getLoginLink(providerId: string, connectionId: string, postLoginRedirectUrl?: string): Promise<{ loginLink: string }> {
+  /** POST …/getLoginLinks (admin). `requestedBy` is named to the person on the anti-phishing page. */
+  async getLoginLink(providerId: string, connectionId: string, requestedBy: Requester, postLoginRedirectUrl?: string): Promise<{ loginLink: string }> {
     const provider = await this.providers.get(providerId);
     if (!provider) throw new NotFoundError('ProviderNotFound', `Credential provider '${providerId}' does not exist.`);
     const connection = await this.connections.get(providerId, connectionId);
@@ -86,39 +124,63 @@ export class ConsentService {
       connectionId,
       ...(redirectUrl ? { redirectUrl } : {}),
       expiresAt: this.now() + CONSENT_TTL_MS,
-      secrets: { verifier: random() },
+      secrets: { verifier: random(), requestedBy: JSON.stringify(requestedBy) },
     });
     return { loginLink: `${this.options.publicBaseUrl}/api/consent/start?state=${state}` };
   }
 
-  /** GET /consent/start: to the identity provider, binding the flow to this browser. */
-  async start(state: string): Promise<ConsentOutcome> {
-    const row = await this.states.read(state, 'login');
-    if (!row || row.expiresAt <= this.now()) throw invalidState();
+  /** GET /consent/start: consumes the login link and sends this browser, bound by a cookie, to the identity provider. */
+  async start(loginState: string): Promise<ConsentOutcome> {
+    const row = await this.states.read(loginState, 'login');
+    if (!row) throw (await this.states.kindOf(loginState)) === 'used' ? loginLinkUsed() : invalidState();
+    if (row.expiresAt <= this.now()) throw invalidState();
     const g = await this.authorizationCodeGrant(row.providerId);
+    if (!(await this.states.consume(loginState, row))) throw loginLinkUsed();
+
+    // A new state for the identity provider: the login link's own never leaves this server again.
+    const state = random();
+    const binding = random();
+    await this.states.create(state, {
+      kind: 'flight',
+      providerId: row.providerId,
+      connectionId: row.connectionId,
+      ...(row.redirectUrl ? { redirectUrl: row.redirectUrl } : {}),
+      expiresAt: this.now() + CONSENT_TTL_MS,
+      bindingHash: handleHash(binding),
+      secrets: row.secrets,
+    });
     const challenge = g.template.pkce === 'S256' ? createHash('sha256').update(row.secrets.verifier).digest('base64url') : undefined;
     const location = buildAuthorizeUrl(g.template, g.params, { redirectUri: this.callbackUrl, state, ...(challenge ? { codeChallenge: challenge } : {}) });
-    const binding = random();
-    if (!(await this.states.bind(state, row, handleHash(binding)))) throw invalidState();
-    return {
-      kind: 'redirect',
-      location,
-      cookie: { name: bindingCookieName(state), value: binding, maxAgeSeconds: Math.ceil((row.expiresAt - this.now()) / 1000) },
-    };
+    return { kind: 'redirect', location, cookies: [{ name: bindingCookieName(state), value: binding, maxAgeSeconds: CONSENT_TTL_MS / 1000 }] };
   }
 
-  /** GET /consent/callback: exchange the code; store, or hold for confirmation. */
-  async callback(q: { state?: string; code?: string; error?: string; iss?: string }, bindingCookie: string | undefined): Promise<ConsentOutcome> {
+  /**
+   * GET /consent/callback: in the browser that followed the link, exchange the code and hold the
+   * tokens for confirmation. `cookie` reads the request's cookies.
+   */
+  async callback(q: { state?: string; code?: string; error?: string; iss?: string }, cookie: (name: string) => string | undefined): Promise<ConsentOutcome> {
     const state = q.state ?? '';
-    const row = await this.states.read(state, 'login');
+    const row = await this.states.read(state, 'flight');
     if (!row || row.expiresAt <= this.now()) throw invalidState();
     if (!(await this.states.take(state, row))) throw invalidState();
+    const cookies = [{ name: bindingCookieName(state), value: '', maxAgeSeconds: 0 }];
     const { providerId, connectionId } = row;
+
+    // A sign-in that comes back to another browser (the identity provider's URL forwarded
+    // mid-flight): its code is never redeemed and the connection is left as it was.
+    if (!bindingMatches(cookie(bindingCookieName(state)), row.bindingHash)) {
+      return this.finish(
+        row,
+        BROWSER_MISMATCH,
+        'This sign-in finished in another browser than the one that opened the sign-in link, so nothing was connected. If someone sent you a link, ignore it; otherwise open a new link and sign in in the same browser.',
+        cookies,
+      );
+    }
     const g = await this.authorizationCodeGrant(providerId);
 
     // RFC 9207: an `iss` from another server means the code came from a mixed-up flow.
     if (q.iss !== undefined && !issuerMatches(q.iss, g)) {
-      return this.finish(row, 'IssuerMismatch', 'The authorization response came from another server than the one this sign-in started at.');
+      return this.finish(row, 'IssuerMismatch', 'The authorization response came from another server than the one this sign-in started at.', cookies);
     }
     if (q.error !== undefined) {
       const denied = q.error === 'access_denied';
@@ -126,9 +188,9 @@ export class ConsentService {
       const message = denied ? 'The person declined to grant access.' : `The identity provider ended the sign-in with '${sanitize(q.error)}'.`;
       await this.refresher.fail(providerId, connectionId, code, message, false);
       this.options.onChanged?.(providerId, connectionId);
-      return this.finish(row, code, message);
+      return this.finish(row, code, message, cookies);
     }
-    if (!q.code) return this.finish(row, 'InvalidRequest', 'The identity provider returned neither a code nor an error.');
+    if (!q.code) return this.finish(row, 'InvalidRequest', 'The identity provider returned neither a code nor an error.', cookies);
 
     let set: TokenSet;
     try {
@@ -137,38 +199,60 @@ export class ConsentService {
     } catch (err) {
       if (err instanceof OAuthGrantError) {
         const code = err.error === 'invalid_client' ? 'ClientSecretInvalid' : 'IdentityProviderError';
-        return this.finish(row, code, `The identity provider refused the authorization code (${err.error}).`);
+        return this.finish(row, code, `The identity provider refused the authorization code (${err.error}).`, cookies);
       }
-      if (err instanceof IdpUnavailableError) return this.finish(row, 'IdentityProviderError', err.message);
+      if (err instanceof IdpUnavailableError) return this.finish(row, 'IdentityProviderError', err.message, cookies);
+      // The token endpoint is not a destination credman calls: the code was never sent.
+      if (err instanceof IdpDestinationError) return this.finish(row, err.code, err.message, cookies);
       throw err;
     }
 
-    const bound = bindingCookie !== undefined && row.bindingHash !== undefined && handleHash(bindingCookie) === row.bindingHash;
-    if (bound) return this.commit(row, set);
-
+    // Held, never committed here: the app confirms the code (with a redirect URL), or the person
+    // on the page below, in this browser (without; only such a code has a binding).
     const consentCode = random();
+    const confirmBinding = row.redirectUrl ? undefined : random();
     await this.states.create(consentCode, {
       kind: 'pending',
       providerId,
       connectionId,
-      ...(row.redirectUrl ? { redirectUrl: row.redirectUrl } : {}),
       expiresAt: this.now() + CONSENT_TTL_MS,
+      ...(confirmBinding ? { bindingHash: handleHash(confirmBinding) } : {}),
       secrets: { tokens: JSON.stringify(set) },
     });
-    if (row.redirectUrl) return { kind: 'redirect', location: withQuery(row.redirectUrl, { status: 'confirmationRequired', consentCode }) };
+    if (row.redirectUrl) return { kind: 'redirect', location: withQuery(row.redirectUrl, { status: 'confirmationRequired', consentCode }), cookies };
     const provider = await this.providers.get(providerId);
     return {
       kind: 'page',
-      page: { name: 'confirm', status: 200, consentCode, providerName: provider?.displayName ?? providerId, connectionId },
+      page: {
+        name: 'confirm',
+        status: 200,
+        consentCode,
+        providerId,
+        providerName: provider?.displayName ?? providerId,
+        connectionId,
+        account: accountOf(set),
+        requestedBy: describeRequester(requesterFrom(row.secrets.requestedBy)),
+      },
+      cookies: [...cookies, { name: confirmCookieName(consentCode), value: confirmBinding as string, maxAgeSeconds: CONSENT_TTL_MS / 1000 }],
     };
   }
 
-  /** POST /consent/confirm: the person's answer on the anti-phishing page. Cancel drops the tokens. */
-  async decide(consentCode: string, confirmed: boolean): Promise<ConsentOutcome> {
-    const row = await this.takePending(consentCode);
-    if (!row) throw new ConsentFailure('InvalidConsentCode', 400, 'This confirmation is not valid: it was already used or it expired.');
-    if (!confirmed) return this.finish(row, 'ConsentNotConfirmed', 'The sign-in was cancelled; nothing was connected.');
-    return this.commit(row, JSON.parse(row.secrets.tokens) as TokenSet);
+  /**
+   * POST /consent/confirm: the person's answer on the anti-phishing page, accepted only from the
+   * browser that completed the sign-in (a refusal takes nothing). Cancel drops the tokens.
+   */
+  async decide(consentCode: string, confirmed: boolean, cookie: (name: string) => string | undefined): Promise<ConsentOutcome> {
+    const row = await this.states.read(consentCode, 'pending');
+    if (!row || row.expiresAt <= this.now()) throw invalidConsentCode();
+    if (!bindingMatches(cookie(confirmCookieName(consentCode)), row.bindingHash)) {
+      throw new ConsentFailure(BROWSER_MISMATCH, 403, 'This connection can only be confirmed in the browser that signed in. Nothing was changed.');
+    }
+    if (!(await this.states.take(consentCode, row))) throw invalidConsentCode();
+    const cookies = [{ name: confirmCookieName(consentCode), value: '', maxAgeSeconds: 0 }];
+    if (!confirmed) return this.finish(row, 'ConsentNotConfirmed', 'The sign-in was cancelled; nothing was connected.', cookies);
+    const connected = await this.store(row);
+    const provider = await this.providers.get(row.providerId);
+    return { kind: 'page', page: { name: 'done', status: 200, providerName: provider?.displayName ?? row.providerId, connectionId: row.connectionId }, connected, cookies };
   }
 
   /** POST …/confirmConsentCode (admin): a trusted app vouches that its signed-in user consented. */
@@ -179,34 +263,24 @@ export class ConsentService {
         { code: 'InvalidConsentCode', target: 'consentCode', message: 'Ask the person to sign in again.' },
       ]);
     }
-    const createdOn = await this.refresher.store(providerId, connectionId, JSON.parse(row.secrets.tokens) as TokenSet);
-    this.options.onChanged?.(providerId, connectionId);
-    return { providerId, connectionId, generation: LifecycleService.generationOf(createdOn) };
+    return this.store(row);
   }
 
-  /** Housekeeping: removes login states and consent codes past their 10 minutes. */
+  /** Housekeeping: removes login states, sign-ins and consent codes past their 10 minutes. */
   purgeExpired(): Promise<number> {
     return this.states.purgeExpired(this.now());
   }
 
-  private async takePending(consentCode: string): Promise<ConsentRow | undefined> {
-    const row = await this.states.read(consentCode, 'pending');
-    if (!row || row.expiresAt <= this.now() || !(await this.states.take(consentCode, row))) return undefined;
-    return row;
-  }
-
-  private async commit(row: ConsentRow, set: TokenSet): Promise<ConsentOutcome> {
-    const createdOn = await this.refresher.store(row.providerId, row.connectionId, set);
+  /** Stores the tokens a confirmed `pending` row held: the connection is Connected. */
+  private async store(row: ConsentRow): Promise<ConnectionRef> {
+    const createdOn = await this.refresher.store(row.providerId, row.connectionId, JSON.parse(row.secrets.tokens) as TokenSet);
     this.options.onChanged?.(row.providerId, row.connectionId);
-    const connected: ConnectionRef = { providerId: row.providerId, connectionId: row.connectionId, generation: LifecycleService.generationOf(createdOn) };
-    if (row.redirectUrl) return { kind: 'redirect', location: withQuery(row.redirectUrl, { status: 'success' }), connected };
-    const provider = await this.providers.get(row.providerId);
-    return { kind: 'page', page: { name: 'done', status: 200, providerName: provider?.displayName ?? row.providerId, connectionId: row.connectionId }, connected };
+    return { providerId: row.providerId, connectionId: row.connectionId, generation: LifecycleService.generationOf(createdOn) };
   }
 
-  private finish(row: ConsentRow, code: string, message: string): ConsentOutcome {
-    if (row.redirectUrl) return { kind: 'redirect', location: withQuery(row.redirectUrl, { status: 'error', code }) };
-    return { kind: 'page', page: { name: 'failed', status: 400, code, message } };
+  private finish(row: ConsentRow, code: string, message: string, cookies: ConsentCookie[] = []): ConsentOutcome {
+    if (row.redirectUrl) return { kind: 'redirect', location: withQuery(row.redirectUrl, { status: 'error', code }), cookies };
+    return { kind: 'page', page: { name: 'failed', status: 400, code, message }, cookies };
   }
 
   private async authorizationCodeGrant(providerId: string): Promise<GrantConfig> {
@@ -214,6 +288,12 @@ export class ConsentService {
     if (!provider) throw new ConsentFailure('ProviderNotFound', 404, 'The credential provider of this sign-in no longer exists.');
     return grantConfig(provider, 'authorizationCode');
   }
+}
+
+/** The requester stored with a login link (a row from before requesters were recorded has none). */
+function requesterFrom(stored: string | undefined): Requester {
+  if (!stored) return { subject: 'not recorded', issuer: 'this credman' };
+  return JSON.parse(stored) as Requester;
 }
 
 /** The issuer must be the server we sent the person to: its configured issuer, or the authorization endpoint's origin. */

@@ -23,16 +23,24 @@ function layout(title: string, body: string): string {
 
 export function renderPage(page: ConsentPage): string {
   switch (page.name) {
-    case 'confirm':
+    case 'confirm': {
+      const account = page.account.length
+        ? `<ul>${page.account.map((f) => `<li>${esc(f.label)}: <strong>${esc(f.value)}</strong></li>`).join('')}</ul>`
+        : `<p>${esc(page.providerName)} did not say which account. Check there which account you signed in with.</p>`;
       return layout(
         'Confirm this connection',
-        `<div class="warn"><p>You signed in to <strong>${esc(page.providerName)}</strong>, but this sign-in was not started in this browser.</p>
-<p>If you continue, credman's connection <strong>${esc(page.connectionId)}</strong> will be able to act as your account.
-Only continue if you asked for this yourself. If someone sent you the link, cancel.</p></div>
+        `<div class="warn"><p>Only continue if you asked for this connection yourself and you know who requested it.
+If someone sent you the link unasked, cancel: they would be able to act as your account.</p></div>
+<dl><dt>Connection</dt><dd><strong>${esc(page.connectionId)}</strong></dd>
+<dt>Provider</dt><dd><strong>${esc(page.providerName)}</strong> (${esc(page.providerId)})</dd>
+<dt>Account you signed in with</dt><dd>${account}</dd>
+<dt>Requested by</dt><dd><strong>${esc(page.requestedBy)}</strong></dd></dl>
+<p>If you continue, credman's connection <strong>${esc(page.connectionId)}</strong> will be able to act as this account.</p>
 <form method="post" action="confirm"><input type="hidden" name="consentCode" value="${esc(page.consentCode)}">
 <button type="submit" name="decision" value="confirm">Connect my account</button>
 <button type="submit" name="decision" value="cancel">Cancel</button></form>`,
       );
+    }
     case 'done':
       return layout('Connected', `<p>Connection <strong>${esc(page.connectionId)}</strong> to ${esc(page.providerName)} is ready. You can close this window.</p>`);
     case 'failed':

@@ -209,6 +209,8 @@ function toCaller(p: JWTPayload, trusted: TrustedIssuer): Caller {
     appId: str(p.azp) ?? str(p.appid),
     roles: strings(p.roles),
     groups: strings(p.groups),
+    ...(str(p.name) ? { name: str(p.name) } : {}),
+    ...(str(p.preferred_username) ?? str(p.upn) ? { userName: str(p.preferred_username) ?? str(p.upn) } : {}),
   });
 }
 

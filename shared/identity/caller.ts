@@ -21,6 +21,10 @@ export interface Caller {
    * `_claim_names` instead; such a caller simply has no groups here.
    */
   readonly groups: readonly string[];
+  /** Entra `name`: for display only (who asked for a login link), never for a decision. */
+  readonly name?: string;
+  /** Entra `preferred_username` (or v1 `upn`): for display only, like `name`. */
+  readonly userName?: string;
 }
 
 /** Throws 403 unless the caller holds the app role. */

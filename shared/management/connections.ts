@@ -1,4 +1,4 @@
-import { CredmanError, NotFoundError, PreconditionFailedError } from '../errors';
+import { ConnectionStateError, CredmanError, NotFoundError, PreconditionFailedError } from '../errors';
 import { connectionResource } from '../model/resources';
 import type { ConnectionPut, ConnectionResource } from '../model/schemas';
 import { LifecycleService, type ConnectionRef } from '../lifecycle/lifecycleService';
@@ -9,7 +9,9 @@ import type { ConnectionStore } from '../store/connections';
 import type { Page } from '../store/paging';
 import type { ProviderRecord, ProviderStore } from '../store/providers';
 import type { TokenService } from '../tokens/tokenService';
-import { validateParameters } from './parameters';
+import { placeholdersOf } from '../oauth/endpoints';
+import type { IdpClient } from '../oauth/idpClient';
+import { checkDestinations, validateParameters } from './parameters';
 import type { Written } from './providers';
 
 const GRANT: Record<ConnectionPut['properties']['oauth2grantType'], GrantType> = {
@@ -25,6 +27,8 @@ export class ConnectionService {
     /** The app's own identity, granted access to every new connection (as API Management does). */
     private readonly appIdentity: { tenantId: string; objectId: string },
     private readonly tokens: TokenService,
+    /** The identity-provider client's destination guard, for endpoints a connection's parameters move. */
+    private readonly destinations: Pick<IdpClient, 'checkUrl'>,
   ) {}
 
   async list(providerId: string, top: number, skipToken?: string): Promise<Page<ConnectionResource>> {
@@ -54,6 +58,9 @@ export class ConnectionService {
     const template = findTemplate(provider.identityProvider);
     if (!template) throw new Error(`Provider '${providerId}' names a template that no longer exists.`);
     const split = validateParameters(template, grant, props.parameters ?? {}, 'properties.parameters', { requireAll: false });
+    // A connection's own parameters (a client-credentials tokenUrl…) may move the endpoints credman calls.
+    const moved = [template.endpoints.tokenUrl, template.endpoints.refreshUrl ?? ''].flatMap(placeholdersOf).some((n) => n in split.plain);
+    if (moved) checkDestinations(this.destinations, template, { ...provider.grantTypes[grant], ...split.plain }, 'properties.parameters');
     const r = await this.connections.put(
       providerId,
       id,
@@ -98,7 +105,8 @@ export class ConnectionService {
       await this.tokens.fetchNow(providerId, id);
     } catch (err) {
       if (!(err instanceof CredmanError) || err.status === 404) throw err;
-      if (err.status === 409) return; // already recorded on the connection (ClientSecretInvalid…)
+      if (err instanceof ConnectionStateError) return; // already recorded on the connection (ClientSecretInvalid…)
+      // Others (a refused destination's ProviderMisconfigured…) are recorded here, code and fixed message only.
       await this.tokens.recordFailure(providerId, id, err.code === 'TooManyRequests' ? 'IdentityProviderError' : err.code, err.message);
     }
   }

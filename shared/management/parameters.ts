@@ -1,5 +1,7 @@
 import { CredmanError, ValidationError, type ErrorDetail } from '../errors';
 import { templateParameters, type GrantType, type ProviderTemplate, type TemplateParameter } from '../oauth/catalogue';
+import { kindOf, placeholdersOf, resolveEndpoints } from '../oauth/endpoints';
+import { IdpDestinationError, PRIVATE_IDP_HINT, type IdpClient } from '../oauth/idpClient';
 
 export interface SplitParameters {
   plain: Record<string, string>;
@@ -82,4 +84,32 @@ export function validateParameters(
   }
   if (details.length) throw new ValidationError('The parameters are not valid for this identity provider.', details);
   return out;
+}
+
+/**
+ * The token and refresh endpoints credman will call with these parameters must pass the
+ * destination guard of every outbound call: a refused one is a 400 naming the parameter it comes
+ * from (`target` prefix + name), not a failure at the first token. Names are resolved only when
+ * connecting, where the guard runs again. The authorization endpoint is the browser's to visit,
+ * not credman's.
+ */
+export function checkDestinations(idp: Pick<IdpClient, 'checkUrl'>, template: ProviderTemplate, params: Record<string, string>, target: string): void {
+  let endpoints: { tokenUrl: string; refreshUrl: string };
+  try {
+    endpoints = resolveEndpoints(template, params);
+  } catch {
+    return; // a value the endpoints need is missing: validateParameters has said so, or run time will
+  }
+  for (const which of ['tokenUrl', 'refreshUrl'] as const) {
+    const names = placeholdersOf(template.endpoints[which] ?? template.endpoints.tokenUrl);
+    const name = names.find((n) => kindOf(template, n) === 'url') ?? names[0];
+    try {
+      idp.checkUrl(endpoints[which], name ? `${target}.${name}` : target);
+    } catch (err) {
+      if (!(err instanceof IdpDestinationError)) throw err;
+      throw new ValidationError(`The ${which === 'tokenUrl' ? 'token' : 'refresh'} endpoint is not a destination credman calls.`, [
+        { ...err.details[0], message: `${err.problem.message} ${PRIVATE_IDP_HINT}` },
+      ]);
+    }
+  }
 }

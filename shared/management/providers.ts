@@ -11,7 +11,7 @@ import type { ProviderGrantTypes, ProviderStore } from '../store/providers';
 import { discoverAndRegister, updateRegistration } from '../oauth/dynamicRegistration';
 import type { IdpClient } from '../oauth/idpClient';
 import type { ProviderTemplate } from '../oauth/template';
-import { validateParameters } from './parameters';
+import { checkDestinations, validateParameters } from './parameters';
 
 /** Where a dynamic registration's secrets are kept among the provider's sealed secrets (RFC 7592's bearer included). */
 const SECRET = { clientSecret: 'authorizationCode.clientSecret', registrationAccessToken: 'authorizationCode.registrationAccessToken' } as const;
@@ -77,6 +77,7 @@ export class ProviderService {
     if (template.dynamicRegistration && grantTypes.authorizationCode) {
       await this.register(id, template, grantTypes.authorizationCode, secrets);
     }
+    for (const g of grants) checkDestinations(this.idp, template, grantTypes[g] as Record<string, string>, `properties.oauth2.grantTypes.${g}`);
     const r = await this.providers.put(
       id,
       { ...(props.displayName === undefined ? {} : { displayName: props.displayName }), identityProvider: template.id, grantTypes },

@@ -16,25 +16,20 @@ export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
 
 export const webhookEventSchema = z.enum(WEBHOOK_EVENTS);
 
-export const WEBHOOK_SECRET_MIN = 16;
-export const WEBHOOK_SECRET_MAX = 256;
-
 export const webhookPutSchema = z
   .object({
     properties: z
       .object({
         url: z.string().min(1).max(2048).meta({
           format: 'uri',
-          description: 'Absolute https URL of the receiver, resolving to public addresses only (http and private addresses only where the instance allows private networks).',
+          description:
+            'Absolute https URL of the receiver, resolving to public addresses only (http and private addresses only where the instance allows private networks). Its query is stored sealed and never returned: responses show each query value as ***. Sending back the URL as a response showed it keeps the stored query.',
         }),
         events: z
           .array(webhookEventSchema)
           .min(1)
           .max(WEBHOOK_EVENTS.length)
           .refine((events) => new Set(events).size === events.length, { message: 'Each event may be listed once.' }),
-        secret: z.string().min(WEBHOOK_SECRET_MIN).max(WEBHOOK_SECRET_MAX).optional().meta({
-          description: 'Write-only. Key of the HMAC-SHA256 in X-Credman-Signature; without it, deliveries are not signed. A replace without it removes it.',
-        }),
       })
       .strict(),
   })
@@ -42,26 +37,50 @@ export const webhookPutSchema = z
   .meta({ id: 'WebhookPut' });
 export type WebhookPut = z.infer<typeof webhookPutSchema>;
 
+const webhookProperties = z.object({
+  url: z.string().meta({ description: 'The URL with every query value replaced by *** (the query is a credential: a Logic Apps callback carries its sig there).' }),
+  events: z.array(webhookEventSchema),
+  signed: z.boolean().meta({ description: 'Whether deliveries carry webhook-signature. Every subscription credman creates is signed; its secret is returned only by the response that issues it.' }),
+  previousSecretExpiresOn: z.iso.datetime().optional().meta({ description: 'After a rotation: until when the previous secret signs too.' }),
+  createdOn: z.iso.datetime(),
+  changedOn: z.iso.datetime(),
+});
+
 export const webhookSchema = z
+  .object({ id: z.string(), name: z.string(), type: z.literal('webhooks'), properties: webhookProperties })
+  .meta({ id: 'Webhook' });
+export type WebhookResource = z.infer<typeof webhookSchema>;
+
+/** The answer that issues a signing secret (create, rotation): the only time it is shown. */
+export const webhookWithSecretSchema = z
   .object({
     id: z.string(),
     name: z.string(),
     type: z.literal('webhooks'),
-    properties: z.object({
-      url: z.string(),
-      events: z.array(webhookEventSchema),
-      signed: z.boolean().meta({ description: 'Whether a secret is set, so that deliveries carry X-Credman-Signature. The secret itself is never returned.' }),
-      createdOn: z.iso.datetime(),
-      changedOn: z.iso.datetime(),
+    properties: webhookProperties.extend({
+      secret: z.string().regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/).meta({
+        description: 'The signing secret (Standard Webhooks form: whsec_ and base64), shown once: store it where the receiver verifies deliveries.',
+      }),
     }),
   })
-  .meta({ id: 'Webhook' });
-export type WebhookResource = z.infer<typeof webhookSchema>;
+  .meta({ id: 'WebhookWithSecret' });
+
+export const MAX_KEEP_PREVIOUS_SECRET_HOURS = 168;
+
+export const webhookRotateSecretSchema = z
+  .object({
+    keepPreviousSecretForHours: z.number().int().min(0).max(MAX_KEEP_PREVIOUS_SECRET_HOURS).default(24).meta({
+      description: 'How long the current secret keeps signing beside the new one (0: it stops at once, for a leaked secret).',
+    }),
+  })
+  .strict()
+  .meta({ id: 'WebhookRotateSecret' });
+export type WebhookRotateSecret = z.infer<typeof webhookRotateSecretSchema>;
 
 /** What a receiver gets: the body of every delivery. */
 export const webhookDeliverySchema = z
   .object({
-    id: z.uuid().meta({ description: 'Delivery id, the same on every retry of this delivery (also in X-Credman-Delivery).' }),
+    id: z.uuid().meta({ description: 'Delivery id, the same on every retry of this delivery (also in webhook-id).' }),
     type: webhookEventSchema,
     time: z.iso.datetime(),
     data: z.object({

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { IdentityProviderError, ValidationError } from '../errors';
-import type { IdpClient } from './idpClient';
+import { IdpDestinationError, oauthErrorCode, PRIVATE_IDP_HINT, type IdpClient } from './idpClient';
 
 // `oauth2.1-dcr` providers: credman reads the server's metadata (RFC 8414, or OpenID Connect
 // Discovery) from `serverUrl` and registers itself as a client (RFC 7591) with its own callback,
@@ -54,13 +54,43 @@ function clientMetadata(redirectUri: string, authMethod: string, scopes: string 
 
 function refused(status: number, body: unknown, what: string) {
   const error = (body as { error?: unknown } | undefined)?.error;
-  return invalid(`The ${what} refused credman (${status}${typeof error === 'string' ? ` ${error.replace(/[^\w.-]/g, '').slice(0, 64)}` : ''}).`);
+  return invalid(`The ${what} refused credman (${status}${typeof error === 'string' ? ` ${oauthErrorCode(error)}` : ''}).`);
 }
 
-const invalid = (message: string) =>
-  new ValidationError('The server at serverUrl cannot be used for dynamic registration.', [
-    { code: 'DynamicRegistrationFailed', target: 'properties.oauth2.grantTypes.authorizationCode.serverUrl', message },
-  ]);
+const SERVER_URL = 'properties.oauth2.grantTypes.authorizationCode.serverUrl';
+
+const invalid = (message: string, code = 'DynamicRegistrationFailed') =>
+  new ValidationError('The server at serverUrl cannot be used for dynamic registration.', [{ code, target: SERVER_URL, message }]);
+
+/**
+ * An identity-provider call of a provider write: a URL the destination guard refuses (serverUrl,
+ * or an endpoint the metadata names) is the admin's 400, not a 409 at run time. Nothing was sent.
+ */
+async function call(idp: IdpClient, what: string, ...args: Parameters<IdpClient['json']>): ReturnType<IdpClient['json']> {
+  try {
+    return await idp.json(...args);
+  } catch (err) {
+    if (err instanceof IdpDestinationError) throw refusedDestination(err, what);
+    throw err;
+  }
+}
+
+function refusedDestination(err: IdpDestinationError, what: string) {
+  return invalid(`${what} is not a destination credman calls: ${err.problem.message} ${PRIVATE_IDP_HINT}`, err.problem.code);
+}
+
+/** The endpoints the metadata names must pass the same guard before credman stores or calls them. */
+function checkEndpoints(idp: IdpClient, urls: Record<string, string | undefined>): void {
+  for (const [name, url] of Object.entries(urls)) {
+    if (url === undefined) continue;
+    try {
+      idp.checkUrl(url);
+    } catch (err) {
+      if (err instanceof IdpDestinationError) throw refusedDestination(err, name === 'serverUrl' ? 'serverUrl' : `The ${name} the server names`);
+      throw err;
+    }
+  }
+}
 
 /** RFC 8414 §3.1: the well-known segment goes between the host and the issuer's path. */
 function metadataUrls(serverUrl: string): string[] {
@@ -74,9 +104,10 @@ function metadataUrls(serverUrl: string): string[] {
 }
 
 export async function discoverAndRegister(idp: IdpClient, serverUrl: string, redirectUri: string, scopes: string | undefined): Promise<Registration> {
+  checkEndpoints(idp, { serverUrl });
   let metadata: z.infer<typeof metadataSchema> | undefined;
   for (const url of metadataUrls(serverUrl)) {
-    const r = await idp.json('GET', url);
+    const r = await call(idp, 'serverUrl', 'GET', url);
     if (r.status >= 500) throw new IdentityProviderError(`The server's metadata endpoint answered ${r.status}.`);
     const parsed = metadataSchema.safeParse(r.body);
     if (r.status === 200 && parsed.success) {
@@ -87,18 +118,21 @@ export async function discoverAndRegister(idp: IdpClient, serverUrl: string, red
   if (!metadata) throw invalid('No RFC 8414 or OpenID metadata with issuer, authorization, token and registration endpoints was found.');
   // RFC 8414 §3.3: the metadata must be about the server it was fetched for (no impersonation).
   if (metadata.issuer.replace(/\/+$/, '') !== serverUrl.replace(/\/+$/, '')) {
-    throw invalid(`The metadata names issuer ${metadata.issuer}, not ${serverUrl}.`);
+    // Not quoted back: the issuer is the server's text.
+    throw invalid('The metadata names issuer other than serverUrl.');
   }
+  checkEndpoints(idp, { token_endpoint: metadata.token_endpoint, registration_endpoint: metadata.registration_endpoint });
   const methods = metadata.token_endpoint_auth_methods_supported ?? ['client_secret_basic'];
   if (!methods.includes('client_secret_post') && !methods.includes('none')) {
     throw invalid('The server supports neither client_secret_post nor public clients.');
   }
   const authMethod = methods.includes('client_secret_post') ? 'client_secret_post' : 'none';
-  const reg = await idp.json('POST', metadata.registration_endpoint, clientMetadata(redirectUri, authMethod, scopes));
+  const reg = await call(idp, 'The registration_endpoint the server names', 'POST', metadata.registration_endpoint, clientMetadata(redirectUri, authMethod, scopes));
   if (reg.status >= 500) throw new IdentityProviderError(`The registration endpoint answered ${reg.status}.`);
   if (reg.status !== 201 && reg.status !== 200) throw refused(reg.status, reg.body, 'registration endpoint');
   const registered = registrationSchema.safeParse(reg.body);
   if (!registered.success) throw invalid('The registration endpoint answered without a client_id.');
+  checkEndpoints(idp, { registration_client_uri: registered.data.registration_client_uri });
   const endpoints = { issuer: metadata.issuer, authorizationUrl: metadata.authorization_endpoint, tokenUrl: metadata.token_endpoint };
   return withRegistration(endpoints, registered.data, redirectUri);
 }
@@ -124,11 +158,12 @@ export async function updateRegistration(idp: IdpClient, current: ExistingRegist
     ...(current.clientSecret ? { client_secret: current.clientSecret } : {}),
     ...clientMetadata(redirectUri, authMethod, scopes),
   };
-  const r = await idp.json('PUT', current.registrationClientUri, body, current.registrationAccessToken);
+  const r = await call(idp, 'The registration_client_uri the server named', 'PUT', current.registrationClientUri, body, current.registrationAccessToken);
   if (r.status >= 500) throw new IdentityProviderError(`The client configuration endpoint answered ${r.status}.`);
   if (r.status !== 200) throw refused(r.status, r.body, 'client configuration endpoint (RFC 7592)');
   const updated = registrationSchema.safeParse(r.body);
   if (!updated.success || updated.data.client_id !== current.clientId) throw invalid('The client configuration endpoint answered without this client_id.');
+  checkEndpoints(idp, { registration_client_uri: updated.data.registration_client_uri });
   const { issuer, authorizationUrl, tokenUrl } = current;
   return withRegistration({ issuer, authorizationUrl, tokenUrl }, {
     // A server may keep or rotate the secret and the registration access token (RFC 7592 §2.2).

@@ -1,15 +1,19 @@
-import { createHash } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { odata, type TableClient } from '@azure/data-tables';
 import type { EnvelopeCipher } from '../crypto';
 import { readEntity } from './countedPartition';
 import { isConflict, isNotFound, isPreconditionFailed, unavailable } from './storageErrors';
 
-// Consent in flight, one row per secret handle: a login link's `state`, or the consent code of
-// tokens waiting for the person's confirmation. Rows are keyed by the SHA-256 of the handle, so
-// reading the table gives nothing a browser could use; each is its own partition (no hot spot).
-// A row is used once: taking it is a delete guarded by its ETag, which only one caller can win.
+// Consent in flight, one row per secret handle (docs/oauth.md, "Consent (authorization code)"):
+// a login link's state (`login`), the OAuth state of a sign-in under way at the identity provider
+// (`flight`), or the consent code of tokens waiting for confirmation (`pending`). A followed
+// login link leaves a `used` tombstone until its expiry, so a second follower learns why it
+// fails. Rows are keyed by the SHA-256 of the handle, so reading the table gives nothing a
+// browser could use; each is its own partition (no hot spot). A row is used once: taking it is
+// a delete (or, for a login link, a replace by the tombstone) guarded by its ETag, which only
+// one caller can win.
 
-export type ConsentKind = 'login' | 'pending';
+export type ConsentKind = 'login' | 'flight' | 'pending' | 'used';
 
 export interface ConsentRow {
   kind: ConsentKind;
@@ -18,7 +22,7 @@ export interface ConsentRow {
   redirectUrl?: string;
   /** Epoch ms after which the row is dead. */
   expiresAt: number;
-  /** SHA-256 of the browser-binding cookie set when the login link was followed. */
+  /** SHA-256 of the browser-binding cookie: the browser that followed the link (`flight`) or completed it (`pending`). */
   bindingHash?: string;
   secrets: Record<string, string>;
   etag: string;
@@ -31,10 +35,19 @@ interface ConsentEntity {
   redirectUrl?: string;
   expiresAt: number;
   bindingHash?: string;
+  /** Sealed; empty in a `used` tombstone. */
   secrets: string;
 }
 
 export const handleHash = (handle: string): string => createHash('sha256').update(handle, 'utf8').digest('base64url');
+
+/** Does the cookie a browser sent hash to the binding a row holds? Constant-time; false when either is missing. */
+export function bindingMatches(cookie: string | undefined, bindingHash: string | undefined): boolean {
+  if (cookie === undefined || !bindingHash) return false;
+  const a = Buffer.from(handleHash(cookie));
+  const b = Buffer.from(bindingHash);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
 
 export class ConsentStateStore {
   constructor(
@@ -42,7 +55,7 @@ export class ConsentStateStore {
     private readonly sealer: EnvelopeCipher,
   ) {}
 
-  async create(handle: string, row: Omit<ConsentRow, 'etag' | 'bindingHash'>): Promise<void> {
+  async create(handle: string, row: Omit<ConsentRow, 'etag'>): Promise<void> {
     const key = handleHash(handle);
     const entity: ConsentEntity & { partitionKey: string; rowKey: string } = {
       partitionKey: key,
@@ -52,6 +65,7 @@ export class ConsentStateStore {
       connectionId: row.connectionId,
       ...(row.redirectUrl ? { redirectUrl: row.redirectUrl } : {}),
       expiresAt: row.expiresAt,
+      ...(row.bindingHash ? { bindingHash: row.bindingHash } : {}),
       secrets: await this.sealer.seal(this.loc(key), row.secrets),
     };
     try {
@@ -63,7 +77,7 @@ export class ConsentStateStore {
   }
 
   /** The row for a handle, if it exists and has the kind asked for (expiry is the caller's check). */
-  async read(handle: string, kind: ConsentKind): Promise<ConsentRow | undefined> {
+  async read(handle: string, kind: Exclude<ConsentKind, 'used'>): Promise<ConsentRow | undefined> {
     if (!handle || handle.length > 200) return undefined;
     const key = handleHash(handle);
     const e = await readEntity<ConsentEntity>(this.table, key, key);
@@ -80,11 +94,30 @@ export class ConsentStateStore {
     };
   }
 
-  /** Binds the login to the browser that followed the link (the last one to follow it wins). */
-  async bind(handle: string, row: ConsentRow, bindingHash: string): Promise<boolean> {
+  /** The kind of row a handle has, if any (to tell a used login link from one never issued). */
+  async kindOf(handle: string): Promise<ConsentKind | undefined> {
+    if (!handle || handle.length > 200) return undefined;
     const key = handleHash(handle);
+    return (await readEntity<ConsentEntity>(this.table, key, key))?.kind;
+  }
+
+  /**
+   * Consumes a login link: replaces its row by a `used` tombstone (no secrets) that lives to the
+   * same expiry. True for exactly one caller, false for every other (followed already, or gone).
+   */
+  async consume(handle: string, row: ConsentRow): Promise<boolean> {
+    const key = handleHash(handle);
+    const tombstone: ConsentEntity & { partitionKey: string; rowKey: string } = {
+      partitionKey: key,
+      rowKey: key,
+      kind: 'used',
+      providerId: row.providerId,
+      connectionId: row.connectionId,
+      expiresAt: row.expiresAt,
+      secrets: '',
+    };
     try {
-      await this.table.updateEntity({ partitionKey: key, rowKey: key, bindingHash }, 'Merge', { etag: row.etag });
+      await this.table.updateEntity(tombstone, 'Replace', { etag: row.etag });
       return true;
     } catch (err) {
       if (isPreconditionFailed(err) || isNotFound(err)) return false;

@@ -201,7 +201,8 @@ export class TokenRefresher {
     if (isUsable(leased.token, this.now())) return { token: leased.token, version: leased.tokenVersion };
     if (err instanceof IdpUnavailableError) throw new IdentityProviderError(`${err.message} No valid token is cached; try again later.`);
     if (err instanceof OAuthGrantError) {
-      throw new IdentityProviderError(`The identity provider refused the request: ${err.error}${err.description ? ` (${err.description})` : ''}.`);
+      // The code only: the provider's description is free text from outside (docs/oauth.md).
+      throw new IdentityProviderError(`The identity provider refused the request: ${err.error}.`);
     }
     throw err;
   }

@@ -6,11 +6,11 @@ import { lazyAxios } from '../lazyAxios';
 import type { WebhookDelivery, WebhookEventData, WebhookEventType } from '../model/webhookSchemas';
 import { parseRetryAfter } from '../oauth/idpClient';
 import type { WebhookStore } from '../store/webhooks';
-import { checkDestination, DestinationError, guardedLookup, type Resolver } from './destination';
-import { SIGNATURE_HEADER, signBody } from './signing';
+import { checkDestination, DestinationError, guardedLookup, type Resolver } from '../net/destination';
+import { signatureHeaders } from './signing';
 
 // Sends events to the subscriptions that list them. One attempt (`deliverOnce`) is a POST of the
-// JSON body with its signature, through an agent whose lookup refuses non-public addresses, with
+// JSON body with the Standard Webhooks headers (signing.ts), signed at the attempt's time, through an agent whose lookup refuses non-public addresses, with
 // a deadline, no redirects and no proxy; it reports whether a retry may help. `deliver` retries
 // in-process with jittered exponential backoff; a durable activity calls `deliverOnce` and lets
 // the orchestration retry. Neither logs nor returns the secret, the URL or the receiver's body.
@@ -20,11 +20,11 @@ export interface WebhookEvent {
   data: WebhookEventData;
 }
 
-/** Where to deliver: a subscription with its secret (held in memory only). */
+/** Where to deliver: a subscription with its full URL and the secrets that sign now (held in memory only). */
 export interface WebhookTarget {
   id: string;
   url: string;
-  secret?: string;
+  secrets?: readonly string[];
 }
 
 export type DeliveryFailure =
@@ -49,7 +49,7 @@ export interface DeliveryResult {
 }
 
 export interface PublisherOptions {
-  /** As CREDMAN_WEBHOOK_ALLOW_PRIVATE_NETWORKS: http and non-public addresses allowed. */
+  /** As CREDMAN_ALLOW_PRIVATE_NETWORKS: http and non-public addresses allowed. */
   allowPrivateNetworks: boolean;
   /** Deadline of one attempt, connection to response headers (default 10 s). */
   timeoutMs?: number;
@@ -89,7 +89,7 @@ export class WebhookPublisher {
   private readonly opts: Required<Omit<PublisherOptions, 'resolve'>>;
 
   constructor(
-    private readonly store: Pick<WebhookStore, 'getWithSecret' | 'subscribersOf' | 'subscribedTo'>,
+    private readonly store: Pick<WebhookStore, 'getForDelivery' | 'subscribersOf' | 'subscribedTo'>,
     options: PublisherOptions,
   ) {
     this.opts = {
@@ -137,7 +137,7 @@ export class WebhookPublisher {
       return { type: event.type, deliveries: [], error: { code: typeof code === 'string' ? code : 'Error', cause: err } };
     }
     const deliveries: PublishReport['deliveries'] = [];
-    const queue = targets.map((t) => ({ id: t.record.id, url: t.record.url, ...(t.secret === undefined ? {} : { secret: t.secret }) }));
+    const queue: WebhookTarget[] = targets.map((t) => ({ id: t.record.id, url: t.url, secrets: t.secrets }));
     const worker = async () => {
       for (let target = queue.shift(); target; target = queue.shift()) {
         const body = createDelivery(event, { time: this.opts.now().toISOString() });
@@ -161,17 +161,17 @@ export class WebhookPublisher {
   }
 
   /**
-   * One attempt. Given an id, loads the subscription (and its secret) now: what a durable
+   * One attempt. Given an id, loads the subscription (its URL and secrets) now: what a durable
    * activity should pass, so that no secret enters orchestration history. Throws only when the
    * subscription cannot be read (storage unavailable); every delivery failure is a result.
    */
   async deliverOnce(subscription: WebhookTarget | string, body: WebhookDelivery): Promise<DeliveryResult> {
     let target: WebhookTarget;
     if (typeof subscription === 'string') {
-      const found = await this.store.getWithSecret(subscription);
+      const found = await this.store.getForDelivery(subscription);
       if (!found) return { ok: false, retryable: false, reason: 'SubscriptionDeleted' };
       if (!found.record.events.includes(body.type)) return { ok: false, retryable: false, reason: 'Unsubscribed' };
-      target = { id: found.record.id, url: found.record.url, ...(found.secret === undefined ? {} : { secret: found.secret }) };
+      target = { id: found.record.id, url: found.url, secrets: found.secrets };
     } else {
       target = subscription;
     }
@@ -195,8 +195,9 @@ export class WebhookPublisher {
       'Content-Type': 'application/json',
       'User-Agent': 'credman-webhooks/1',
       'X-Credman-Event': body.type,
-      'X-Credman-Delivery': body.id,
-      ...(target.secret ? { [SIGNATURE_HEADER]: signBody(target.secret, raw) } : {}),
+      // The delivery id on every retry; the timestamp of this attempt, so that a retry after a
+      // long backoff still falls within the receiver's tolerance.
+      ...signatureHeaders(target.secrets ?? [], body.id, this.opts.now(), raw),
     };
     let res;
     try {

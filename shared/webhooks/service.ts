@@ -1,19 +1,23 @@
 import { randomBytes } from 'node:crypto';
 import { CredmanError, ValidationError } from '../errors';
-import type { WebhookPut, WebhookResource } from '../model/webhookSchemas';
+import type { WebhookPut, WebhookResource, WebhookRotateSecret } from '../model/webhookSchemas';
 import type { Page } from '../store/paging';
 import type { WebhookRecord, WebhookStore } from '../store/webhooks';
-import { checkDestination, DestinationError } from './destination';
+import { checkDestination, DestinationError } from '../net/destination';
 import type { WebhookPublisher } from './publisher';
+import { newSigningSecret } from './signing';
 
-// The management of webhook subscriptions (GET/PUT/POST/DELETE /webhooks), and the publisher that
-// sends events to them. The secret goes in on PUT or POST and never comes out: records do not hold it.
+// The management of webhook subscriptions (GET/PUT/POST/DELETE /webhooks, POST …/rotateSecret),
+// and the publisher that sends events to them. credman issues each signing secret and shows it
+// once, in the answer that issues it; records hold no secret and only the redacted URL.
 
 export class WebhookNotFoundError extends CredmanError {
   constructor(id: string) {
     super('WebhookNotFound', 404, `Webhook subscription '${id}' does not exist.`);
   }
 }
+
+const HOUR_MS = 3_600_000;
 
 export class WebhookService {
   constructor(
@@ -24,7 +28,7 @@ export class WebhookService {
 
   async list(top: number, skipToken?: string): Promise<Page<WebhookResource>> {
     const page = await this.store.list(top, skipToken);
-    return { items: page.items.map(webhookResource), skipToken: page.skipToken };
+    return { items: page.items.map((r) => webhookResource(r)), skipToken: page.skipToken };
   }
 
   async get(id: string): Promise<{ resource: WebhookResource; etag: string }> {
@@ -33,16 +37,18 @@ export class WebhookService {
     return { resource: webhookResource(r), etag: r.etag };
   }
 
+  /** Creates (with a new secret, returned in `resource`) or replaces URL and events (the secrets stay). */
   async put(id: string, body: WebhookPut, ifMatch?: string): Promise<{ created: boolean; resource: WebhookResource; etag: string }> {
-    const { url, events, secret } = body.properties;
+    const { url, events } = body.properties;
     try {
       checkDestination(url, this.options);
     } catch (err) {
       if (!(err instanceof DestinationError)) throw err;
       throw new ValidationError('The webhook URL is not allowed.', [{ code: err.code, target: 'properties.url', message: err.message }]);
     }
+    const secret = newSigningSecret();
     const r = await this.store.put(id, { url, events }, secret, ifMatch);
-    return { created: r.created, resource: webhookResource(r.record), etag: r.record.etag };
+    return { created: r.created, resource: webhookResource(r.record, r.secretIssued ? secret : undefined), etag: r.record.etag };
   }
 
   /**
@@ -53,6 +59,14 @@ export class WebhookService {
     const id = newSubscriptionId();
     const r = await this.put(id, body);
     return { id, resource: r.resource, etag: r.etag };
+  }
+
+  /** Issues a new current secret (returned once); the old one keeps signing for the hours asked. */
+  async rotateSecret(id: string, body: WebhookRotateSecret, ifMatch?: string): Promise<{ resource: WebhookResource; etag: string }> {
+    const secret = newSigningSecret();
+    const r = await this.store.rotateSecret(id, secret, body.keepPreviousSecretForHours * HOUR_MS, ifMatch);
+    if (!r) throw new WebhookNotFoundError(id);
+    return { resource: webhookResource(r, secret), etag: r.etag };
   }
 
   /** False when it did not exist; If-Match is checked against the stored ETag. */
@@ -69,11 +83,20 @@ export function newSubscriptionId(): string {
   return `wh-${randomBytes(16).toString('hex')}`;
 }
 
-export function webhookResource(r: WebhookRecord): WebhookResource {
+/** The resource; `secret` only in the answer that issued it. */
+export function webhookResource(r: WebhookRecord, secret?: string): WebhookResource {
   return {
     id: `/webhooks/${r.id}`,
     name: r.id,
     type: 'webhooks',
-    properties: { url: r.url, events: r.events, signed: r.signed, createdOn: r.createdOn, changedOn: r.changedOn },
+    properties: {
+      url: r.url,
+      events: r.events,
+      signed: r.signed,
+      ...(r.previousSecretExpiresOn ? { previousSecretExpiresOn: r.previousSecretExpiresOn } : {}),
+      createdOn: r.createdOn,
+      changedOn: r.changedOn,
+      ...(secret ? { secret } : {}),
+    },
   };
 }

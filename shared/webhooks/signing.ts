@@ -1,20 +1,34 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { Webhook } from 'standardwebhooks';
 
-// X-Credman-Signature: `sha256=` and the hex HMAC-SHA256 of the exact bytes of the body, keyed
-// with the subscription's secret. Receivers recompute it over the raw body they received (before
-// any JSON parsing) and compare in constant time.
+// Deliveries are signed the Standard Webhooks way (https://www.standardwebhooks.com) by its
+// maintained library: HMAC-SHA256 over `<webhook-id>.<webhook-timestamp>.<body>`, so a receiver
+// that checks the timestamp against its own clock (the library's `verify` allows 5 minutes)
+// refuses a captured delivery replayed later. While a secret is being rotated both secrets sign:
+// `webhook-signature` carries one `v1,…` per secret, space-separated, and either verifies.
 
-export const SIGNATURE_HEADER = 'X-Credman-Signature';
-const PREFIX = 'sha256=';
+const SECRET_PREFIX = 'whsec_';
+/** Random bytes in a secret: the spec asks for 24 to 64. */
+const SECRET_BYTES = 32;
 
-export function signBody(secret: string, rawBody: string | Buffer): string {
-  return PREFIX + createHmac('sha256', secret).update(rawBody).digest('hex');
+/** A new signing secret in the Standard Webhooks form: `whsec_` and base64. */
+export function newSigningSecret(): string {
+  return SECRET_PREFIX + randomBytes(SECRET_BYTES).toString('base64');
 }
 
-/** Constant-time check of a signature header against the raw body, as a receiver does it. */
-export function verifySignature(secret: string, rawBody: string | Buffer, header: string | undefined): boolean {
-  if (!header?.startsWith(PREFIX)) return false;
-  const given = Buffer.from(header.slice(PREFIX.length), 'hex');
-  const expected = createHmac('sha256', secret).update(rawBody).digest();
-  return given.length === expected.length && timingSafeEqual(given, expected);
+/** A secret kept from before the Standard Webhooks scheme (any string) in that form: same HMAC key bytes. */
+export function asSigningSecret(legacy: string): string {
+  return legacy.startsWith(SECRET_PREFIX) ? legacy : SECRET_PREFIX + Buffer.from(legacy, 'utf8').toString('base64');
+}
+
+/**
+ * The headers of one attempt: the same `id` on every retry, the attempt's own timestamp, and a
+ * signature per secret (none without secrets).
+ */
+export function signatureHeaders(secrets: readonly string[], id: string, at: Date, body: string): Record<string, string> {
+  return {
+    'webhook-id': id,
+    'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+    ...(secrets.length ? { 'webhook-signature': secrets.map((s) => new Webhook(s).sign(id, at, body)).join(' ') } : {}),
+  };
 }

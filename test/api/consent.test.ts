@@ -1,3 +1,8 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decodeJwt } from 'jose';
+import { startAzurite, type EmbeddedAzurite } from '../../local/azurite';
 import { DEV_APP_OBJECT_ID } from '../../local/devIssuer';
 import { CookieJar, completeConsent, parseForms, submitForm } from '../support/consentDriver';
 import { startHost, type TestHost } from '../support/host';
@@ -15,22 +20,30 @@ import {
 
 // Consent end to end: credman's local host, oidc-provider as the identity provider (its real
 // login and consent pages, driven over HTTP), tokens that live 4 s so refreshes happen in a test.
+// A second instance on the same storage (and key) races the first for a login link.
 
 let world: OAuthWorld;
+let azurite: EmbeddedAzurite;
 let host: TestHost;
+let other: TestHost;
 let app: string;
 const P = 'idp';
 
 beforeAll(async () => {
   world = await startOAuthWorld({ accessTokenTtl: 4 });
-  host = await startHost({ CREDMAN_IDP_TIMEOUT_SECONDS: '2', CREDMAN_IDP_RETRIES: '1', CREDMAN_LOCAL_DURABLE: 'false' });
-  await registerClient(world, [host], 'cm-basic', 'client_secret_basic');
+  azurite = await startAzurite();
+  const kek = join(mkdtempSync(join(tmpdir(), 'credman-kek-')), 'kek.json');
+  [host, other] = await Promise.all(
+    [0, 1].map(() => startHost({ CREDMAN_LOCAL_KEK_FILE: kek, CREDMAN_IDP_TIMEOUT_SECONDS: '2', CREDMAN_IDP_RETRIES: '1', CREDMAN_LOCAL_DURABLE: 'false' }, azurite)),
+  );
+  await registerClient(world, [host, other], 'cm-basic', 'client_secret_basic');
   expect((await createProvider(host, world, P, 'cm-basic')).status).toBe(201);
   app = await host.token({ oid: DEV_APP_OBJECT_ID });
 }, 60_000);
 
 afterAll(async () => {
-  await host?.stop();
+  await Promise.all([host?.stop(), other?.stop()]);
+  await azurite?.stop();
   await world?.stop();
 });
 
@@ -43,7 +56,7 @@ describe('consent, token, refresh, revocation, consent again', () => {
     expect((await tokenOf(host, P, 'alice', '', app)).body.error.code).toBe('ConnectionNotConnected');
 
     const done = await consent(host, P, 'alice');
-    expect(query(done.url)).toEqual({ status: 'success' });
+    expect(done.status).toBe('success');
     const connected = await connection('alice');
     expect(connected.status).toBe('Connected');
     expect(connected.error).toBeUndefined();
@@ -79,7 +92,8 @@ describe('consent, token, refresh, revocation, consent again', () => {
     expect((await tokenOf(host, P, 'alice', '', app)).body.error.code).toBe('ReauthorizationRequired');
     expect((await world.idp.stats()).token.refresh_token).toBe(0);
 
-    expect(query((await consent(host, P, 'alice')).url).status).toBe('success');
+    // Consent again, this time confirmed by the person on the page.
+    expect((await consent(host, P, 'alice', { confirm: 'page' })).status).toBe('success');
     expect((await connection('alice')).status).toBe('Connected');
     const again = await tokenOf(host, P, 'alice', '', app);
     expect(again.status).toBe(200);
@@ -89,19 +103,23 @@ describe('consent, token, refresh, revocation, consent again', () => {
   it('records a refusal at the identity provider as ConsentDenied and says so on the redirect', async () => {
     await createConnection(host, P, 'bob');
     const done = await consent(host, P, 'bob', { deny: true });
-    expect(query(done.url)).toEqual({ status: 'error', code: 'ConsentDenied' });
+    expect(query(done.end.url)).toEqual({ status: 'error', code: 'ConsentDenied' });
     expect(await connection('bob')).toMatchObject({ status: 'Error', error: { code: 'ConsentDenied' } });
   }, 30_000);
 
-  it('ends with an HTML page when the link has no redirect URL', async () => {
+  it('ends on the confirmation page when the link has no redirect URL, and connects once the person confirms there', async () => {
     await createConnection(host, P, 'page');
-    const link = await loginLink(host, P, 'page');
-    const end = await completeConsent(link, { cookieJar: new CookieJar() });
+    const jar = new CookieJar();
+    const end = await completeConsent(await loginLink(host, P, 'page'), { cookieJar: jar });
     expect(end.status).toBe(200);
     expect(end.headers['content-type']).toMatch(/text\/html/);
     expect(end.headers['x-frame-options']).toBe('DENY');
     expect(end.headers['x-content-type-options']).toBe('nosniff');
-    expect(end.body).toContain('is ready');
+    expect(end.body).toContain('Confirm this connection');
+    expect((await connection('page')).status).toBe('Pending');
+    const confirmed = await submitForm(end.body, end.url, jar, { decision: 'confirm' });
+    expect(confirmed.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(await confirmed.text()).toContain('is ready');
     expect((await connection('page')).status).toBe('Connected');
   }, 30_000);
 });
@@ -121,7 +139,7 @@ describe('consent that brings no refresh token', () => {
     const put = await host.request('PUT', '/providers/norefresh', { body: { properties: { identityProvider: 'oauth2', oauth2: { grantTypes: { authorizationCode: params } } } } });
     expect(put.status).toBe(201);
     expect((await createConnection(host, 'norefresh', 'bob')).status).toBe(201);
-    expect(query((await consent(host, 'norefresh', 'bob')).url)).toEqual({ status: 'success' });
+    expect((await consent(host, 'norefresh', 'bob')).status).toBe('success');
     expect((await tokenOf(host, 'norefresh', 'bob', '', app)).status).toBe(200);
 
     await sleep(4_200); // the 4 s access token has ended, and nothing can renew it
@@ -172,7 +190,7 @@ describe('a refused client secret, authorization code', () => {
     await registerClient(world, [host], 'cm-rot');
     expect((await createProvider(host, world, 'rot', 'cm-rot')).status).toBe(201);
     expect((await createConnection(host, 'rot', 'carol')).status).toBe(201);
-    expect(query((await consent(host, 'rot', 'carol')).url)).toEqual({ status: 'success' });
+    expect((await consent(host, 'rot', 'carol')).status).toBe('success');
     const first = await tokenOf(host, 'rot', 'carol', '', app);
     expect(first.status).toBe(200);
 
@@ -212,7 +230,7 @@ describe('attacks on the consent flow are refused', () => {
     const headers = { cookie: jar.header(cb.url) ?? '' };
     const ok = await fetch(cb.url, { redirect: 'manual', headers });
     expect(ok.status).toBe(302);
-    expect(new URL(ok.headers.get('location') as string).searchParams.get('status')).toBe('success');
+    expect(new URL(ok.headers.get('location') as string).searchParams.get('status')).toBe('confirmationRequired');
     const again = await fetch(cb.url, { redirect: 'manual', headers });
     expect(again.status).toBe(400);
     expect(await again.text()).toContain('not valid');
@@ -232,7 +250,9 @@ describe('attacks on the consent flow are refused', () => {
     await createConnection(host, P, 'attacker');
     const jar = new CookieJar();
     const cb = await completeConsent(await loginLink(host, P, 'victim', `${host.baseUrl}/done`), { cookieJar: jar, stopWhen: atCallback });
-    const otherState = new URL(await loginLink(host, P, 'attacker', `${host.baseUrl}/done`)).searchParams.get('state') as string;
+    // The attacker's own sign-in, under way in the same browser: its state and binding cookie are genuine.
+    const atIdp = await completeConsent(await loginLink(host, P, 'attacker', `${host.baseUrl}/done`), { cookieJar: jar, stopWhen: (u) => u.pathname === '/auth' });
+    const otherState = atIdp.url.searchParams.get('state') as string;
     const forged = new URL(cb.url);
     forged.searchParams.set('state', otherState);
     const r = await fetch(forged, { redirect: 'manual', headers: { cookie: jar.header(forged) ?? '' } });
@@ -265,43 +285,93 @@ describe('attacks on the consent flow are refused', () => {
     expect(unknownField.status).toBe(400);
   });
 
-  it('consent completed in another browser waits for the person to confirm on the anti-phishing page', async () => {
-    await createConnection(host, P, 'phished');
-    const link = await loginLink(host, P, 'phished');
-    // The phisher follows the link, then sends the identity provider's URL to the victim.
-    const started = await fetch(link, { redirect: 'manual' });
-    const victim = new CookieJar();
-    const page = await completeConsent(started.headers.get('location') as string, { cookieJar: victim, login: 'victim' });
-    expect(page.status).toBe(200);
-    expect(page.body).toContain('not started in this browser');
-    expect((await connection('phished')).status).toBe('Pending');
-    const confirmed = await submitForm(page.body, page.url, victim, { decision: 'confirm' });
-    expect(confirmed.status).toBe(200);
-    expect(await confirmed.text()).toContain('is ready');
-    expect((await connection('phished')).status).toBe('Connected');
-    // The confirmation is single-use too.
-    const form = parseForms(page.body, page.url)[0];
-    expect((await submitForm(page.body, page.url, victim, { decision: 'confirm' }, form)).status).toBe(400);
-  }, 30_000);
-
   it('cancel on the anti-phishing page connects nothing', async () => {
     await createConnection(host, P, 'cancelled');
-    const started = await fetch(await loginLink(host, P, 'cancelled'), { redirect: 'manual' });
     const jar = new CookieJar();
-    const page = await completeConsent(started.headers.get('location') as string, { cookieJar: jar });
+    const page = await completeConsent(await loginLink(host, P, 'cancelled'), { cookieJar: jar });
     const r = await submitForm(page.body, page.url, jar, { decision: 'cancel' });
     expect(await r.text()).toContain('ConsentNotConfirmed');
     expect((await connection('cancelled')).status).toBe('Pending');
+    // The held tokens are gone: confirming afterwards is refused.
+    expect((await submitForm(page.body, page.url, jar, { decision: 'confirm' })).status).toBe(400);
+    expect((await connection('cancelled')).status).toBe('Pending');
+  }, 30_000);
+});
+
+// Issue 16, finding 1: consent phishing through the login link itself. Each test reproduces an
+// attack that succeeded before the login link was consumed on first follow and every consent
+// waited for a confirmation.
+describe('consent phishing through the login link is refused', () => {
+  const atIdp = (u: URL) => u.pathname === '/auth';
+  const phisherToken = async () => {
+    const claims = decodeJwt(host.adminToken);
+    return host.issuer.signClaims({ ...claims, name: 'Mallory <script>alert(1)</script>', preferred_username: 'mallory@phish.example' });
+  };
+
+  it("the victim who follows a phisher's unfollowed link lands on a page naming connection, provider, account and requester; nothing connects until they confirm", async () => {
+    await createConnection(host, P, 'phished');
+    const link = (await host.request('POST', `/providers/${P}/connections/phished/getLoginLinks`, { body: {}, token: await phisherToken() })).body.loginLink as string;
+    // The phisher forwards the link unfollowed; the victim opens it and signs in.
+    const victim = new CookieJar();
+    const page = await completeConsent(link, { cookieJar: victim, login: 'victim<b>' });
+    expect(page.status).toBe(200);
+    expect(page.headers['x-content-type-options']).toBe('nosniff');
+    expect(page.headers['content-security-policy']).toContain("default-src 'none'");
+    expect(page.body).toContain('Confirm this connection');
+    expect((await connection('phished')).status).toBe('Pending');
+    const text = page.body.replace(/<[^>]+>/g, '');
+    expect(text).toContain('phished'); // the connection
+    expect(text).toContain(`Provider${P}`); // the provider (its display name is its id here)
+    expect(page.body).toContain('Subject: <strong>victim&lt;b&gt;</strong>'); // the account, from the id_token, escaped
+    expect(page.body).toContain('Mallory &lt;script&gt;alert(1)&lt;/script&gt; (mallory@phish.example)'); // the requester, escaped
+    expect(page.body).not.toContain('<script>');
+    expect(page.body).not.toContain('victim<b>');
+    // Only the person's own decision connects.
+    const confirmed = await submitForm(page.body, page.url, victim, { decision: 'confirm' });
+    expect(await confirmed.text()).toContain('is ready');
+    expect((await connection('phished')).status).toBe('Connected');
+    // The confirmation is single-use too.
+    expect((await submitForm(page.body, page.url, victim, { decision: 'confirm' })).status).toBe(400);
   }, 30_000);
 
-  it('a trusted app confirms the consent code instead (confirmConsentCode)', async () => {
+  it('a second follower of a followed link gets LoginLinkUsed and changes nothing; the first sign-in still completes', async () => {
+    await createConnection(host, P, 'owned');
+    const link = await loginLink(host, P, 'owned');
+    const owner = new CookieJar();
+    const first = await completeConsent(link, { cookieJar: owner, stopWhen: atIdp });
+    // Someone else holding the link follows it while the owner is at the identity provider.
+    const second = await fetch(link, { redirect: 'manual' });
+    expect(second.status).toBe(400);
+    expect(second.headers.get('content-type')).toMatch(/text\/html/);
+    expect(second.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(second.headers.getSetCookie()).toEqual([]);
+    expect(await second.text()).toContain('LoginLinkUsed');
+    // The owner's browser following it again is refused too: the link is spent, not re-bound.
+    expect((await fetch(link, { redirect: 'manual', headers: { cookie: owner.header(new URL(link)) ?? '' } })).status).toBe(400);
+    const page = await completeConsent(first.url.toString(), { cookieJar: owner, login: 'owner' });
+    expect(page.body).toContain('Subject: <strong>owner</strong>');
+    expect(await (await submitForm(page.body, page.url, owner, { decision: 'confirm' })).text()).toContain('is ready');
+    expect((await connection('owned')).status).toBe('Connected');
+  }, 30_000);
+
+  it('exactly one of many concurrent follows, over two instances, wins a login link', async () => {
+    await createConnection(host, P, 'raced');
+    const link = new URL(await loginLink(host, P, 'raced'));
+    const onOther = new URL(`${link.pathname}${link.search}`, other.baseUrl);
+    const follows = await Promise.all(Array.from({ length: 20 }, (_, i) => fetch(i % 2 ? onOther : link, { redirect: 'manual' })));
+    const statuses = follows.map((r) => r.status).sort();
+    expect(statuses).toEqual([302, ...Array(19).fill(400)]);
+    for (const r of follows.filter((f) => f.status === 400)) expect(await r.text()).toContain('LoginLinkUsed');
+  }, 30_000);
+
+  it('with a postLoginRedirectUrl the redirect carries status=confirmationRequired&consentCode, and only confirmConsentCode connects', async () => {
     await createConnection(host, P, 'app');
     await createConnection(host, P, 'other');
-    const started = await fetch(await loginLink(host, P, 'app', `${host.baseUrl}/done`), { redirect: 'manual' });
-    const end = await completeConsent(started.headers.get('location') as string, {
+    const end = await completeConsent(await loginLink(host, P, 'app', `${host.baseUrl}/done`), {
       cookieJar: new CookieJar(),
       stopWhen: (u) => u.pathname === '/done',
     });
+    expect([...end.url.searchParams.keys()].sort()).toEqual(['consentCode', 'status']);
     expect(end.url.searchParams.get('status')).toBe('confirmationRequired');
     const consentCode = end.url.searchParams.get('consentCode') as string;
     expect((await connection('app')).status).toBe('Pending');
@@ -309,9 +379,52 @@ describe('attacks on the consent flow are refused', () => {
     expect((await confirm('app', 'wrong')).body.error.details[0].code).toBe('InvalidConsentCode');
     expect((await confirm('other', consentCode)).status).toBe(400);
     expect((await host.request('POST', `/providers/${P}/connections/app/confirmConsentCode`, { body: { consentCode }, token: app })).status).toBe(403);
+    // A redirect's consent code is for the app: the browser cannot confirm it on the page route.
+    const viaPage = await fetch(`${host.apiUrl}/consent/confirm`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ consentCode, decision: 'confirm' }).toString(),
+    });
+    expect(viaPage.status).toBe(403);
+    expect((await connection('app')).status).toBe('Pending');
     const ok = await confirm('app', consentCode);
     expect(ok.status).toBe(200);
     expect(ok.body.properties.status).toBe('Connected');
     expect((await confirm('app', consentCode)).status).toBe(400);
+  }, 30_000);
+
+  it('a confirmation from another browser (without the binding cookie) is refused and takes nothing', async () => {
+    await createConnection(host, P, 'confirmer');
+    const person = new CookieJar();
+    const page = await completeConsent(await loginLink(host, P, 'confirmer'), { cookieJar: person });
+    const form = parseForms(page.body, page.url)[0];
+    // The consent code leaked to someone else (a shared screen, a proxy log): their confirm is refused…
+    const stranger = await submitForm(page.body, page.url, new CookieJar(), { decision: 'confirm' }, form);
+    expect(stranger.status).toBe(403);
+    expect(await stranger.text()).toContain('BrowserMismatch');
+    // …as is one with a forged cookie of the right name.
+    const name = person.header(form.action)?.match(/(credman_confirm_\w+)=/)?.[1] as string;
+    const forged = new CookieJar();
+    forged.store(form.action, [`${name}=forged; Path=/api/consent`]);
+    expect((await submitForm(page.body, page.url, forged, { decision: 'cancel' }, form)).status).toBe(403);
+    expect((await connection('confirmer')).status).toBe('Pending');
+    // The person's own browser still can.
+    expect(await (await submitForm(page.body, page.url, person, { decision: 'confirm' }, form)).text()).toContain('is ready');
+    expect((await connection('confirmer')).status).toBe('Connected');
+  }, 30_000);
+
+  it('a sign-in forwarded mid-flight comes back to a browser without the binding cookie: refused, and its code is never redeemed', async () => {
+    await createConnection(host, P, 'forwarded');
+    // The phisher follows the link, then sends the identity provider's URL to the victim.
+    const started = await fetch(await loginLink(host, P, 'forwarded'), { redirect: 'manual' });
+    expect(started.status).toBe(302);
+    await world.idp.resetStats();
+    const victim = new CookieJar();
+    const end = await completeConsent(started.headers.get('location') as string, { cookieJar: victim, login: 'victim' });
+    expect(end.status).toBe(400);
+    expect(end.body).toContain('BrowserMismatch');
+    expect(parseForms(end.body, end.url)).toEqual([]);
+    expect((await world.idp.stats()).token.authorization_code).toBe(0);
+    expect((await connection('forwarded')).status).toBe('Pending');
   }, 30_000);
 });

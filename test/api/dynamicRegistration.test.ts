@@ -47,7 +47,7 @@ it('discovers the server, registers itself and runs consent with the registered 
   expect(again.body.properties.oauth2.grantTypes.authorizationCode.clientId).toBe(params.clientId);
 
   await createConnection(host, 'mcp', 'me');
-  expect((await consent(host, 'mcp', 'me')).url.searchParams.get('status')).toBe('success');
+  expect((await consent(host, 'mcp', 'me')).status).toBe('success');
   const token = await tokenOf(host, 'mcp', 'me', '', await host.token({ oid: DEV_APP_OBJECT_ID }));
   expect(token.status).toBe(200);
   expect(token.body.accessToken).toEqual(expect.any(String));
@@ -82,7 +82,7 @@ it("moves its registration to credman's new callback when the public URL changes
     expect(registered).toMatchObject({ registeredRedirectUrl: `${before.baseUrl}/api/consent/callback`, registrationClientUri: expect.stringContaining(registered.clientId) });
     expect(JSON.stringify(created.body)).not.toMatch(/registrationAccessToken|registration_access_token/);
     await createConnection(before, 'moving', 'early');
-    expect((await consent(before, 'moving', 'early')).url.searchParams.get('status')).toBe('success');
+    expect((await consent(before, 'moving', 'early')).status).toBe('success');
     await before.stop();
 
     // The same storage and key under another URL (a custom domain, a new port): PUT the provider again.
@@ -97,7 +97,7 @@ it("moves its registration to credman's new callback when the public URL changes
     });
     // Consent through the new callback is accepted by the server…
     await createConnection(after, 'moving', 'late');
-    expect((await consent(after, 'moving', 'late')).url.searchParams.get('status')).toBe('success');
+    expect((await consent(after, 'moving', 'late')).status).toBe('success');
     // …and the connection consented before the move still refreshes under the same client.
     const app = await after.token({ oid: DEV_APP_OBJECT_ID });
     const refreshed = await tokenOf(after, 'moving', 'early', '?forceRefresh=true', app);

@@ -18,7 +18,7 @@ beforeAll(async () => {
   await registerClient(world, [host], 'cm-flaky');
   await createProvider(host, world, P, 'cm-flaky');
   await createConnection(host, P, 'c');
-  expect((await consent(host, P, 'c')).url.searchParams.get('status')).toBe('success');
+  expect((await consent(host, P, 'c')).status).toBe('success');
   app = await host.token({ oid: DEV_APP_OBJECT_ID });
 }, 60_000);
 

@@ -1,6 +1,6 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Webhook } from 'standardwebhooks';
 import { LifecycleService } from '../../shared/lifecycle/lifecycleService';
 import { startHost, type TestHost } from '../support/host';
 import { consent, createConnection, createProvider, registerClient, sleep, startOAuthWorld, type OAuthWorld } from '../support/oauthWorld';
@@ -9,7 +9,8 @@ import { consent, createConnection, createProvider, registerClient, sleep, start
 // issuing 30-second access tokens, and a webhook receiver of the test's own: refresh ahead with
 // no caller at all, revocation noticed without a caller, signed notices and reminders, consent again.
 
-const SECRET = 'receiver-secret-0123456789';
+/** The subscription's signing secret, as credman issued it. */
+let SECRET = '';
 let world: OAuthWorld;
 let host: TestHost;
 let receiver: Server;
@@ -23,9 +24,13 @@ beforeAll(async () => {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const raw = Buffer.concat(chunks);
-      const expected = Buffer.from(`sha256=${createHmac('sha256', SECRET).update(raw).digest('hex')}`);
-      const given = Buffer.from(String(req.headers['x-credman-signature'] ?? ''));
-      received.push({ type: String(req.headers['x-credman-event']), body: JSON.parse(raw.toString('utf8')), signed: given.length === expected.length && timingSafeEqual(given, expected) });
+      let signed = true;
+      try {
+        new Webhook(SECRET).verify(raw, req.headers as Record<string, string>);
+      } catch {
+        signed = false;
+      }
+      received.push({ type: String(req.headers['x-credman-event']), body: JSON.parse(raw.toString('utf8')), signed });
       res.writeHead(204).end();
     });
   });
@@ -38,11 +43,11 @@ beforeAll(async () => {
       properties: {
         url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`,
         events: ['connection.connected', 'connection.reauthorizationRequired', 'connection.refreshFailed', 'connection.expiringSoon', 'connection.deleted', 'provider.clientSecretInvalid'],
-        secret: SECRET,
       },
     },
   });
   expect(sub.status).toBe(201);
+  SECRET = sub.body.properties.secret;
 }, 60_000);
 
 afterAll(async () => {
@@ -64,7 +69,7 @@ const events = (type: string) => received.filter((r) => r.type === type);
 
 it('refreshes ahead with no caller, notices a revoked grant by itself, reminds, and reconnects after consent', async () => {
   await createConnection(host, P, 'c');
-  expect((await consent(host, P, 'c')).url.searchParams.get('status')).toBe('success');
+  expect((await consent(host, P, 'c')).status).toBe('success');
   const first = await connection();
   expect(first.status).toBe('Connected');
   await until(async () => events('connection.connected').length, (n) => n === 1, 10_000);
@@ -87,7 +92,7 @@ it('refreshes ahead with no caller, notices a revoked grant by itself, reminds, 
   expect(notices[0].body.data).toMatchObject({ connectionId: 'c', status: 'Error', error: { code: 'ReauthorizationRequired' } });
   expect(notices.length).toBeGreaterThanOrEqual(2); // the notice and at least one reminder
 
-  expect((await consent(host, P, 'c')).url.searchParams.get('status')).toBe('success');
+  expect((await consent(host, P, 'c')).status).toBe('success');
   expect((await connection()).status).toBe('Connected');
   await until(async () => events('connection.connected').length, (n) => n === 2, 10_000);
   expect(events('connection.connected')[1].signed).toBe(true);

@@ -29,7 +29,7 @@ export async function startClientWorld(env: Record<string, string> = {}): Promis
   expectStatus(await createProvider(host, world, providerId, 'cm-sdk'), 201);
   expectStatus(await createConnection(host, providerId, connectionId), 201);
   const done = await consent(host, providerId, connectionId);
-  if (done.url.searchParams.get('status') !== 'success') throw new Error(`consent ended with ${done.url}`);
+  if (done.status !== 'success') throw new Error(`consent ended with ${done.code}`);
   return {
     world,
     host,

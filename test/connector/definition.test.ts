@@ -61,6 +61,7 @@ it('has the actions, the trigger and its unsubscribe operation, each with a summ
       'GET /providers/{providerId}/connections ListConnections',
       'GET /providers/{providerId}/connections/{connectionId} GetConnection',
       'POST /providers/{providerId}/connections/{connectionId}/getLoginLinks GetLoginLink',
+      'POST /providers/{providerId}/connections/{connectionId}/confirmConsentCode ConfirmConsentCode',
       'POST /providers/{providerId}/connections/{connectionId}/token GetAccessToken',
       'POST /webhooks WhenConnectionNeedsReauthorization',
     ].sort(),
@@ -75,6 +76,7 @@ it('has the actions, the trigger and its unsubscribe operation, each with a summ
   expect(def.op('ListConnections').summary).toBe('List connections');
   expect(def.op('GetConnection').summary).toBe('Get connection');
   expect(def.op('GetLoginLink').summary).toBe('Get login link');
+  expect(def.op('ConfirmConsentCode').summary).toBe('Confirm consent code');
   expect(def.op('DeleteTriggerSubscription').raw['x-ms-visibility']).toBe('internal');
 });
 
@@ -101,11 +103,11 @@ it('declares the webhook trigger as Logic Apps expects it', () => {
 });
 
 it('lets the designer pick a provider and a connection from lists (x-ms-dynamic-values)', () => {
-  for (const name of ['GetAccessToken', 'ListConnections', 'GetConnection', 'GetLoginLink']) {
+  for (const name of ['GetAccessToken', 'ListConnections', 'GetConnection', 'GetLoginLink', 'ConfirmConsentCode']) {
     const provider = def.op(name).parameters.find((p) => p.name === 'providerId');
     expect(provider?.['x-ms-dynamic-values']).toMatchObject({ operationId: 'ListProviders', 'value-collection': 'value', 'value-path': 'name' });
   }
-  for (const name of ['GetAccessToken', 'GetConnection', 'GetLoginLink']) {
+  for (const name of ['GetAccessToken', 'GetConnection', 'GetLoginLink', 'ConfirmConsentCode']) {
     const connection = def.op(name).parameters.find((p) => p.name === 'connectionId');
     expect(connection?.['x-ms-dynamic-values']).toMatchObject({ operationId: 'ListConnections', parameters: { providerId: { parameter: 'providerId' } } });
   }

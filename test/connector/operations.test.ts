@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DEV_TENANT_ID } from '../../local/devIssuer';
+import { CookieJar, completeConsent } from '../support/consentDriver';
 import { startHost, type TestHost } from '../support/host';
 import { consent, createConnection, createProvider, registerClient, startOAuthWorld, type OAuthWorld } from '../support/oauthWorld';
 import { buildRequest, checkResponse, loadDefinition, matchUrl, type CheckedResponse, type Definition, type Inputs } from './definition';
@@ -21,12 +22,12 @@ const calls = new Map<string, CheckedResponse[]>();
 beforeAll(async () => {
   const started = Date.now();
   [world, def] = await Promise.all([startOAuthWorld({ accessTokenTtl: 300 }), loadDefinition()]);
-  host = await startHost({ CREDMAN_WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' });
+  host = await startHost({ CREDMAN_ALLOW_PRIVATE_NETWORKS: 'true' });
   await registerClient(world, [host], 'cm-connector');
   expect((await createProvider(host, world, P, 'cm-connector')).status).toBe(201);
   expect((await createProvider(host, world, 'other', 'cm-connector')).status).toBe(201);
   for (const c of ['alice', 'bob']) expect((await createConnection(host, P, c)).status).toBe(201);
-  expect((await consent(host, P, 'alice')).url.searchParams.get('status')).toBe('success');
+  expect((await consent(host, P, 'alice')).status).toBe('success');
   // The workflow's identity (the user signed in to the connector) has a policy on alice only.
   const policy = await host.request('PUT', `/providers/${P}/connections/alice/accessPolicies/workflow`, { body: { properties: { tenantId: DEV_TENANT_ID, objectId: WORKFLOW_OID } } });
   expect(policy.status).toBe(201);
@@ -128,6 +129,19 @@ describe('actions', () => {
     expect(elsewhere.body.error.details[0].target).toBe('postLoginRedirectUrl');
   });
 
+  it('Confirm consent code: the code of a redirect connects the connection, once; a wrong one is 400', async () => {
+    expect((await createConnection(host, P, 'carol')).status).toBe(201);
+    const link = await call('GetLoginLink', { providerId: P, connectionId: 'carol', postLoginRedirectUrl: `${host.baseUrl}/done` });
+    const end = await completeConsent(link.body.loginLink, { cookieJar: new CookieJar(), stopWhen: (u) => u.pathname === '/done' });
+    expect(end.url.searchParams.get('status')).toBe('confirmationRequired');
+    const consentCode = end.url.searchParams.get('consentCode') as string;
+    const ok = await call('ConfirmConsentCode', { providerId: P, connectionId: 'carol', consentCode });
+    expect(ok.status).toBe(200);
+    expect(ok.body.properties.status).toBe('Connected');
+    const again = await call('ConfirmConsentCode', { providerId: P, connectionId: 'carol', consentCode });
+    expect([again.status, again.body.error.details[0].code]).toEqual([400, 'InvalidConsentCode']);
+  });
+
   it('fills the designer pickers: every x-ms-dynamic-values list contains the ids the actions use', async () => {
     for (const op of def.operations) {
       for (const p of op.parameters.filter((x) => x['x-ms-dynamic-values'])) {
@@ -147,7 +161,10 @@ describe('trigger operations', () => {
   it('subscribes (201 + Location) with the callback URL in the body, and refuses what credman would not post to', async () => {
     const sub = await call('WhenConnectionNeedsReauthorization', {}, { notificationUrl: callback });
     expect(sub.status).toBe(201);
-    expect(sub.body.properties).toMatchObject({ url: callback, events: ['connection.reauthorizationRequired'], signed: false });
+    // The callback's SAS query is a credential: sealed in storage, redacted in every answer.
+    const redacted = callback.replace(/=[^&]*/g, '=***');
+    expect(sub.body.properties).toMatchObject({ url: redacted, events: ['connection.reauthorizationRequired'], signed: true });
+    expect(JSON.stringify(sub.body)).not.toContain('AbC123');
     const location = sub.headers.get('location') as string;
     const target = reached('DELETE', location);
     expect(target).toEqual({ op: def.op('DeleteTriggerSubscription'), inputs: { subscriptionId: sub.body.name } });

@@ -63,7 +63,8 @@ describe('app settings in Bicep', () => {
     expect(moduleParams(main, 'appSettings').get('appPrincipalId')?.value).toBe('api.outputs.principalId');
     expect(settings.get('CREDMAN_AUTH_AUDIENCES')).toBe("'${appClientId},${appIdentifierUri}'");
     expect(settings.get('CREDMAN_AUTH_ISSUERS')).toBe('string(concat([entraIssuer], extraTrustedIssuers))');
-    expect(settings.get('CREDMAN_WEBHOOK_ALLOW_PRIVATE_NETWORKS')).toBe("'false'");
+    expect(settings.get('CREDMAN_ALLOW_PRIVATE_NETWORKS')).toBe("'false'");
+    expect(settings.get('CREDMAN_IDP_ALLOWED_PRIVATE_HOSTS')).toBe('idpAllowedPrivateHosts');
     // ARM's string(true) is 'True', which the schema refuses: booleans go through a ternary.
     const booleans = params(main).filter((p) => p.type === 'bool').map((p) => p.name);
     expect(booleans).toContain('tokenCache');

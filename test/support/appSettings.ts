@@ -12,5 +12,7 @@ export function localAppSettings(connectionString: string, kekFile: string): Rec
     CREDMAN_APP_TENANT_ID: '00000000-0000-4000-8000-00000000de01',
     CREDMAN_APP_OBJECT_ID: '00000000-0000-4000-8000-00000000a901',
     CREDMAN_PUBLIC_BASE_URL: 'http://localhost:7071',
+    // As under `npm start`: webhook receivers and identity providers of a laptop are on loopback.
+    CREDMAN_ALLOW_PRIVATE_NETWORKS: 'true',
   };
 }

@@ -91,6 +91,8 @@ export async function startDurableWorld(app: App, setServices: (services: Servic
     fakeAzureEnvironment(azuriteConnectionString(proxy.url), vault.keyId(), {
       CREDMAN_TABLE_PREFIX: tablePrefix,
       CREDMAN_IDP_RETRIES: '0',
+      // Private networks stay refused, as in Azure; the identity provider on loopback is allow-listed.
+      CREDMAN_IDP_ALLOWED_PRIVATE_HOSTS: '127.0.0.1',
       // Data keys are kept a second, so that a test can make the next read reach Key Vault.
       CREDMAN_DEK_CACHE_TTL_SECONDS: '1',
     }),

@@ -74,6 +74,9 @@ export async function startHost(env: Record<string, string> = {}, shared?: Embed
       CREDMAN_LOCAL_TIMERS: 'false',
       CREDMAN_LOCAL_DATA_DIR: dataDir,
       CREDMAN_STORAGE_CONNECTION_STRING: azurite.connectionString,
+      // Said here, not left to the local host's default: the test identity provider, its fault
+      // proxy and webhook receivers are on loopback. Tests of the guard set it to 'false'.
+      CREDMAN_ALLOW_PRIVATE_NETWORKS: 'true',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { CookieJar, completeConsent, type ConsentResult } from './consentDriver';
+import { CookieJar, completeConsent, parseForms, submitForm, type ConsentResult } from './consentDriver';
 import { FaultProxy } from './faultProxy';
 import { startIdp, type Idp, type IdpClient } from './idp';
 import type { ApiResponse, TestHost } from './host';
@@ -92,21 +92,43 @@ export async function loginLink(host: TestHost, providerId: string, connectionId
   return r.body.loginLink as string;
 }
 
-/** Follows a login link through the identity provider's pages, stopping at the post-login redirect. */
+/** How a consent driven by `consent()` ended. */
+export interface ConsentEnd {
+  status: 'success' | 'error';
+  /** The error code (from the redirect, the page or confirmConsentCode). */
+  code?: string;
+  /** The last response of the browser part (the post-login redirect or credman's page). */
+  end: ConsentResult;
+}
+
+/**
+ * Follows a login link through the identity provider's pages and then confirms, as a person or
+ * an app must (a consent never commits by itself): `app` (the default) gives the link a
+ * postLoginRedirectUrl and confirms the consent code with `confirmConsentCode`; `page` ends on
+ * credman's anti-phishing page and presses "Connect my account" in the same browser.
+ */
 export async function consent(
   host: TestHost,
   providerId: string,
   connectionId: string,
-  opts: { login?: string; deny?: boolean; jar?: CookieJar } = {},
-): Promise<ConsentResult> {
+  opts: { login?: string; deny?: boolean; jar?: CookieJar; confirm?: 'app' | 'page' } = {},
+): Promise<ConsentEnd> {
+  const jar = opts.jar ?? new CookieJar();
+  const common = { login: opts.login ?? 'alice', ...(opts.deny ? { deny: true } : {}), cookieJar: jar };
+  if (opts.confirm === 'page') {
+    const end = await completeConsent(await loginLink(host, providerId, connectionId), common);
+    const failed = /Code: ([\w]+)/.exec(end.body);
+    if (failed || !parseForms(end.body, end.url).length) return { status: 'error', code: failed?.[1] ?? `HTTP ${end.status}`, end };
+    const confirmed = await submitForm(end.body, end.url, jar, { decision: 'confirm' });
+    const body = await confirmed.text();
+    return confirmed.status === 200 && body.includes('is ready') ? { status: 'success', end } : { status: 'error', code: /Code: ([\w]+)/.exec(body)?.[1] ?? `HTTP ${confirmed.status}`, end };
+  }
   const done = `${host.baseUrl}/done`;
-  const link = await loginLink(host, providerId, connectionId, done);
-  return completeConsent(link, {
-    login: opts.login ?? 'alice',
-    ...(opts.deny ? { deny: true } : {}),
-    cookieJar: opts.jar ?? new CookieJar(),
-    stopWhen: (u) => u.toString().startsWith(done),
-  });
+  const end = await completeConsent(await loginLink(host, providerId, connectionId, done), { ...common, stopWhen: (u) => u.toString().startsWith(done) });
+  const q = end.url.searchParams;
+  if (q.get('status') !== 'confirmationRequired') return { status: 'error', code: q.get('code') ?? `status=${q.get('status')}`, end };
+  const r = await host.request('POST', `/providers/${providerId}/connections/${connectionId}/confirmConsentCode`, { body: { consentCode: q.get('consentCode') } });
+  return r.status === 200 ? { status: 'success', end } : { status: 'error', code: r.body?.error?.code ?? `HTTP ${r.status}`, end };
 }
 
 export function tokenOf(host: TestHost, providerId: string, connectionId: string, query = '', token?: string): Promise<ApiResponse> {

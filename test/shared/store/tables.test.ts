@@ -45,7 +45,7 @@ async function freshServices(): Promise<{ services: Services; prefix: string }> 
     CREDMAN_APP_TENANT_ID: '00000000-0000-4000-8000-00000000de01',
     CREDMAN_APP_OBJECT_ID: DEV_APP_OBJECT_ID,
     CREDMAN_PUBLIC_BASE_URL: 'http://localhost:7071',
-    CREDMAN_WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+    CREDMAN_ALLOW_PRIVATE_NETWORKS: 'true',
   });
   return { services: await createServices(settings, { log: () => undefined }), prefix };
 }
@@ -109,8 +109,8 @@ it('creates each table with the first write to it, and concurrent first writes a
   expect((await s.connections.list('gh', 10)).items.map((c) => c.name)).toEqual(['alice', 'bob', 'carol']);
   expect((await s.accessPolicies.list('gh', 'alice', 10)).items).toHaveLength(1);
 
-  expect((await s.consent.getLoginLink('gh', 'alice')).loginLink).toMatch(/^http:\/\/localhost:7071\/api\/consent\/start\?state=/);
-  expect((await s.webhooks.put('ops', { properties: { url: 'http://127.0.0.1:9/hook', events: ['connection.deleted'], secret: 'webhook-secret-0123456789' } })).created).toBe(true);
+  expect((await s.consent.getLoginLink('gh', 'alice', { subject: 's', issuer: 'https://issuer.example' })).loginLink).toMatch(/^http:\/\/localhost:7071\/api\/consent\/start\?state=/);
+  expect((await s.webhooks.put('ops', { properties: { url: 'http://127.0.0.1:9/hook', events: ['connection.deleted'] } })).created).toBe(true);
 
   expect(await tablesOf(prefix)).toEqual(['AccessPolicies', 'Connections', 'ConsentStates', 'Providers', 'Webhooks'].map((t) => `${prefix}${t}`));
 });

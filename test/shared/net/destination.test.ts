@@ -1,4 +1,4 @@
-import { checkDestination, classifyAddress, DestinationError, guardedLookup, type Resolver } from '../../../shared/webhooks/destination';
+import { allowListed, checkDestination, classifyAddress, DestinationError, guardedLookup, parseAllowList, type Resolver } from '../../../shared/net/destination';
 
 describe('classifyAddress', () => {
   it.each([
@@ -151,5 +151,68 @@ describe('guardedLookup', () => {
       guardedLookup({ allowPrivateNetworks: false })('localhost', {}, (e) => done({ err: e }));
     });
     expect((err as DestinationError).code).toBe('DestinationNotAllowed');
+  });
+});
+
+describe('allow-list (private identity providers)', () => {
+  const allowList = parseAllowList(['Keycloak.Corp.Internal', '10.20.0.0/16', '127.0.0.1', 'fd00:1::/32']);
+  const strict = { allowPrivateNetworks: false, allowList };
+  const codeOf = (url: string) => {
+    try {
+      checkDestination(url, strict);
+      return 'ok';
+    } catch (err) {
+      return err instanceof DestinationError ? err.code : 'other';
+    }
+  };
+
+  it('parses host names, addresses and CIDR ranges, and refuses anything else naming the entry', () => {
+    expect([...allowList.names]).toEqual(['keycloak.corp.internal']);
+    expect(allowList.ranges).toHaveLength(3);
+    for (const bad of ['10.0.0.0/33', '*.corp.internal', 'https://idp.corp', 'fd00::/129', '10.0.0.0/8/1', 'a_b.corp', '']) {
+      expect(() => parseAllowList([bad])).toThrow(TypeError);
+    }
+  });
+
+  it.each([
+    ['http://keycloak.corp.internal:8080/realms/x/protocol/openid-connect/token', 'ok'], // named: http and any address allowed
+    ['https://KEYCLOAK.corp.internal./token', 'ok'],
+    ['https://10.20.3.4/token', 'ok'],
+    ['http://127.0.0.1:4444/token', 'ok'],
+    ['https://[::ffff:10.20.3.4]/token', 'ok'],
+    ['https://[fd00:1:2::5]/token', 'ok'],
+    ['https://other.corp.internal/token', 'ok'], // a name is judged by its addresses at connect time
+    ['http://other.corp.internal/token', 'SchemeNotAllowed'],
+    ['https://10.21.0.1/token', 'DestinationNotAllowed'],
+    ['https://127.0.0.2/token', 'DestinationNotAllowed'],
+    ['https://169.254.169.254/latest/meta-data/', 'DestinationNotAllowed'],
+    ['https://[fd00:2::1]/token', 'DestinationNotAllowed'],
+    ['https://localhost/token', 'DestinationNotAllowed'],
+    ['https://sub.keycloak.corp.internal/token', 'ok'], // not named: falls to the lookup, like any name
+    ['https://u:p@keycloak.corp.internal/token', 'CredentialsInUrl'],
+  ])('%s → %s', (url, expected) => {
+    expect(codeOf(url)).toBe(expected);
+  });
+
+  it('knows which URL hosts it names', () => {
+    expect(allowListed(allowList, 'keycloak.corp.internal')).toBe(true);
+    expect(allowListed(allowList, '[fd00:1::9]')).toBe(true);
+    expect(allowListed(allowList, 'sub.keycloak.corp.internal')).toBe(false);
+    expect(allowListed(undefined, '127.0.0.1')).toBe(false);
+  });
+
+  const lookup = (hostname: string, ...addresses: string[]) =>
+    new Promise<{ err: NodeJS.ErrnoException | null; address: unknown }>((done) => {
+      const resolve: Resolver = async () => addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
+      guardedLookup({ ...strict, resolve })(hostname, {}, (err, address) => done({ err, address }));
+    });
+
+  it('lets a named host resolve anywhere, and any name resolve into an allowed range, but nowhere else private', async () => {
+    expect(await lookup('keycloak.corp.internal', '192.168.7.7')).toEqual({ err: null, address: '192.168.7.7' });
+    expect(await lookup('idp.example', '10.20.9.9')).toEqual({ err: null, address: '10.20.9.9' });
+    for (const addresses of [['127.0.0.2'], ['10.20.9.9', '169.254.169.254'], ['::1']]) {
+      const { err } = await lookup('idp.example', ...addresses);
+      expect((err as DestinationError).code).toBe('DestinationNotAllowed');
+    }
   });
 });

@@ -1,12 +1,15 @@
 import dns from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
 
-// Where a webhook may be sent. An admin names the URL, so without a guard credman would post
-// from inside its own network: to the instance metadata service (169.254.169.254), to loopback
-// services, to private ranges. The URL is checked when it is saved and again before each
-// delivery, and the name is resolved by the lookup below, which refuses the connection if any
-// address it resolves to is not public and hands the socket exactly the address it checked, so
-// a DNS answer that changes between check and connect (rebinding) cannot get through.
+// Where credman may send a request: every outbound call whose URL an admin can name (webhook
+// deliveries, identity-provider token, discovery and registration endpoints) goes through this
+// one guard. Without it credman would post from inside its own network: to the instance metadata
+// service (169.254.169.254), to loopback services, to private ranges. The URL is checked when it
+// is saved and again before each request, and the name is resolved by the lookup below, which
+// refuses the connection if any address it resolves to is not allowed and hands the socket exactly
+// the address it checked, so a DNS answer that changes between check and connect (rebinding)
+// cannot get through. An allow-list (identity providers on a private network) names the hosts and
+// ranges let through even so; nothing else is.
 
 export type AddressClass =
   | 'public'
@@ -21,7 +24,7 @@ export type AddressClass =
 
 export type DestinationProblem = 'InvalidUrl' | 'SchemeNotAllowed' | 'CredentialsInUrl' | 'DestinationNotAllowed';
 
-/** A URL or address a webhook may not be sent to; `code` says why. Messages name no secret. */
+/** A URL or address credman may not send to; `code` says why. Messages name no secret. */
 export class DestinationError extends Error {
   constructor(
     readonly code: DestinationProblem,
@@ -35,6 +38,20 @@ export class DestinationError extends Error {
 export interface DestinationOptions {
   /** Loopback, private, link-local… and plain http allowed (local development only). */
   allowPrivateNetworks: boolean;
+  /** Hosts and ranges allowed (http included) even when private networks are not. */
+  allowList?: AllowList;
+}
+
+/** Parsed allow-list entries: exact host names, and address ranges (a single address is a /32 or /128). */
+export interface AllowList {
+  readonly names: ReadonlySet<string>;
+  readonly ranges: readonly AddressRange[];
+}
+
+interface AddressRange {
+  readonly version: 4 | 6;
+  readonly prefix: number[];
+  readonly bits: number;
 }
 
 type Range = readonly [prefix: number[], bits: number, cls: AddressClass];
@@ -138,12 +155,69 @@ function parseV6(ip: string): number[] {
   return [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
 }
 
+const HOST_NAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;
+
+const normalName = (name: string) => name.toLowerCase().replace(/\.$/, '');
+
+/** An address as [version, parts]; an IPv4-mapped IPv6 address as the IPv4 address it maps. */
+function addressParts(address: string): [4 | 6, number[]] | undefined {
+  const ip = address.replace(/^\[|\]$/g, '').replace(/%.*$/, '');
+  const version = isIP(ip);
+  if (version === 4) return [4, parseV4(ip)];
+  if (version !== 6) return undefined;
+  const g = parseV6(ip);
+  if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) return [4, v4Of(g[6], g[7])];
+  return [6, g];
+}
+
+/**
+ * Parses allow-list entries: a host name (matched exactly, case-insensitively: no wildcards), an
+ * IP address, or a CIDR range such as 10.20.0.0/16 or fd00:1::/48. Throws a TypeError giving the
+ * position (not the text) of the first entry that is none of these.
+ */
+export function parseAllowList(entries: readonly string[]): AllowList {
+  const names = new Set<string>();
+  const ranges: AddressRange[] = [];
+  for (const [i, raw] of entries.entries()) {
+    const entry = raw.trim();
+    const [addr, len, ...more] = entry.split('/');
+    const parts = addressParts(addr);
+    if (parts) {
+      const [version] = parts;
+      const max = version === 4 ? 32 : 128;
+      const bits = len === undefined ? max : /^\d{1,3}$/.test(len) ? Number(len) : NaN;
+      if (more.length || !(bits >= 0 && bits <= max)) throw new TypeError(`Entry ${i + 1} is not a valid CIDR range.`);
+      ranges.push({ version, prefix: parts[1], bits });
+    } else if (len === undefined && HOST_NAME.test(normalName(entry))) {
+      names.add(normalName(entry));
+    } else {
+      throw new TypeError(`Entry ${i + 1} is neither a host name, an IP address nor a CIDR range.`);
+    }
+  }
+  return { names, ranges };
+}
+
+/** Whether an address lies in one of the allow-list's ranges. */
+export function inAllowedRange(list: AllowList | undefined, address: string): boolean {
+  const parts = addressParts(address);
+  if (!list || !parts) return false;
+  const [version, value] = parts;
+  return list.ranges.some((r) => r.version === version && matches(value, r.prefix, r.bits, version === 4 ? 8 : 16));
+}
+
+/** Whether the allow-list names this URL host: by name, or an IP literal in one of its ranges. */
+export function allowListed(list: AllowList | undefined, hostname: string): boolean {
+  if (!list) return false;
+  const host = hostname.replace(/^\[|\]$/g, '');
+  return isIP(host) ? inAllowedRange(list, host) : list.names.has(normalName(host));
+}
+
 const LOCAL_NAME = /(^|\.)localhost\.?$/i;
 
 /**
- * Checks a webhook URL: absolute http(s) without credentials, https unless private networks are
- * allowed, and a host that is neither a non-public IP literal nor a localhost name. Names are
- * resolved only when connecting (see guardedLookup).
+ * Checks an outbound URL: absolute http(s) without credentials, https unless private networks are
+ * allowed (or the host is allow-listed), and a host that is neither a non-public IP literal nor a
+ * localhost name (unless allow-listed). Names are resolved only when connecting (see guardedLookup).
  */
 export function checkDestination(raw: string, opts: DestinationOptions): URL {
   let url: URL;
@@ -155,22 +229,22 @@ export function checkDestination(raw: string, opts: DestinationOptions): URL {
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new DestinationError('SchemeNotAllowed', 'The URL must use https.');
   }
-  if (url.protocol === 'http:' && !opts.allowPrivateNetworks) {
-    throw new DestinationError('SchemeNotAllowed', 'The URL must use https (http is allowed only where private networks are).');
-  }
   if (url.username || url.password) {
-    throw new DestinationError('CredentialsInUrl', 'The URL must not carry a user name or password; use the subscription secret to authenticate deliveries.');
+    throw new DestinationError('CredentialsInUrl', 'The URL must not carry a user name or password.');
   }
   if (!url.hostname) throw new DestinationError('InvalidUrl', 'The URL has no host.');
-  if (!opts.allowPrivateNetworks) {
-    // WHATWG URL parsing has already turned 2130706433, 0x7f.1 and the like into dotted form.
-    const host = url.hostname.replace(/^\[|\]$/g, '');
-    if (isIP(host) && !isPublicAddress(host)) {
-      throw new DestinationError('DestinationNotAllowed', `The URL names a ${classifyAddress(host)} address; webhooks go to public addresses only.`);
-    }
-    if (LOCAL_NAME.test(host)) {
-      throw new DestinationError('DestinationNotAllowed', 'The URL names this machine; webhooks go to public addresses only.');
-    }
+  // An allow-listed host is one the operator named: private addresses and http allowed.
+  if (opts.allowPrivateNetworks || allowListed(opts.allowList, url.hostname)) return url;
+  if (url.protocol === 'http:') {
+    throw new DestinationError('SchemeNotAllowed', 'The URL must use https (http is allowed only where private networks are).');
+  }
+  // WHATWG URL parsing has already turned 2130706433, 0x7f.1 and the like into dotted form.
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (isIP(host) && !isPublicAddress(host)) {
+    throw new DestinationError('DestinationNotAllowed', `The URL names a ${classifyAddress(host)} address; credman sends requests to public addresses only.`);
+  }
+  if (LOCAL_NAME.test(host)) {
+    throw new DestinationError('DestinationNotAllowed', 'The URL names this machine; credman sends requests to public addresses only.');
   }
   return url;
 }
@@ -187,8 +261,10 @@ export const systemResolver: Resolver = (hostname) => dns.promises.lookup(hostna
 
 /**
  * A `lookup` for http(s).Agent: resolves every address of the name and fails the connection
- * with DestinationNotAllowed if any is not public (unless private networks are allowed), so the
- * socket connects only to an address that was checked — the one this function returns.
+ * with DestinationNotAllowed if any is not public (unless private networks are allowed, the name
+ * is allow-listed or the address lies in an allow-listed range), so the socket connects only to
+ * an address that was checked — the one this function returns. (Node calls no lookup for an IP
+ * literal: checkDestination before each request covers those.)
  */
 export function guardedLookup(opts: DestinationOptions & { resolve?: Resolver }): LookupFunction {
   const resolve = opts.resolve ?? systemResolver;
@@ -197,11 +273,12 @@ export function guardedLookup(opts: DestinationOptions & { resolve?: Resolver })
       (all) => {
         const family = options.family === 'IPv4' ? 4 : options.family === 'IPv6' ? 6 : options.family;
         const addresses = family === 4 || family === 6 ? all.filter((a) => a.family === family) : all;
-        const refused = opts.allowPrivateNetworks ? undefined : all.find((a) => !isIP(a.address) || !isPublicAddress(a.address));
+        const open = opts.allowPrivateNetworks || (!isIP(hostname) && opts.allowList?.names.has(normalName(hostname)) === true);
+        const refused = open ? undefined : all.find((a) => !isIP(a.address) || (!isPublicAddress(a.address) && !inAllowedRange(opts.allowList, a.address)));
         if (refused || addresses.length === 0) {
           const err = refused
-            ? new DestinationError('DestinationNotAllowed', 'The webhook host resolves to an address that is not public.')
-            : Object.assign(new Error(`No address for the webhook host.`), { code: 'ENOTFOUND' });
+            ? new DestinationError('DestinationNotAllowed', 'The host resolves to an address that is not public.')
+            : Object.assign(new Error('No address for the host.'), { code: 'ENOTFOUND' });
           callback(err as NodeJS.ErrnoException, '', 0);
           return;
         }
