@@ -132,6 +132,36 @@ export class DecryptionError extends CredmanError {
   }
 }
 
+/** Why a stored record was refused: see docs/storage.md, "Tamper detection". */
+export type TamperReason =
+  | 'Tampered'
+  | 'Malformed'
+  | 'UnwrapFailed'
+  | 'UnknownKeyVersion'
+  | 'MacMismatch'
+  | 'Unprotected'
+  | 'Rollback'
+  | 'IntegrityKeyMissing';
+
+/**
+ * A stored row failed its integrity check (changed, inserted or rolled back by someone writing the
+ * table directly) and was not used. 409 like the other states that need an administrator rather
+ * than a retry: writing the record again through the management API replaces it. The message and
+ * details name the kind of record and the reason, never its content.
+ */
+export class TamperedRecordError extends CredmanError {
+  constructor(
+    readonly record: string,
+    readonly reason: TamperReason,
+    cause?: unknown,
+  ) {
+    super('RecordTampered', 409, `A stored ${record} record failed its integrity check (${reason}) and was not used; write it again through the management API.`, {
+      details: [{ code: reason, target: record, message: 'The row was changed outside credman, or restored from an older copy.' }],
+      cause,
+    });
+  }
+}
+
 /** The connection has no usable token and needs something other than a retry (409). */
 export type ConnectionErrorCode = 'ConnectionNotConnected' | 'ReauthorizationRequired' | 'ClientSecretInvalid' | 'ConsentDenied' | 'ProviderMisconfigured';
 

@@ -14,4 +14,6 @@ export const metrics = {
   forcedRefreshesCoalesced: 0,
   /** Calls that reached an identity provider's token endpoint (each retry counts). */
   identityProviderCalls: 0,
+  /** Stored rows refused because they failed their integrity check (docs/storage.md, "Tamper detection"). */
+  tamperedRecords: 0,
 };

@@ -2,6 +2,7 @@ import type { TokenCredential } from '@azure/identity';
 import type { CryptographyClientOptions } from '@azure/keyvault-keys';
 import { DekCache } from './crypto/dekCache';
 import { EnvelopeCipher } from './crypto/envelope';
+import { INTEGRITY_KEY_ROW, RecordIntegrity } from './crypto/integrity';
 import type { KeyWrapper } from './crypto/keyWrapper';
 import { LocalKeyWrapper } from './crypto/localKeyWrapper';
 import { CallerAuthenticator } from './identity/authenticator';
@@ -11,6 +12,7 @@ import { ProviderService } from './management/providers';
 import type { Settings } from './settings';
 import { AccessPolicyStore } from './store/accessPolicies';
 import { ConnectionStore } from './store/connections';
+import { ConnectionSealer } from './store/connectionSeal';
 import { ProviderStore } from './store/providers';
 import { createTables, type Tables } from './store/tables';
 import { Health } from './health';
@@ -75,9 +77,19 @@ export async function createServices(settings: Settings, deps: ServiceDeps): Pro
   const wrapper = await createKeyWrapper(settings, deps, getCredential);
   const cipher = new EnvelopeCipher(wrapper, new DekCache({ ttlMs: settings.dekCache.ttlMs, maxEntries: settings.dekCache.maxEntries }));
 
-  const providers = new ProviderStore(tables.providers, cipher);
-  const connections = new ConnectionStore(tables.connections, cipher);
-  const policies = new AccessPolicyStore(tables.accessPolicies);
+  // Rows refused as tampered are logged by kind and key (identifiers, never content).
+  let providers: ProviderStore | undefined;
+  const integrity = new RecordIntegrity(cipher, tables.providers, {
+    report: (record, loc, reason) => deps.log('error', `tamper: the ${record} row ${loc.table}/${loc.partitionKey}/${loc.rowKey} failed its integrity check (${reason}) and was refused`),
+    hasProtectedRows: () => providers?.anyProtected() ?? Promise.resolve(false),
+  });
+  providers = new ProviderStore(tables.providers, cipher, integrity);
+  const connectionSealer = new ConnectionSealer(tables.connections.tableName, cipher, integrity, async (providerId) => {
+    const provider = await providers?.getWithSecrets(providerId);
+    return provider && (provider.bindingKey ?? null);
+  });
+  const connections = new ConnectionStore(tables.connections, connectionSealer);
+  const policies = new AccessPolicyStore(tables.accessPolicies, integrity);
 
   const idpSettings = settings.identityProviders;
   const idp = new IdpClient({
@@ -85,7 +97,7 @@ export async function createServices(settings: Settings, deps: ServiceDeps): Pro
     retries: idpSettings.retries,
     destination: { allowPrivateNetworks: settings.outbound.allowPrivateNetworks, allowedPrivateHosts: idpSettings.allowedPrivateHosts },
   });
-  const connectionTokens = new ConnectionTokenStore(tables.connections, cipher);
+  const connectionTokens = new ConnectionTokenStore(tables.connections, connectionSealer);
   const refresher = new TokenRefresher(providers, connectionTokens, idp, {
     callsPerMinute: idpSettings.callsPerMinute,
     // Longer than one call with all its retries and waits, so a lease never ends under its holder.
@@ -104,7 +116,7 @@ export async function createServices(settings: Settings, deps: ServiceDeps): Pro
     { cacheEnabled: settings.tokenCache.enabled, appIdentity: settings.appIdentity },
   );
   const forget = (providerId: string, connectionId: string) => tokens.forget(providerId, connectionId);
-  const webhookStore = new WebhookStore(tables.webhooks, cipher);
+  const webhookStore = new WebhookStore(tables.webhooks, cipher, integrity);
   const webhooks = new WebhookService(
     webhookStore,
     new WebhookPublisher(webhookStore, { allowPrivateNetworks: settings.outbound.allowPrivateNetworks, log: deps.log }),
@@ -136,9 +148,16 @@ export async function createServices(settings: Settings, deps: ServiceDeps): Pro
       webhooks.publisher,
       (message) => deps.log('info', message),
     ),
-    maintenance: { rewrapPage: (table, continuation) => rewrapPage(tables[table], cipher, continuation) },
+    maintenance: {
+      rewrapPage: (table, continuation) =>
+        rewrapPage(tables[table], cipher, continuation, undefined, undefined, table === 'providers' || table === 'webhooks' ? isProtectedOrKey : undefined),
+    },
   };
 }
+
+/** Provider and webhook rows that carry a version (protected), and the integrity key's row: what a rewrap may change. */
+const isProtectedOrKey = (row: { partitionKey?: string; sealVersion?: unknown }): boolean =>
+  (row.sealVersion !== undefined && row.sealVersion !== null) || row.partitionKey === INTEGRITY_KEY_ROW.partitionKey;
 
 async function createKeyWrapper(settings: Settings, deps: ServiceDeps, credential: () => TokenCredential): Promise<KeyWrapper> {
   const kek = settings.kek;

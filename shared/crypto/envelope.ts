@@ -13,7 +13,8 @@ export interface RecordLocation {
 
 /** The stored form: one JSON string in one entity property. */
 interface Envelope {
-  v: 1;
+  /** 1: AAD binds the location; 2: also a binding string the caller gives (configuration, version). */
+  v: 1 | 2;
   /** Versioned KEK id that wrapped the DEK. */
   kid: string;
   /** Wrapped DEK, base64. */
@@ -26,6 +27,7 @@ const DEK_BYTES = 32;
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
 const AAD_LABEL = 'credman/envelope/v1';
+const BOUND_AAD_LABEL = 'credman/envelope/v2';
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 /**
@@ -39,8 +41,14 @@ export class EnvelopeCipher {
     private readonly cache: DekCache,
   ) {}
 
-  async seal(loc: RecordLocation, fields: Record<string, string>): Promise<string> {
+  /**
+   * `binding`: a string the record is used with (e.g. a digest of its plain configuration and a
+   * version), bound into every field's AAD; opening needs the same string. A bound envelope must
+   * hold at least one field, since an empty one would authenticate nothing.
+   */
+  async seal(loc: RecordLocation, fields: Record<string, string>, binding?: string): Promise<string> {
     const names = fieldNames(fields);
+    if (binding !== undefined && names.length === 0) throw new TypeError('A bound envelope needs at least one field.');
     for (const name of names) {
       if (typeof fields[name] !== 'string') throw new TypeError(`Field ${JSON.stringify(name)} must be a string.`);
     }
@@ -49,19 +57,34 @@ export class EnvelopeCipher {
     // A read right after this write finds the DEK here and costs no KEK call.
     this.cache.set(wrapped, dek);
     const envelope: Envelope = {
-      v: 1,
+      v: binding === undefined ? 1 : 2,
       kid: wrapped.keyId,
       dek: wrapped.wrapped.toString('base64'),
-      f: Object.fromEntries(names.map((name) => [name, encryptField(dek, aad(loc, name, names), fields[name])])),
+      f: Object.fromEntries(names.map((name) => [name, encryptField(dek, aad(loc, name, names, binding), fields[name])])),
     };
     return JSON.stringify(envelope);
   }
 
-  async open(loc: RecordLocation, sealed: string): Promise<Record<string, string>> {
+  /**
+   * Opens with the binding it was sealed with: a bound envelope opened without one (or with another),
+   * or an unbound one opened with one, is `Tampered`: a row may not fall back to the weaker form.
+   */
+  async open(loc: RecordLocation, sealed: string, binding?: string): Promise<Record<string, string>> {
     const envelope = parseEnvelope(sealed);
+    if ((envelope.v === 2) !== (binding !== undefined)) throw new DecryptionError('Tampered');
     const dek = await this.unwrap(wrappedKeyOf(envelope));
     const names = fieldNames(envelope.f);
-    return Object.fromEntries(names.map((name) => [name, decryptField(dek, aad(loc, name, names), envelope.f[name])]));
+    return Object.fromEntries(names.map((name) => [name, decryptField(dek, aad(loc, name, names, binding), envelope.f[name])]));
+  }
+
+  /** Whether `sealed` is bound to a binding string (v2), without any key operation. */
+  isBound(sealed: string): boolean {
+    return parseEnvelope(sealed).v === 2;
+  }
+
+  /** The per-field ciphertexts, which a rewrap keeps: what a row MAC covers of an envelope. */
+  fieldsOf(sealed: string): Record<string, string> {
+    return parseEnvelope(sealed).f;
   }
 
   /**
@@ -74,7 +97,7 @@ export class EnvelopeCipher {
     const dek = await this.unwrap(wrappedKeyOf(envelope));
     const next = await this.wrapper.wrap(dek);
     this.cache.set(next, dek);
-    const rewrapped: Envelope = { v: 1, kid: next.keyId, dek: next.wrapped.toString('base64'), f: envelope.f };
+    const rewrapped: Envelope = { v: envelope.v, kid: next.keyId, dek: next.wrapped.toString('base64'), f: envelope.f };
     return JSON.stringify(rewrapped);
   }
 
@@ -111,8 +134,9 @@ export class EnvelopeCipher {
  * Canonical AAD: a JSON array cannot be confused across boundaries the way a concatenation can.
  * It also names every field of the record, so dropping a field from an envelope breaks the rest.
  */
-function aad(loc: RecordLocation, field: string, allFields: readonly string[]): Buffer {
-  return Buffer.from(JSON.stringify([AAD_LABEL, loc.table, loc.partitionKey, loc.rowKey, field, allFields]), 'utf8');
+function aad(loc: RecordLocation, field: string, allFields: readonly string[], binding?: string): Buffer {
+  const parts = [binding === undefined ? AAD_LABEL : BOUND_AAD_LABEL, loc.table, loc.partitionKey, loc.rowKey, field, allFields];
+  return Buffer.from(JSON.stringify(binding === undefined ? parts : [...parts, binding]), 'utf8');
 }
 
 function fieldNames(fields: Record<string, string>): string[] {
@@ -154,7 +178,7 @@ function parseEnvelope(sealed: string): Envelope {
   } catch {
     throw new DecryptionError('Malformed');
   }
-  if (!isRecord(value) || value.v !== 1) throw new DecryptionError('Malformed');
+  if (!isRecord(value) || (value.v !== 1 && value.v !== 2)) throw new DecryptionError('Malformed');
   const { kid, dek, f } = value;
   if (typeof kid !== 'string' || kid === '' || !isBase64(dek, 1) || !isRecord(f)) {
     throw new DecryptionError('Malformed');
@@ -162,7 +186,8 @@ function parseEnvelope(sealed: string): Envelope {
   for (const field of Object.values(f)) {
     if (!isBase64(field, NONCE_BYTES + TAG_BYTES)) throw new DecryptionError('Malformed');
   }
-  return { v: 1, kid, dek, f: f as Record<string, string> };
+  if (value.v === 2 && Object.keys(f).length === 0) throw new DecryptionError('Malformed');
+  return { v: value.v, kid, dek, f: f as Record<string, string> };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

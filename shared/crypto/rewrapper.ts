@@ -15,20 +15,32 @@ export interface RewrapPage {
   next?: string;
 }
 
-export async function rewrapPage(table: TableClient, cipher: EnvelopeCipher, continuation: string | undefined, pageSize = 200, concurrency = 8): Promise<RewrapPage> {
+/**
+ * `eligible` leaves rows out: a row from before tamper detection that is accepted only because it
+ * was last written before it began (shared/crypto/integrity.ts) would be refused once a rewrap
+ * changed its timestamp; it keeps its KEK version until the API writes it again.
+ */
+export async function rewrapPage(
+  table: TableClient,
+  cipher: EnvelopeCipher,
+  continuation: string | undefined,
+  pageSize = 200,
+  concurrency = 8,
+  eligible: (row: { partitionKey?: string; sealVersion?: unknown }) => boolean = () => true,
+): Promise<RewrapPage> {
   // Re-read once per page: a rotation started right after Key Vault rotated must see the new version.
   const current = await cipher.currentKeyId({ fresh: true });
   let page;
   try {
     const pages = table
-      .listEntities<{ secrets?: string }>({ queryOptions: { filter: odata`secrets ne ${''}`, select: ['PartitionKey', 'RowKey', 'secrets'] } })
+      .listEntities<{ secrets?: string; sealVersion?: number }>({ queryOptions: { filter: odata`secrets ne ${''}`, select: ['PartitionKey', 'RowKey', 'secrets', 'sealVersion'] } })
       .byPage({ maxPageSize: pageSize, ...(continuation ? { continuationToken: continuation } : {}) });
-    page = (await pages.next()).value as (Array<{ partitionKey?: string; rowKey?: string; etag: string; secrets?: string }> & { continuationToken?: string }) | undefined;
+    page = (await pages.next()).value as (Array<{ partitionKey?: string; rowKey?: string; etag: string; secrets?: string; sealVersion?: number }> & { continuationToken?: string }) | undefined;
   } catch (err) {
     return unavailable(err);
   }
   if (!page) return { scanned: 0, rewrapped: 0 };
-  const stale = page.filter((e) => e.secrets && cipher.keyIdOf(e.secrets) !== current);
+  const stale = page.filter((e) => e.secrets && eligible(e) && cipher.keyIdOf(e.secrets) !== current);
   let rewrapped = 0;
   const queue = [...stale];
   await Promise.all(

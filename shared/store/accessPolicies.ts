@@ -1,4 +1,6 @@
 import type { TableClient } from '@azure/data-tables';
+import type { RecordLocation } from '../crypto';
+import type { RecordIntegrity } from '../crypto/integrity';
 import { deleteCounted, deletePartition, readEntity, upsertCounted } from './countedPartition';
 import { listPartition, type Page } from './paging';
 
@@ -30,6 +32,9 @@ interface PolicyEntity {
   subject?: string;
   createdOn: string;
   changedOn: string;
+  /** Version and MAC (shared/crypto/integrity.ts): a row written outside credman grants nothing. */
+  sealVersion?: number;
+  mac?: string;
 }
 
 export const policyPartition = (providerId: string, connectionId: string): string => `${providerId}:${connectionId}`;
@@ -37,18 +42,26 @@ export const policyPartition = (providerId: string, connectionId: string): strin
 export class AccessPolicyStore {
   constructor(
     private readonly table: TableClient,
+    private readonly integrity: RecordIntegrity,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
+  /** The policy; a row that fails its integrity check is a TamperedRecordError. */
   async get(providerId: string, connectionId: string, id: string): Promise<AccessPolicyRecord | undefined> {
-    const e = await readEntity<PolicyEntity>(this.table, policyPartition(providerId, connectionId), id);
-    return e && toRecord(providerId, connectionId, id, e, e.etag);
+    const pk = policyPartition(providerId, connectionId);
+    const e = await readEntity<PolicyEntity>(this.table, pk, id);
+    if (!e) return undefined;
+    await this.integrity.verify('access policy', this.loc(pk, id), e);
+    return toRecord(providerId, connectionId, id, e, e.etag);
   }
 
+  /** A page of the policies that pass their integrity check; the others are reported and left out (they grant nothing). */
   async list(providerId: string, connectionId: string, top: number, skipToken?: string): Promise<Page<AccessPolicyRecord>> {
-    const page = await listPartition<PolicyEntity>(this.table, policyPartition(providerId, connectionId), top, skipToken);
+    const pk = policyPartition(providerId, connectionId);
+    const page = await listPartition<PolicyEntity>(this.table, pk, top, skipToken);
+    const good = await this.integrity.verified('access policy', (e) => this.loc(pk, e.rowKey as string), page.items);
     return {
-      items: page.items.map((e) => toRecord(providerId, connectionId, e.rowKey as string, e, e.etag)),
+      items: good.map((e) => toRecord(providerId, connectionId, e.rowKey as string, e, e.etag)),
       skipToken: page.skipToken,
     };
   }
@@ -66,22 +79,35 @@ export class AccessPolicyStore {
       this.table,
       pk,
       id,
-      async (existing) => ({ partitionKey: pk, rowKey: id, ...toEntity(subject), createdOn: existing?.createdOn ?? now, changedOn: now }),
+      (existing) =>
+        this.integrity.protect(
+          this.loc(pk, id),
+          { partitionKey: pk, rowKey: id, ...toEntity(subject), createdOn: existing?.createdOn ?? now, changedOn: now },
+          existing?.sealVersion,
+        ),
       {
         limit: MAX_POLICIES_PER_CONNECTION,
         limitMessage: `A connection holds at most ${MAX_POLICIES_PER_CONNECTION} access policies.`,
         ifMatch,
       },
     );
+    this.integrity.written(this.loc(pk, id), r.entity.sealVersion);
     return { created: r.created, record: toRecord(providerId, connectionId, id, r.entity, r.etag) };
   }
 
-  delete(providerId: string, connectionId: string, id: string, ifMatch?: string): Promise<boolean> {
-    return deleteCounted(this.table, policyPartition(providerId, connectionId), id, ifMatch);
+  async delete(providerId: string, connectionId: string, id: string, ifMatch?: string): Promise<boolean> {
+    const pk = policyPartition(providerId, connectionId);
+    const deleted = await deleteCounted(this.table, pk, id, ifMatch);
+    if (deleted) this.integrity.deleted(this.loc(pk, id));
+    return deleted;
   }
 
   deleteAll(providerId: string, connectionId: string): Promise<number> {
     return deletePartition(this.table, policyPartition(providerId, connectionId));
+  }
+
+  private loc(partitionKey: string, rowKey: string): RecordLocation {
+    return { table: this.table.tableName, partitionKey, rowKey };
   }
 }
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { TableClient, TableEntityResult } from '@azure/data-tables';
-import type { EnvelopeCipher, RecordLocation } from '../crypto';
+import type { ConnectionSealer } from './connectionSeal';
 import type { ConnectionStatus } from '../model/schemas';
 import { readEntity } from './countedPartition';
 import { grantGenerationOf, newGrantGeneration, PARAM, type ConnectionEntity } from './connections';
@@ -69,14 +69,14 @@ export interface TokenChange {
 export class ConnectionTokenStore {
   constructor(
     private readonly table: TableClient,
-    private readonly sealer: EnvelopeCipher,
+    private readonly sealer: ConnectionSealer,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
   async read(providerId: string, connectionId: string): Promise<TokenState | undefined> {
     const e = await readEntity<ConnectionEntity>(this.table, providerId, connectionId);
     if (!e) return undefined;
-    const secrets = e.secrets ? await this.sealer.open(this.loc(providerId, connectionId), e.secrets) : {};
+    const secrets = await this.sealer.open(providerId, connectionId, e);
     return toState(providerId, connectionId, e, secrets);
   }
 
@@ -122,13 +122,15 @@ export class ConnectionTokenStore {
       });
     }
     if (secrets !== state.secrets) {
-      if (Object.keys(secrets).length) next.secrets = await this.sealer.seal(this.loc(state.providerId, state.connectionId), secrets);
+      drop('sealVersion');
+      if (Object.keys(secrets).length) Object.assign(next, await this.sealer.seal(state.providerId, state.connectionId, state.entity, secrets));
       else drop('secrets');
     }
     if (change.tokens !== undefined || change.status || change.error !== undefined) next.changedOn = this.now().toISOString();
 
     try {
       const r = await this.table.updateEntity(next, 'Replace', { etag: state.etag });
+      this.sealer.written(state.providerId, state.connectionId, next.sealVersion);
       return toState(state.providerId, state.connectionId, { ...next, etag: r.etag as string } as TableEntityResult<ConnectionEntity>, secrets);
     } catch (err) {
       if (isPreconditionFailed(err) || isNotFound(err)) return undefined;
@@ -205,10 +207,6 @@ export class ConnectionTokenStore {
     } catch (err) {
       if (!isNotFound(err)) unavailable(err);
     }
-  }
-
-  private loc(providerId: string, connectionId: string): RecordLocation {
-    return { table: this.table.tableName, partitionKey: providerId, rowKey: connectionId };
   }
 }
 

@@ -3,7 +3,8 @@ import type { TableClient } from '@azure/data-tables';
 import type { ConnectionStatus } from '../model/schemas';
 import { deleteCounted, deletePartition, readEntity, upsertCounted } from './countedPartition';
 import { listPartition, type Page } from './paging';
-import type { EnvelopeCipher } from '../crypto';
+import { TamperedRecordError } from '../errors';
+import type { ConnectionSealer } from './connectionSeal';
 
 // A provider's connections form one partition (PartitionKey = providerId): listing is one paged
 // partition query, a connection is one point read, and the per-provider limit is a counter row.
@@ -48,6 +49,8 @@ export interface ConnectionEntity {
   leaseUntil?: number;
   windowStart?: number;
   windowCount?: number;
+  /** Grows with every write of `secrets`; in the envelope's binding (shared/store/connectionSeal.ts). */
+  sealVersion?: number;
   /** Last consent or token served, written at most hourly per instance (not per request). */
   lastUsedOn?: string;
   consentedOn?: string;
@@ -81,7 +84,7 @@ export const PARAM = 'param.';
 export class ConnectionStore {
   constructor(
     private readonly table: TableClient,
-    private readonly sealer: EnvelopeCipher,
+    private readonly sealer: ConnectionSealer,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
@@ -107,14 +110,22 @@ export class ConnectionStore {
     ifMatch?: string,
   ): Promise<{ created: boolean; record: ConnectionRecord }> {
     const now = this.now().toISOString();
-    const loc = { table: this.table.tableName, partitionKey: providerId, rowKey: id };
+    const parameters = JSON.stringify(value.parameters);
     const r = await upsertCounted<ConnectionEntity>(
       this.table,
       providerId,
       id,
       async (existing) => {
-        const keep = existing !== undefined && existing.grantType === value.grantType;
-        const kept = keep && existing.secrets ? await this.sealer.open(loc, existing.secrets) : {};
+        const same = existing !== undefined && existing.grantType === value.grantType ? existing : undefined;
+        let keep = same !== undefined;
+        let kept: Record<string, string> = {};
+        try {
+          if (same) kept = await this.sealer.open(providerId, id, same);
+        } catch (err) {
+          // An administrator's PUT over a tampered row replaces it: the connection starts over.
+          if (!(err instanceof TamperedRecordError)) throw err;
+          keep = false;
+        }
         const secrets: Record<string, string> = {};
         for (const [k, v] of Object.entries(kept)) if (!k.startsWith(PARAM)) secrets[k] = v;
         for (const [k, v] of Object.entries(secretParameters)) secrets[PARAM + k] = v;
@@ -123,11 +134,11 @@ export class ConnectionStore {
           rowKey: id,
           ...(value.displayName === undefined ? {} : { displayName: value.displayName }),
           grantType: value.grantType,
-          parameters: JSON.stringify(value.parameters),
-          ...(Object.keys(secrets).length ? { secrets: await this.sealer.seal(loc, secrets) } : {}),
-          status: keep ? existing.status : 'Pending',
-          ...(keep && existing.errorCode ? { errorCode: existing.errorCode, errorMessage: existing.errorMessage ?? '' } : {}),
-          ...(keep ? tokenStateOf(existing) : {}),
+          parameters,
+          ...(Object.keys(secrets).length ? await this.sealer.seal(providerId, id, { grantType: value.grantType, parameters, sealVersion: existing?.sealVersion }, secrets) : {}),
+          status: keep && same ? same.status : 'Pending',
+          ...(keep && same?.errorCode ? { errorCode: same.errorCode, errorMessage: same.errorMessage ?? '' } : {}),
+          ...(keep && same ? tokenStateOf(same) : {}),
           // Client-credentials tokens are fetched again with the new parameters (another tenant,
           // scope or secret): instances must not keep serving the old ones. An authorization-code
           // connection keeps its person's tokens, and its generation (a refresh under way stores into it).
@@ -142,6 +153,7 @@ export class ConnectionStore {
         ifMatch,
       },
     );
+    this.sealer.written(providerId, id, r.entity.sealVersion);
     return { created: r.created, record: toRecord(providerId, id, r.entity, r.etag) };
   }
 

@@ -1,12 +1,21 @@
+import { randomBytes } from 'node:crypto';
 import type { TableClient } from '@azure/data-tables';
+import { TamperedRecordError } from '../errors';
+import { canonicalJson, digestOf, type RecordIntegrity } from '../crypto/integrity';
 import { deleteCounted, readEntity, upsertCounted } from './countedPartition';
 import { listPartition, type Page } from './paging';
-import type { EnvelopeCipher } from '../crypto';
+import type { EnvelopeCipher, RecordLocation } from '../crypto';
 
 // All providers share one partition: the list is a single partition query, and the 1,000-provider
 // limit is one counter row in it.
 const PARTITION = 'providers';
 export const MAX_PROVIDERS = 1000;
+/**
+ * A random key sealed with every provider's secrets (so a provider always has an envelope, even
+ * without a client secret). It stays the same across replaces; connections bind their tokens to it,
+ * so a provider row made by someone else (with a KEK public key) cannot open them.
+ */
+const BINDING_KEY = '!bindingKey';
 
 export type ProviderGrantTypes = { authorizationCode?: Record<string, string>; clientCredentials?: Record<string, string> };
 
@@ -26,14 +35,26 @@ interface ProviderEntity {
   identityProvider: string;
   grantTypes: string;
   secrets?: string;
+  /** Grows with every write; in the envelope's binding (docs/storage.md, "Tamper detection"). */
+  sealVersion?: number;
   createdOn: string;
   changedOn: string;
+}
+
+/**
+ * What a provider's envelope is bound to: its template and every plain parameter of every grant
+ * (client id, authorization, token and registration endpoints, issuer, scopes, client
+ * authentication, …), and the row's version. Only the display name stays outside.
+ */
+export function providerBinding(identityProvider: string, grantTypes: ProviderGrantTypes, version: number): string {
+  return canonicalJson({ config: digestOf({ identityProvider, grantTypes }), version });
 }
 
 export class ProviderStore {
   constructor(
     private readonly table: TableClient,
     private readonly sealer: EnvelopeCipher,
+    private readonly integrity: RecordIntegrity,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
@@ -42,12 +63,38 @@ export class ProviderStore {
     return e && toRecord(id, e, e.etag);
   }
 
-  /** The provider with its decrypted secrets, keyed `<grantType>.<parameter>`: for the OAuth engine only. */
-  async getWithSecrets(id: string): Promise<{ record: ProviderRecord; secrets: Record<string, string> } | undefined> {
+  /**
+   * The provider with its decrypted secrets, keyed `<grantType>.<parameter>`: for the OAuth engine
+   * only. Its configuration is verified against the envelope's binding first: a row changed outside
+   * credman is a TamperedRecordError, and nothing of it is used.
+   */
+  async getWithSecrets(id: string): Promise<{ record: ProviderRecord; secrets: Record<string, string>; bindingKey?: string } | undefined> {
     const e = await readEntity<ProviderEntity>(this.table, PARTITION, id);
     if (!e) return undefined;
-    const secrets = e.secrets ? await this.sealer.open({ table: this.table.tableName, partitionKey: PARTITION, rowKey: id }, e.secrets) : {};
-    return { record: toRecord(id, e, e.etag), secrets };
+    const loc = this.loc(id);
+    let grantTypes: ProviderGrantTypes;
+    try {
+      grantTypes = JSON.parse(e.grantTypes) as ProviderGrantTypes;
+    } catch {
+      throw this.integrity.tampered('provider', loc, 'Malformed');
+    }
+    const opened = await this.integrity.openBound('provider', loc, e, (version) => providerBinding(e.identityProvider, grantTypes, version));
+    const { [BINDING_KEY]: bindingKey, ...secrets } = opened;
+    return { record: toRecord(id, e, e.etag), secrets, ...(bindingKey ? { bindingKey } : {}) };
+  }
+
+  /** Whether any provider row carries a bound envelope: evidence that protection began (see RecordIntegrity). */
+  async anyProtected(): Promise<boolean> {
+    const page = await listPartition<ProviderEntity>(this.table, PARTITION, MAX_PROVIDERS, undefined);
+    const bound = (sealed: string) => {
+      try {
+        return this.sealer.isBound(sealed);
+      } catch {
+        // Unreadable: something is wrong with the table; do not take it as a fresh start.
+        return true;
+      }
+    };
+    return page.items.some((e) => e.sealVersion !== undefined || (typeof e.secrets === 'string' && bound(e.secrets)));
   }
 
   async list(top: number, skipToken?: string): Promise<Page<ProviderRecord>> {
@@ -67,25 +114,47 @@ export class ProviderStore {
       this.table,
       PARTITION,
       id,
-      async (existing) => ({
-        partitionKey: PARTITION,
-        rowKey: id,
-        ...(value.displayName === undefined ? {} : { displayName: value.displayName }),
-        identityProvider: value.identityProvider,
-        grantTypes: JSON.stringify(value.grantTypes),
-        ...(Object.keys(secrets).length
-          ? { secrets: await this.sealer.seal({ table: this.table.tableName, partitionKey: PARTITION, rowKey: id }, secrets) }
-          : {}),
-        createdOn: existing?.createdOn ?? now,
-        changedOn: now,
-      }),
+      async (existing) => {
+        await this.integrity.ready();
+        const version = this.integrity.nextVersion(existing?.sealVersion);
+        const bindingKey = (existing && (await this.keptBindingKey(id))) ?? randomBytes(32).toString('base64');
+        return {
+          partitionKey: PARTITION,
+          rowKey: id,
+          ...(value.displayName === undefined ? {} : { displayName: value.displayName }),
+          identityProvider: value.identityProvider,
+          grantTypes: JSON.stringify(value.grantTypes),
+          secrets: await this.sealer.seal(this.loc(id), { ...secrets, [BINDING_KEY]: bindingKey }, providerBinding(value.identityProvider, value.grantTypes, version)),
+          sealVersion: version,
+          createdOn: existing?.createdOn ?? now,
+          changedOn: now,
+        };
+      },
       { limit: MAX_PROVIDERS, limitMessage: `An instance holds at most ${MAX_PROVIDERS} credential providers.`, ifMatch },
     );
+    this.integrity.written(this.loc(id), r.entity.sealVersion);
     return { created: r.created, record: toRecord(id, r.entity, r.etag) };
   }
 
-  delete(id: string, ifMatch?: string): Promise<boolean> {
-    return deleteCounted(this.table, PARTITION, id, ifMatch);
+  async delete(id: string, ifMatch?: string): Promise<boolean> {
+    const deleted = await deleteCounted(this.table, PARTITION, id, ifMatch);
+    if (deleted) this.integrity.deleted(this.loc(id));
+    return deleted;
+  }
+
+  /** The binding key of the provider as stored, if it verifies: a replace keeps its connections' tokens usable. */
+  private async keptBindingKey(id: string): Promise<string | undefined> {
+    try {
+      return (await this.getWithSecrets(id))?.bindingKey;
+    } catch (err) {
+      // A tampered row is being written over by an administrator: its connections must consent again.
+      if (err instanceof TamperedRecordError) return undefined;
+      throw err;
+    }
+  }
+
+  private loc(id: string): RecordLocation {
+    return { table: this.table.tableName, partitionKey: PARTITION, rowKey: id };
   }
 }
 

@@ -1,6 +1,7 @@
 import type { TableClient, TableEntityResult } from '@azure/data-tables';
 import type { EnvelopeCipher } from '../crypto';
-import { PreconditionFailedError } from '../errors';
+import type { RecordIntegrity } from '../crypto/integrity';
+import { PreconditionFailedError, TamperedRecordError } from '../errors';
 import type { WebhookEventType } from '../model/webhookSchemas';
 import { asSigningSecret } from '../webhooks/signing';
 import { joinUrl, splitUrl } from '../webhooks/urlQuery';
@@ -11,9 +12,12 @@ import { isNotFound, isPreconditionFailed, unavailable } from './storageErrors';
 // All subscriptions share one partition: the list, and finding who listens to an event, is one
 // partition query of at most 100 rows, and the limit is one counter row in it. The signing
 // secrets and the URL's query (see urlQuery.ts) are sealed in one envelope bound to this table,
-// partition and row; the `url` column holds the redacted URL.
+// partition and row; the `url` column holds the redacted URL. Each row carries a version and a MAC
+// over every other column (shared/crypto/integrity.ts): a row written outside credman is neither
+// shown nor delivered to.
 const PARTITION = 'webhooks';
 export const MAX_WEBHOOKS = 100;
+const RECORD = 'webhook subscription';
 
 export interface WebhookRecord {
   id: string;
@@ -45,6 +49,8 @@ interface WebhookEntity {
   previousSecretExpiresOn?: string;
   createdOn: string;
   changedOn: string;
+  sealVersion?: number;
+  mac?: string;
 }
 
 /** The envelope's fields. `secret` is a row written before the Standard Webhooks scheme. */
@@ -60,23 +66,27 @@ export class WebhookStore {
   constructor(
     private readonly table: TableClient,
     private readonly sealer: EnvelopeCipher,
+    private readonly integrity: RecordIntegrity,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
+  /** The subscription; a row that fails its integrity check is a TamperedRecordError. */
   async get(id: string): Promise<WebhookRecord | undefined> {
-    const e = await readEntity<WebhookEntity>(this.table, PARTITION, id);
+    const e = await this.read(id);
     return e && this.toRecord(id, e, e.etag);
   }
 
   /** The subscription with its full URL and secrets: for delivery only. */
   async getForDelivery(id: string): Promise<WebhookDeliveryTarget | undefined> {
-    const e = await readEntity<WebhookEntity>(this.table, PARTITION, id);
+    const e = await this.read(id);
     return e && this.target(id, e);
   }
 
+  /** A page of the subscriptions that pass their integrity check; the others are reported and left out. */
   async list(top: number, skipToken?: string): Promise<Page<WebhookRecord>> {
     const page = await listPartition<WebhookEntity>(this.table, PARTITION, top, skipToken);
-    return { items: page.items.map((e) => this.toRecord(e.rowKey as string, e, e.etag)), skipToken: page.skipToken };
+    const good = await this.integrity.verified(RECORD, (e) => this.location(e.rowKey as string), page.items);
+    return { items: good.map((e) => this.toRecord(e.rowKey as string, e, e.etag)), skipToken: page.skipToken };
   }
 
   /** Every subscription that lists `event` (without secrets). */
@@ -86,7 +96,16 @@ export class WebhookStore {
 
   /** Every subscription that lists `event`, with its full URL and secrets. */
   async subscribersOf(event: WebhookEventType): Promise<WebhookDeliveryTarget[]> {
-    return Promise.all((await this.listening(event)).map((e) => this.target(e.rowKey as string, e)));
+    const targets = await Promise.all(
+      (await this.listening(event)).map((e) =>
+        this.target(e.rowKey as string, e).catch((err: unknown) => {
+          // Reported as tampering; the other subscribers still get the event.
+          if (err instanceof TamperedRecordError) return undefined;
+          throw err;
+        }),
+      ),
+    );
+    return targets.filter((t) => t !== undefined);
   }
 
   /**
@@ -107,6 +126,7 @@ export class WebhookStore {
       PARTITION,
       id,
       async (existing) => {
+        if (existing) await this.integrity.verify(RECORD, this.location(id), existing);
         const old = existing ? await this.open(id, existing) : {};
         const shown = existing && value.url === splitUrl(existing.url).redacted;
         const { redacted, tail } = splitUrl(shown ? fullUrl(existing.url, old) : value.url);
@@ -117,10 +137,11 @@ export class WebhookStore {
           current: current ?? secret,
           ...(previous ? { previous, previousSecretExpiresOn: existing?.previousSecretExpiresOn as string } : {}),
           query: tail,
-        });
+        }, existing?.sealVersion);
       },
       { limit: MAX_WEBHOOKS, limitMessage: `An instance holds at most ${MAX_WEBHOOKS} webhook subscriptions.`, ifMatch },
     );
+    this.integrity.written(this.location(id), r.entity.sealVersion);
     return { created: r.created, record: this.toRecord(id, r.entity, r.etag), secretIssued };
   }
 
@@ -131,7 +152,7 @@ export class WebhookStore {
    */
   async rotateSecret(id: string, secret: string, keepPreviousMs: number, ifMatch?: string): Promise<WebhookRecord | undefined> {
     for (let attempt = 0; attempt < 10; attempt++) {
-      const existing = await readEntity<WebhookEntity>(this.table, PARTITION, id);
+      const existing = await this.read(id);
       if (!existing) return undefined;
       if (ifMatchFails(ifMatch, existing.etag)) throw new PreconditionFailedError();
       const now = this.now();
@@ -142,9 +163,10 @@ export class WebhookStore {
         current: secret,
         ...(previous ? { previous, previousSecretExpiresOn: new Date(now.getTime() + keepPreviousMs).toISOString() } : {}),
         query: tail,
-      });
+      }, existing.sealVersion);
       try {
         const r = await this.table.updateEntity(entity, 'Replace', { etag: existing.etag });
+        this.integrity.written(this.location(id), entity.sealVersion);
         return this.toRecord(id, entity, r.etag ?? '');
       } catch (err) {
         if (!(isPreconditionFailed(err) || isNotFound(err))) return unavailable(err);
@@ -154,19 +176,22 @@ export class WebhookStore {
     throw new PreconditionFailedError('The resource is being changed concurrently; try again.');
   }
 
-  delete(id: string, ifMatch?: string): Promise<boolean> {
-    return deleteCounted(this.table, PARTITION, id, ifMatch);
+  async delete(id: string, ifMatch?: string): Promise<boolean> {
+    const deleted = await deleteCounted(this.table, PARTITION, id, ifMatch);
+    if (deleted) this.integrity.deleted(this.location(id));
+    return deleted;
   }
 
   private async entity(
     id: string,
     plain: { url: string; events: WebhookEventType[]; createdOn: string; changedOn: string },
     sealed: { current: string; previous?: string; previousSecretExpiresOn?: string; query: string },
+    previousVersion: number | undefined,
   ) {
     const fields: Record<string, string> = { current: sealed.current };
     if (sealed.previous) fields.previous = sealed.previous;
     if (sealed.query) fields.query = sealed.query;
-    return {
+    return this.integrity.protect(this.location(id), {
       partitionKey: PARTITION,
       rowKey: id,
       url: plain.url,
@@ -175,7 +200,7 @@ export class WebhookStore {
       ...(sealed.previousSecretExpiresOn ? { previousSecretExpiresOn: sealed.previousSecretExpiresOn } : {}),
       createdOn: plain.createdOn,
       changedOn: plain.changedOn,
-    };
+    }, previousVersion);
   }
 
   private async listening(event: WebhookEventType): Promise<TableEntityResult<WebhookEntity>[]> {
@@ -183,7 +208,8 @@ export class WebhookStore {
     let skipToken: string | undefined;
     do {
       const page = await listPartition<WebhookEntity>(this.table, PARTITION, MAX_WEBHOOKS, skipToken);
-      out.push(...page.items.filter((e) => (JSON.parse(e.events) as string[]).includes(event)));
+      const good = await this.integrity.verified(RECORD, (e) => this.location(e.rowKey as string), page.items);
+      out.push(...good.filter((e) => (JSON.parse(e.events) as string[]).includes(event)));
       skipToken = page.skipToken;
     } while (skipToken);
     return out;
@@ -193,8 +219,14 @@ export class WebhookStore {
     return { table: this.table.tableName, partitionKey: PARTITION, rowKey: id };
   }
 
+  private async read(id: string): Promise<TableEntityResult<WebhookEntity> | undefined> {
+    const e = await readEntity<WebhookEntity>(this.table, PARTITION, id);
+    if (e) await this.integrity.verify(RECORD, this.location(id), e);
+    return e;
+  }
+
   private async open(id: string, e: WebhookEntity): Promise<Sealed> {
-    return e.secrets ? ((await this.sealer.open(this.location(id), e.secrets)) as Sealed) : {};
+    return e.secrets ? ((await this.integrity.open(RECORD, this.location(id), e.secrets)) as Sealed) : {};
   }
 
   private async target(id: string, e: TableEntityResult<WebhookEntity>): Promise<WebhookDeliveryTarget> {

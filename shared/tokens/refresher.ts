@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ConnectionStateError, IdentityProviderError, NotFoundError, TooManyRequestsError } from '../errors';
+import { ConnectionStateError, IdentityProviderError, NotFoundError, TamperedRecordError, TooManyRequestsError } from '../errors';
 import { metrics } from '../metrics';
 import { grantConfig, type GrantConfig } from '../oauth/grants';
 import { IdpUnavailableError, OAuthGrantError, type IdpClient } from '../oauth/idpClient';
@@ -258,6 +258,12 @@ export class TokenRefresher {
     // connection (the lifecycle sends the notice) instead of failing each request unseen.
     if (err instanceof ConnectionStateError && !isUsable(leased.token, this.now())) {
       await this.tokens.update(leased, { status: 'Error', error: { code: err.code, message: err.message }, lease: null, tokens: null });
+      throw err;
+    }
+    // A provider row changed outside credman: nothing was sent, and nothing is served until an
+    // administrator writes it again (a still-valid token too: the row may say where it goes next).
+    if (err instanceof TamperedRecordError) {
+      await this.tokens.update(leased, { lease: null });
       throw err;
     }
     // Transient or unexpected: give the lease back, keep every token, serve what is still valid.

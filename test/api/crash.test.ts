@@ -5,7 +5,10 @@ import { odata, TableClient } from '@azure/data-tables';
 import { startAzurite, type EmbeddedAzurite } from '../../local/azurite';
 import { DekCache } from '../../shared/crypto/dekCache';
 import { EnvelopeCipher } from '../../shared/crypto/envelope';
+import { RecordIntegrity } from '../../shared/crypto/integrity';
 import { LocalKeyWrapper } from '../../shared/crypto/localKeyWrapper';
+import { ConnectionSealer } from '../../shared/store/connectionSeal';
+import { ProviderStore } from '../../shared/store/providers';
 import { DEV_APP_OBJECT_ID } from '../../local/devIssuer';
 import { startHost, type TestHost } from '../support/host';
 import { startIdp, type Idp } from '../support/idp';
@@ -110,7 +113,7 @@ beforeAll(async () => {
   const hook = await h.request('PUT', '/webhooks/ops', { body: { properties: { url: 'http://127.0.0.1:9/hook', events: ['provider.clientSecretInvalid'] } } });
   expect(hook.status).toBe(201);
   webhookSecret = hook.body.properties.secret;
-}, 60_000);
+}, 240_000);
 
 afterAll(async () => {
   if (host) await kill(host);
@@ -188,7 +191,20 @@ it('finishes key rotation that a killed host left half-done: every envelope on t
   expect(done.body).toMatchObject({ name: 'rotateKeys', status: 'Completed' });
   expect(done.body.result.rewrapped).toBeGreaterThanOrEqual(staleAtKill);
 
-  // Every envelope in the tables the rotation covers names the new version and opens with the key file.
+  // Every envelope in the tables the rotation covers names the new version and opens with the key
+  // file (provider and connection envelopes with their bindings: shared/crypto/integrity.ts).
+  const integrity = new RecordIntegrity(cipher, table('Providers'));
+  const providers = new ProviderStore(table('Providers'), cipher, integrity);
+  const sealer = new ConnectionSealer(`${PREFIX}Connections`, cipher, integrity, async (id) => {
+    const p = await providers.getWithSecrets(id);
+    return p && (p.bindingKey ?? null);
+  });
+  const openRow = async (name: string, e: Record<string, unknown>): Promise<Record<string, string>> => {
+    const [pk, rk] = [e.partitionKey as string, e.rowKey as string];
+    if (name === 'Providers' && pk === 'providers') return (await providers.getWithSecrets(rk))?.secrets ?? {};
+    if (name === 'Connections') return sealer.open(pk, rk, e as unknown as Parameters<ConnectionSealer['open']>[2]);
+    return cipher.open({ table: `${PREFIX}${name}`, partitionKey: pk, rowKey: rk }, e.secrets as string);
+  };
   let opened = 0;
   for (const [name, property] of [['Providers', 'secrets'], ['Connections', 'secrets'], ['ConsentStates', 'secrets']] as const) {
     const sealed = (await rows(name, odata`${property} ne ${''}`)).filter((e) => typeof e[property] === 'string');
@@ -196,12 +212,13 @@ it('finishes key rotation that a killed host left half-done: every envelope on t
     for (const e of sealed) {
       const envelope = e[property] as string;
       expect({ table: name, row: e.rowKey, kid: cipher.keyIdOf(envelope) }).toEqual({ table: name, row: e.rowKey, kid: after });
-      const fields = await cipher.open({ table: `${PREFIX}${name}`, partitionKey: e.partitionKey as string, rowKey: e.rowKey as string }, envelope);
+      const fields = await openRow(name, e);
       expect(Object.keys(fields).length).toBeGreaterThan(0);
       opened++;
     }
   }
-  expect(opened).toBe(1 + 300 + 1); // the provider, its client-credentials connections (the Pending one holds no secret), the consent state
+  // The integrity key and the provider, its client-credentials connections (the Pending one holds no secret), the consent state.
+  expect(opened).toBe(2 + 300 + 1);
   // And the new host serves a token from a rewrapped row (its caches are cold).
   const token = await h.request('POST', `/providers/${KEYS}/connections/k123/token`, { token: await h.token({ oid: DEV_APP_OBJECT_ID }) });
   expect(token.status).toBe(200);

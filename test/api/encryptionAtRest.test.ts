@@ -35,9 +35,10 @@ it('stores no plaintext secret anywhere and every secret row carries an envelope
 
   const provider = await host.table('credmanProviders').getEntity<{ secrets: string }>('providers', 'gh');
   const envelope = JSON.parse(provider.secrets) as { v: number; kid: string; dek: string; f: Record<string, string> };
-  expect(envelope.v).toBe(1);
+  // v2: bound to the provider's configuration and version, with the key its connections bind to.
+  expect(envelope.v).toBe(2);
   expect(envelope.kid).toMatch(/^local:/);
-  expect(Object.keys(envelope.f).sort()).toEqual(['authorizationCode.clientSecret', 'clientCredentials.clientSecret']);
+  expect(Object.keys(envelope.f).sort()).toEqual(['!bindingKey', 'authorizationCode.clientSecret', 'clientCredentials.clientSecret']);
   const connection = await host.table('credmanConnections').getEntity<{ secrets: string }>('gh', 'daemon');
   expect(Object.keys((JSON.parse(connection.secrets) as { f: object }).f)).toEqual(['param.clientSecret']);
 });

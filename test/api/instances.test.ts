@@ -1,19 +1,27 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startAzurite, type EmbeddedAzurite } from '../../local/azurite';
 import { authCodeConnection, oauth2Provider, startHost, type TestHost } from '../support/host';
 
 // Two app instances on one storage account: the in-process queue cannot help here, so only the
-// counter row's ETag keeps the limit exact.
+// counter row's ETag keeps the limit exact. Instances of one deployment share its KEK (rows are
+// sealed and MAC'd with keys it wraps), so the two hosts share one key file.
 
 let azurite: EmbeddedAzurite;
+let kekDir: string;
 let a: TestHost;
 let b: TestHost;
 beforeAll(async () => {
   azurite = await startAzurite();
-  [a, b] = await Promise.all([startHost({}, azurite), startHost({}, azurite)]);
+  kekDir = mkdtempSync(join(tmpdir(), 'credman-instances-'));
+  const env = { CREDMAN_LOCAL_KEK_FILE: join(kekDir, 'kek.json') };
+  [a, b] = await Promise.all([startHost(env, azurite), startHost(env, azurite)]);
 }, 60000);
 afterAll(async () => {
   await Promise.all([a?.stop(), b?.stop()]);
   await azurite?.stop();
+  rmSync(kekDir, { recursive: true, force: true });
 });
 
 it('holds the 100-policy limit exactly when two instances create policies at once', async () => {

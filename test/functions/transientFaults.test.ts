@@ -212,7 +212,8 @@ it('keeps a lifecycle whose connection cannot be decrypted Running: it says conn
   await lifecycleConnected(world.context('putConnection'), ref);
   const id = LifecycleService.instanceId('t', 'c', ref.generation);
   const stalled = await world.fireTimersWithin(id, RETRY_WINDOW);
-  expect(stalled.status).toMatchObject({ runtimeStatus: 'Running', customStatus: { lastError: 'DecryptionMalformed' } });
+  // An envelope that is not one is tampering (issue 16 #9), not a bare decryption failure.
+  expect(stalled.status).toMatchObject({ runtimeStatus: 'Running', customStatus: { lastError: 'RecordTampered' } });
   expect((stalled.waitsUntil as number) - world.clock.now()).toBe(STALLED_RETRY_MS);
-  expect(world.logs.filter((l) => l.includes('lifecycle: connection.refreshFailed t/c'))).toEqual([expect.stringContaining('(DecryptionMalformed)')]);
+  expect(world.logs.filter((l) => l.includes('lifecycle: connection.refreshFailed t/c'))).toEqual([expect.stringContaining('(RecordTampered)')]);
 }, 60_000);
