@@ -124,7 +124,8 @@ export class ConsentService {
       connectionId,
       ...(redirectUrl ? { redirectUrl } : {}),
       expiresAt: this.now() + CONSENT_TTL_MS,
-      secrets: { verifier: random(), requestedBy: JSON.stringify(requestedBy) },
+      // Which connection of that id: one deleted and created again before the consent ends gets nothing.
+      secrets: { verifier: random(), requestedBy: JSON.stringify(requestedBy), connectionCreatedOn: connection.createdOn },
     });
     return { loginLink: `${this.options.publicBaseUrl}/api/consent/start?state=${state}` };
   }
@@ -186,7 +187,7 @@ export class ConsentService {
       const denied = q.error === 'access_denied';
       const code = denied ? 'ConsentDenied' : 'IdentityProviderError';
       const message = denied ? 'The person declined to grant access.' : `The identity provider ended the sign-in with '${sanitize(q.error)}'.`;
-      await this.refresher.fail(providerId, connectionId, code, message, false);
+      await this.refresher.fail(providerId, connectionId, code, message, false, row.secrets.connectionCreatedOn);
       this.options.onChanged?.(providerId, connectionId);
       return this.finish(row, code, message, cookies);
     }
@@ -217,7 +218,7 @@ export class ConsentService {
       connectionId,
       expiresAt: this.now() + CONSENT_TTL_MS,
       ...(confirmBinding ? { bindingHash: handleHash(confirmBinding) } : {}),
-      secrets: { tokens: JSON.stringify(set) },
+      secrets: { tokens: JSON.stringify(set), ...(row.secrets.connectionCreatedOn ? { connectionCreatedOn: row.secrets.connectionCreatedOn } : {}) },
     });
     if (row.redirectUrl) return { kind: 'redirect', location: withQuery(row.redirectUrl, { status: 'confirmationRequired', consentCode }), cookies };
     const provider = await this.providers.get(providerId);
@@ -273,7 +274,7 @@ export class ConsentService {
 
   /** Stores the tokens a confirmed `pending` row held: the connection is Connected. */
   private async store(row: ConsentRow): Promise<ConnectionRef> {
-    const createdOn = await this.refresher.store(row.providerId, row.connectionId, JSON.parse(row.secrets.tokens) as TokenSet);
+    const createdOn = await this.refresher.store(row.providerId, row.connectionId, JSON.parse(row.secrets.tokens) as TokenSet, row.secrets.connectionCreatedOn);
     this.options.onChanged?.(row.providerId, row.connectionId);
     return { providerId: row.providerId, connectionId: row.connectionId, generation: LifecycleService.generationOf(createdOn) };
   }

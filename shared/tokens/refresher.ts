@@ -160,10 +160,12 @@ export class TokenRefresher {
    * Stores tokens obtained outside a refresh (consent); the connection becomes Connected, under a
    * new grant generation (whoever consented, every instance stops serving the previous grant's
    * token). Returns the createdOn of the row they went into (which lifecycle generation got them).
+   * `createdOn`: the connection the consent began for; a connection since deleted and created again
+   * under the same id (someone else's, perhaps) is not it, and gets nothing.
    */
-  async store(providerId: string, connectionId: string, set: TokenSet): Promise<string> {
+  async store(providerId: string, connectionId: string, set: TokenSet, createdOn?: string): Promise<string> {
     const token = storedToken(set, this.now());
-    return this.retryUpdate(providerId, connectionId, () => ({
+    return this.retryUpdate(providerId, connectionId, createdOn, () => ({
       tokens: tokensOf(set, token, this.now()),
       newGrant: true,
       status: 'Connected',
@@ -173,8 +175,8 @@ export class TokenRefresher {
   }
 
   /** Records a failure on the connection (consent denied, client secret refused…). */
-  async fail(providerId: string, connectionId: string, code: string, message: string, dropTokens: boolean): Promise<void> {
-    await this.retryUpdate(providerId, connectionId, () => ({
+  async fail(providerId: string, connectionId: string, code: string, message: string, dropTokens: boolean, createdOn?: string): Promise<void> {
+    await this.retryUpdate(providerId, connectionId, createdOn, () => ({
       status: 'Error',
       error: { code, message },
       lease: null,
@@ -281,10 +283,12 @@ export class TokenRefresher {
   }
 
   /** Returns the createdOn of the row changed. */
-  private async retryUpdate(providerId: string, connectionId: string, change: () => TokenChange): Promise<string> {
+  private async retryUpdate(providerId: string, connectionId: string, createdOn: string | undefined, change: () => TokenChange): Promise<string> {
     for (let attempt = 0; attempt < 20; attempt++) {
       const state = await this.tokens.read(providerId, connectionId);
-      if (!state) throw new NotFoundError('ConnectionNotFound', `Connection '${connectionId}' does not exist under provider '${providerId}'.`);
+      if (!state || (createdOn !== undefined && state.entity.createdOn !== createdOn)) {
+        throw new NotFoundError('ConnectionNotFound', `Connection '${connectionId}' does not exist under provider '${providerId}' (or was deleted and created again since); nothing was changed.`);
+      }
       if (await this.tokens.update(state, change())) return state.entity.createdOn;
       await this.sleep(20 * (1 + Math.random()) * (attempt + 1));
     }

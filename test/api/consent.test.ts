@@ -413,6 +413,28 @@ describe('consent phishing through the login link is refused', () => {
     expect((await connection('confirmer')).status).toBe('Connected');
   }, 30_000);
 
+  it('a consent held for confirmation does not land in a connection deleted and created again under the same id meanwhile', async () => {
+    await createConnection(host, P, 'reused');
+    const person = new CookieJar();
+    const page = await completeConsent(await loginLink(host, P, 'reused'), { cookieJar: person, login: 'first-owner' });
+    expect(page.body).toContain('Confirm this connection');
+    // While the page waits, the connection is deleted and created again (for someone else), through the other instance.
+    expect((await other.request('DELETE', `/providers/${P}/connections/reused`)).status).toBe(200);
+    expect((await createConnection(other, P, 'reused')).status).toBe(201);
+    const confirmed = await submitForm(page.body, page.url, person, { decision: 'confirm' });
+    expect(confirmed.status).toBe(404);
+    expect(await confirmed.text()).not.toContain('is ready');
+    expect((await connection('reused')).status).toBe('Pending');
+    // The same through an app's confirmConsentCode.
+    const end = await completeConsent(await loginLink(host, P, 'reused', `${host.baseUrl}/done`), { cookieJar: new CookieJar(), stopWhen: (u) => u.pathname === '/done' });
+    const consentCode = end.url.searchParams.get('consentCode') as string;
+    expect((await host.request('DELETE', `/providers/${P}/connections/reused`)).status).toBe(200);
+    expect((await createConnection(host, P, 'reused')).status).toBe(201);
+    const viaApp = await host.request('POST', `/providers/${P}/connections/reused/confirmConsentCode`, { body: { consentCode } });
+    expect(viaApp.status).toBe(404);
+    expect((await connection('reused')).status).toBe('Pending');
+  }, 30_000);
+
   it('a sign-in forwarded mid-flight comes back to a browser without the binding cookie: refused, and its code is never redeemed', async () => {
     await createConnection(host, P, 'forwarded');
     // The phisher follows the link, then sends the identity provider's URL to the victim.
