@@ -1,6 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { odata, type TableClient } from '@azure/data-tables';
 import type { EnvelopeCipher } from '../crypto';
+import type { RecordIntegrity } from '../crypto/integrity';
+import { TamperedRecordError } from '../errors';
 import { readEntity } from './countedPartition';
 import { isConflict, isNotFound, isPreconditionFailed, unavailable } from './storageErrors';
 
@@ -12,6 +14,10 @@ import { isConflict, isNotFound, isPreconditionFailed, unavailable } from './sto
 // browser could use; each is its own partition (no hot spot). A row is used once: taking it is
 // a delete (or, for a login link, a replace by the tombstone) guarded by its ETag, which only
 // one caller can win.
+// Rows carry a MAC (shared/crypto/integrity.ts) like access policies: anyone with the KEK's public
+// half can seal an envelope, so without it a storage writer could forge a login link for any
+// connection (and requester), follow it, confirm their own account into it; or move a held
+// consent to another connection or redirect URL. A row that fails is treated as never issued.
 
 export type ConsentKind = 'login' | 'flight' | 'pending' | 'used';
 
@@ -53,11 +59,12 @@ export class ConsentStateStore {
   constructor(
     private readonly table: TableClient,
     private readonly sealer: EnvelopeCipher,
+    private readonly integrity: RecordIntegrity,
   ) {}
 
   async create(handle: string, row: Omit<ConsentRow, 'etag'>): Promise<void> {
     const key = handleHash(handle);
-    const entity: ConsentEntity & { partitionKey: string; rowKey: string } = {
+    const plain: ConsentEntity & { partitionKey: string; rowKey: string } = {
       partitionKey: key,
       rowKey: key,
       kind: row.kind,
@@ -68,6 +75,7 @@ export class ConsentStateStore {
       ...(row.bindingHash ? { bindingHash: row.bindingHash } : {}),
       secrets: await this.sealer.seal(this.loc(key), row.secrets),
     };
+    const entity = await this.integrity.protect(this.loc(key), plain, undefined);
     try {
       await this.table.createEntity(entity);
     } catch (err) {
@@ -82,6 +90,13 @@ export class ConsentStateStore {
     const key = handleHash(handle);
     const e = await readEntity<ConsentEntity>(this.table, key, key);
     if (!e || e.kind !== kind) return undefined;
+    try {
+      await this.integrity.verify('consent state', this.loc(key), e);
+    } catch (err) {
+      // Reported as tampering by verify; to the browser it is a link credman never issued.
+      if (err instanceof TamperedRecordError) return undefined;
+      throw err;
+    }
     return {
       kind: e.kind,
       providerId: e.providerId,

@@ -8,6 +8,8 @@ import { DekCache } from '../../shared/crypto/dekCache';
 import { EnvelopeCipher } from '../../shared/crypto/envelope';
 import { LocalKeyWrapper } from '../../shared/crypto/localKeyWrapper';
 import { providerBinding, type ProviderGrantTypes } from '../../shared/store/providers';
+import { handleHash } from '../../shared/store/consentStates';
+import { CookieJar, completeConsent, submitForm } from '../support/consentDriver';
 import { isErrorShape, startHost, type ApiResponse, type TestHost } from '../support/host';
 import { consent, createConnection, createProvider, registerClient, startOAuthWorld, tokenOf, type OAuthWorld } from '../support/oauthWorld';
 
@@ -222,5 +224,34 @@ describe('a corrupted sealed field (9)', () => {
     const p = await providers.getEntity<{ secrets: string }>('providers', 'corrupt');
     await providers.updateEntity({ partitionKey: 'providers', rowKey: 'corrupt', secrets: p.secrets.replace('"v":2', '"v":7') }, 'Merge');
     expectTampered(await tokenOf(host, 'corrupt', 'second', '?forceRefresh=true', app), 'Malformed');
+  });
+});
+
+describe('a consent row written by the attacker (4, consent states)', () => {
+  it('a login link forged in storage is never followed: the attacker cannot confirm their own account into a connection', async () => {
+    // With the KEK's public half (see above) the attacker seals a login row of their own for
+    // someone else's connection, naming a requester of their choosing, then follows it, signs in
+    // with their own account and confirms: the connection's apps would then act on that account.
+    await newProvider('consent');
+    expect((await createConnection(host, 'consent', 'victim')).status).toBe(201);
+    const kek = await LocalKeyWrapper.open(join(host.dataDir, 'local-kek.json'), () => undefined);
+    const cipher = new EnvelopeCipher(kek, new DekCache({ ttlMs: 60_000, maxEntries: 10 }));
+    const states = host.table('credmanConsentStates');
+    const state = randomBytes(32).toString('base64url');
+    const key = handleHash(state);
+    const secrets = await cipher.seal(
+      { table: 'credmanConsentStates', partitionKey: key, rowKey: key },
+      { verifier: randomBytes(32).toString('base64url'), requestedBy: JSON.stringify({ name: 'IT Helpdesk', subject: 'it', issuer: 'https://login.example' }) },
+    );
+    await states.createEntity({ partitionKey: key, rowKey: key, kind: 'login', providerId: 'consent', connectionId: 'victim', expiresAt: Date.now() + 600_000, secrets });
+
+    const before = host.output().length;
+    const jar = new CookieJar();
+    const page = await completeConsent(`${host.apiUrl}/consent/start?state=${state}`, { cookieJar: jar, login: 'attacker' });
+    if (page.body.includes('Confirm this connection')) await submitForm(page.body, page.url, jar, { decision: 'confirm' });
+    expect(page.status).toBe(400);
+    expect(page.body).toContain('InvalidState');
+    expect((await host.request('GET', '/providers/consent/connections/victim')).body.properties.status).toBe('Pending');
+    expect(host.output().slice(before)).toMatch(/tamper: the consent state row credmanConsentStates\/\S+ failed its integrity check \(Unprotected\)/);
   });
 });

@@ -5,6 +5,7 @@ import { TableClient } from '@azure/data-tables';
 import { startAzurite, type EmbeddedAzurite } from '../../../local/azurite';
 import { DekCache } from '../../../shared/crypto/dekCache';
 import { EnvelopeCipher } from '../../../shared/crypto/envelope';
+import { RecordIntegrity } from '../../../shared/crypto/integrity';
 import { LocalKeyWrapper } from '../../../shared/crypto/localKeyWrapper';
 import { ConsentStateStore, handleHash } from '../../../shared/store/consentStates';
 
@@ -21,7 +22,8 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'credman-consent-'));
   table = TableClient.fromConnectionString(azurite.connectionString, 'consentStatesTest', { allowInsecureConnection: true });
   await table.createTable();
-  store = new ConsentStateStore(table, new EnvelopeCipher(await LocalKeyWrapper.open(join(dir, 'kek.json'), () => undefined), new DekCache({ ttlMs: 60_000, maxEntries: 10 })));
+  const cipher = new EnvelopeCipher(await LocalKeyWrapper.open(join(dir, 'kek.json'), () => undefined), new DekCache({ ttlMs: 60_000, maxEntries: 10 }));
+  store = new ConsentStateStore(table, cipher, new RecordIntegrity(cipher, table));
 });
 
 afterAll(async () => {
