@@ -121,7 +121,7 @@ export const OPERATIONS: readonly Operation[] = [
   {
     method: 'post', path: `${C}/confirmConsentCode`, operationId: 'confirmConsentCode', summary: 'Confirm the consent of a status=confirmationRequired redirect: the app vouches for its signed-in person', admin: true,
     request: confirmConsentCodeSchema,
-    response: [{ status: '200', schema: connectionSchema, description: 'The connection, holding the new tokens (400 InvalidConsentCode: used, expired or of another connection)' }],
+    response: [{ status: '200', schema: connectionSchema, description: 'The connection, holding the new tokens (400 InvalidConsentCode: used, expired, of another connection, or one the anti-phishing page holds, which only the person can confirm)' }],
   },
   {
     method: 'post', path: `${C}/token`, operationId: 'getToken', summary: 'A fresh access token of the connection', policy: true,

@@ -259,7 +259,9 @@ export class ConsentService {
   /** POST …/confirmConsentCode (admin): a trusted app vouches that its signed-in user consented. */
   async confirmConsentCode(providerId: string, connectionId: string, consentCode: string): Promise<ConnectionRef> {
     const row = await this.states.read(consentCode, 'pending');
-    if (!row || row.providerId !== providerId || row.connectionId !== connectionId || row.expiresAt <= this.now() || !(await this.states.take(consentCode, row))) {
+    // A code with a browser binding is the person's, on the anti-phishing page: an admin holding it
+    // (leaked from that page) must not confirm what the person has not, so it looks like any invalid code.
+    if (!row || row.bindingHash !== undefined || row.providerId !== providerId || row.connectionId !== connectionId || row.expiresAt <= this.now() || !(await this.states.take(consentCode, row))) {
       throw new ValidationError('The consent code is not valid for this connection: it was already used, it expired or it belongs to another connection.', [
         { code: 'InvalidConsentCode', target: 'consentCode', message: 'Ask the person to sign in again.' },
       ]);

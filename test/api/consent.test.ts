@@ -407,6 +407,12 @@ describe('consent phishing through the login link is refused', () => {
     const forged = new CookieJar();
     forged.store(form.action, [`${name}=forged; Path=/api/consent`]);
     expect((await submitForm(page.body, page.url, forged, { decision: 'cancel' }, form)).status).toBe(403);
+    // …as is the phisher, an admin who asked for the link, confirming the leaked code through the API.
+    const leaked = form.fields.consentCode;
+    expect(leaked).toBeTruthy();
+    const viaApi = await host.request('POST', `/providers/${P}/connections/confirmer/confirmConsentCode`, { body: { consentCode: leaked } });
+    expect(viaApi.status).toBe(400);
+    expect(viaApi.body.error.details[0].code).toBe('InvalidConsentCode');
     expect((await connection('confirmer')).status).toBe('Pending');
     // The person's own browser still can.
     expect(await (await submitForm(page.body, page.url, person, { decision: 'confirm' }, form)).text()).toContain('is ready');
