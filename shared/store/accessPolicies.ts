@@ -102,8 +102,10 @@ export class AccessPolicyStore {
     return deleted;
   }
 
+  /** As `delete` for each: a copy restored later is refused by this instance as a rollback. */
   deleteAll(providerId: string, connectionId: string): Promise<number> {
-    return deletePartition(this.table, policyPartition(providerId, connectionId));
+    const pk = policyPartition(providerId, connectionId);
+    return deletePartition(this.table, pk, (rowKey) => this.integrity.deleted(this.loc(pk, rowKey)));
   }
 
   private loc(partitionKey: string, rowKey: string): RecordLocation {

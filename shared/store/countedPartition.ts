@@ -148,7 +148,7 @@ export async function readEntity<T extends object>(client: TableClient, pk: stri
 }
 
 /** Removes a whole partition (items and counter) in transactions of 100, the service's maximum. */
-export async function deletePartition(client: TableClient, pk: string): Promise<number> {
+export async function deletePartition(client: TableClient, pk: string, onDeleted?: (rowKey: string) => void): Promise<number> {
   let deleted = 0;
   for (;;) {
     const keys: string[] = [];
@@ -161,6 +161,7 @@ export async function deletePartition(client: TableClient, pk: string): Promise<
     try {
       await client.submitTransaction(keys.map((rk) => ['delete', { partitionKey: pk, rowKey: rk }]));
       deleted += keys.filter((k) => !k.startsWith('!')).length; // '!' rows (the counter, budgets) are no items
+      if (onDeleted) for (const k of keys) onDeleted(k);
     } catch (err) {
       // A row deleted concurrently fails the batch; the next round lists what is left.
       if (!isNotFound(err)) unavailable(err);

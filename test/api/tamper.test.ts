@@ -194,6 +194,20 @@ describe('a row restored from an older copy (4c)', () => {
     expect(host.output()).toMatch(/tamper: the access policy row credmanAccessPolicies\/revoke:shared\/q failed its integrity check \(Rollback\)/);
   });
 
+  it('an access policy deleted with its connection is not brought back into the connection created again under that id', async () => {
+    await newProvider('recreate');
+    await newDaemon('recreate', 'shared');
+    const put = await host.request('PUT', '/providers/recreate/connections/shared/accessPolicies/p', { body: { properties: { tenantId: DEV_TENANT_ID, objectId: ATTACKER } } });
+    expect(put.status).toBe(201);
+    const oldP = columns(await policies.getEntity('recreate:shared', 'p'));
+    // The connection goes (its policies with it) and comes back under the same id for someone else.
+    expect((await host.request('DELETE', '/providers/recreate/connections/shared')).status).toBe(200);
+    await newDaemon('recreate', 'shared');
+    await policies.upsertEntity(oldP, 'Replace');
+    expect(await asPerson('recreate', 'shared', ATTACKER)).toBe(403);
+    expect(host.output()).toMatch(/tamper: the access policy row credmanAccessPolicies\/recreate:shared\/p failed its integrity check \(Rollback\)/);
+  });
+
   it('a provider restored to an older sealed copy is refused', async () => {
     await newProvider('older');
     await newDaemon('older', 'daemon');
