@@ -131,7 +131,7 @@ export async function createServices(settings: Settings, deps: ServiceDeps): Pro
     providers: new ProviderService(providers, connections, policies, settings.publicBaseUrl, idp, forget),
     connections: new ConnectionService(providers, connections, policies, settings.appIdentity, tokens, idp),
     accessPolicies: new AccessPolicyService(providers, connections, policies, settings.auth.issuers.map((i) => i.issuer), forget),
-    consent: new ConsentService(providers, connections, new ConsentStateStore(tables.consentStates, cipher), refresher, idp, {
+    consent: new ConsentService(providers, connections, new ConsentStateStore(tables.consentStates, cipher, integrity), refresher, idp, {
       publicBaseUrl: settings.publicBaseUrl,
       allowedRedirectOrigins: settings.consent.allowedRedirectOrigins,
       onChanged: forget,

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { odata, type TableClient } from '@azure/data-tables';
 import type { EnvelopeCipher } from '../crypto';
+import { canonicalJson, type RecordIntegrity } from '../crypto/integrity';
 import { readEntity } from './countedPartition';
 import { isConflict, isNotFound, isPreconditionFailed, unavailable } from './storageErrors';
 
@@ -11,7 +12,9 @@ import { isConflict, isNotFound, isPreconditionFailed, unavailable } from './sto
 // fails. Rows are keyed by the SHA-256 of the handle, so reading the table gives nothing a
 // browser could use; each is its own partition (no hot spot). A row is used once: taking it is
 // a delete (or, for a login link, a replace by the tombstone) guarded by its ETag, which only
-// one caller can win.
+// one caller can win. The sealed secrets are bound to the row's plain columns: a storage writer
+// who points a held consent at another connection or redirect URL gets RecordTampered, not the
+// tokens (rows sealed before this binding, at most 10 minutes old at a deploy, are refused too).
 
 export type ConsentKind = 'login' | 'flight' | 'pending' | 'used';
 
@@ -53,6 +56,7 @@ export class ConsentStateStore {
   constructor(
     private readonly table: TableClient,
     private readonly sealer: EnvelopeCipher,
+    private readonly integrity: RecordIntegrity,
   ) {}
 
   async create(handle: string, row: Omit<ConsentRow, 'etag'>): Promise<void> {
@@ -66,8 +70,9 @@ export class ConsentStateStore {
       ...(row.redirectUrl ? { redirectUrl: row.redirectUrl } : {}),
       expiresAt: row.expiresAt,
       ...(row.bindingHash ? { bindingHash: row.bindingHash } : {}),
-      secrets: await this.sealer.seal(this.loc(key), row.secrets),
+      secrets: '',
     };
+    entity.secrets = await this.sealer.seal(this.loc(key), row.secrets, bindingOf(entity));
     try {
       await this.table.createEntity(entity);
     } catch (err) {
@@ -89,7 +94,7 @@ export class ConsentStateStore {
       ...(e.redirectUrl ? { redirectUrl: e.redirectUrl } : {}),
       expiresAt: e.expiresAt,
       ...(e.bindingHash ? { bindingHash: e.bindingHash } : {}),
-      secrets: await this.sealer.open(this.loc(key), e.secrets),
+      secrets: await this.integrity.open('consent state', this.loc(key), e.secrets, bindingOf(e)),
       etag: e.etag,
     };
   }
@@ -167,4 +172,16 @@ export class ConsentStateStore {
   private loc(key: string) {
     return { table: this.table.tableName, partitionKey: key, rowKey: key };
   }
+}
+
+/** What a row's secrets are bound to: every plain column that decides where its tokens go. */
+function bindingOf(e: Omit<ConsentEntity, 'secrets'>): string {
+  return canonicalJson({
+    kind: e.kind,
+    providerId: e.providerId,
+    connectionId: e.connectionId,
+    redirectUrl: e.redirectUrl ?? null,
+    expiresAt: e.expiresAt,
+    bindingHash: e.bindingHash ?? null,
+  });
 }

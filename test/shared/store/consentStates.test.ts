@@ -5,10 +5,11 @@ import { TableClient } from '@azure/data-tables';
 import { startAzurite, type EmbeddedAzurite } from '../../../local/azurite';
 import { DekCache } from '../../../shared/crypto/dekCache';
 import { EnvelopeCipher } from '../../../shared/crypto/envelope';
+import { RecordIntegrity } from '../../../shared/crypto/integrity';
 import { LocalKeyWrapper } from '../../../shared/crypto/localKeyWrapper';
 import { ConsentStateStore, handleHash } from '../../../shared/store/consentStates';
 
-// Consent states on Azurite: stored by hash, taken once, purged after expiry.
+// Consent states on Azurite: stored by hash, taken once, purged after expiry, bound to their columns.
 
 let azurite: EmbeddedAzurite;
 let dir: string;
@@ -21,7 +22,8 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'credman-consent-'));
   table = TableClient.fromConnectionString(azurite.connectionString, 'consentStatesTest', { allowInsecureConnection: true });
   await table.createTable();
-  store = new ConsentStateStore(table, new EnvelopeCipher(await LocalKeyWrapper.open(join(dir, 'kek.json'), () => undefined), new DekCache({ ttlMs: 60_000, maxEntries: 10 })));
+  const cipher = new EnvelopeCipher(await LocalKeyWrapper.open(join(dir, 'kek.json'), () => undefined), new DekCache({ ttlMs: 60_000, maxEntries: 10 }));
+  store = new ConsentStateStore(table, cipher, new RecordIntegrity(cipher, table));
 });
 
 afterAll(async () => {
@@ -51,4 +53,20 @@ it('purges expired rows and leaves live ones', async () => {
   expect(await store.read('old-1', 'login')).toBeUndefined();
   expect(await store.read('live', 'login')).toBeDefined();
   expect(await store.purgeExpired(NOW)).toBe(0);
+});
+
+it('refuses, as tampering, a held consent pointed at another connection or redirect URL by a storage writer', async () => {
+  const pending = { kind: 'pending' as const, providerId: 'p', connectionId: 'victim', redirectUrl: 'https://app.example/done', expiresAt: NOW + 60_000, secrets: { tokens: '{"access_token":"t"}' } };
+  for (const [handle, change] of [
+    ['moved-1', { connectionId: 'attacker' }],
+    ['moved-2', { providerId: 'other' }],
+    ['moved-3', { redirectUrl: 'https://attacker.example/' }],
+    ['moved-4', { expiresAt: NOW + 3_600_000 }],
+    ['moved-5', { bindingHash: handleHash('attacker-cookie') }],
+  ] as const) {
+    await store.create(handle, pending);
+    expect((await store.read(handle, 'pending'))?.connectionId).toBe('victim');
+    await table.updateEntity({ partitionKey: handleHash(handle), rowKey: handleHash(handle), ...change }, 'Merge');
+    await expect(store.read(handle, 'pending')).rejects.toMatchObject({ code: 'RecordTampered', status: 409 });
+  }
 });
