@@ -175,7 +175,7 @@ export class ConsentStateStore {
 }
 
 /** What a row's secrets are bound to: every plain column that decides where its tokens go. */
-function bindingOf(e: Omit<ConsentEntity, 'secrets'>): string {
+export function bindingOf(e: Omit<ConsentEntity, 'secrets'>): string {
   return canonicalJson({
     kind: e.kind,
     providerId: e.providerId,

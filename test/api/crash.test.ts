@@ -10,6 +10,7 @@ import { LocalKeyWrapper } from '../../shared/crypto/localKeyWrapper';
 import { ConnectionSealer } from '../../shared/store/connectionSeal';
 import { ProviderStore } from '../../shared/store/providers';
 import { DEV_APP_OBJECT_ID } from '../../local/devIssuer';
+import { bindingOf as consentBinding } from '../../shared/store/consentStates';
 import { startHost, type TestHost } from '../support/host';
 import { startIdp, type Idp } from '../support/idp';
 
@@ -143,7 +144,7 @@ it('finishes a provider cascade that a killed host left half-done', async () => 
   expect(left.length).toBeLessThan(200);
 
   host = h = await newHost();
-  const done = await until(() => h.request('GET', operation), (r) => !ACTIVE.includes(r.body?.status), 30_000);
+  const done = await until(() => h.request('GET', operation), (r) => !ACTIVE.includes(r.body?.status), 60_000);
   expect(done.body).toMatchObject({ id: `cascade:${CASCADE}`, name: 'providerCascade', status: 'Completed', result: { providerId: CASCADE } });
   // Connections deleted by the page the kill cut short are not counted again (see the end of the file).
   expect(done.body.result.deletedConnections).toBeGreaterThanOrEqual(left.length + 100);
@@ -160,7 +161,7 @@ it('finishes a provider cascade that a killed host left half-done', async () => 
     deletedBeforeKill: pageTwo.filter((c) => !left.includes(c)),
     lifecyclesLeft: await until(active, (ids) => ids.length === 0, 10_000).catch(() => active()),
   };
-}, 60_000);
+}, 120_000);
 
 it('finishes key rotation that a killed host left half-done: every envelope on the new version, every secret still opens', async () => {
   // The KEK file gets a new current version between two host runs.
@@ -203,7 +204,8 @@ it('finishes key rotation that a killed host left half-done: every envelope on t
     const [pk, rk] = [e.partitionKey as string, e.rowKey as string];
     if (name === 'Providers' && pk === 'providers') return (await providers.getWithSecrets(rk))?.secrets ?? {};
     if (name === 'Connections') return sealer.open(pk, rk, e as unknown as Parameters<ConnectionSealer['open']>[2]);
-    return cipher.open({ table: `${PREFIX}${name}`, partitionKey: pk, rowKey: rk }, e.secrets as string);
+    const binding = name === 'ConsentStates' ? consentBinding(e as unknown as Parameters<typeof consentBinding>[0]) : undefined;
+    return cipher.open({ table: `${PREFIX}${name}`, partitionKey: pk, rowKey: rk }, e.secrets as string, binding);
   };
   let opened = 0;
   for (const [name, property] of [['Providers', 'secrets'], ['Connections', 'secrets'], ['ConsentStates', 'secrets']] as const) {
