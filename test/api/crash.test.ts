@@ -143,7 +143,7 @@ it('finishes a provider cascade that a killed host left half-done', async () => 
   expect(left.length).toBeLessThan(200);
 
   host = h = await newHost();
-  const done = await until(() => h.request('GET', operation), (r) => !ACTIVE.includes(r.body?.status), 30_000);
+  const done = await until(() => h.request('GET', operation), (r) => !ACTIVE.includes(r.body?.status), 60_000);
   expect(done.body).toMatchObject({ id: `cascade:${CASCADE}`, name: 'providerCascade', status: 'Completed', result: { providerId: CASCADE } });
   // Connections deleted by the page the kill cut short are not counted again (see the end of the file).
   expect(done.body.result.deletedConnections).toBeGreaterThanOrEqual(left.length + 100);
@@ -160,7 +160,7 @@ it('finishes a provider cascade that a killed host left half-done', async () => 
     deletedBeforeKill: pageTwo.filter((c) => !left.includes(c)),
     lifecyclesLeft: await until(active, (ids) => ids.length === 0, 10_000).catch(() => active()),
   };
-}, 60_000);
+}, 120_000);
 
 it('finishes key rotation that a killed host left half-done: every envelope on the new version, every secret still opens', async () => {
   // The KEK file gets a new current version between two host runs.

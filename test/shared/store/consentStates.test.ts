@@ -9,7 +9,7 @@ import { RecordIntegrity } from '../../../shared/crypto/integrity';
 import { LocalKeyWrapper } from '../../../shared/crypto/localKeyWrapper';
 import { ConsentStateStore, handleHash } from '../../../shared/store/consentStates';
 
-// Consent states on Azurite: stored by hash, taken once, purged after expiry.
+// Consent states on Azurite: stored by hash, taken once, purged after expiry, MAC'd.
 
 let azurite: EmbeddedAzurite;
 let dir: string;
@@ -53,4 +53,21 @@ it('purges expired rows and leaves live ones', async () => {
   expect(await store.read('old-1', 'login')).toBeUndefined();
   expect(await store.read('live', 'login')).toBeDefined();
   expect(await store.purgeExpired(NOW)).toBe(0);
+});
+
+it('refuses, as tampering, a held consent pointed at another connection or redirect URL by a storage writer', async () => {
+  const pending = { kind: 'pending' as const, providerId: 'p', connectionId: 'victim', redirectUrl: 'https://app.example/done', expiresAt: NOW + 60_000, secrets: { tokens: '{"access_token":"t"}' } };
+  for (const [handle, change] of [
+    ['moved-1', { connectionId: 'attacker' }],
+    ['moved-2', { providerId: 'other' }],
+    ['moved-3', { redirectUrl: 'https://attacker.example/' }],
+    ['moved-4', { expiresAt: NOW + 3_600_000 }],
+    ['moved-5', { bindingHash: handleHash('attacker-cookie') }],
+  ] as const) {
+    await store.create(handle, pending);
+    expect((await store.read(handle, 'pending'))?.connectionId).toBe('victim');
+    await table.updateEntity({ partitionKey: handleHash(handle), rowKey: handleHash(handle), ...change }, 'Merge');
+    // Reported as tampering; to the browser it is a code credman never issued.
+    expect(await store.read(handle, 'pending')).toBeUndefined();
+  }
 });
