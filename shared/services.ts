@@ -109,7 +109,7 @@ export async function createServices(settings: Settings, deps: ServiceDeps): Pro
   const tokens = new TokenService(
     new AccessCheck(
       policies,
-      settings.tokenCache.enabled ? connectionTokens : undefined,
+      connectionTokens,
       settings.tokenCache.enabled ? settings.tokenCache.policyTtlMs : 0,
     ),
     refresher,

@@ -19,22 +19,22 @@ export class AccessPolicyService {
   ) {}
 
   async list(providerId: string, connectionId: string, top: number, skipToken?: string): Promise<Page<AccessPolicyResource>> {
-    await this.requireConnection(providerId, connectionId);
-    const page = await this.policies.list(providerId, connectionId, top, skipToken);
+    const createdOn = await this.requireConnection(providerId, connectionId);
+    const page = await this.policies.list(providerId, connectionId, top, skipToken, createdOn);
     return { items: page.items.map(accessPolicyResource), skipToken: page.skipToken };
   }
 
   async get(providerId: string, connectionId: string, id: string): Promise<{ resource: AccessPolicyResource; etag: string }> {
-    const a = await this.policies.get(providerId, connectionId, id);
+    const createdOn = await this.requireConnection(providerId, connectionId);
+    const a = await this.policies.get(providerId, connectionId, id, createdOn);
     if (!a) {
-      await this.requireConnection(providerId, connectionId);
       throw new NotFoundError('PolicyNotFound', `Access policy '${id}' does not exist on connection '${connectionId}'.`);
     }
     return { resource: accessPolicyResource(a), etag: a.etag };
   }
 
   async put(providerId: string, connectionId: string, id: string, body: AccessPolicyPut, ifMatch?: string): Promise<Written<AccessPolicyResource>> {
-    await this.requireConnection(providerId, connectionId);
+    const createdOn = await this.requireConnection(providerId, connectionId);
     const p = body.properties;
     let subject: PolicySubject;
     if ('issuer' in p) {
@@ -52,7 +52,7 @@ export class AccessPolicyService {
         ...(p.appIds ? { appIds: p.appIds.map((a) => a.toLowerCase()) } : {}),
       };
     }
-    const r = await this.policies.put(providerId, connectionId, id, subject, ifMatch);
+    const r = await this.policies.put(providerId, connectionId, id, subject, createdOn, ifMatch);
     this.onChanged(providerId, connectionId);
     return { created: r.created, resource: accessPolicyResource(r.record), etag: r.record.etag };
   }
@@ -63,8 +63,10 @@ export class AccessPolicyService {
     return deleted;
   }
 
-  private async requireConnection(providerId: string, connectionId: string): Promise<void> {
-    if (await this.connections.get(providerId, connectionId)) return;
+  /** The connection's `createdOn`: policies are written for, and read against, this life of it. */
+  private async requireConnection(providerId: string, connectionId: string): Promise<string> {
+    const connection = await this.connections.get(providerId, connectionId);
+    if (connection) return connection.createdOn;
     if (!(await this.providers.get(providerId))) {
       throw new NotFoundError('ProviderNotFound', `Credential provider '${providerId}' does not exist.`);
     }

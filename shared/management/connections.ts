@@ -70,7 +70,7 @@ export class ConnectionService {
     );
     if (r.created) {
       const app = this.appIdentity;
-      await this.policies.put(providerId, id, app.objectId, { kind: 'entra', tenantId: app.tenantId, objectId: app.objectId });
+      await this.policies.put(providerId, id, app.objectId, { kind: 'entra', tenantId: app.tenantId, objectId: app.objectId }, r.record.createdOn);
     }
     this.tokens.forget(providerId, id);
     // A connection whose client secret was refused, PUT again after the secret was fixed (on the

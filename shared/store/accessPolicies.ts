@@ -1,6 +1,7 @@
 import type { TableClient } from '@azure/data-tables';
 import type { RecordLocation } from '../crypto';
 import type { RecordIntegrity } from '../crypto/integrity';
+import { TamperedRecordError } from '../errors';
 import { deleteCounted, deletePartition, readEntity, upsertCounted } from './countedPartition';
 import { listPartition, type Page } from './paging';
 
@@ -32,11 +33,17 @@ interface PolicyEntity {
   subject?: string;
   createdOn: string;
   changedOn: string;
+  /**
+   * The `createdOn` of the connection the policy was written for, under the MAC: a copy restored
+   * into a connection deleted and created again under the same id names the earlier one.
+   */
+  connectionCreatedOn?: string;
   /** Version and MAC (shared/crypto/integrity.ts): a row written outside credman grants nothing. */
   sealVersion?: number;
   mac?: string;
 }
 
+const RECORD = 'access policy';
 export const policyPartition = (providerId: string, connectionId: string): string => `${providerId}:${connectionId}`;
 
 export class AccessPolicyStore {
@@ -46,20 +53,33 @@ export class AccessPolicyStore {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  /** The policy; a row that fails its integrity check is a TamperedRecordError. */
-  async get(providerId: string, connectionId: string, id: string): Promise<AccessPolicyRecord | undefined> {
+  /**
+   * The policy; a row that fails its integrity check, or was written for an earlier connection of
+   * this id than the one created at `connectionCreatedOn`, is a TamperedRecordError.
+   */
+  async get(providerId: string, connectionId: string, id: string, connectionCreatedOn?: string): Promise<AccessPolicyRecord | undefined> {
     const pk = policyPartition(providerId, connectionId);
     const e = await readEntity<PolicyEntity>(this.table, pk, id);
     if (!e) return undefined;
-    await this.integrity.verify('access policy', this.loc(pk, id), e);
+    await this.integrity.verify(RECORD, this.loc(pk, id), e);
+    this.requireSameConnection(pk, id, e, connectionCreatedOn);
     return toRecord(providerId, connectionId, id, e, e.etag);
   }
 
-  /** A page of the policies that pass their integrity check; the others are reported and left out (they grant nothing). */
-  async list(providerId: string, connectionId: string, top: number, skipToken?: string): Promise<Page<AccessPolicyRecord>> {
+  /** A page of the policies that pass their integrity check and belong to this connection; the others are reported and left out (they grant nothing). */
+  async list(providerId: string, connectionId: string, top: number, skipToken?: string, connectionCreatedOn?: string): Promise<Page<AccessPolicyRecord>> {
     const pk = policyPartition(providerId, connectionId);
     const page = await listPartition<PolicyEntity>(this.table, pk, top, skipToken);
-    const good = await this.integrity.verified('access policy', (e) => this.loc(pk, e.rowKey as string), page.items);
+    const verified = await this.integrity.verified(RECORD, (e) => this.loc(pk, e.rowKey as string), page.items);
+    const good = verified.filter((e) => {
+      try {
+        this.requireSameConnection(pk, e.rowKey as string, e, connectionCreatedOn);
+        return true;
+      } catch (err) {
+        if (err instanceof TamperedRecordError) return false;
+        throw err;
+      }
+    });
     return {
       items: good.map((e) => toRecord(providerId, connectionId, e.rowKey as string, e, e.etag)),
       skipToken: page.skipToken,
@@ -71,6 +91,7 @@ export class AccessPolicyStore {
     connectionId: string,
     id: string,
     subject: PolicySubject,
+    connectionCreatedOn: string,
     ifMatch?: string,
   ): Promise<{ created: boolean; record: AccessPolicyRecord }> {
     const now = this.now().toISOString();
@@ -82,7 +103,7 @@ export class AccessPolicyStore {
       (existing) =>
         this.integrity.protect(
           this.loc(pk, id),
-          { partitionKey: pk, rowKey: id, ...toEntity(subject), createdOn: existing?.createdOn ?? now, changedOn: now },
+          { partitionKey: pk, rowKey: id, ...toEntity(subject), connectionCreatedOn, createdOn: existing?.createdOn ?? now, changedOn: now },
           existing?.sealVersion,
         ),
       {
@@ -106,6 +127,13 @@ export class AccessPolicyStore {
   deleteAll(providerId: string, connectionId: string): Promise<number> {
     const pk = policyPartition(providerId, connectionId);
     return deletePartition(this.table, pk, (rowKey) => this.integrity.deleted(this.loc(pk, rowKey)));
+  }
+
+  /** A policy written for another life of the connection (rows from before the column name none) is a rollback. */
+  private requireSameConnection(pk: string, id: string, e: PolicyEntity, connectionCreatedOn: string | undefined): void {
+    if (connectionCreatedOn !== undefined && e.connectionCreatedOn !== undefined && e.connectionCreatedOn !== connectionCreatedOn) {
+      throw this.integrity.tampered(RECORD, this.loc(pk, id), 'Rollback');
+    }
   }
 
   private loc(partitionKey: string, rowKey: string): RecordLocation {

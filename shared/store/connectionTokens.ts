@@ -159,12 +159,12 @@ export class ConnectionTokenStore {
    * The connection's grant generation, undefined when it does not exist: a point read of two
    * columns, nothing decrypted. What an instance checks its cached token against.
    */
-  async generation(providerId: string, connectionId: string): Promise<string | undefined> {
+  async generation(providerId: string, connectionId: string): Promise<{ generation: string; createdOn: string } | undefined> {
     try {
       const e = await this.table.getEntity<Pick<ConnectionEntity, 'grantGeneration' | 'createdOn'>>(providerId, connectionId, {
         queryOptions: { select: ['grantGeneration', 'createdOn'] },
       });
-      return grantGenerationOf(e);
+      return { generation: grantGenerationOf(e), createdOn: e.createdOn };
     } catch (err) {
       if (isNotFound(err)) return undefined;
       return unavailable(err);

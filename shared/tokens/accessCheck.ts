@@ -26,9 +26,9 @@ export function policyMatches(caller: Caller, policy: PolicySubject): boolean {
   return !policy.appIds || policy.appIds.some((a) => same(caller.appId, a));
 }
 
-/** Reads a connection's grant generation (ConnectionTokenStore.generation); undefined when it does not exist. */
+/** Reads a connection's grant generation and creation time (ConnectionTokenStore.generation); undefined when it does not exist. */
 export interface GenerationReader {
-  generation(providerId: string, connectionId: string): Promise<string | undefined>;
+  generation(providerId: string, connectionId: string): Promise<{ generation: string; createdOn: string } | undefined>;
 }
 
 interface Loaded {
@@ -44,8 +44,7 @@ export class AccessCheck {
 
   constructor(
     private readonly store: AccessPolicyStore,
-    /** Absent when tokens are not cached (nothing to check against the generation). */
-    private readonly generations: GenerationReader | undefined,
+    private readonly generations: GenerationReader,
     private readonly ttlMs: number,
     private readonly now: () => number = Date.now,
   ) {}
@@ -92,16 +91,16 @@ export class AccessCheck {
     // policies are that generation's (a generation never comes back; a delete removes policies
     // before the row, a create writes the row before policies). Otherwise look again.
     for (let attempt = 0; attempt < 3; attempt++) {
+      // Policies written for an earlier connection of this id (a restored copy) are left out.
       const before = await this.generation(providerId, connectionId);
-      const page = await this.store.list(providerId, connectionId, MAX_POLICIES_PER_CONNECTION);
+      const page = await this.store.list(providerId, connectionId, MAX_POLICIES_PER_CONNECTION, undefined, before?.createdOn);
       const after = await this.generation(providerId, connectionId);
-      if (before === after) return { policies: page.items.map((r) => r.subject), generation: after, loadedAt: this.now() };
+      if (before?.generation === after?.generation) return { policies: page.items.map((r) => r.subject), generation: after?.generation, loadedAt: this.now() };
     }
     throw new DependencyUnavailableError(`Connection '${connectionId}'`); // changing as we look: the caller retries
   }
 
-  private generation(providerId: string, connectionId: string): Promise<string | undefined> {
-    if (!this.generations) return Promise.resolve(undefined);
+  private generation(providerId: string, connectionId: string): Promise<{ generation: string; createdOn: string } | undefined> {
     metrics.grantGenerationReads++;
     return this.generations.generation(providerId, connectionId);
   }

@@ -106,3 +106,29 @@ it('checks the generation with the policies, not per request: warm requests read
   expect(after.grantGenerationReads - before.grantGenerationReads).toBeLessThanOrEqual(2);
   expect(after.tokenStoreReads - before.tokenStoreReads).toBe(0);
 }, 60_000);
+
+it('a policy copy restored into the connection created again under its id grants nothing, even on an instance that never saw the delete', async () => {
+  // The attack the row MAC alone misses: a MAC'd policy row saved by someone who can write the
+  // table, put back after the connection was deleted and created again through another instance.
+  const policies = a.table('credmanAccessPolicies');
+  expect((await createConnection(b, P, 'reborn')).status).toBe(201);
+  await consented(b, 'reborn', 'alice');
+  expect((await policy(b, 'reborn', 'old', { tenantId: DEV_TENANT_ID, objectId: FIRST })).status).toBe(201);
+  expect((await served(a, 'reborn', FIRST)).status).toBe(200); // A has read (and verified) the policy
+  const { etag: _etag, timestamp: _timestamp, ...saved } = await policies.getEntity<Record<string, unknown>>(`${P}:reborn`, 'old');
+
+  expect((await b.request('DELETE', `/providers/${P}/connections/reborn`)).status).toBe(200);
+  expect((await createConnection(b, P, 'reborn')).status).toBe(201);
+  expect((await policy(b, 'reborn', 'second', { tenantId: OTHER_TENANT, objectId: SECOND })).status).toBe(201);
+  await consented(b, 'reborn', 'bob');
+  await policies.upsertEntity({ ...saved, partitionKey: `${P}:reborn`, rowKey: 'old' }, 'Replace');
+
+  await sleep(POLICY_CACHE_SECONDS * 1000 + 500);
+  expect((await served(a, 'reborn', FIRST)).status).toBe(403);
+  expect((await served(b, 'reborn', FIRST)).status).toBe(403);
+  expect((await served(a, 'reborn', SECOND, OTHER_TENANT)).status).toBe(200);
+  expect(a.output()).toMatch(/tamper: the access policy row credmanAccessPolicies\/gen:reborn\/old failed its integrity check \(Rollback\)/);
+  // Nor does the management API show it as the new connection's.
+  const listed = await b.request('GET', `/providers/${P}/connections/reborn/accessPolicies`);
+  expect(listed.body.value.map((p: { name: string }) => p.name)).not.toContain('old');
+});

@@ -20,6 +20,7 @@ let dir: string;
 let kek: LocalKeyWrapper;
 let cipher: EnvelopeCipher;
 let n = 0;
+const CREATED = '2026-12-01T00:00:00.000Z';
 
 beforeAll(async () => {
   azurite = await startAzurite();
@@ -90,13 +91,13 @@ describe('row MACs', () => {
     const integrity = new RecordIntegrity(cipher, table);
     const store = new AccessPolicyStore(table, integrity);
     const subject = (objectId: string) => ({ kind: 'entra' as const, tenantId: 't', objectId });
-    const first = await store.put('gh', 'alice', 'p', subject('alice'));
-    await expect(store.put('gh', 'alice', 'p', subject('bob'), 'W/"datetime\'2000-01-01T00%3A00%3A00Z\'"')).rejects.toMatchObject({ status: 412 });
+    const first = await store.put('gh', 'alice', 'p', subject('alice'), CREATED);
+    await expect(store.put('gh', 'alice', 'p', subject('bob'), CREATED, 'W/"datetime\'2000-01-01T00%3A00%3A00Z\'"')).rejects.toMatchObject({ status: 412 });
     expect((await store.get('gh', 'alice', 'p'))?.subject).toMatchObject({ objectId: 'alice' });
     expect((await store.list('gh', 'alice', 10)).items.map((r) => r.etag)).toEqual([first.record.etag]);
     // A write it took is remembered: its older copy put back is a rollback.
     const { etag: _etag, timestamp: _ts, ...old } = await table.getEntity<Record<string, unknown>>('gh:alice', 'p');
-    await store.put('gh', 'alice', 'p', subject('carol'));
+    await store.put('gh', 'alice', 'p', subject('carol'), CREATED);
     await table.upsertEntity({ ...old, partitionKey: 'gh:alice', rowKey: 'p' }, 'Replace');
     await expect(store.get('gh', 'alice', 'p')).rejects.toMatchObject({ code: 'RecordTampered' });
   });
