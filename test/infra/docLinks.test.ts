@@ -45,3 +45,11 @@ it('links only to files and headings the repository has', () => {
   expect(checked).toBeGreaterThan(20);
   expect(broken).toEqual([]);
 });
+
+it('test/README.md maps every test file', () => {
+  const map = readFileSync(join(ROOT, 'test/README.md'), 'utf8');
+  const linked = new Set([...map.matchAll(/\]\(([^)#\s]+\.test\.ts)\)/g)].map((m) => normalize(join('test', m[1]))));
+  const tests = execFileSync('git', ['ls-files', 'test/**/*.test.ts', 'test/*.test.ts'], { cwd: ROOT, encoding: 'utf8' }).split('\n').filter(Boolean);
+  expect(tests.length).toBeGreaterThan(50);
+  expect(tests.filter((t) => !linked.has(t))).toEqual([]);
+});
