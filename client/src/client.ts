@@ -17,7 +17,8 @@ export interface GetTokenOptions {
 const IDENTIFIER = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,78}[A-Za-z0-9])?$/;
 
 /**
- * Gets access tokens of credman connections: cached until `expiresOn - minValidity`, one HTTP
+ * Gets access tokens of credman connections: cached until `expiresOn - minValidity` (a token
+ * without expiry: for NO_EXPIRY_RECHECK_SECONDS), one HTTP
  * request however many callers ask at once, retried with backoff when credman is busy or away.
  */
 export class CredmanClient {
@@ -112,7 +113,7 @@ export class CredmanClient {
 const isRetryable = (err: CredmanError): boolean =>
   isRetryableStatus(err.status) || err.code === SdkErrorCode.NetworkError || err.code === SdkErrorCode.Timeout;
 
-const copy = (t: CredmanToken): CredmanToken => ({ ...t, expiresOn: new Date(t.expiresOn.getTime()), claims: { ...t.claims } });
+const copy = (t: CredmanToken): CredmanToken => ({ ...t, ...(t.expiresOn ? { expiresOn: new Date(t.expiresOn.getTime()) } : {}), claims: { ...t.claims } });
 
 // Loaded only when used: callers with a platform token never load @azure/identity and MSAL.
 function defaultCredential(): TokenCredential {

@@ -1,6 +1,8 @@
 export { CredmanClient, type GetTokenOptions } from './client';
 export { type CredmanClientOptions, type PlatformTokenProvider, DEFAULT_SCOPE, DEFAULT_MIN_VALIDITY } from './options';
 export { type CredmanToken } from './response';
+export { NO_EXPIRY_RECHECK_SECONDS } from './tokenCache';
+export { type TokenResponseBody, type ErrorBody, type ErrorDetailBody } from './contract';
 export { fromFile, fromGitHubActions, DEFAULT_TOKEN_FILE, type GitHubActionsOptions } from './platformToken';
 export {
   CredmanError,

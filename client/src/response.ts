@@ -1,4 +1,5 @@
-import { CredmanError, errorClassFor, SdkErrorCode, type CredmanErrorDetail } from './errors';
+import { parseErrorBody, parseTokenResponse } from './contract';
+import { CredmanError, errorClassFor, SdkErrorCode } from './errors';
 import { parseRetryAfter } from './retry';
 
 // Reads one answer of the token endpoint: the token, or the API's error shape as a typed error.
@@ -7,7 +8,8 @@ import { parseRetryAfter } from './retry';
 export interface CredmanToken {
   accessToken: string;
   tokenType: string;
-  expiresOn: Date;
+  /** Absent when the identity provider gave the token no lifetime (GitHub OAuth apps): see the README, "Tokens without expiry". */
+  expiresOn?: Date;
   scope?: string;
   /** The identity provider's token response less access, refresh and id tokens. */
   claims: Record<string, unknown>;
@@ -17,24 +19,14 @@ const CODE = /^[A-Z][A-Za-z]+$/;
 
 export async function readTokenResponse(res: Response): Promise<CredmanToken> {
   if (res.status !== 200) throw await readError(res);
-  const body = await readJson(res);
-  const b = body as Partial<Record<keyof CredmanToken, unknown>> | undefined;
-  const expiresOn = typeof b?.expiresOn === 'string' ? new Date(b.expiresOn) : undefined;
-  if (
-    typeof b?.accessToken !== 'string' || b.accessToken === '' ||
-    typeof b.tokenType !== 'string' ||
-    !expiresOn || Number.isNaN(expiresOn.getTime()) ||
-    (b.scope !== undefined && typeof b.scope !== 'string') ||
-    (b.claims !== undefined && (typeof b.claims !== 'object' || b.claims === null))
-  ) {
-    throw new CredmanError(SdkErrorCode.UnexpectedResponse, 'credman answered 200 without a token response.', { status: 200 });
-  }
+  const b = parseTokenResponse(await readJson(res));
+  if (!b) throw new CredmanError(SdkErrorCode.UnexpectedResponse, 'credman answered 200 without a token response.', { status: 200 });
   return {
     accessToken: b.accessToken,
     tokenType: b.tokenType,
-    expiresOn,
-    ...(typeof b.scope === 'string' ? { scope: b.scope } : {}),
-    claims: (b.claims as Record<string, unknown> | undefined) ?? {},
+    ...(b.expiresOn === undefined ? {} : { expiresOn: new Date(b.expiresOn) }),
+    ...(b.scope === undefined ? {} : { scope: b.scope }),
+    claims: b.claims,
   };
 }
 
@@ -48,19 +40,10 @@ async function readError(res: Response): Promise<CredmanError> {
         if (isAbort(err)) throw err;
         return undefined;
       }) : await discard(res);
-  const e = (body as { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined)?.error;
-  if (e && typeof e === 'object' && typeof e.code === 'string' && CODE.test(e.code) && typeof e.message === 'string') {
-    return new Err(e.code, e.message, { ...common, details: readDetails(e.details) });
-  }
+  const e = parseErrorBody(body)?.error;
+  if (e && CODE.test(e.code)) return new Err(e.code, e.message, { ...common, details: e.details });
   const what = status >= 300 && status < 400 ? 'a redirect, which is not followed' : 'a body that is not its error shape';
   return new Err(SdkErrorCode.UnexpectedResponse, `credman answered HTTP ${status} with ${what}.`, common);
-}
-
-function readDetails(v: unknown): CredmanErrorDetail[] {
-  if (!Array.isArray(v)) return [];
-  return v
-    .filter((d): d is Record<string, unknown> => typeof d === 'object' && d !== null && typeof d.code === 'string' && typeof d.message === 'string')
-    .map((d) => ({ code: d.code as string, message: d.message as string, ...(typeof d.target === 'string' ? { target: d.target } : {}) }));
 }
 
 async function readJson(res: Response): Promise<unknown> {

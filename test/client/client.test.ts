@@ -1,5 +1,7 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { DEV_TENANT_ID } from '../../local/devIssuer';
-import { CredmanAuthError, CredmanClient, CredmanConnectionError, CredmanError, CredmanUnavailableError, type CredmanClientOptions } from '../../client/src';
+import { CredmanAuthError, CredmanClient, CredmanConnectionError, CredmanError, CredmanUnavailableError, NO_EXPIRY_RECHECK_SECONDS, type CredmanClientOptions } from '../../client/src';
 import { tokenOf } from '../support/oauthWorld';
 import { countingFetch, devCredential, startClientWorld, type ClientWorld } from './clientWorld';
 
@@ -80,6 +82,75 @@ describe('getToken', () => {
     expect((await get()).accessToken).toBe(forced.accessToken);
     expect(counted.calls).toBe(2);
     expect(credential.calls).toBe(1);
+  });
+});
+
+describe('a token without expiry (the identity provider sends no expires_in, as GitHub OAuth apps)', () => {
+  // A token endpoint that answers as GitHub's does: no expires_in, so credman serves no expiresOn.
+  let github: Server;
+  let issued = 0;
+  const providerId = 'ghapp';
+  const connectionId = 'daemon';
+
+  beforeAll(async () => {
+    github = createServer((req, res) => {
+      req.resume();
+      issued += 1;
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: `gho_${issued}`, token_type: 'bearer', scope: 'repo' }));
+    });
+    await new Promise<void>((ok) => github.listen(0, '127.0.0.1', ok));
+    const tokenUrl = `http://127.0.0.1:${(github.address() as AddressInfo).port}/login/oauth/access_token`;
+    const grant = { clientId: 'gh-app', clientSecret: 'gh-secret', tokenUrl, scopes: 'repo', clientAuthentication: 'body' };
+    const put = (path: string, body: object) => w.host.request('PUT', path, { body });
+    expect((await put(`/providers/${providerId}`, { properties: { identityProvider: 'oauth2', oauth2: { grantTypes: { clientCredentials: grant } } } })).status).toBe(201);
+    expect((await put(`/providers/${providerId}/connections/${connectionId}`, { properties: { authorizationType: 'OAuth2', oauth2grantType: 'ClientCredentials' } })).status).toBe(201);
+    expect((await put(`/providers/${providerId}/connections/${connectionId}/accessPolicies/caller`, { properties: { tenantId: DEV_TENANT_ID, objectId: CALLER } })).status).toBe(201);
+  });
+
+  afterAll(async () => {
+    jest.restoreAllMocks();
+    await new Promise((ok) => github?.close(ok));
+  });
+
+  it(`is returned without expiresOn, served from the cache, and asked for again after ${NO_EXPIRY_RECHECK_SECONDS} s`, async () => {
+    const { client, counted } = newClient();
+    const get = () => client.getToken(providerId, connectionId);
+    const api = await tokenOf(w.host, providerId, connectionId, '', await w.host.token({ oid: CALLER }));
+    expect(api.status).toBe(200);
+    expect(api.body.expiresOn).toBeUndefined();
+    const issuedBefore = issued;
+
+    const first = await get();
+    expect(first).toEqual({ accessToken: api.body.accessToken, tokenType: 'Bearer', scope: 'repo', claims: api.body.claims });
+    expect('expiresOn' in first).toBe(false);
+    expect(counted.calls).toBe(1);
+
+    // Cached: up to just before the bound, no request.
+    const start = Date.now();
+    const clock = jest.spyOn(Date, 'now');
+    clock.mockReturnValue(start + NO_EXPIRY_RECHECK_SECONDS * 1000 - 1000);
+    expect(await get()).toEqual(first);
+    expect(counted.calls).toBe(1);
+
+    // Past the bound: asked again (credman answers from its own store; the provider is not asked).
+    clock.mockReturnValue(start + NO_EXPIRY_RECHECK_SECONDS * 1000 + 1000);
+    expect(await get()).toEqual(first);
+    expect(counted.calls).toBe(2);
+    // And cached again from then on.
+    expect(await get()).toEqual(first);
+    expect(counted.calls).toBe(2);
+    clock.mockRestore();
+    expect(issued).toBe(issuedBefore);
+  });
+
+  it('forceRefresh reaches the identity provider and the new token replaces the cached one', async () => {
+    const { client, counted } = newClient();
+    const first = await client.getToken(providerId, connectionId);
+    const forced = await client.getToken(providerId, connectionId, { forceRefresh: true });
+    expect(forced.accessToken).not.toBe(first.accessToken);
+    expect(forced.expiresOn).toBeUndefined();
+    expect((await client.getToken(providerId, connectionId)).accessToken).toBe(forced.accessToken);
+    expect(counted.calls).toBe(2);
   });
 });
 

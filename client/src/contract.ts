@@ -1,0 +1,57 @@
+// The wire contract of credman's token endpoint as the server publishes it: the
+// AuthorizationContext and Error schemas of shared/model/ (served in /openapi.json). A copy
+// without dependencies, because the SDK is built from client/src alone; test/client/contract.test.ts
+// holds it to the server's zod schemas (types and verdicts), so the two cannot drift apart.
+
+/** A 200 of the token endpoint. `expiresOn` is absent when the identity provider gave no lifetime (GitHub OAuth apps). */
+export interface TokenResponseBody {
+  accessToken: string;
+  tokenType: string;
+  /** ISO 8601 date-time. */
+  expiresOn?: string;
+  scope?: string;
+  /** The identity provider's token response less access, refresh and ID tokens. */
+  claims: Record<string, unknown>;
+}
+
+export interface ErrorDetailBody {
+  code: string;
+  target?: string;
+  message: string;
+}
+
+/** Every error answer of the API. */
+export interface ErrorBody {
+  error: { code: string; message: string; details: ErrorDetailBody[] };
+}
+
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/;
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const optString = (v: unknown): boolean => v === undefined || typeof v === 'string';
+
+/** The body if it is a token response, else undefined. Unknown fields are dropped. */
+export function parseTokenResponse(v: unknown): TokenResponseBody | undefined {
+  if (!isRecord(v)) return undefined;
+  const { accessToken, tokenType, expiresOn, scope, claims } = v;
+  if (typeof accessToken !== 'string' || accessToken === '' || typeof tokenType !== 'string') return undefined;
+  if (!optString(scope) || !isRecord(claims)) return undefined;
+  if (expiresOn !== undefined && (typeof expiresOn !== 'string' || !DATE_TIME.test(expiresOn) || Number.isNaN(Date.parse(expiresOn)))) return undefined;
+  return {
+    accessToken,
+    tokenType,
+    ...(expiresOn === undefined ? {} : { expiresOn }),
+    ...(scope === undefined ? {} : { scope: scope as string }),
+    claims,
+  };
+}
+
+/** The body if it is the API's error shape, else undefined. Details that are not the shape are dropped. */
+export function parseErrorBody(v: unknown): ErrorBody | undefined {
+  const e = isRecord(v) ? v.error : undefined;
+  if (!isRecord(e) || typeof e.code !== 'string' || typeof e.message !== 'string') return undefined;
+  const details = (Array.isArray(e.details) ? e.details : [])
+    .filter((d): d is Record<string, unknown> => isRecord(d) && typeof d.code === 'string' && typeof d.message === 'string' && optString(d.target))
+    .map((d) => ({ code: d.code as string, ...(typeof d.target === 'string' ? { target: d.target } : {}), message: d.message as string }));
+  return { error: { code: e.code, message: e.message, details } };
+}
