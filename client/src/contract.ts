@@ -25,7 +25,16 @@ export interface ErrorBody {
   error: { code: string; message: string; details: ErrorDetailBody[] };
 }
 
-const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/;
+// RFC 3339 date-time, as the server's z.iso.datetime({ offset: true }) checks it.
+const DATE_TIME = /^(\d{4})-(\d\d)-(\d\d)T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$/;
+
+function isDateTime(v: unknown): boolean {
+  const m = typeof v === 'string' ? DATE_TIME.exec(v) : null;
+  if (!m) return false;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const day = new Date(Date.UTC(y, mo - 1, d));
+  return mo >= 1 && mo <= 12 && d >= 1 && day.getUTCMonth() === mo - 1 && day.getUTCDate() === d;
+}
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const optString = (v: unknown): boolean => v === undefined || typeof v === 'string';
@@ -36,11 +45,11 @@ export function parseTokenResponse(v: unknown): TokenResponseBody | undefined {
   const { accessToken, tokenType, expiresOn, scope, claims } = v;
   if (typeof accessToken !== 'string' || accessToken === '' || typeof tokenType !== 'string') return undefined;
   if (!optString(scope) || !isRecord(claims)) return undefined;
-  if (expiresOn !== undefined && (typeof expiresOn !== 'string' || !DATE_TIME.test(expiresOn) || Number.isNaN(Date.parse(expiresOn)))) return undefined;
+  if (expiresOn !== undefined && !isDateTime(expiresOn)) return undefined;
   return {
     accessToken,
     tokenType,
-    ...(expiresOn === undefined ? {} : { expiresOn }),
+    ...(expiresOn === undefined ? {} : { expiresOn: expiresOn as string }),
     ...(scope === undefined ? {} : { scope: scope as string }),
     claims,
   };

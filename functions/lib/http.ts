@@ -8,7 +8,7 @@ import {
   UnsupportedMediaTypeError,
   ValidationError,
 } from '../../shared/errors';
-import { topSchema } from '../../shared/model/schemas';
+import { topSchema, type ErrorBody } from '../../shared/model/schemas';
 import type { Page } from '../../shared/store/paging';
 
 // The HTTP edge: parse and validate input, render output and errors in the API's shape (shared/api/openapi.ts).
@@ -40,7 +40,7 @@ export function renderError(err: unknown, context: InvocationContext): HttpRespo
     return {
       status: err.status,
       headers: { 'Content-Type': JSON_TYPE, ...err.headers },
-      jsonBody: { error: { code: err.code, message: err.message, details: err.details } },
+      jsonBody: { error: { code: err.code, message: err.message, details: err.details } } satisfies ErrorBody,
     };
   }
   // Never echo internals: log the type and code with the invocation id, answer generically.
@@ -50,7 +50,7 @@ export function renderError(err: unknown, context: InvocationContext): HttpRespo
   return {
     status: 500,
     headers: { 'Content-Type': JSON_TYPE },
-    jsonBody: { error: { code: 'InternalError', message: `The server failed to handle the request (invocation ${context.invocationId}).`, details: [] } },
+    jsonBody: { error: { code: 'InternalError', message: `The server failed to handle the request (invocation ${context.invocationId}).`, details: [] } } satisfies ErrorBody,
   };
 }
 

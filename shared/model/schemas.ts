@@ -168,6 +168,9 @@ export const errorSchema = z
   })
   .meta({ id: 'Error' });
 
+/** Every error answer of the API (functions/lib/http.ts renders it; the SDK's copy is client/src/contract.ts). */
+export type ErrorBody = z.output<typeof errorSchema>;
+
 export const healthSchema = z
   .union([
     z.object({ status: z.enum(['Healthy', 'Unhealthy']), checks: z.object({ storage: z.string(), keyVault: z.string() }) }),

@@ -4,6 +4,7 @@ import { CredmanError, DependencyUnavailableError } from '../errors';
 import { metrics } from '../metrics';
 import type { Caller } from '../identity/caller';
 import type { StoredToken } from '../store/connectionTokens';
+import type { AuthorizationContext } from '../model/runtimeSchemas';
 import type { AccessCheck } from './accessCheck';
 import { DEFAULT_MIN_VALIDITY_SECONDS, isFresh } from './freshness';
 import { ForcedRefreshLimitError, type Obtained, type TokenRefresher } from './refresher';
@@ -16,14 +17,7 @@ import { ForcedRefreshLimitError, type Obtained, type TokenRefresher } from './r
 // with (AccessCheck reads it with them): a connection re-created or consented again elsewhere
 // stops being served the previous grant's token when the policies are next loaded.
 
-/** What the token endpoint returns (the AuthorizationContext of /openapi.json): never the refresh or ID token. */
-export interface AuthorizationContext {
-  accessToken: string;
-  tokenType: string;
-  expiresOn?: string;
-  scope?: string;
-  claims: Record<string, unknown>;
-}
+export type { AuthorizationContext };
 
 const USE_RECORD_INTERVAL_MS = 3600_000;
 
