@@ -18,8 +18,8 @@ const IDENTIFIER = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,78}[A-Za-z0-9])?$/;
 
 /**
  * Gets access tokens of credman connections: cached until `expiresOn - minValidity` (a token
- * without expiry: for NO_EXPIRY_RECHECK_SECONDS), one HTTP
- * request however many callers ask at once, retried with backoff when credman is busy or away.
+ * without expiry: for NO_EXPIRY_RECHECK_SECONDS), one HTTP request however many callers ask at
+ * once, retried with backoff when credman is busy or away.
  */
 export class CredmanClient {
   readonly #o: ResolvedOptions;
