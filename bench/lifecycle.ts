@@ -249,7 +249,7 @@ async function main(): Promise<void> {
   } as ProviderPut;
   await services.providers.put(PROVIDER, providerBody);
   const ids = Array.from({ length: N }, (_, i) => `c${String(i).padStart(5, '0')}`);
-  const connectionBody: ConnectionPut = { properties: { authorizationType: 'OAuth2', oauth2grantType: 'AuthorizationCode' } } as ConnectionPut;
+  const connectionBody: ConnectionPut = { properties: { authorizationType: 'OAuth2', oauth2grantType: 'AuthorizationCode' } };
   let phase = startPhase();
   // Each connection's generation, which its lifecycle's instance id names (LifecycleService.instanceId).
   const generations = new Map<string, string>();

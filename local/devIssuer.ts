@@ -130,7 +130,7 @@ async function createKeyFile(dataDir: string, file: string): Promise<KeyFile> {
   const { kty, n, e } = privateJwk;
   const stored: KeyFile = {
     note: 'Signing key of the credman local dev issuer. For this machine only; never trust it in Azure.',
-    kid: await calculateJwkThumbprint({ kty, n, e } as JWK),
+    kid: await calculateJwkThumbprint({ kty, n, e }),
     createdAt: new Date().toISOString(),
     privateJwk,
   };

@@ -944,7 +944,7 @@ export class DurableDriver {
     const context = new InvocationContext({
       invocationId: randomUUID(),
       functionName: metadata.name,
-      options: { trigger: { ...trigger, name: triggerName } as never, extraInputs: extraInputs as never },
+      options: { trigger: { ...trigger, name: triggerName }, extraInputs: extraInputs },
       logHandler: (level, ...args) => {
         const line = `[${metadata.name}] ${args.map(String).join(' ')}`;
         if (level === 'error' || level === 'critical') this.log('error', line);

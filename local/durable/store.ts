@@ -307,7 +307,7 @@ export class DurableStore {
       if (batch.length === 1) {
         const [kind, entity] = batch[0];
         if (kind === 'delete') {
-          await this.history.deleteEntity(partitionKey, entity.rowKey as string).catch((err: { statusCode?: number }) => {
+          await this.history.deleteEntity(partitionKey, entity.rowKey).catch((err: { statusCode?: number }) => {
             if (err.statusCode !== 404) throw err;
           });
         } else await this.history.upsertEntity(entity, 'Replace');
@@ -319,7 +319,7 @@ export class DurableStore {
           if ((err as { statusCode?: number }).statusCode !== 404) throw err;
           for (const a of batch) {
             if (a[0] === 'delete') {
-              await this.history.deleteEntity(partitionKey, a[1].rowKey as string).catch((e: { statusCode?: number }) => {
+              await this.history.deleteEntity(partitionKey, a[1].rowKey).catch((e: { statusCode?: number }) => {
                 if (e.statusCode !== 404) throw e;
               });
             } else await this.history.upsertEntity(a[1], 'Replace');
@@ -330,7 +330,7 @@ export class DurableStore {
       chars = 0;
     };
     for (const action of actions) {
-      const size = action[0] === 'delete' ? 100 : textSize(action[1] as Record<string, unknown>);
+      const size = action[0] === 'delete' ? 100 : textSize(action[1]);
       if (batch.length === BATCH_ROWS || (batch.length && chars + size > BATCH_CHARS)) await flush();
       batch.push(action);
       chars += size;

@@ -55,6 +55,6 @@ export class LazyNativeRequest {
 
   private materialise(): Request {
     const hasBody = this.bytes && this.method !== 'GET' && this.method !== 'HEAD';
-    return (this.real ??= new Request(this.url, { method: this.method, headers: this.rawHeaders, ...(hasBody ? { body: new Uint8Array(this.bytes as Buffer) } : {}) }));
+    return (this.real ??= new Request(this.url, { method: this.method, headers: this.rawHeaders, ...(hasBody ? { body: new Uint8Array(this.bytes) } : {}) }));
   }
 }

@@ -215,8 +215,8 @@ export class TimerScheduler {
       invocationId: randomUUID(),
       functionName: name,
       options: {
-        trigger: { ...entry.trigger, name: entry.triggerName } as never,
-        ...(entry.extraInputs.length ? { extraInputs: entry.extraInputs as never } : {}),
+        trigger: { ...entry.trigger, name: entry.triggerName },
+        ...(entry.extraInputs.length ? { extraInputs: entry.extraInputs } : {}),
       },
       logHandler: (level, ...args) => {
         const line = `[${name}] ${args.map(String).join(' ')}`;

@@ -212,12 +212,12 @@ export function openApiDocument(): object {
     }));
     if (op.paged) {
       params.push(
-        { name: '$top', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 100, default: 50 } as never },
-        { name: '$skipToken', in: 'query', required: false, schema: { type: 'string' } as never },
+        { name: '$top', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 100, default: 50 } },
+        { name: '$skipToken', in: 'query', required: false, schema: { type: 'string' } },
       );
     }
     for (const q of op.query ?? []) params.push({ name: q.name, in: 'query', required: false, schema: q.schema as never, description: q.description } as never);
-    if (op.conditional) params.push({ name: 'If-Match', in: 'header', required: false, schema: { type: 'string' } as never });
+    if (op.conditional) params.push({ name: 'If-Match', in: 'header', required: false, schema: { type: 'string' } });
     const responses: Record<string, object> = {};
     for (const r of op.response ?? []) {
       responses[r.status] = {

@@ -121,7 +121,7 @@ export class RecordIntegrity {
     const versioned = { ...entity, [VERSION_COLUMN]: this.nextVersion(previous) } as T & { sealVersion: number };
     // Not observed here: the write may still lose (an ETag race, If-Match), and a version this
     // instance remembered but storage never got would make the row look rolled back.
-    const mac = this.macOf((await this.macKey()).key, loc, versioned as unknown as StoredRow);
+    const mac = this.macOf((await this.macKey()).key, loc, versioned);
     return { ...versioned, [MAC_COLUMN]: mac };
   }
 

@@ -279,7 +279,7 @@ export function guardedLookup(opts: DestinationOptions & { resolve?: Resolver })
           const err = refused
             ? new DestinationError('DestinationNotAllowed', 'The host resolves to an address that is not public.')
             : Object.assign(new Error('No address for the host.'), { code: 'ENOTFOUND' });
-          callback(err as NodeJS.ErrnoException, '', 0);
+          callback(err, '', 0);
           return;
         }
         if (options.all) callback(null, addresses);

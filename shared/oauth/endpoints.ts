@@ -9,7 +9,7 @@ const PLACEHOLDER = /\{([A-Za-z][A-Za-z0-9_]*)\}/g;
 
 /** The names of the `{placeholders}` in a string, in order of appearance. */
 export function placeholdersOf(s: string): string[] {
-  return [...s.matchAll(PLACEHOLDER)].map((m) => m[1] as string);
+  return [...s.matchAll(PLACEHOLDER)].map((m) => m[1]);
 }
 
 export function misconfigured(message: string): CredmanError {

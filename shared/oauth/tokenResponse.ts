@@ -83,7 +83,7 @@ function claimsOf(root: Json, tokenPath: string | undefined): Json {
   const claims = without(root, SECRET_FIELDS);
   if (!tokenPath) return claims;
   const [head, ...rest] = tokenPath.split('.');
-  const child = claims[head as string];
+  const child = claims[head];
   if (!isObject(child)) return claims;
   return Object.fromEntries(Object.entries(claims).map(([k, v]) => [k, k === head ? claimsOf(child, rest.length ? rest.join('.') : undefined) : v]));
 }

@@ -131,7 +131,7 @@ export class ConnectionTokenStore {
     try {
       const r = await this.table.updateEntity(next, 'Replace', { etag: state.etag });
       this.sealer.written(state.providerId, state.connectionId, next.sealVersion);
-      return toState(state.providerId, state.connectionId, { ...next, etag: r.etag as string } as TableEntityResult<ConnectionEntity>, secrets);
+      return toState(state.providerId, state.connectionId, { ...next, etag: r.etag as string }, secrets);
     } catch (err) {
       if (isPreconditionFailed(err) || isNotFound(err)) return undefined;
       return unavailable(err);

@@ -177,7 +177,7 @@ const TOKEN_STATE = [
 function tokenStateOf(e: ConnectionEntity): Partial<ConnectionEntity> {
   const out: Record<string, unknown> = {};
   for (const k of TOKEN_STATE) if (e[k] !== undefined && e[k] !== null) out[k] = e[k];
-  return out as Partial<ConnectionEntity>;
+  return out;
 }
 
 function toRecord(providerId: string, id: string, e: ConnectionEntity, etag: string): ConnectionRecord {

@@ -135,7 +135,7 @@ export class WebhookStore {
         const previous = existing && stillValid(existing.previousSecretExpiresOn, now) ? old.previous : undefined;
         return this.entity(id, { url: redacted, events: value.events, createdOn: existing?.createdOn ?? now.toISOString(), changedOn: now.toISOString() }, {
           current: current ?? secret,
-          ...(previous ? { previous, previousSecretExpiresOn: existing?.previousSecretExpiresOn as string } : {}),
+          ...(previous ? { previous, previousSecretExpiresOn: existing?.previousSecretExpiresOn } : {}),
           query: tail,
         }, existing?.sealVersion);
       },
@@ -226,7 +226,7 @@ export class WebhookStore {
   }
 
   private async open(id: string, e: WebhookEntity): Promise<Sealed> {
-    return e.secrets ? ((await this.integrity.open(RECORD, this.location(id), e.secrets)) as Sealed) : {};
+    return e.secrets ? ((await this.integrity.open(RECORD, this.location(id), e.secrets))) : {};
   }
 
   private async target(id: string, e: TableEntityResult<WebhookEntity>): Promise<WebhookDeliveryTarget> {

@@ -131,7 +131,7 @@ export function schemaErrors(schema: Schema, value: unknown): string | undefined
 /** A non-body parameter's own constraints as a schema. */
 function parameterSchema(p: Parameter): Schema {
   const keys = ['type', 'format', 'pattern', 'minimum', 'maximum', 'enum', 'minLength', 'maxLength'];
-  return Object.fromEntries(keys.filter((k) => p[k] !== undefined).map((k) => [k, p[k]])) as Schema;
+  return Object.fromEntries(keys.filter((k) => p[k] !== undefined).map((k) => [k, p[k]]));
 }
 
 // ---- requests ----

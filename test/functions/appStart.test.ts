@@ -20,7 +20,7 @@ require('../../functions/providers');
 const invoke = async (name: string, url: string) => {
   const registration = app.core.registrations.find((r) => r.metadata.name === name)!;
   const request = new HttpRequest({ method: 'GET', url, headers: {}, params: {} });
-  const context = new InvocationContext({ functionName: name, options: { trigger: { type: 'httpTrigger', name: 'req' } as never } });
+  const context = new InvocationContext({ functionName: name, options: { trigger: { type: 'httpTrigger', name: 'req' } } });
   return (await registration.handler(request, context)) as { status: number; jsonBody: { status?: string; error?: { code: string; message: string; details: { target: string }[] } } };
 };
 

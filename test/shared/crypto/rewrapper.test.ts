@@ -42,7 +42,7 @@ it('rewraps every envelope sealed under an older KEK version, once, and the secr
 
   let unwraps = 0;
   const counting = { kind: 'local', wrap: (d: Buffer) => kek.wrap(d), unwrap: (k: Parameters<typeof kek.unwrap>[0]) => (unwraps++, kek.unwrap(k)), currentKeyId: () => kek.currentKeyId(), check: () => kek.check() };
-  const cipher = new EnvelopeCipher(counting as never, new DekCache({ ttlMs: 60_000, maxEntries: 100 }));
+  const cipher = new EnvelopeCipher(counting, new DekCache({ ttlMs: 60_000, maxEntries: 100 }));
   let next: string | undefined;
   let total = 0;
   let pages = 0;

@@ -11,7 +11,7 @@ describe('client authentication', () => {
   it('basic: Authorization header of the form-urlencoded id and secret (RFC 6749 §2.3.1), neither in the body', () => {
     const req = codeExchangeRequest(t('oauth2'), { ...generic, clientAuthentication: 'basic' }, { clientSecret: tricky }, exchange);
     expect(req.headers.Authorization).toBe(`Basic ${Buffer.from('client%3A1:se%3Acr%2Bet%2F%3D%25').toString('base64')}`);
-    expect(Buffer.from(req.headers.Authorization!.slice('Basic '.length), 'base64').toString()).toBe('client%3A1:se%3Acr%2Bet%2F%3D%25');
+    expect(Buffer.from(req.headers.Authorization.slice('Basic '.length), 'base64').toString()).toBe('client%3A1:se%3Acr%2Bet%2F%3D%25');
     expect(req.body).not.toContain('client_secret');
     expect(req.body).not.toContain('client_id');
     expect(req.body).not.toContain(encodeURIComponent(tricky));

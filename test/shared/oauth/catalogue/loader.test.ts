@@ -32,7 +32,7 @@ describe('loadCatalogue', () => {
   it('accepts a valid template and freezes it', () => {
     const [t] = loadCatalogue([base()]);
     expect(Object.isFrozen(t)).toBe(true);
-    expect(Object.isFrozen(t!.endpoints)).toBe(true);
+    expect(Object.isFrozen(t.endpoints)).toBe(true);
   });
 
   it.each([
@@ -42,13 +42,13 @@ describe('loadCatalogue', () => {
     ['an http URL without placeholders', (t: ProviderTemplate) => (t.endpoints.tokenUrl = 'http://acme.example/token'), /endpoints\.tokenUrl must be https/],
     ['a bad id', (t: ProviderTemplate) => (t.id = 'Acme_Corp'), /id: must match/],
     ['a bad scope separator', (t: ProviderTemplate) => ((t as { scopeSeparator: string }).scopeSeparator = ';'), /scopeSeparator/],
-    ['a parameter listed twice', (t: ProviderTemplate) => t.grantTypes.authorizationCode!.parameters.push(t.grantTypes.authorizationCode!.parameters[0]!), /lists parameter 'clientId' twice/],
+    ['a parameter listed twice', (t: ProviderTemplate) => t.grantTypes.authorizationCode!.parameters.push(t.grantTypes.authorizationCode!.parameters[0]), /lists parameter 'clientId' twice/],
     [
       'a host placeholder without a pattern',
-      (t: ProviderTemplate) => delete t.grantTypes.authorizationCode!.parameters[1]!.pattern,
+      (t: ProviderTemplate) => delete t.grantTypes.authorizationCode!.parameters[1].pattern,
       /parameter 'tenant' is used in endpoints\.authorizationUrl and needs a pattern/,
     ],
-    ['a pattern that does not compile', (t: ProviderTemplate) => (t.grantTypes.authorizationCode!.parameters[1]!.pattern = '[a-z'), /not a valid regular expression/],
+    ['a pattern that does not compile', (t: ProviderTemplate) => (t.grantTypes.authorizationCode!.parameters[1].pattern = '[a-z'), /not a valid regular expression/],
     ['a reserved authorize parameter', (t: ProviderTemplate) => (t.authorizeParameters = { client_id: 'x' }), /must not set 'client_id'/],
     ['a reserved token parameter', (t: ProviderTemplate) => (t.tokenParameters = { grant_type: 'password' }), /must not set 'grant_type'/],
     ['derived parameters without dynamic registration', (t: ProviderTemplate) => (t.derivedParameters = ['tokenUrl']), /derivedParameters need dynamicRegistration/],

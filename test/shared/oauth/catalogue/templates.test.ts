@@ -123,7 +123,7 @@ describe('coverage', () => {
 describe.each(ids)('%s authorize URL', (id) => {
   it('targets the provider with the protocol parameters, scopes, PKCE and extras', () => {
     const template = findTemplate(id)!;
-    const c = AUTHORIZE[id]!;
+    const c = AUTHORIZE[id];
     const params = { clientId: 'client-123', ...c.params };
     const url = new URL(buildAuthorizeUrl(template, params, { redirectUri: 'https://credman.example/api/consent/callback', state: 'st-42', codeChallenge: 'ch-abc' }));
     expect(`${url.origin}${url.pathname}`).toBe(c.url);
