@@ -25,7 +25,7 @@ function percentiles(ns: bigint[]): { p50: number; p99: number } {
 
 /** Sequential calls of `fn`, timing each: calls per second and per-call µs. */
 async function timed(n: number, fn: () => Promise<unknown>) {
-  const each: bigint[] = new Array(n);
+  const each = new Array<bigint>(n);
   const start = process.hrtime.bigint();
   for (let i = 0; i < n; i++) {
     const t = process.hrtime.bigint();
@@ -64,7 +64,7 @@ runBench('client', async (work, children) => {
   const http = () =>
     fetch(url, { method: 'POST', headers: { authorization: `Bearer ${callerToken}` } }).then(async (r) => {
       if (r.status !== 200) throw new Error(`token: ${r.status}`);
-      return r.json();
+      return r.json() as Promise<unknown>;
     });
   await timed(500, http);
   await timed(10_000, () => cold.getToken('bench', 'load'));

@@ -27,7 +27,9 @@ export function azuriteConnectionString(origin: string): string {
 
 /** Starts Azurite's Table service on loopback; in memory unless `persistDir` is given. */
 export async function startAzurite(options: { port?: number; persistDir?: string } = {}): Promise<EmbeddedAzurite> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- Azurite internals, loaded only when a store is started
   const TableServer = (require('azurite/dist/src/table/TableServer') as { default: TableServerCtor }).default;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- Azurite internals, loaded only when a store is started
   const TableConfiguration = (require('azurite/dist/src/table/TableConfiguration') as { default: TableConfigurationCtor }).default;
   const inMemory = options.persistDir === undefined;
   const dbPath = inMemory ? '__azurite_db_table__.json' : join(options.persistDir as string, 'azurite-table.json');

@@ -90,6 +90,7 @@ async function main(): Promise<void> {
   for (const [k, v] of Object.entries({ ...defaults, ...env })) if (v !== undefined) process.env[k] = v;
 
   const core = installCoreApi('4.0.0-credman-local');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- each function file registers itself on load, after the core API shim is installed
   for (const file of entryPoints()) require(file);
   await runHooks(core, 'appStart');
   // The Durable Functions extension's part: orchestrations, activities, the client API

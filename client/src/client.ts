@@ -117,6 +117,7 @@ const copy = (t: CredmanToken): CredmanToken => ({ ...t, ...(t.expiresOn ? { exp
 
 // Loaded only when used: callers with a platform token never load @azure/identity and MSAL.
 function defaultCredential(): TokenCredential {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when used (see above)
   const { DefaultAzureCredential } = require('@azure/identity') as typeof import('@azure/identity');
   return new DefaultAzureCredential();
 }

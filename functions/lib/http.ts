@@ -45,8 +45,9 @@ export function renderError(err: unknown, context: InvocationContext): HttpRespo
   }
   // Never echo internals: log the type and code with the invocation id, answer generically.
   const name = err instanceof Error ? err.name : typeof err;
-  const code = err instanceof CredmanError ? err.code : ((err as { code?: unknown })?.code ?? '');
-  context.error(`Unhandled ${name}${code ? ` (${String(code)})` : ''} in invocation ${context.invocationId}`);
+  const raw = err instanceof CredmanError ? err.code : (err as { code?: unknown })?.code;
+  const code = typeof raw === 'string' || typeof raw === 'number' ? raw : ''; // a primitive code only, never an object dump
+  context.error(`Unhandled ${name}${code ? ` (${code})` : ''} in invocation ${context.invocationId}`);
   return {
     status: 500,
     headers: { 'Content-Type': JSON_TYPE },

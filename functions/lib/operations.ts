@@ -10,7 +10,7 @@ const ACTIVE = new Set(['Running', 'Pending', 'ContinuedAsNew']);
 /** Starts the orchestration unless an instance with that id is already running; returns the id. */
 export async function startOperation(context: InvocationContext, name: string, instanceId: string, input: unknown): Promise<string> {
   const client = df.getClient(context);
-  let running = false;
+  let running: boolean;
   try {
     running = ACTIVE.has((await client.getStatus(instanceId)).runtimeStatus);
   } catch {

@@ -88,7 +88,7 @@ export function activity<T, R>(handler: (input: T, context: InvocationContext) =
     } catch (err) {
       const { code, transient } = classify(err);
       const message = (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ');
-      throw new Error(`[fault ${code} ${transient ? 'transient' : 'permanent'}] ${message}`);
+      throw new Error(`[fault ${code} ${transient ? 'transient' : 'permanent'}] ${message}`, { cause: err });
     }
   };
 }

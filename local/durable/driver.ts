@@ -265,7 +265,7 @@ export class DurableDriver {
     }
     const id = instanceId || randomUUID().replace(/-/g, '');
     if (id.startsWith('@')) throw new DurableArgumentError('Orchestration instance ids must not start with @.');
-    // eslint-disable-next-line no-control-regex
+    // eslint-disable-next-line no-control-regex -- the Durable extension rejects control characters in ids
     if (/[/\\?#\u0000-\u001f\u007f-\u009f]/.test(id)) throw new DurableArgumentError('Orchestration instance ids must not contain /, \\, #, ?, or control characters.');
     if (id.length > MAX_INSTANCE_ID_LENGTH) throw new DurableArgumentError(`Instance ID lengths must not exceed ${MAX_INSTANCE_ID_LENGTH} characters.`);
     this.ensureRunning();

@@ -87,7 +87,7 @@ function getText(entity: Record<string, unknown>, prop: string): string | null {
   if (typeof first !== 'string') return null;
   const count = typeof entity[`${prop}__n`] === 'number' ? (entity[`${prop}__n`] as number) : 1;
   let text = first;
-  for (let i = 1; i < count; i++) text += String(entity[`${prop}__${i}`] ?? '');
+  for (let i = 1; i < count; i++) text += (entity[`${prop}__${i}`] as string | undefined) ?? '';
   return text;
 }
 
@@ -343,9 +343,9 @@ function toInstance(e: Record<string, unknown>): InstanceRow {
   const time = (v: unknown) => (v instanceof Date ? v.getTime() : typeof v === 'string' ? Date.parse(v) : 0);
   return {
     instanceId: e.partitionKey as string,
-    name: String(e.Name ?? ''),
+    name: (e.Name as string | undefined) ?? '',
     runtimeStatus: String(e.RuntimeStatus) as RuntimeStatus,
-    executionId: String(e.ExecutionId ?? ''),
+    executionId: (e.ExecutionId as string | undefined) ?? '',
     createdTime: time(e.CreatedTime),
     lastUpdatedTime: time(e.LastUpdatedTime),
     input: getText(e, 'Input'),

@@ -88,7 +88,7 @@ export class FakeKeyVault {
     });
     const server = createServer({ key: pems.private, cert: pems.cert });
     const vault = new FakeKeyVault(server, pems.cert, options);
-    server.on('request', (req, res) => vault.handle(req, res).catch(() => res.destroy()));
+    server.on('request', (req, res) => void vault.handle(req, res).catch(() => res.destroy())); // a listener cannot be awaited; failures end the socket
     await vault.createVersion(vault.keyName);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

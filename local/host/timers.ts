@@ -88,10 +88,10 @@ export class TimerScheduler {
       const [triggerName, trigger] = found;
       let schedule: TimerSchedule;
       try {
-        schedule = parseSchedule(String(trigger.schedule ?? ''), settings);
+        schedule = parseSchedule(typeof trigger.schedule === 'string' ? trigger.schedule : '', settings);
         schedule.next(this.clock.now());
       } catch (err) {
-        throw new Error(`Timer function "${metadata.name}": ${err instanceof Error ? err.message : String(err)}`);
+        throw new Error(`Timer function "${metadata.name}": ${err instanceof Error ? err.message : String(err)}`, { cause: err });
       }
       this.entries.push({
         registration,
@@ -144,7 +144,7 @@ export class TimerScheduler {
       entry.cancelStartup?.();
       entry.cancelNext = entry.cancelStartup = entry.nextAt = undefined;
     }
-    await Promise.allSettled(this.entries.map((e) => e.running));
+    await Promise.allSettled(this.entries.flatMap((e) => (e.running ? [e.running] : [])));
   }
 
   private arm(entry: Entry, at: number): void {
@@ -282,7 +282,7 @@ function cronSchedule(expression: string, raw: string): TimerSchedule {
   try {
     parsed = CronExpressionParser.parse(fields.join(' '), { tz: 'UTC', currentDate: 0 });
   } catch (err) {
-    throw new Error(`the schedule ${shown} is not a valid NCRONTAB expression: ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(`the schedule ${shown} is not a valid NCRONTAB expression: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
   // NCRONTAB, unlike Unix cron, wants both the day of the month and the day of the week to match
   // when both are restricted ("0 0 0 13 * fri" is Friday the 13th, not every Friday and every 13th).

@@ -8,6 +8,7 @@ export interface SplitParameters {
   secret: Record<string, string>;
 }
 
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 const compiled = new Map<string, RegExp>();

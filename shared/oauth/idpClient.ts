@@ -216,8 +216,9 @@ export class IdpClient {
     }
     const status = res.status;
     const header = (name: string): string | undefined => {
-      const v = res.headers[name];
-      return typeof v === 'string' ? v : Array.isArray(v) ? v[0] : undefined;
+      const v: unknown = res.headers[name];
+      const first: unknown = Array.isArray(v) ? v[0] : v;
+      return typeof first === 'string' ? first : undefined;
     };
     const parsed = readTokenResponse(template, { status, contentType: header('content-type'), body: typeof res.data === 'string' ? res.data : '' });
     const retryAfterMs = parseRetryAfter(header('retry-after'));

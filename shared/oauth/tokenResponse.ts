@@ -39,6 +39,7 @@ const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null 
  */
 export function cleanText(text: string, max: number): string {
   return text
+    // eslint-disable-next-line no-control-regex -- stripping control characters is the point
     .replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ')
     .replace(/[A-Za-z0-9._~+/=-]{40,}/g, '[…]')
     .trim()
@@ -97,7 +98,7 @@ function errorOf(template: ProviderTemplate, obj: Json, hasToken: boolean): { er
   if (code === undefined) return undefined;
   // Some providers nest the error: { error: { code | type, message } }.
   const nested = isObject(code) ? code : undefined;
-  const raw = nested ? (str(nested.code) ?? str(nested.type) ?? 'unknown_error') : typeof code === 'string' ? code : String(code);
+  const raw = nested ? (str(nested.code) ?? str(nested.type) ?? 'unknown_error') : typeof code === 'string' ? code : JSON.stringify(code);
   const error = cleanText(raw, 100) || 'unknown_error';
   const text = str(obj.error_description) ?? str(obj.message) ?? str(obj.reason) ?? (nested ? str(nested.message) : undefined);
   const description = text === undefined ? '' : cleanText(text, 300);

@@ -87,7 +87,10 @@ export class ConnectionTokenStore {
     const drop = (k: keyof ConnectionEntity) => delete (next as Partial<ConnectionEntity>)[k];
     let secrets = state.secrets;
 
-    if (change.lease === null) (drop('leaseOwner'), drop('leaseUntil'));
+    if (change.lease === null) {
+      drop('leaseOwner');
+      drop('leaseUntil');
+    }
     else if (change.lease) Object.assign(next, { leaseOwner: change.lease.owner, leaseUntil: change.lease.until });
     if (change.window) Object.assign(next, { windowStart: change.window.start, windowCount: change.window.count });
     if (change.forcedWindow) Object.assign(next, { forcedWindowStart: change.forcedWindow.start, forcedWindowCount: change.forcedWindow.count });
@@ -97,7 +100,10 @@ export class ConnectionTokenStore {
       next.consentedOn = new Date(change.consentedAt).toISOString();
       next.lastUsedOn = next.consentedOn;
     }
-    if (change.error === null) (drop('errorCode'), drop('errorMessage'));
+    if (change.error === null) {
+      drop('errorCode');
+      drop('errorMessage');
+    }
     else if (change.error) Object.assign(next, { errorCode: change.error.code, errorMessage: change.error.message });
 
     if (change.tokens === null) {

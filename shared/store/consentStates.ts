@@ -79,7 +79,7 @@ export class ConsentStateStore {
     try {
       await this.table.createEntity(entity);
     } catch (err) {
-      if (isConflict(err)) throw new Error('consent handle collision'); // 256 random bits: never
+      if (isConflict(err)) throw new Error('consent handle collision', { cause: err }); // 256 random bits: never
       unavailable(err);
     }
   }

@@ -45,13 +45,13 @@ beforeAll(async () => {
   w = await startClientWorld();
   await w.policy('sample', { tenantId: DEV_TENANT_ID, objectId: SAMPLE_APP });
   sampleToken = await w.host.token({ oid: SAMPLE_APP });
-  github = createServer(async (req, res) => {
+  github = createServer((req, res) => void (async () => {
     const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
     seen.push(bearer);
     const ok = req.method === 'GET' && req.url?.startsWith('/user/repos?') && !revokedAtGitHub && bearer === (await currentToken());
     if (!ok) return res.writeHead(401, { 'content-type': 'application/json' }).end('{"message":"Bad credentials"}');
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(REPOS));
-  });
+  })());
   await new Promise<void>((ok) => github.listen(0, '127.0.0.1', ok));
   githubUrl = `http://127.0.0.1:${(github.address() as AddressInfo).port}`;
 }, 60_000);

@@ -17,6 +17,7 @@ const app = loadApp();
 const { df } = app;
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- after the shim is in place
 const { connectionLifecycle, STALLED_RETRY_MS } = require('../../functions/lib/lifecycleOrchestrator') as typeof import('../../functions/lib/lifecycleOrchestrator');
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- after the shim is in place
 const { CONSENT_COMPLETED } = require('../../functions/lib/lifecycle') as typeof import('../../functions/lib/lifecycle');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { activity, MAX_RESUMES, RESUME_AFTER_MS } = require('../../functions/lib/retryPolicy') as typeof import('../../functions/lib/retryPolicy');

@@ -92,7 +92,7 @@ it('builds and loads every function with the production dependencies alone', () 
       execFileSync(file, args, options);
     } catch (err) {
       const e = err as { stdout?: string; stderr?: string };
-      throw new Error(`${[file, ...args].join(' ')} failed:\n${e.stdout ?? ''}${e.stderr ?? ''}`);
+      throw new Error(`${[file, ...args].join(' ')} failed:\n${e.stdout ?? ''}${e.stderr ?? ''}`, { cause: err });
     }
     return Date.now() - started;
   };

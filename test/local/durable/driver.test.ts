@@ -47,11 +47,11 @@ df.app.activity('gated', {
 // ---- orchestrators
 df.app.orchestration('chain', function* (context: Ctx) {
   const out: unknown[] = [];
-  for (const city of context.df.getInput() as string[]) out.push(yield context.df.callActivity('hello', city));
+  for (const city of context.df.getInput<string[]>()) out.push(yield context.df.callActivity('hello', city));
   return out;
 });
 df.app.orchestration('retrying', function* (context: Ctx) {
-  const input = context.df.getInput() as { key: string; failures: number };
+  const input = context.df.getInput<{ key: string; failures: number }>();
   // A retried activity beside a plain one: every later task must keep the numbers both sides agree on.
   const [n, greeting] = (yield context.df.Task.all([
     context.df.callActivityWithRetry('flaky', new df.RetryOptions(1000, 3), input),
@@ -70,7 +70,7 @@ df.app.orchestration('retryExhausted', function* (context: Ctx) {
 });
 df.app.orchestration('sleeper', function* (context: Ctx) {
   const start = context.df.currentUtcDateTime;
-  yield context.df.createTimer(new Date(start.getTime() + (context.df.getInput() as number)));
+  yield context.df.createTimer(new Date(start.getTime() + (context.df.getInput<number>())));
   return { start: start.toISOString(), woke: context.df.currentUtcDateTime.toISOString() };
 });
 df.app.orchestration('approval', function* (context: Ctx) {
@@ -80,7 +80,7 @@ df.app.orchestration('approval', function* (context: Ctx) {
   return { first, decision };
 });
 df.app.orchestration('counter', function* (context: Ctx) {
-  const n = context.df.getInput() as number;
+  const n = context.df.getInput<number>();
   if (n < 3) {
     yield context.df.callActivity('hello', String(n));
     context.df.continueAsNew(n + 1);
@@ -108,7 +108,7 @@ df.app.orchestration('unknownActivity', function* (context: Ctx) {
 });
 df.app.orchestration('race', function* (context: Ctx) {
   // The shape of an eternal lifecycle: sleep on a timer unless woken, cancel the loser, go round again.
-  const round = context.df.getInput() as number;
+  const round = context.df.getInput<number>();
   const timer = context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + 60_000));
   const woken = context.df.waitForExternalEvent('wake');
   const first = yield context.df.Task.any([timer, woken]);
@@ -121,7 +121,7 @@ df.app.orchestration('race', function* (context: Ctx) {
   return said;
 });
 df.app.orchestration('fanOut', function* (context: Ctx) {
-  const n = context.df.getInput() as number;
+  const n = context.df.getInput<number>();
   const said = (yield context.df.Task.all(Array.from({ length: n }, (_, i) => context.df.callActivity('hello', String(i))))) as string[];
   return `${said.length}:${said[n - 1]}`;
 });
@@ -150,7 +150,7 @@ df.app.orchestration('recorder', function* (context: Ctx) {
   return yield context.df.waitForExternalEvent('go');
 });
 df.app.orchestration('cycler', function* (context: Ctx) {
-  const n = context.df.getInput() as number;
+  const n = context.df.getInput<number>();
   yield context.df.callActivity('record', `${context.df.instanceId}:${n}`);
   yield context.df.waitForExternalEvent('next');
   context.df.continueAsNew(n + 1);
@@ -232,6 +232,7 @@ async function historyRows(tablePrefix: string, id: string): Promise<string[]> {
 }
 
 /** The raw HTTP API (what DurableClient calls), for what the library's types leave out. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are asserted field by field
 async function api(driver: DurableDriver, path: string, init?: RequestInit): Promise<{ status: number; headers: Headers; body: any }> {
   const res = await fetch(new URL(path, driver.rpcBaseUrl), init);
   const text = await res.text();

@@ -164,7 +164,7 @@ describe('EnvelopeCipher', () => {
     const envelope = decode(await cipher.seal(loc, fields));
     envelope.f.accessToken = flip(envelope.f.accessToken, 14);
     const err = await cipher.open(loc, encode(envelope)).catch((e: Error) => e);
-    expect(String(err)).not.toMatch(/gho_|ghr_/);
+    expect(String(err as Error)).not.toMatch(/gho_|ghr_/);
     expect(JSON.stringify(err)).not.toContain(envelope.dek);
   });
 

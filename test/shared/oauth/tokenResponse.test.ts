@@ -57,6 +57,7 @@ describe('readTokenResponse', () => {
     if (r.kind !== 'error') throw new Error('expected an error');
     expect(r.error).toBe('invalid_grant');
     expect(r.description).not.toContain(token);
+    // eslint-disable-next-line no-control-regex -- asserts no control character survives
     expect(r.description).not.toMatch(/[\u0000-\u001f\u007f]/);
     expect(r.description!.length).toBeLessThanOrEqual(300);
     expect(r.description).toMatch(/^Bad token \[…\]/);

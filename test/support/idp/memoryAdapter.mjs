@@ -61,6 +61,7 @@ export class MemoryStore {
 
   /** The `adapter` option of oidc-provider: a class constructed once per model name. */
   adapter() {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the returned class's methods have their own `this`
     const store = this;
     return class MemoryAdapter {
       constructor(name) {

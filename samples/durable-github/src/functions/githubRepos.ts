@@ -1,4 +1,4 @@
-import { app, type HttpRequest, type InvocationContext } from '@azure/functions';
+import { type HttpRequest, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import type { ActivityHandler, OrchestrationContext, OrchestrationHandler } from 'durable-functions';
 import { CredmanConnectionError } from '@credman/client';
