@@ -3,9 +3,18 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const nodeGlobals = { require: 'readonly', module: 'writable', exports: 'writable', process: 'readonly',
-  __dirname: 'readonly', console: 'readonly', URL: 'readonly', setTimeout: 'readonly', Buffer: 'readonly',
-  URLSearchParams: 'readonly' };
+const nodeGlobals = {
+  require: 'readonly',
+  module: 'writable',
+  exports: 'writable',
+  process: 'readonly',
+  __dirname: 'readonly',
+  console: 'readonly',
+  URL: 'readonly',
+  setTimeout: 'readonly',
+  Buffer: 'readonly',
+  URLSearchParams: 'readonly',
+};
 
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', 'coverage/**', '.credman/**'] },

@@ -39,8 +39,16 @@ async function main(): Promise<void> {
     const withCache = await medianMicros(() => cached.authenticate(header));
     console.log(`Caller authentication, RS256 token from a JWKS on loopback, median of ${CALLS} calls, Node ${process.version}`);
     console.log('mode                             µs/call   calls/s (one core)  signature checks');
-    console.log(`verify every request          ${without.toFixed(1).padStart(10)}  ${Math.round(1e6 / without).toString().padStart(18)}  ${uncached.stats.signatureChecks}`);
-    console.log(`verified-token cache          ${withCache.toFixed(1).padStart(10)}  ${Math.round(1e6 / withCache).toString().padStart(18)}  ${cached.stats.signatureChecks}`);
+    console.log(
+      `verify every request          ${without.toFixed(1).padStart(10)}  ${Math.round(1e6 / without)
+        .toString()
+        .padStart(18)}  ${uncached.stats.signatureChecks}`,
+    );
+    console.log(
+      `verified-token cache          ${withCache.toFixed(1).padStart(10)}  ${Math.round(1e6 / withCache)
+        .toString()
+        .padStart(18)}  ${cached.stats.signatureChecks}`,
+    );
     console.log(`ratio (verify / cached)       ${(without / withCache).toFixed(1).padStart(10)}x`);
   } finally {
     server.close();

@@ -75,7 +75,9 @@ runBench('client', async (work, children) => {
   const roundTrip = await timed(HTTP_CALLS, http);
 
   console.log(`Client SDK against the local host (credman's own cache warm), Node ${process.version}`);
-  console.log(`burst: ${BURST} concurrent getToken on a cold client -> ${burstRequests} HTTP request(s), ${distinct} distinct token(s), all answered in ${burstMs.toFixed(0)} ms; credential asked ${credentialCalls} time(s)`);
+  console.log(
+    `burst: ${BURST} concurrent getToken on a cold client -> ${burstRequests} HTTP request(s), ${distinct} distinct token(s), all answered in ${burstMs.toFixed(0)} ms; credential asked ${credentialCalls} time(s)`,
+  );
   const row = (name: string, r: { perSecond: number; p50: number; p99: number }) =>
     `${name.padEnd(40)}${Math.round(r.perSecond).toString().padStart(11)}${r.p50.toFixed(1).padStart(10)}${r.p99.toFixed(1).padStart(10)}`;
   console.log(`${'sequential calls'.padEnd(40)}${'calls/s'.padStart(11)}${'p50 µs'.padStart(10)}${'p99 µs'.padStart(10)}`);

@@ -94,18 +94,42 @@ runBench('coldstart', async (work, children) => {
   }
 
   const cell = (v: number | string) => String(v).padStart(14);
-  const row = (label: string, values: number[], digits = 0) =>
-    `${label.padEnd(34)}${values.map((v) => cell(v.toFixed(digits))).join('')}${cell(`${(values[1] / values[0]).toFixed(2)}x`)}`;
+  const row = (label: string, values: number[], digits = 0) => `${label.padEnd(34)}${values.map((v) => cell(v.toFixed(digits))).join('')}${cell(`${(values[1] / values[0]).toFixed(2)}x`)}`;
   const m = (f: (r: (typeof results)[number]) => number[]) => results.map((r) => median(f(r)));
   console.log(`Cold start, ${RUNS} runs of each build (alternating), medians; Node ${process.version}, ${commit} = ${BASELINE}`);
   console.log(`${''.padEnd(34)}${builds.map((b) => cell(b.name)).join('')}${cell('this/baseline')}`);
   console.log('Loading every dist/functions/*.js (@azure/functions-core provided, a fresh process):');
-  console.log(row('  time ms', m((r) => r.loadMs)));
-  console.log(row('  modules loaded', results.map((r) => r.modules)));
-  console.log(row('  functions registered', results.map((r) => r.functions)));
+  console.log(
+    row(
+      '  time ms',
+      m((r) => r.loadMs),
+    ),
+  );
+  console.log(
+    row(
+      '  modules loaded',
+      results.map((r) => r.modules),
+    ),
+  );
+  console.log(
+    row(
+      '  functions registered',
+      results.map((r) => r.functions),
+    ),
+  );
   console.log('Local host start to first served token:');
-  console.log(row('  spawn to "listening" ms', m((r) => r.listening)));
-  console.log(row('  spawn to first token ms', m((r) => r.token)));
+  console.log(
+    row(
+      '  spawn to "listening" ms',
+      m((r) => r.listening),
+    ),
+  );
+  console.log(
+    row(
+      '  spawn to first token ms',
+      m((r) => r.token),
+    ),
+  );
   console.log(`  each run (ms): ${builds.map((b, i) => `${b.name}: ${results[i].token.map((t) => t.toFixed(0)).join(' ')}`).join('; ')}`);
   console.log('');
   for (const line of DEFINITION) console.log(line);

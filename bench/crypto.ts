@@ -100,8 +100,7 @@ async function main(): Promise<void> {
   const vault = await FakeKeyVault.start();
   try {
     const local = await LocalKeyWrapper.open(join(dir, 'kek.json'), () => {});
-    const keyVault = (wrapLocally: boolean) =>
-      new KeyVaultKeyWrapper(vault.keyId(), vault.credential, { clientOptions: vault.clientOptions, wrapLocally });
+    const keyVault = (wrapLocally: boolean) => new KeyVaultKeyWrapper(vault.keyId(), vault.credential, { clientOptions: vault.clientOptions, wrapLocally });
     const rows = [
       await measure('local key file', local, { seal: FAST, coldOpen: FAST }),
       await measure('Key Vault fake, local wrap', keyVault(true), { seal: FAST, coldOpen: REMOTE }),
@@ -112,7 +111,12 @@ async function main(): Promise<void> {
     const fields = Object.keys(record).length;
     const bytes = Object.values(record).reduce((n, v) => n + v.length, 0);
     console.log(`Envelope cost per record (${fields} fields, ${bytes} bytes of sealed fields), median µs, Node ${process.version}`);
-    console.log(table(['KEK', 'seal', 'open (warm DEK)', 'open (cold DEK)'], rows.map((r) => [r.wrapper, r.seal.toFixed(1), r.warmOpen.toFixed(1), r.coldOpen.toFixed(1)])));
+    console.log(
+      table(
+        ['KEK', 'seal', 'open (warm DEK)', 'open (cold DEK)'],
+        rows.map((r) => [r.wrapper, r.seal.toFixed(1), r.warmOpen.toFixed(1), r.coldOpen.toFixed(1)]),
+      ),
+    );
     console.log(`\nKey Vault calls counted at the fake (local wrap, the default), over ${RECORDS} records`);
     console.log(
       table(

@@ -109,10 +109,13 @@ class CountingClock implements DurableClock {
         this.armed--;
       }
     };
-    const handle = setTimeout(() => {
-      finish();
-      fire();
-    }, Math.max(0, Math.min(at - Date.now(), 2 ** 31 - 1)));
+    const handle = setTimeout(
+      () => {
+        finish();
+        fire();
+      },
+      Math.max(0, Math.min(at - Date.now(), 2 ** 31 - 1)),
+    );
     handle.unref();
     return () => {
       clearTimeout(handle);
@@ -228,7 +231,9 @@ async function main(): Promise<void> {
     }
   };
 
-  console.log(`credman lifecycle bench: ${N.toLocaleString('en-US')} connections, one provider, ${AZURITE_IN_PROCESS ? 'Azurite in this process' : 'embedded Azurite in a child process'}, fake Key Vault + services + local durable driver in this one (Node ${process.version}, ${availableParallelism()} cores)`);
+  console.log(
+    `credman lifecycle bench: ${N.toLocaleString('en-US')} connections, one provider, ${AZURITE_IN_PROCESS ? 'Azurite in this process' : 'embedded Azurite in a child process'}, fake Key Vault + services + local durable driver in this one (Node ${process.version}, ${availableParallelism()} cores)`,
+  );
 
   // ---- setup: provider, connections (each with the app's own access policy), tokens
   const providerBody = {
@@ -280,7 +285,9 @@ async function main(): Promise<void> {
   const sample = ids.filter((_, i) => i % Math.max(1, Math.floor(N / 50)) === 0);
   const statuses = await Promise.all(sample.map((id) => client.getStatus(lifecycleId(id))));
   const running = statuses.filter((s) => s.runtimeStatus === 'Running').length;
-  console.log(`schedule: ${N} startNew through DurableClient (${CONCURRENCY} at a time) returned in ${secs(startedMs)} s; all ${clock.armed} asleep on their timers after ${took.text(N, 'instances')}`);
+  console.log(
+    `schedule: ${N} startNew through DurableClient (${CONCURRENCY} at a time) returned in ${secs(startedMs)} s; all ${clock.armed} asleep on their timers after ${took.text(N, 'instances')}`,
+  );
   console.log(
     `          memory: RSS ${deltaMB(after.rss - before.rss)} MB (now ${MB(after.rss)} MB), heap ${deltaMB(after.heap - before.heap)} MB (now ${MB(after.heap)} MB) = ${((after.heap - before.heap) / N / 1024).toFixed(1)} KiB heap per sleeping instance` +
       `${AZURITE_IN_PROCESS ? " (includes Azurite's in-memory copy of the durable tables)" : ''}; sample of ${sample.length}: ${running} Running`,

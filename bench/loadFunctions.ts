@@ -10,7 +10,9 @@ import { installCoreApi } from '../local/host/coreApi';
 const app = resolve(process.argv[2] ?? join(__dirname, '..', '..'));
 const core = installCoreApi('4.0.0-credman-bench');
 const dir = join(app, 'dist/functions');
-const files = readdirSync(dir).filter((f) => f.endsWith('.js')).sort();
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.js'))
+  .sort();
 const before = Object.keys(require.cache).length;
 const started = process.hrtime.bigint();
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- loads each compiled function file in turn, as the worker does, to time it

@@ -37,7 +37,10 @@ export function topFunctions(profile: CpuProfile, top = 15): string[] {
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
   const busy = [...counts.values()].reduce((a, b) => a + b, 0) || 1;
-  return [...counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, v]) => `${((v / busy) * 100).toFixed(1).padStart(5)} %  ${k}`);
+  return [...counts.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([k, v]) => `${((v / busy) * 100).toFixed(1).padStart(5)} %  ${k}`);
 }
 
 export function summariseProfile(profile: CpuProfile, top = 15): string[] {

@@ -67,9 +67,13 @@ runBench('token', async (work, children) => {
   console.log(row('credman, cache off (store+decrypt)', uncachedRun));
   console.log(`cached / bare:       ${((cachedRun.rps / bareRun.rps) * 100).toFixed(1)} %`);
   console.log(`cached / cache off:  ${(cachedRun.rps / uncachedRun.rps).toFixed(1)}x`);
-  console.log(`per 1,000 warm requests: KEK unwraps (Key Vault calls in Azure) ${per1000(afterStats.kekUnwraps - beforeStats.kekUnwraps, cachedRun.total)}, ` +
-    `Table requests ${per1000(tableDuringCached, cachedRun.total)}, identity-provider calls ${per1000(afterStats.identityProviderCalls - beforeStats.identityProviderCalls, cachedRun.total)}`);
-  console.log(`per 1,000 cache-off requests: Table reads ${per1000(tableDuringUncached, uncachedRun.total)}, KEK unwraps ${per1000(uStatsAfter.kekUnwraps - uStatsBefore.kekUnwraps, uncachedRun.total)} (the DEK cache stays on)`);
+  console.log(
+    `per 1,000 warm requests: KEK unwraps (Key Vault calls in Azure) ${per1000(afterStats.kekUnwraps - beforeStats.kekUnwraps, cachedRun.total)}, ` +
+      `Table requests ${per1000(tableDuringCached, cachedRun.total)}, identity-provider calls ${per1000(afterStats.identityProviderCalls - beforeStats.identityProviderCalls, cachedRun.total)}`,
+  );
+  console.log(
+    `per 1,000 cache-off requests: Table reads ${per1000(tableDuringUncached, uncachedRun.total)}, KEK unwraps ${per1000(uStatsAfter.kekUnwraps - uStatsBefore.kekUnwraps, uncachedRun.total)} (the DEK cache stays on)`,
+  );
 
   if (PROFILE) {
     await cached.stop();

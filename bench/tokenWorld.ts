@@ -47,16 +47,20 @@ export async function startTokenWorld(work: string, children: Child[]): Promise<
     tableCounts: async () => (await (await fetch(`http://127.0.0.1:${storage.port}/__counts`)).json()) as { get: number; other: number },
     async host(name, env = {}, nodeArgs = [], appRoot = ROOT) {
       const dataDir = join(work, name);
-      const h = await spawnChild([...nodeArgs, join(appRoot, 'dist/local/start.js')], {
-        CREDMAN_LOCAL_PORT: '0',
-        CREDMAN_LOCAL_DATA_DIR: dataDir,
-        CREDMAN_LOCAL_KEK_FILE: join(work, 'kek.json'),
-        CREDMAN_STORAGE_CONNECTION_STRING: connectionString,
-        // Two hosts on one storage must not both run orchestrations.
-        CREDMAN_LOCAL_DURABLE: 'false',
-        CREDMAN_LOCAL_TIMERS: 'false',
-        ...env,
-      }, /listening on http:\/\/localhost:(\d+)\/api/);
+      const h = await spawnChild(
+        [...nodeArgs, join(appRoot, 'dist/local/start.js')],
+        {
+          CREDMAN_LOCAL_PORT: '0',
+          CREDMAN_LOCAL_DATA_DIR: dataDir,
+          CREDMAN_LOCAL_KEK_FILE: join(work, 'kek.json'),
+          CREDMAN_STORAGE_CONNECTION_STRING: connectionString,
+          // Two hosts on one storage must not both run orchestrations.
+          CREDMAN_LOCAL_DURABLE: 'false',
+          CREDMAN_LOCAL_TIMERS: 'false',
+          ...env,
+        },
+        /listening on http:\/\/localhost:(\d+)\/api/,
+      );
       children.push(h);
       const issuer = await DevIssuer.loadOrCreate(dataDir, devIssuerUrl(h.port));
       return { ...h, issuer, api: `http://localhost:${h.port}/api` };

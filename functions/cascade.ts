@@ -11,9 +11,7 @@ df.app.orchestration('providerCascade', deleteProviderCascade);
 
 df.app.activity('cascadeDeletePage', {
   extraInputs: [durableClientInput],
-  handler: activity(async (providerId: string, context: InvocationContext) =>
-    (await getServices()).providers.deletePage(providerId, (connections) => endLifecycles(context, connections)),
-  ),
+  handler: activity(async (providerId: string, context: InvocationContext) => (await getServices()).providers.deletePage(providerId, (connections) => endLifecycles(context, connections))),
 });
 
 df.app.activity('cascadeFinish', {

@@ -68,7 +68,11 @@ function page(fn: (request: HttpRequest, context: InvocationContext) => Promise<
         return hardened({ status: err.status, headers: { ...PAGE_HEADERS, ...err.headers }, body: renderPage({ name: 'failed', status: err.status, code: err.code, message: err.message }) });
       }
       context.error(`Unhandled ${err instanceof Error ? err.name : typeof err} in invocation ${context.invocationId}`);
-      return hardened({ status: 500, headers: PAGE_HEADERS, body: renderPage({ name: 'failed', status: 500, code: 'InternalError', message: `The server failed to handle the request (invocation ${context.invocationId}).` }) });
+      return hardened({
+        status: 500,
+        headers: PAGE_HEADERS,
+        body: renderPage({ name: 'failed', status: 500, code: 'InternalError', message: `The server failed to handle the request (invocation ${context.invocationId}).` }),
+      });
     }
   };
 }

@@ -18,9 +18,7 @@ export async function health() {
     if (!(err instanceof CredmanError) || !err.expose) throw err;
     report = { status: 'Unhealthy', error: { code: err.code, message: err.message } };
   }
-  return report.status === 'Healthy'
-    ? json(200, report)
-    : { ...json(503, report), headers: { 'Content-Type': 'application/json; charset=utf-8', 'Retry-After': '10' } };
+  return report.status === 'Healthy' ? json(200, report) : { ...json(503, report), headers: { 'Content-Type': 'application/json; charset=utf-8', 'Retry-After': '10' } };
 }
 
 export async function openApi() {

@@ -35,10 +35,7 @@ export async function startAzurite(options: { port?: number; persistDir?: string
   const dbPath = inMemory ? '__azurite_db_table__.json' : join(options.persistDir as string, 'azurite-table.json');
   // Positional: host, port, keepAlive, dbPath, debugLog, accessLog, accessLogStream, debugLogPath,
   // loose, skipApiVersionCheck, cert, key, pwd, oauth, disableProductStyleUrl, inMemory.
-  const config = new TableConfiguration(
-    '127.0.0.1', options.port ?? 0, 5, dbPath, false, false, undefined, undefined,
-    false, true, '', '', '', undefined, true, inMemory,
-  );
+  const config = new TableConfiguration('127.0.0.1', options.port ?? 0, 5, dbPath, false, false, undefined, undefined, false, true, '', '', '', undefined, true, inMemory);
   const server = new TableServer(config);
   await server.start();
   return {

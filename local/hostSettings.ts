@@ -37,7 +37,12 @@ export function loadLocalHostSettings(env: Record<string, string | undefined>): 
   if (!parsed.success) {
     throw new Error(`Invalid local host setting: ${parsed.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`).join('; ')}`);
   }
-  return { port: parsed.data.CREDMAN_LOCAL_PORT, dataDir: parsed.data.CREDMAN_LOCAL_DATA_DIR, durable: parsed.data.CREDMAN_LOCAL_DURABLE === 'true', timers: parsed.data.CREDMAN_LOCAL_TIMERS === 'true' };
+  return {
+    port: parsed.data.CREDMAN_LOCAL_PORT,
+    dataDir: parsed.data.CREDMAN_LOCAL_DATA_DIR,
+    durable: parsed.data.CREDMAN_LOCAL_DURABLE === 'true',
+    timers: parsed.data.CREDMAN_LOCAL_TIMERS === 'true',
+  };
 }
 
 /** The dev issuer lives on the local host itself, outside /api, like an IdP's well-known paths. */

@@ -21,8 +21,15 @@ function entryPoints(): string[] {
   const main = (JSON.parse(readFileSync(join(APP_ROOT, 'package.json'), 'utf8')) as { main: string }).main;
   const pattern = join(APP_ROOT, main);
   if (!basename(pattern).includes('*')) return [pattern];
-  const re = new RegExp(`^${basename(pattern).replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
-  return readdirSync(dirname(pattern)).filter((f) => re.test(f)).sort().map((f) => join(dirname(pattern), f));
+  const re = new RegExp(
+    `^${basename(pattern)
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')}$`,
+  );
+  return readdirSync(dirname(pattern))
+    .filter((f) => re.test(f))
+    .sort()
+    .map((f) => join(dirname(pattern), f));
 }
 
 /** The task hub host.json names, as the Durable Functions extension reads it (its default otherwise). */
@@ -40,28 +47,32 @@ async function main(): Promise<void> {
   const table: { routes: HttpRoute[] } = { routes: [] };
   let issuer: DevIssuer | undefined;
   let durable: DurableDriver | undefined;
-  const server = createHostServer(table, [
-    // The durable extension's webhook API (the management URLs handed to callers).
-    (req, res) => durable?.handleHttp(req, res) ?? false,
-    (req, res) => {
-      if (req.url !== `/dev-issuer${DEV_ISSUER_JWKS_PATH}` || !issuer) return false;
-      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(issuer.jwks()));
-      return true;
-    },
-    // Counters of costly work (KEK unwraps, identity-provider calls…), for the bench and the curious.
-    (req, res) => {
-      if (req.url !== '/admin/stats' || req.socket.remoteAddress?.replace('::ffff:', '') !== '127.0.0.1') return false;
-      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(metrics));
-      return true;
-    },
-    // Like the Functions host's admin API: what the app registered, with its metadata.
-    (req, res) => {
-      if (req.url !== '/admin/functions' || req.socket.remoteAddress?.replace('::ffff:', '') !== '127.0.0.1') return false;
-      const list = table.routes.map((r) => ({ name: r.registration.metadata.name, route: r.template, methods: r.methods, trigger: r.trigger.type, authLevel: r.trigger.authLevel }));
-      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(list));
-      return true;
-    },
-  ], { durableClient: (binding) => durable?.extraInput(binding) });
+  const server = createHostServer(
+    table,
+    [
+      // The durable extension's webhook API (the management URLs handed to callers).
+      (req, res) => durable?.handleHttp(req, res) ?? false,
+      (req, res) => {
+        if (req.url !== `/dev-issuer${DEV_ISSUER_JWKS_PATH}` || !issuer) return false;
+        res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(issuer.jwks()));
+        return true;
+      },
+      // Counters of costly work (KEK unwraps, identity-provider calls…), for the bench and the curious.
+      (req, res) => {
+        if (req.url !== '/admin/stats' || req.socket.remoteAddress?.replace('::ffff:', '') !== '127.0.0.1') return false;
+        res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(metrics));
+        return true;
+      },
+      // Like the Functions host's admin API: what the app registered, with its metadata.
+      (req, res) => {
+        if (req.url !== '/admin/functions' || req.socket.remoteAddress?.replace('::ffff:', '') !== '127.0.0.1') return false;
+        const list = table.routes.map((r) => ({ name: r.registration.metadata.name, route: r.template, methods: r.methods, trigger: r.trigger.type, authLevel: r.trigger.authLevel }));
+        res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(list));
+        return true;
+      },
+    ],
+    { durableClient: (binding) => durable?.extraInput(binding) },
+  );
   await new Promise<void>((ok, fail) => server.once('error', fail).listen(host.port, '127.0.0.1', ok));
   const port = (server.address() as AddressInfo).port;
   const baseUrl = `http://localhost:${port}`;
@@ -97,29 +108,41 @@ async function main(): Promise<void> {
   // (CREDMAN_LOCAL_DURABLE=false leaves it out, as a Functions host without the extension would).
   const hub = taskHubName();
   // The driver and the timers are loaded only when on (a host serving the token path alone starts faster).
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  if (host.durable) durable = new (require('./durable/driver') as typeof import('./durable/driver')).DurableDriver({
-    registrations: core.registrations,
-    storage: {
-      connectionString: process.env.CREDMAN_STORAGE_CONNECTION_STRING,
-      tableEndpoint: process.env.CREDMAN_TABLE_ENDPOINT,
-      tablePrefix: process.env.CREDMAN_TABLE_PREFIX || 'credman',
-      // eslint-disable-next-line @typescript-eslint/no-require-imports -- only for storage by identity
-      credential: () => new (require('@azure/identity') as typeof import('@azure/identity')).DefaultAzureCredential(),
-    },
-    webhookBaseUrl: `${baseUrl}/runtime/webhooks/durabletask`,
-    ...(hub === undefined ? {} : { taskHubName: hub }),
-  });
+  if (host.durable)
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    durable = new (require('./durable/driver') as typeof import('./durable/driver')).DurableDriver({
+      registrations: core.registrations,
+      storage: {
+        connectionString: process.env.CREDMAN_STORAGE_CONNECTION_STRING,
+        tableEndpoint: process.env.CREDMAN_TABLE_ENDPOINT,
+        tablePrefix: process.env.CREDMAN_TABLE_PREFIX || 'credman',
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- only for storage by identity
+        credential: () => new (require('@azure/identity') as typeof import('@azure/identity')).DefaultAzureCredential(),
+      },
+      webhookBaseUrl: `${baseUrl}/runtime/webhooks/durabletask`,
+      ...(hub === undefined ? {} : { taskHubName: hub }),
+    });
   await durable?.start();
   table.routes = httpRoutes(core.registrations);
   // The timer extension's part: app.timer functions on their schedules (CREDMAN_LOCAL_TIMERS=false leaves them out).
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const timers = host.timers ? new (require('./host/timers') as typeof import('./host/timers')).TimerScheduler({ registrations: core.registrations, inputs: { durableClient: (binding) => durable?.extraInput(binding) } }) : undefined;
+  const timers = host.timers
+    ? // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when timers run
+      new (require('./host/timers') as typeof import('./host/timers')).TimerScheduler({ registrations: core.registrations, inputs: { durableClient: (binding) => durable?.extraInput(binding) } })
+    : undefined;
   timers?.start();
 
   console.log(`credman local host listening on ${baseUrl}/api (${table.routes.length} HTTP functions, storage: ${azurite ? 'embedded Azurite, in memory' : 'configured'})`);
   console.log(durable ? `  durable functions: task hub ${durable.taskHubName}, the extension's RPC endpoint at ${durable.rpcBaseUrl}` : '  durable functions: off (CREDMAN_LOCAL_DURABLE=false)');
-  console.log(timers ? `  timers: ${timers.timers().map((t) => `${t.name} (${t.schedule}, next ${t.next?.toISOString()})`).join(', ') || 'none'}` : '  timers: off (CREDMAN_LOCAL_TIMERS=false)');
+  console.log(
+    timers
+      ? `  timers: ${
+          timers
+            .timers()
+            .map((t) => `${t.name} (${t.schedule}, next ${t.next?.toISOString()})`)
+            .join(', ') || 'none'
+        }`
+      : '  timers: off (CREDMAN_LOCAL_TIMERS=false)',
+  );
   console.log(`  get a dev admin token:  TOKEN=$(npm run -s token -- --admin)`);
   console.log(`  first call:             curl -H "Authorization: Bearer $TOKEN" ${baseUrl}/api/identityProviders`);
 

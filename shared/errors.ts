@@ -14,12 +14,7 @@ export class CredmanError extends Error {
   readonly details: ErrorDetail[];
   readonly headers: Record<string, string>;
 
-  constructor(
-    code: string,
-    status: number,
-    message: string,
-    options: { details?: ErrorDetail[]; headers?: Record<string, string>; cause?: unknown } = {},
-  ) {
+  constructor(code: string, status: number, message: string, options: { details?: ErrorDetail[]; headers?: Record<string, string>; cause?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
@@ -133,15 +128,7 @@ export class DecryptionError extends CredmanError {
 }
 
 /** Why a stored record was refused: see docs/storage.md, "Tamper detection". */
-export type TamperReason =
-  | 'Tampered'
-  | 'Malformed'
-  | 'UnwrapFailed'
-  | 'UnknownKeyVersion'
-  | 'MacMismatch'
-  | 'Unprotected'
-  | 'Rollback'
-  | 'IntegrityKeyMissing';
+export type TamperReason = 'Tampered' | 'Malformed' | 'UnwrapFailed' | 'UnknownKeyVersion' | 'MacMismatch' | 'Unprotected' | 'Rollback' | 'IntegrityKeyMissing';
 
 /**
  * A stored row failed its integrity check (changed, inserted or rolled back by someone writing the

@@ -106,22 +106,13 @@ export async function createServices(settings: Settings, deps: ServiceDeps): Pro
     forceRefresh: settings.forceRefresh,
     log: (level, message) => deps.log(level, message),
   });
-  const tokens = new TokenService(
-    new AccessCheck(
-      policies,
-      connectionTokens,
-      settings.tokenCache.enabled ? settings.tokenCache.policyTtlMs : 0,
-    ),
-    refresher,
-    { cacheEnabled: settings.tokenCache.enabled, appIdentity: settings.appIdentity },
-  );
+  const tokens = new TokenService(new AccessCheck(policies, connectionTokens, settings.tokenCache.enabled ? settings.tokenCache.policyTtlMs : 0), refresher, {
+    cacheEnabled: settings.tokenCache.enabled,
+    appIdentity: settings.appIdentity,
+  });
   const forget = (providerId: string, connectionId: string) => tokens.forget(providerId, connectionId);
   const webhookStore = new WebhookStore(tables.webhooks, cipher, integrity);
-  const webhooks = new WebhookService(
-    webhookStore,
-    new WebhookPublisher(webhookStore, { allowPrivateNetworks: settings.outbound.allowPrivateNetworks, log: deps.log }),
-    settings.outbound,
-  );
+  const webhooks = new WebhookService(webhookStore, new WebhookPublisher(webhookStore, { allowPrivateNetworks: settings.outbound.allowPrivateNetworks, log: deps.log }), settings.outbound);
 
   return {
     settings,
@@ -130,7 +121,13 @@ export async function createServices(settings: Settings, deps: ServiceDeps): Pro
     }),
     providers: new ProviderService(providers, connections, policies, settings.publicBaseUrl, idp, forget),
     connections: new ConnectionService(providers, connections, policies, settings.appIdentity, tokens, idp),
-    accessPolicies: new AccessPolicyService(providers, connections, policies, settings.auth.issuers.map((i) => i.issuer), forget),
+    accessPolicies: new AccessPolicyService(
+      providers,
+      connections,
+      policies,
+      settings.auth.issuers.map((i) => i.issuer),
+      forget,
+    ),
     consent: new ConsentService(providers, connections, new ConsentStateStore(tables.consentStates, cipher, integrity), refresher, idp, {
       publicBaseUrl: settings.publicBaseUrl,
       allowedRedirectOrigins: settings.consent.allowedRedirectOrigins,
@@ -140,17 +137,11 @@ export async function createServices(settings: Settings, deps: ServiceDeps): Pro
     refresher,
     health: new Health(tables, wrapper),
     webhooks,
-    lifecycle: new LifecycleService(
-      providers,
-      connectionTokens,
-      tokens,
-      { ...settings.lifecycle, minValidityMs: DEFAULT_MIN_VALIDITY_SECONDS * 1000 },
-      webhooks.publisher,
-      (message) => deps.log('info', message),
+    lifecycle: new LifecycleService(providers, connectionTokens, tokens, { ...settings.lifecycle, minValidityMs: DEFAULT_MIN_VALIDITY_SECONDS * 1000 }, webhooks.publisher, (message) =>
+      deps.log('info', message),
     ),
     maintenance: {
-      rewrapPage: (table, continuation) =>
-        rewrapPage(tables[table], cipher, continuation, undefined, undefined, table === 'providers' || table === 'webhooks' ? isProtectedOrKey : undefined),
+      rewrapPage: (table, continuation) => rewrapPage(tables[table], cipher, continuation, undefined, undefined, table === 'providers' || table === 'webhooks' ? isProtectedOrKey : undefined),
     },
   };
 }

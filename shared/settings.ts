@@ -4,9 +4,12 @@ import { parseAllowList } from './net/destination';
 // Every setting the app reads, with its default and why it exists. `loadSettings` runs once at
 // start-up; nothing else reads process.env. local.settings.sample.json lists the same names.
 
-const csv = z
-  .string()
-  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
+const csv = z.string().transform((s) =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean),
+);
 
 const trustedIssuer = z
   .object({
@@ -19,14 +22,17 @@ const trustedIssuer = z
   })
   .strict();
 
-const issuersJson = z.string().transform((s, ctx) => {
-  try {
-    return JSON.parse(s) as unknown;
-  } catch {
-    ctx.addIssue({ code: 'custom', message: 'must be a JSON array of { issuer, jwksUri, audiences? }' });
-    return z.NEVER;
-  }
-}).pipe(z.array(trustedIssuer).min(1));
+const issuersJson = z
+  .string()
+  .transform((s, ctx) => {
+    try {
+      return JSON.parse(s) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be a JSON array of { issuer, jwksUri, audiences? }' });
+      return z.NEVER;
+    }
+  })
+  .pipe(z.array(trustedIssuer).min(1));
 
 const positiveInt = (def: number) => z.coerce.number().int().positive().default(def);
 
@@ -37,7 +43,10 @@ export const settingsSchema = z
     /** Table endpoint reached with the app's managed identity, e.g. https://acct.table.core.windows.net. */
     CREDMAN_TABLE_ENDPOINT: z.url().optional(),
     /** Prefix of every table name, so that several instances (or test runs) share an account. */
-    CREDMAN_TABLE_PREFIX: z.string().regex(/^[A-Za-z][A-Za-z0-9]{0,29}$/).default('credman'),
+    CREDMAN_TABLE_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9]{0,29}$/)
+      .default('credman'),
     /** Key-encryption key: `keyvault` in Azure, `local` (a key file, not for production) on a laptop. */
     CREDMAN_KEK_PROVIDER: z.enum(['keyvault', 'local']).default('keyvault'),
     /** Key Vault key identifier without version, e.g. https://vault.vault.azure.net/keys/credman-kek. */
@@ -110,7 +119,12 @@ export const settingsSchema = z
     /** A connection counts as in use (its lifecycle refreshes ahead) for this many hours after a token read. */
     CREDMAN_LIFECYCLE_ACTIVE_WINDOW_HOURS: z.coerce.number().int().min(1).max(8760).default(24),
     /** While a connection waits for consent, its reauthorization notice is repeated this often (seconds). */
-    CREDMAN_LIFECYCLE_REMINDER_SECONDS: z.coerce.number().int().min(1).max(30 * 86400).default(86400),
+    CREDMAN_LIFECYCLE_REMINDER_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(30 * 86400)
+      .default(86400),
   })
   .superRefine((s, ctx) => {
     if (!s.CREDMAN_STORAGE_CONNECTION_STRING && !s.CREDMAN_TABLE_ENDPOINT) {
@@ -126,9 +140,7 @@ export const settingsSchema = z
 
 export interface Settings {
   readonly storage: { readonly connectionString?: string; readonly tableEndpoint?: string; readonly tablePrefix: string };
-  readonly kek:
-    | { readonly provider: 'keyvault'; readonly keyId: string }
-    | { readonly provider: 'local'; readonly file: string };
+  readonly kek: { readonly provider: 'keyvault'; readonly keyId: string } | { readonly provider: 'local'; readonly file: string };
   readonly dekCache: { readonly ttlMs: number; readonly maxEntries: number };
   readonly auth: {
     readonly issuers: ReadonlyArray<{ readonly issuer: string; readonly jwksUri: string; readonly audiences: readonly string[]; readonly kind?: 'entra' | 'oidc' }>;
@@ -182,13 +194,12 @@ const RENAMED: Record<string, string> = {
 export function loadSettings(env: Record<string, string | undefined>): Settings {
   // App settings are often present but blank (a template's placeholders): blank means unset.
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ''));
-  const renamed = Object.keys(RENAMED).filter((k) => k in present).map((k) => `${k}: renamed; set ${RENAMED[k]} instead`);
+  const renamed = Object.keys(RENAMED)
+    .filter((k) => k in present)
+    .map((k) => `${k}: renamed; set ${RENAMED[k]} instead`);
   const parsed = settingsSchema.safeParse(present);
   if (!parsed.success || renamed.length) {
-    throw new SettingsError([
-      ...renamed,
-      ...(parsed.error?.issues ?? []).map((i) => `${i.path.length ? String(i.path[0]) : 'settings'}: ${i.message}`),
-    ]);
+    throw new SettingsError([...renamed, ...(parsed.error?.issues ?? []).map((i) => `${i.path.length ? String(i.path[0]) : 'settings'}: ${i.message}`)]);
   }
   const s = parsed.data;
   const audiences = s.CREDMAN_AUTH_AUDIENCES;
@@ -198,10 +209,7 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
       tableEndpoint: s.CREDMAN_TABLE_ENDPOINT,
       tablePrefix: s.CREDMAN_TABLE_PREFIX,
     },
-    kek:
-      s.CREDMAN_KEK_PROVIDER === 'keyvault'
-        ? { provider: 'keyvault' as const, keyId: s.CREDMAN_KEY_VAULT_KEY_ID as string }
-        : { provider: 'local' as const, file: s.CREDMAN_LOCAL_KEK_FILE },
+    kek: s.CREDMAN_KEK_PROVIDER === 'keyvault' ? { provider: 'keyvault' as const, keyId: s.CREDMAN_KEY_VAULT_KEY_ID as string } : { provider: 'local' as const, file: s.CREDMAN_LOCAL_KEK_FILE },
     dekCache: { ttlMs: s.CREDMAN_DEK_CACHE_TTL_SECONDS * 1000, maxEntries: s.CREDMAN_DEK_CACHE_MAX_ENTRIES },
     auth: {
       issuers: s.CREDMAN_AUTH_ISSUERS.map((i) => ({ ...i, audiences: i.audiences ?? audiences })),

@@ -38,7 +38,10 @@ export class CredmanClient {
   }
 
   async getToken(providerId: string, connectionId: string, options: GetTokenOptions = {}): Promise<CredmanToken> {
-    for (const [name, id] of [['providerId', providerId], ['connectionId', connectionId]] as const) {
+    for (const [name, id] of [
+      ['providerId', providerId],
+      ['connectionId', connectionId],
+    ] as const) {
       if (typeof id !== 'string' || !IDENTIFIER.test(id)) {
         throw new CredmanError(SdkErrorCode.InvalidIdentifier, `The ${name} is not a valid identifier.`);
       }
@@ -110,8 +113,7 @@ export class CredmanClient {
   }
 }
 
-const isRetryable = (err: CredmanError): boolean =>
-  isRetryableStatus(err.status) || err.code === SdkErrorCode.NetworkError || err.code === SdkErrorCode.Timeout;
+const isRetryable = (err: CredmanError): boolean => isRetryableStatus(err.status) || err.code === SdkErrorCode.NetworkError || err.code === SdkErrorCode.Timeout;
 
 const copy = (t: CredmanToken): CredmanToken => ({ ...t, ...(t.expiresOn ? { expiresOn: new Date(t.expiresOn.getTime()) } : {}), claims: { ...t.claims } });
 

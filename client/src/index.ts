@@ -4,13 +4,5 @@ export { type CredmanToken } from './response';
 export { NO_EXPIRY_RECHECK_SECONDS } from './tokenCache';
 export { type TokenResponseBody, type ErrorBody, type ErrorDetailBody } from './contract';
 export { fromFile, fromGitHubActions, DEFAULT_TOKEN_FILE, type GitHubActionsOptions } from './platformToken';
-export {
-  CredmanError,
-  CredmanAuthError,
-  CredmanConnectionError,
-  CredmanUnavailableError,
-  SdkErrorCode,
-  type CredmanErrorDetail,
-  type CredmanErrorOptions,
-} from './errors';
+export { CredmanError, CredmanAuthError, CredmanConnectionError, CredmanUnavailableError, SdkErrorCode, type CredmanErrorDetail, type CredmanErrorOptions } from './errors';
 export { parseRetryAfter } from './retry';

@@ -36,10 +36,12 @@ async function readError(res: Response): Promise<CredmanError> {
   const Err = errorClassFor(status);
   const common = { status, ...(retryAfter === undefined ? {} : { retryAfter }) };
   const isJson = /^application\/(?:[\w.+-]+\+)?json\b/i.test(res.headers.get('content-type') ?? '');
-  const body = isJson ? await readJson(res).catch((err: unknown) => {
+  const body = isJson
+    ? await readJson(res).catch((err: unknown) => {
         if (isAbort(err)) throw err;
         return undefined;
-      }) : await discard(res);
+      })
+    : await discard(res);
   const e = parseErrorBody(body)?.error;
   if (e && CODE.test(e.code)) return new Err(e.code, e.message, { ...common, details: e.details });
   const what = status >= 300 && status < 400 ? 'a redirect, which is not followed' : 'a body that is not its error shape';

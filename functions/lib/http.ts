@@ -1,13 +1,6 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { z } from 'zod';
-import {
-  CredmanError,
-  InvalidJsonError,
-  InvalidQueryError,
-  PayloadTooLargeError,
-  UnsupportedMediaTypeError,
-  ValidationError,
-} from '../../shared/errors';
+import { CredmanError, InvalidJsonError, InvalidQueryError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../../shared/errors';
 import { topSchema, type ErrorBody } from '../../shared/model/schemas';
 import type { Page } from '../../shared/store/paging';
 

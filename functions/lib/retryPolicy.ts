@@ -116,13 +116,7 @@ export interface Resumable {
  * the input and in the custom status (`status`, what the orchestration reports, beside them).
  * A permanent fault, or one that outlasted `maxResumes`, ends the orchestration Failed, naming it.
  */
-export function* resumeLater(
-  context: OrchestrationContext,
-  err: unknown,
-  progress: object,
-  resumes: number,
-  options: { maxResumes: number; status?: object },
-): Generator<Task, undefined, unknown> {
+export function* resumeLater(context: OrchestrationContext, err: unknown, progress: object, resumes: number, options: { maxResumes: number; status?: object }): Generator<Task, undefined, unknown> {
   const fault = faultOf(err);
   const status = { ...options.status, resumes, lastError: fault.code };
   if (!fault.transient) {

@@ -146,7 +146,9 @@ export class DurableDriver {
     this.started = true;
     // Every storage request has a timeout (the store's clients); this says what start waited for.
     await this.store.ensureTables().catch((err: unknown) => {
-      throw new Error(`durable driver: could not create its tables ${this.store.instances.tableName} and ${this.store.history.tableName}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new Error(`durable driver: could not create its tables ${this.store.instances.tableName} and ${this.store.history.tableName}: ${err instanceof Error ? err.message : String(err)}`, {
+        cause: err,
+      });
     });
     this.server = createServer((req, res) => {
       if (!this.handleHttp(req, res)) res.writeHead(404).end();
@@ -438,14 +440,14 @@ export class DurableDriver {
   private async load(instanceId: string): Promise<void> {
     const row = await this.store.getInstance(instanceId);
     if (!row) return;
-    const [stored, messages, executions] = await Promise.all([
-      this.store.readHistory(instanceId, row.executionId),
-      this.store.readMessages(instanceId),
-      this.store.historyExecutions(instanceId),
-    ]);
+    const [stored, messages, executions] = await Promise.all([this.store.readHistory(instanceId, row.executionId), this.store.readMessages(instanceId), this.store.historyExecutions(instanceId)]);
     if (stored.torn.length) await this.store.deleteRows(instanceId, stored.torn);
     const consumed = messages.filter((m) => stored.consumed.has(m.key));
-    if (consumed.length) await this.store.deleteRows(instanceId, consumed.map((m) => m.key));
+    if (consumed.length)
+      await this.store.deleteRows(
+        instanceId,
+        consumed.map((m) => m.key),
+      );
     for (const other of executions) if (other !== row.executionId) await this.store.deleteExecution(instanceId, other);
     const live = this.track(
       row,
@@ -809,7 +811,10 @@ export class DurableDriver {
     if (!registration) {
       const known = this.orchestratorNames();
       return {
-        outcome: { status: 'Failed', output: `The function '${row.name}' doesn't exist, is disabled, or is not an orchestrator function. Additional info: The following are the known orchestrator functions: '${known.join("', '")}'.` },
+        outcome: {
+          status: 'Failed',
+          output: `The function '${row.name}' doesn't exist, is disabled, or is not an orchestrator function. Additional info: The following are the known orchestrator functions: '${known.join("', '")}'.`,
+        },
         decisions: [],
       };
     }
@@ -972,10 +977,7 @@ function closingEvents(now: number, outcome: Outcome, decisions: Decision[]): Hi
   return tail;
 }
 
-type Outcome =
-  | { status: 'Running'; output: null }
-  | { status: 'Completed' | 'Failed' | 'Terminated'; output: string | null }
-  | { status: 'ContinuedAsNew'; input: string | null; output: null };
+type Outcome = { status: 'Running'; output: null } | { status: 'Completed' | 'Failed' | 'Terminated'; output: string | null } | { status: 'ContinuedAsNew'; input: string | null; output: null };
 
 /**
  * How an activity's exception reaches the orchestrator, as in Azure: the worker reports its

@@ -206,9 +206,7 @@ class Replayer {
         return task;
       }
       default:
-        throw new ReplayFailure(
-          `${ACTION_NAMES[action.actionType] ?? `Action type ${action.actionType}`} is not supported by the local durable driver (see docs/local-host.md, "Durable functions").`,
-        );
+        throw new ReplayFailure(`${ACTION_NAMES[action.actionType] ?? `Action type ${action.actionType}`} is not supported by the local durable driver (see docs/local-host.md, "Durable functions").`);
     }
   }
 

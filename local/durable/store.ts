@@ -51,10 +51,7 @@ export interface InstanceRow {
   customStatus: string | null;
 }
 
-export type Message = (
-  | { key: string; kind: 'start'; executionId: string; name: string; input: string | null }
-  | { key: string; kind: 'event'; executionId: string | null; event: HistoryEvent }
-) & {
+export type Message = ({ key: string; kind: 'start'; executionId: string; name: string; input: string | null } | { key: string; kind: 'event'; executionId: string | null; event: HistoryEvent }) & {
   /** In memory only: when a client-sent message may be taken (the driver's `clientMessageDelayMs`); a restarted host takes it at once. */
   visibleAt?: number;
 };
@@ -117,8 +114,7 @@ export class DurableStore {
     if (!options.connectionString && (!options.tableEndpoint || !options.credential)) {
       throw new Error('The durable driver needs CREDMAN_STORAGE_CONNECTION_STRING or CREDMAN_TABLE_ENDPOINT.');
     }
-    const make = (suffix: string) =>
-      tableClient(options, `${options.tablePrefix}${suffix}`, options.credential as () => TokenCredential, { timeoutMs: options.requestTimeoutMs, log: options.log });
+    const make = (suffix: string) => tableClient(options, `${options.tablePrefix}${suffix}`, options.credential as () => TokenCredential, { timeoutMs: options.requestTimeoutMs, log: options.log });
     this.instances = make('DurableInstances');
     this.history = make('DurableHistory');
   }
@@ -191,10 +187,7 @@ export class DurableStore {
     });
     const all: { key: string; event: HistoryEvent; messageKeys: string[] }[] = [];
     for await (const row of rows) {
-      const messageKeys = [
-        ...(typeof row.MessageKey === 'string' ? [row.MessageKey] : []),
-        ...(typeof row.MessageKeys === 'string' ? (JSON.parse(row.MessageKeys) as string[]) : []),
-      ];
+      const messageKeys = [...(typeof row.MessageKey === 'string' ? [row.MessageKey] : []), ...(typeof row.MessageKeys === 'string' ? (JSON.parse(row.MessageKeys) as string[]) : [])];
       all.push({ key: row.rowKey as string, event: JSON.parse(getText(row, 'Data') ?? 'null') as HistoryEvent, messageKeys });
     }
     let end = all.length;
@@ -220,12 +213,7 @@ export class DurableStore {
    * `messageKeys` messages consumed by it without an event of their own (by an execution that
    * continued as new in the same episode).
    */
-  async appendHistory(
-    instanceId: string,
-    executionId: string,
-    firstSeq: number,
-    items: { event: HistoryEvent; messageKey?: string; messageKeys?: string[] }[],
-  ): Promise<void> {
+  async appendHistory(instanceId: string, executionId: string, firstSeq: number, items: { event: HistoryEvent; messageKey?: string; messageKeys?: string[] }[]): Promise<void> {
     const actions: TransactionAction[] = items.map(({ event, messageKey, messageKeys }, i) => {
       const entity: Record<string, unknown> = { partitionKey: instanceId, rowKey: `h.${executionId}.${pad(firstSeq + i, 8)}`, EventType: event.EventType };
       putText(entity, 'Data', JSON.stringify(event));

@@ -84,7 +84,15 @@ export class FakeKeyVault {
     const pems = await generate([{ name: 'commonName', value: '127.0.0.1' }], {
       keySize: 2048,
       algorithm: 'sha256',
-      extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }, { type: 2, value: 'localhost' }] }],
+      extensions: [
+        {
+          name: 'subjectAltName',
+          altNames: [
+            { type: 7, ip: '127.0.0.1' },
+            { type: 2, value: 'localhost' },
+          ],
+        },
+      ],
     });
     const server = createServer({ key: pems.private, cert: pems.cert });
     const vault = new FakeKeyVault(server, pems.cert, options);
@@ -211,10 +219,7 @@ export class FakeKeyVault {
     const padding = constants.RSA_PKCS1_OAEP_PADDING;
     let output: Buffer;
     try {
-      output =
-        operation === 'wrapkey'
-          ? publicEncrypt({ key: key.privateKey, padding, oaepHash: hash }, input)
-          : privateDecrypt({ key: key.privateKey, padding, oaepHash: hash }, input);
+      output = operation === 'wrapkey' ? publicEncrypt({ key: key.privateKey, padding, oaepHash: hash }, input) : privateDecrypt({ key: key.privateKey, padding, oaepHash: hash }, input);
     } catch {
       throw new KeyVaultHttpError(400, 'BadParameter', `The ${operation === 'wrapkey' ? 'key wrap' : 'key unwrap'} operation failed.`);
     }

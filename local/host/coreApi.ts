@@ -51,7 +51,13 @@ export function installCoreApi(hostVersion: string): CoreApiState {
         throw new Error(`A function named "${metadata.name}" is already registered.`);
       }
       state.registrations.push({ metadata, handler });
-      return { dispose: () => state.registrations.splice(state.registrations.findIndex((r) => r.handler === handler), 1) };
+      return {
+        dispose: () =>
+          state.registrations.splice(
+            state.registrations.findIndex((r) => r.handler === handler),
+            1,
+          ),
+      };
     },
     registerHook(hookName: string, callback: CoreCallback) {
       const list = state.hooks.get(hookName) ?? [];

@@ -70,7 +70,8 @@ export function httpRoutes(registrations: Registration[]): HttpRoute[] {
     if (!FUNCTION_NAME.test(name) || name.toLowerCase() === 'host') throw new RouteConfigurationError(`"${name}" is not a valid function name (a letter, then letters, digits, _ or -; not "host").`);
     const template = (trigger.route ?? '').trim() || name;
     // ScriptHost.ValidateHttpFunction: a route starting with "admin" or "runtime" (a plain prefix test) is refused.
-    if (/^(admin|runtime)/i.test(template.replace(/^\/+/, ''))) throw new RouteConfigurationError(`Function "${name}": the route "${template}" conflicts with the host's built-in routes (admin, runtime).`);
+    if (/^(admin|runtime)/i.test(template.replace(/^\/+/, '')))
+      throw new RouteConfigurationError(`Function "${name}": the route "${template}" conflicts with the host's built-in routes (admin, runtime).`);
     const segments = parse(template, name);
     const route: HttpRoute = {
       registration,

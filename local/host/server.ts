@@ -119,13 +119,13 @@ async function serve(routes: HttpRoute[], extra: ExtraRoute[], inputs: InputProv
     res.writeHead(500).end();
     return;
   }
-  const plain = result instanceof HttpResponse ? undefined : plainResponse((result ?? {}));
+  const plain = result instanceof HttpResponse ? undefined : plainResponse(result ?? {});
   if (plain) {
     res.writeHead(plain.status, plain.headers);
     res.end(method === 'HEAD' ? undefined : plain.body);
     return;
   }
-  const response = result instanceof HttpResponse ? result : new HttpResponse((result ?? {}));
+  const response = result instanceof HttpResponse ? result : new HttpResponse(result ?? {});
   const out = Buffer.from(await response.arrayBuffer());
   // Copied entry by entry into a plain map, as toRpcHttp does: of several Set-Cookie headers only
   // the last survives; `cookies` are then appended by the host, one Set-Cookie each.
@@ -168,7 +168,7 @@ function plainResponse(init: HttpResponseInit): { status: number; headers: Recor
   if (init.headers !== undefined && (typeof init.headers !== 'object' || init.headers instanceof Headers || Array.isArray(init.headers))) return undefined;
   const status = init.status ?? 200;
   const headers: Record<string, string | string[]> = {};
-  for (const [k, v] of Object.entries((init.headers ?? {}))) headers[k.toLowerCase()] = v;
+  for (const [k, v] of Object.entries(init.headers ?? {})) headers[k.toLowerCase()] = v;
   let body: string | undefined;
   if (!NULL_BODY.has(status)) {
     if (init.jsonBody !== undefined) {

@@ -239,11 +239,13 @@ export class TimerScheduler {
  * an `hh:mm:ss` TimeSpan (an interval counted from start and from each run). Anything else throws.
  */
 export function parseSchedule(raw: string, settings: Record<string, string | undefined> = process.env): TimerSchedule {
-  const expression = raw.replace(/%([^%]+)%/g, (_, name: string) => {
-    const value = settings[name];
-    if (value === undefined || value === '') throw new Error(`the schedule "${raw}" names the app setting ${name}, which is not set`);
-    return value;
-  }).trim();
+  const expression = raw
+    .replace(/%([^%]+)%/g, (_, name: string) => {
+      const value = settings[name];
+      if (value === undefined || value === '') throw new Error(`the schedule "${raw}" names the app setting ${name}, which is not set`);
+      return value;
+    })
+    .trim();
   if (!expression) throw new Error('the timer trigger has no schedule');
   const span = /^(\d{1,2}):(\d{1,2}):(\d{1,2})$/.exec(expression);
   if (span) return intervalSchedule(expression, Number(span[1]), Number(span[2]), Number(span[3]));
@@ -274,7 +276,12 @@ function cronSchedule(expression: string, raw: string): TimerSchedule {
   if (bad !== undefined) {
     throw new Error(`the schedule ${shown} is not a valid NCRONTAB expression: "${bad}" (NCRONTAB takes numbers, names, *, ranges a-b, steps /n and lists a,b)`);
   }
-  const weekdayOutOfRange = fields[5].split(',').some((part) => part.replace(/\/\d+$/, '').split('-').some((v) => /^\d+$/.test(v) && Number(v) > 6));
+  const weekdayOutOfRange = fields[5].split(',').some((part) =>
+    part
+      .replace(/\/\d+$/, '')
+      .split('-')
+      .some((v) => /^\d+$/.test(v) && Number(v) > 6),
+  );
   if (weekdayOutOfRange) {
     throw new Error(`the schedule ${shown} is not a valid NCRONTAB expression: day of week "${fields[5]}" (0-6, Sunday = 0)`);
   }

@@ -38,21 +38,29 @@ const P = '/providers/{providerId}';
 const C = `${P}/connections/{connectionId}`;
 const A = `${C}/accessPolicies/{policyId}`;
 
-const crud = (
-  base: string,
-  item: string,
-  name: string,
-  schema: z.ZodType,
-  put: z.ZodType,
-): Operation[] => [
+const crud = (base: string, item: string, name: string, schema: z.ZodType, put: z.ZodType): Operation[] => [
   { method: 'get', path: base, operationId: `list${name}s`, summary: `List ${name}s`, admin: true, paged: true, response: [{ status: '200', schema: collectionOf(schema), description: 'A page' }] },
   { method: 'get', path: item, operationId: `get${name}`, summary: `Get a ${name}`, admin: true, response: [{ status: '200', schema, description: 'Found' }] },
   {
-    method: 'put', path: item, operationId: `put${name}`, summary: `Create or replace a ${name}`, admin: true, conditional: true, request: put,
-    response: [{ status: '201', schema, description: 'Created' }, { status: '200', schema, description: 'Replaced' }],
+    method: 'put',
+    path: item,
+    operationId: `put${name}`,
+    summary: `Create or replace a ${name}`,
+    admin: true,
+    conditional: true,
+    request: put,
+    response: [
+      { status: '201', schema, description: 'Created' },
+      { status: '200', schema, description: 'Replaced' },
+    ],
   },
   {
-    method: 'delete', path: item, operationId: `delete${name}`, summary: `Delete a ${name}`, admin: true, conditional: true,
+    method: 'delete',
+    path: item,
+    operationId: `delete${name}`,
+    summary: `Delete a ${name}`,
+    admin: true,
+    conditional: true,
     response: [
       { status: '200', description: 'Deleted' },
       ...(name === 'Provider' ? [{ status: '202', description: 'Many connections: the cascade runs in the background; Location is its status' }] : []),
@@ -67,24 +75,40 @@ const LOCATION = { Location: { description: 'Absolute URL of the new subscriptio
 const webhookOperations = (): Operation[] => [
   ...crud('/webhooks', '/webhooks/{subscriptionId}', 'Webhook', webhookSchema, webhookPutSchema).map((op) =>
     op.operationId === 'putWebhook'
-      ? { ...op, response: op.response?.map((r) => (r.status === '201' ? { ...r, schema: webhookWithSecretSchema, description: 'Created, with its signing secret (shown this once)', headers: LOCATION } : r)) }
+      ? {
+          ...op,
+          response: op.response?.map((r) => (r.status === '201' ? { ...r, schema: webhookWithSecretSchema, description: 'Created, with its signing secret (shown this once)', headers: LOCATION } : r)),
+        }
       : op,
   ),
   {
-    method: 'post', path: '/webhooks', operationId: 'createWebhook', summary: 'Create a subscription under an id the server chooses (wh-…)', admin: true,
-    request: webhookPutSchema, response: [{ status: '201', schema: webhookWithSecretSchema, description: 'Created, with its signing secret (shown this once)', headers: LOCATION }],
+    method: 'post',
+    path: '/webhooks',
+    operationId: 'createWebhook',
+    summary: 'Create a subscription under an id the server chooses (wh-…)',
+    admin: true,
+    request: webhookPutSchema,
+    response: [{ status: '201', schema: webhookWithSecretSchema, description: 'Created, with its signing secret (shown this once)', headers: LOCATION }],
   },
   {
-    method: 'post', path: '/webhooks/{subscriptionId}/rotateSecret', operationId: 'rotateWebhookSecret', admin: true, conditional: true,
+    method: 'post',
+    path: '/webhooks/{subscriptionId}/rotateSecret',
+    operationId: 'rotateWebhookSecret',
+    admin: true,
+    conditional: true,
     summary: 'Issue a new signing secret (shown this once); the previous one keeps signing beside it for keepPreviousSecretForHours',
-    request: webhookRotateSecretSchema, response: [{ status: '200', schema: webhookWithSecretSchema, description: 'The new secret; both sign until previousSecretExpiresOn' }],
+    request: webhookRotateSecretSchema,
+    response: [{ status: '200', schema: webhookWithSecretSchema, description: 'The new secret; both sign until previousSecretExpiresOn' }],
   },
 ];
 
 const DELIVERY_HEADERS = [
-  ['webhook-id', 'The delivery id (the body\'s id): the same on every retry; deduplicate on it.'],
+  ['webhook-id', "The delivery id (the body's id): the same on every retry; deduplicate on it."],
   ['webhook-timestamp', 'Unix seconds of this attempt; refuse a delivery outside your tolerance (the standardwebhooks library allows 5 minutes).'],
-  ['webhook-signature', 'v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<raw body>">, one per signing secret, space-separated (two during a rotation). Verify with Webhook.verify of the standardwebhooks library. Absent only for a subscription an earlier credman saved without a secret (signed: false).'],
+  [
+    'webhook-signature',
+    'v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<raw body>">, one per signing secret, space-separated (two during a rotation). Verify with Webhook.verify of the standardwebhooks library. Absent only for a subscription an earlier credman saved without a secret (signed: false).',
+  ],
   ['X-Credman-Event', 'The event type (unsigned; the signed body carries it too).'],
 ] as const;
 
@@ -107,41 +131,77 @@ export const OPERATIONS: readonly Operation[] = [
   ...crud(`${C}/accessPolicies`, A, 'AccessPolicy', accessPolicySchema, accessPolicyPutSchema),
   ...webhookOperations(),
   {
-    method: 'get', path: '/identityProviders', operationId: 'listIdentityProviders', summary: 'The provider catalogue', admin: true,
+    method: 'get',
+    path: '/identityProviders',
+    operationId: 'listIdentityProviders',
+    summary: 'The provider catalogue',
+    admin: true,
     response: [{ status: '200', schema: collectionOf(identityProviderSchema), description: 'Templates' }],
   },
   {
-    method: 'get', path: '/health', operationId: 'health', summary: 'Health of storage and Key Vault',
-    response: [{ status: '200', schema: healthSchema, description: 'Healthy' }, { status: '503', schema: healthSchema, description: 'A dependency fails' }],
+    method: 'get',
+    path: '/health',
+    operationId: 'health',
+    summary: 'Health of storage and Key Vault',
+    response: [
+      { status: '200', schema: healthSchema, description: 'Healthy' },
+      { status: '503', schema: healthSchema, description: 'A dependency fails' },
+    ],
   },
   {
-    method: 'post', path: `${C}/getLoginLinks`, operationId: 'getLoginLinks', summary: 'A login link that starts consent for the connection (works once, 10 minutes; records the caller as its requester)', admin: true,
-    request: loginLinksRequestSchema, response: [{ status: '200', schema: loginLinksResponseSchema, description: 'The link' }],
+    method: 'post',
+    path: `${C}/getLoginLinks`,
+    operationId: 'getLoginLinks',
+    summary: 'A login link that starts consent for the connection (works once, 10 minutes; records the caller as its requester)',
+    admin: true,
+    request: loginLinksRequestSchema,
+    response: [{ status: '200', schema: loginLinksResponseSchema, description: 'The link' }],
   },
   {
-    method: 'post', path: `${C}/confirmConsentCode`, operationId: 'confirmConsentCode', summary: 'Confirm the consent of a status=confirmationRequired redirect: the app vouches for its signed-in person', admin: true,
+    method: 'post',
+    path: `${C}/confirmConsentCode`,
+    operationId: 'confirmConsentCode',
+    summary: 'Confirm the consent of a status=confirmationRequired redirect: the app vouches for its signed-in person',
+    admin: true,
     request: confirmConsentCodeSchema,
-    response: [{ status: '200', schema: connectionSchema, description: 'The connection, holding the new tokens (400 InvalidConsentCode: used, expired, of another connection, or one the anti-phishing page holds, which only the person can confirm)' }],
+    response: [
+      {
+        status: '200',
+        schema: connectionSchema,
+        description: 'The connection, holding the new tokens (400 InvalidConsentCode: used, expired, of another connection, or one the anti-phishing page holds, which only the person can confirm)',
+      },
+    ],
   },
   {
-    method: 'post', path: `${C}/token`, operationId: 'getToken', summary: 'A fresh access token of the connection', policy: true,
+    method: 'post',
+    path: `${C}/token`,
+    operationId: 'getToken',
+    summary: 'A fresh access token of the connection',
+    policy: true,
     query: [
       { name: 'minValidity', schema: { type: 'integer', minimum: 0, maximum: 86400, default: 180 }, description: 'Seconds of validity the token must have left (capped at half its lifetime).' },
       {
-        name: 'forceRefresh', schema: { type: 'boolean', default: false },
-        description: 'Obtain a new token from the identity provider. A token obtained within CREDMAN_FORCE_REFRESH_MIN_INTERVAL_SECONDS (30) satisfies it; beyond that, forced refreshes have budgets per caller, per connection and per OAuth client (429 when spent).',
+        name: 'forceRefresh',
+        schema: { type: 'boolean', default: false },
+        description:
+          'Obtain a new token from the identity provider. A token obtained within CREDMAN_FORCE_REFRESH_MIN_INTERVAL_SECONDS (30) satisfies it; beyond that, forced refreshes have budgets per caller, per connection and per OAuth client (429 when spent).',
       },
     ],
     response: [
       { status: '200', schema: authorizationContextSchema, description: 'The authorization context' },
       {
-        status: '429', schema: errorSchema, headers: { 'Retry-After': { description: 'Seconds until the budget allows another', schema: { type: 'integer' } } },
+        status: '429',
+        schema: errorSchema,
+        headers: { 'Retry-After': { description: 'Seconds until the budget allows another', schema: { type: 'integer' } } },
         description: 'TooManyRequests: a forced-refresh budget is spent (ask again without forceRefresh), or the connection reached CREDMAN_IDP_CALLS_PER_MINUTE with no valid token',
       },
     ],
   },
   {
-    method: 'get', path: '/consent/start', operationId: 'consentStart', summary: 'Follows a login link (the first follow consumes it): redirects to the identity provider',
+    method: 'get',
+    path: '/consent/start',
+    operationId: 'consentStart',
+    summary: 'Follows a login link (the first follow consumes it): redirects to the identity provider',
     query: [{ name: 'state', schema: { type: 'string' }, description: 'The login link state.' }],
     response: [
       { status: '302', description: 'To the authorization endpoint, with a new state and a cookie binding the sign-in to this browser' },
@@ -149,7 +209,10 @@ export const OPERATIONS: readonly Operation[] = [
     ],
   },
   {
-    method: 'get', path: '/consent/callback', operationId: 'consentCallback', summary: "The identity provider's redirect back",
+    method: 'get',
+    path: '/consent/callback',
+    operationId: 'consentCallback',
+    summary: "The identity provider's redirect back",
     query: [
       { name: 'state', schema: { type: 'string' }, description: 'The state sent to the identity provider.' },
       { name: 'code', schema: { type: 'string' }, description: 'The authorization code.' },
@@ -163,7 +226,10 @@ export const OPERATIONS: readonly Operation[] = [
     ],
   },
   {
-    method: 'post', path: '/consent/confirm', operationId: 'consentConfirm', summary: 'The answer of the confirmation page (form post, from the browser that signed in)',
+    method: 'post',
+    path: '/consent/confirm',
+    operationId: 'consentConfirm',
+    summary: 'The answer of the confirmation page (form post, from the browser that signed in)',
     response: [
       { status: '200', description: 'An HTML page: connected, or cancelled' },
       { status: '400', description: 'An HTML page: InvalidConsentCode' },
@@ -171,11 +237,19 @@ export const OPERATIONS: readonly Operation[] = [
     ],
   },
   {
-    method: 'get', path: '/operations/{operationId}', operationId: 'getOperation', summary: 'Where a background operation (provider cascade, key rotation) stands', admin: true,
+    method: 'get',
+    path: '/operations/{operationId}',
+    operationId: 'getOperation',
+    summary: 'Where a background operation (provider cascade, key rotation) stands',
+    admin: true,
     response: [{ status: '200', description: '{ id, name, status, progress?, result?, createdOn, changedOn }' }],
   },
   {
-    method: 'post', path: '/operations/rotateKeys', operationId: 'rotateKeysNow', summary: 'Rewrap every data key to the current KEK version now (also daily)', admin: true,
+    method: 'post',
+    path: '/operations/rotateKeys',
+    operationId: 'rotateKeysNow',
+    summary: 'Rewrap every data key to the current KEK version now (also daily)',
+    admin: true,
     response: [{ status: '202', description: 'Started (or already running); Location is its status' }],
   },
   { method: 'get', path: '/openapi.json', operationId: 'openApi', summary: 'This document', response: [{ status: '200', description: 'OpenAPI 3.1' }] },
@@ -208,7 +282,10 @@ export function openApiDocument(): object {
   const paths: Record<string, Record<string, object>> = {};
   for (const op of OPERATIONS) {
     const params = [...op.path.matchAll(/\{(\w+)\}/g)].map((m) => ({
-      name: m[1], in: 'path', required: true, schema: schemaOf(identifierSchema),
+      name: m[1],
+      in: 'path',
+      required: true,
+      schema: schemaOf(identifierSchema),
     }));
     if (op.paged) {
       params.push(

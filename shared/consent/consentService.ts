@@ -41,10 +41,7 @@ export interface ConsentCookie {
   maxAgeSeconds: number;
 }
 
-export type ConsentOutcome = (
-  | { kind: 'redirect'; location: string }
-  | { kind: 'page'; page: ConsentPage }
-) & {
+export type ConsentOutcome = ({ kind: 'redirect'; location: string } | { kind: 'page'; page: ConsentPage }) & {
   cookies?: ConsentCookie[];
   /** Set when the connection now holds new tokens (its lifecycle is started or woken, `connection.connected` goes out). */
   connected?: ConnectionRef;
@@ -75,8 +72,7 @@ export interface ConsentOptions {
 }
 
 class ConsentFailure extends CredmanError {}
-const invalidState = () =>
-  new ConsentFailure('InvalidState', 400, 'This sign-in link is not valid: it was already used, it expired (after 10 minutes) or it was never issued. Ask for a new link.');
+const invalidState = () => new ConsentFailure('InvalidState', 400, 'This sign-in link is not valid: it was already used, it expired (after 10 minutes) or it was never issued. Ask for a new link.');
 const loginLinkUsed = () =>
   new ConsentFailure(
     'LoginLinkUsed',
@@ -113,10 +109,7 @@ export class ConsentService {
     if (connection.grantType !== 'AuthorizationCode' || !provider.grantTypes.authorizationCode) {
       throw new CredmanError('UnsupportedGrantType', 400, `Connection '${connectionId}' does not use the authorization-code grant; it needs no consent.`);
     }
-    const redirectUrl =
-      postLoginRedirectUrl === undefined
-        ? undefined
-        : parseRedirectUrl(postLoginRedirectUrl, [new URL(this.options.publicBaseUrl).origin, ...this.options.allowedRedirectOrigins]);
+    const redirectUrl = postLoginRedirectUrl === undefined ? undefined : parseRedirectUrl(postLoginRedirectUrl, [new URL(this.options.publicBaseUrl).origin, ...this.options.allowedRedirectOrigins]);
     const state = random();
     await this.states.create(state, {
       kind: 'login',

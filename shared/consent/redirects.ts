@@ -4,8 +4,7 @@ import { ValidationError } from '../errors';
 // configuration names. Anything else would make credman an open redirector for phishing.
 
 export function parseRedirectUrl(value: string, allowedOrigins: readonly string[]): string {
-  const refuse = (message: string) =>
-    new ValidationError('The postLoginRedirectUrl is not allowed.', [{ code: 'RedirectNotAllowed', target: 'postLoginRedirectUrl', message }]);
+  const refuse = (message: string) => new ValidationError('The postLoginRedirectUrl is not allowed.', [{ code: 'RedirectNotAllowed', target: 'postLoginRedirectUrl', message }]);
   let u: URL;
   try {
     u = new URL(value);

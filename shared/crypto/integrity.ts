@@ -203,7 +203,9 @@ export class RecordIntegrity {
       // An envelope is covered by its field ciphertexts, which key rotation's rewrap keeps.
       covered[name] = name === 'secrets' && typeof value === 'string' ? this.envelopeFields(value) : value;
     }
-    return createHmac('sha256', key).update(canonicalJson([MAC_LABEL, loc.table, loc.partitionKey, loc.rowKey, covered]), 'utf8').digest('base64url');
+    return createHmac('sha256', key)
+      .update(canonicalJson([MAC_LABEL, loc.table, loc.partitionKey, loc.rowKey, covered]), 'utf8')
+      .digest('base64url');
   }
 
   private envelopeFields(sealed: string): unknown {

@@ -1,12 +1,6 @@
 import { constants, createPublicKey, publicEncrypt, type KeyObject } from 'node:crypto';
 import type { TokenCredential } from '@azure/identity';
-import {
-  CryptographyClient,
-  KeyClient,
-  parseKeyVaultKeyIdentifier,
-  type CryptographyClientOptions,
-  type KeyVaultKey,
-} from '@azure/keyvault-keys';
+import { CryptographyClient, KeyClient, parseKeyVaultKeyIdentifier, type CryptographyClientOptions, type KeyVaultKey } from '@azure/keyvault-keys';
 import { CredmanError, DecryptionError, DependencyUnavailableError } from '../errors';
 import type { KeyWrapper, WrappedKey } from './keyWrapper';
 
@@ -198,7 +192,5 @@ function statusOf(err: unknown): number | undefined {
 function describe(err: unknown, status: number | undefined): string {
   if (!(err instanceof Error)) return 'unknown error';
   const code = (err as { code?: unknown }).code;
-  return [status === undefined ? err.name : `HTTP ${status}`, typeof code === 'string' ? code : undefined, err.message]
-    .filter(Boolean)
-    .join(' ');
+  return [status === undefined ? err.name : `HTTP ${status}`, typeof code === 'string' ? code : undefined, err.message].filter(Boolean).join(' ');
 }

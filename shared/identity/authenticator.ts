@@ -25,8 +25,7 @@ const MESSAGES = {
 
 /** What the authenticator reports; never contains a token or any part of one. */
 export type AuthLogEvent =
-  | { readonly event: 'JwksUnavailable'; readonly issuer: string; readonly jwksUri: string; readonly reason: string }
-  | { readonly event: 'TokenRejected'; readonly reason: string };
+  { readonly event: 'JwksUnavailable'; readonly issuer: string; readonly jwksUri: string; readonly reason: string } | { readonly event: 'TokenRejected'; readonly reason: string };
 
 export interface CallerAuthenticatorOptions {
   /** Receives JWKS outages (log them: every caller of that issuer gets 401) and rejections. */
@@ -84,7 +83,10 @@ export class CallerAuthenticator {
   private readonly now: () => number;
   private readonly counters = { signatureChecks: 0, cacheHits: 0 };
 
-  constructor(auth: Settings['auth'], private readonly options: CallerAuthenticatorOptions = {}) {
+  constructor(
+    auth: Settings['auth'],
+    private readonly options: CallerAuthenticatorOptions = {},
+  ) {
     checkOptions(auth, options);
     this.clockSkewSeconds = auth.clockSkewSeconds;
     this.adminRole = auth.adminRole;
@@ -210,7 +212,7 @@ function toCaller(p: JWTPayload, trusted: TrustedIssuer): Caller {
     roles: strings(p.roles),
     groups: strings(p.groups),
     ...(str(p.name) ? { name: str(p.name) } : {}),
-    ...(str(p.preferred_username) ?? str(p.upn) ? { userName: str(p.preferred_username) ?? str(p.upn) } : {}),
+    ...((str(p.preferred_username) ?? str(p.upn)) ? { userName: str(p.preferred_username) ?? str(p.upn) } : {}),
   });
 }
 

@@ -97,10 +97,7 @@ export class LifecycleService {
     // The template's absolute lifetime applies to a refresh token the provider issued, not to
     // consent that brought none (a GitHub OAuth App's token never ends: nothing to warn about).
     const absoluteEnd =
-      state.refreshExpiresAt ??
-      (policy?.absoluteLifetimeSeconds && state.consentedAt && state.refreshToken !== undefined
-        ? state.consentedAt + policy.absoluteLifetimeSeconds * 1000
-        : undefined);
+      state.refreshExpiresAt ?? (policy?.absoluteLifetimeSeconds && state.consentedAt && state.refreshToken !== undefined ? state.consentedAt + policy.absoluteLifetimeSeconds * 1000 : undefined);
     const secretEnd = time(state.parameters.clientSecretExpiresOn ?? provider.grantTypes[grant]?.clientSecretExpiresOn);
     const used = [state.lastUsedAt, state.consentedAt].filter((t): t is number => t !== undefined);
     const { plan, warnings } = planLifecycle(

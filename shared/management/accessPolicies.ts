@@ -39,9 +39,7 @@ export class AccessPolicyService {
     let subject: PolicySubject;
     if ('issuer' in p) {
       if (!this.trustedIssuers.includes(p.issuer)) {
-        throw new ValidationError('The issuer is not trusted by this instance.', [
-          { code: 'UntrustedIssuer', target: 'properties.issuer', message: 'Name an issuer listed in CREDMAN_AUTH_ISSUERS.' },
-        ]);
+        throw new ValidationError('The issuer is not trusted by this instance.', [{ code: 'UntrustedIssuer', target: 'properties.issuer', message: 'Name an issuer listed in CREDMAN_AUTH_ISSUERS.' }]);
       }
       subject = { kind: 'issuer', issuer: p.issuer, subject: p.subject };
     } else {

@@ -47,13 +47,7 @@ function checkValue(p: TemplateParameter, value: string): string | undefined {
  * Checks a grant type's parameters against the template: unknown names, malformed values and
  * (when `requireAll`) missing required ones are 400s naming the field. Defaults fill the gaps.
  */
-export function validateParameters(
-  template: ProviderTemplate,
-  grant: GrantType,
-  given: Record<string, string>,
-  target: string,
-  opts: { requireAll: boolean },
-): SplitParameters {
+export function validateParameters(template: ProviderTemplate, grant: GrantType, given: Record<string, string>, target: string, opts: { requireAll: boolean }): SplitParameters {
   const params = templateParameters(template, grant);
   if (!params) {
     throw new CredmanError('UnsupportedGrantType', 400, `The identity provider '${template.id}' does not support the ${grant} grant.`, {

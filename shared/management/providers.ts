@@ -78,12 +78,7 @@ export class ProviderService {
       await this.register(id, template, grantTypes.authorizationCode, secrets);
     }
     for (const g of grants) checkDestinations(this.idp, template, grantTypes[g] as Record<string, string>, `properties.oauth2.grantTypes.${g}`);
-    const r = await this.providers.put(
-      id,
-      { ...(props.displayName === undefined ? {} : { displayName: props.displayName }), identityProvider: template.id, grantTypes },
-      secrets,
-      ifMatch,
-    );
+    const r = await this.providers.put(id, { ...(props.displayName === undefined ? {} : { displayName: props.displayName }), identityProvider: template.id, grantTypes }, secrets, ifMatch);
     return { created: r.created, resource: providerResource(r.record, this.redirectUrl), etag: r.record.etag };
   }
 
@@ -124,7 +119,6 @@ export class ProviderService {
     Object.assign(params, reg.plain);
     store(reg);
   }
-
 
   /**
    * Deletes the provider with its connections and their policies, at once when it has few

@@ -46,10 +46,7 @@ export function accessPolicyResource(a: AccessPolicyRecord): AccessPolicyResourc
     id: `/providers/${a.providerId}/connections/${a.connectionId}/accessPolicies/${a.id}`,
     name: a.id,
     type: 'accessPolicies',
-    properties:
-      s.kind === 'entra'
-        ? { tenantId: s.tenantId, objectId: s.objectId, ...(s.appIds ? { appIds: s.appIds } : {}) }
-        : { issuer: s.issuer, subject: s.subject },
+    properties: s.kind === 'entra' ? { tenantId: s.tenantId, objectId: s.objectId, ...(s.appIds ? { appIds: s.appIds } : {}) } : { issuer: s.issuer, subject: s.subject },
   };
 }
 
@@ -66,9 +63,7 @@ export function identityProviderCatalogue() {
     properties: {
       displayName: t.displayName,
       ...(t.documentationUrl ? { documentationUrl: t.documentationUrl } : {}),
-      grantTypes: Object.fromEntries(
-        (Object.keys(t.grantTypes) as GrantType[]).map((g) => [g, { parameters: templateParameters(t, g) ?? [] }]),
-      ),
+      grantTypes: Object.fromEntries((Object.keys(t.grantTypes) as GrantType[]).map((g) => [g, { parameters: templateParameters(t, g) ?? [] }])),
       pkce: t.pkce,
       clientAuthentication: t.clientAuthentication,
       ...(t.clientAuthenticationParameter ? { clientAuthenticationParameter: t.clientAuthenticationParameter } : {}),

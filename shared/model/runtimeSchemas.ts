@@ -26,13 +26,10 @@ export const authorizationContextSchema = z
   .object({
     accessToken: z.string().min(1),
     tokenType: z.string(),
-    expiresOn: z.iso
-      .datetime({ offset: true })
-      .optional()
-      .meta({
-        description:
-          "When the access token expires. Absent when the identity provider gave no lifetime (no expires_in, e.g. GitHub OAuth apps) and the provider's template assumes none: the token is served until it is revoked or refreshed, and clients should ask again from time to time (the SDK: every 5 minutes).",
-      }),
+    expiresOn: z.iso.datetime({ offset: true }).optional().meta({
+      description:
+        "When the access token expires. Absent when the identity provider gave no lifetime (no expires_in, e.g. GitHub OAuth apps) and the provider's template assumes none: the token is served until it is revoked or refreshed, and clients should ask again from time to time (the SDK: every 5 minutes).",
+    }),
     scope: z.string().optional(),
     claims: z.record(z.string(), z.unknown()).meta({ description: "The identity provider's token response less access_token, refresh_token and id_token." }),
   })

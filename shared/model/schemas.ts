@@ -3,9 +3,7 @@ import { z } from 'zod';
 // Request and response schemas: the same objects validate requests and generate /openapi.json.
 // Objects are strict, so an unknown or misspelled field is a 400 naming it, never silently dropped.
 
-const parameterMap = z
-  .record(z.string().min(1).max(100), z.string().max(4096))
-  .meta({ description: 'Template parameters by name; secret ones are write-only.' });
+const parameterMap = z.record(z.string().min(1).max(100), z.string().max(4096)).meta({ description: 'Template parameters by name; secret ones are write-only.' });
 
 export const providerPutSchema = z
   .object({
@@ -68,8 +66,7 @@ export const topSchema = z.coerce.number().int().min(1).max(100).default(50);
 
 // ---- responses ----
 
-const resource = <T extends z.ZodType>(type: string, properties: T) =>
-  z.object({ id: z.string(), name: z.string(), type: z.literal(type), properties });
+const resource = <T extends z.ZodType>(type: string, properties: T) => z.object({ id: z.string(), name: z.string(), type: z.literal(type), properties });
 
 export const providerSchema = resource(
   'providers',
@@ -110,10 +107,7 @@ export type ConnectionResource = z.infer<typeof connectionSchema>;
 
 export const accessPolicySchema = resource(
   'accessPolicies',
-  z.union([
-    z.object({ tenantId: z.string(), objectId: z.string(), appIds: z.array(z.string()).optional() }),
-    z.object({ issuer: z.string(), subject: z.string() }),
-  ]),
+  z.union([z.object({ tenantId: z.string(), objectId: z.string(), appIds: z.array(z.string()).optional() }), z.object({ issuer: z.string(), subject: z.string() })]),
 ).meta({ id: 'AccessPolicy' });
 export type AccessPolicyResource = z.infer<typeof accessPolicySchema>;
 
@@ -155,8 +149,7 @@ export const identityProviderSchema = resource(
   }),
 ).meta({ id: 'IdentityProvider' });
 
-export const collectionOf = <T extends z.ZodType>(item: T) =>
-  z.object({ value: z.array(item), nextLink: z.url().optional() });
+export const collectionOf = <T extends z.ZodType>(item: T) => z.object({ value: z.array(item), nextLink: z.url().optional() });
 
 export const errorSchema = z
   .object({

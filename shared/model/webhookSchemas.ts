@@ -46,9 +46,7 @@ const webhookProperties = z.object({
   changedOn: z.iso.datetime(),
 });
 
-export const webhookSchema = z
-  .object({ id: z.string(), name: z.string(), type: z.literal('webhooks'), properties: webhookProperties })
-  .meta({ id: 'Webhook' });
+export const webhookSchema = z.object({ id: z.string(), name: z.string(), type: z.literal('webhooks'), properties: webhookProperties }).meta({ id: 'Webhook' });
 export type WebhookResource = z.infer<typeof webhookSchema>;
 
 /** The answer that issues a signing secret (create, rotation): the only time it is shown. */
@@ -58,9 +56,12 @@ export const webhookWithSecretSchema = z
     name: z.string(),
     type: z.literal('webhooks'),
     properties: webhookProperties.extend({
-      secret: z.string().regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/).meta({
-        description: 'The signing secret (Standard Webhooks form: whsec_ and base64), shown once: store it where the receiver verifies deliveries.',
-      }),
+      secret: z
+        .string()
+        .regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/)
+        .meta({
+          description: 'The signing secret (Standard Webhooks form: whsec_ and base64), shown once: store it where the receiver verifies deliveries.',
+        }),
     }),
   })
   .meta({ id: 'WebhookWithSecret' });

@@ -11,16 +11,7 @@ import { isIP, type LookupFunction } from 'node:net';
 // cannot get through. An allow-list (identity providers on a private network) names the hosts and
 // ranges let through even so; nothing else is.
 
-export type AddressClass =
-  | 'public'
-  | 'unspecified'
-  | 'loopback'
-  | 'private'
-  | 'sharedAddressSpace'
-  | 'linkLocal'
-  | 'multicast'
-  | 'platform'
-  | 'reserved';
+export type AddressClass = 'public' | 'unspecified' | 'loopback' | 'private' | 'sharedAddressSpace' | 'linkLocal' | 'multicast' | 'platform' | 'reserved';
 
 export type DestinationProblem = 'InvalidUrl' | 'SchemeNotAllowed' | 'CredentialsInUrl' | 'DestinationNotAllowed';
 
@@ -148,7 +139,13 @@ function parseV6(ip: string): number[] {
     if (text.endsWith(':') && !text.endsWith('::')) text = text.slice(0, -1);
   }
   const [head, rest] = text.includes('::') ? text.split('::') : [text, undefined];
-  const hex = (s: string | undefined) => (s ? s.split(':').filter(Boolean).map((g) => parseInt(g, 16)) : []);
+  const hex = (s: string | undefined) =>
+    s
+      ? s
+          .split(':')
+          .filter(Boolean)
+          .map((g) => parseInt(g, 16))
+      : [];
   const left = hex(head);
   const right = [...hex(rest), ...tail];
   if (rest === undefined) return [...left, ...tail];

@@ -48,7 +48,14 @@ function clientMetadata(redirectUri: string, authMethod: string, scopes: string 
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
     token_endpoint_auth_method: authMethod,
-    ...(scopes ? { scope: scopes.split(/[\s,]+/).filter(Boolean).join(' ') } : {}),
+    ...(scopes
+      ? {
+          scope: scopes
+            .split(/[\s,]+/)
+            .filter(Boolean)
+            .join(' '),
+        }
+      : {}),
   };
 }
 
@@ -96,11 +103,7 @@ function checkEndpoints(idp: IdpClient, urls: Record<string, string | undefined>
 function metadataUrls(serverUrl: string): string[] {
   const u = new URL(serverUrl);
   const path = u.pathname.replace(/\/+$/, '');
-  return [
-    `${u.origin}/.well-known/oauth-authorization-server${path}`,
-    `${u.origin}/.well-known/openid-configuration${path}`,
-    `${u.origin}${path}/.well-known/openid-configuration`,
-  ];
+  return [`${u.origin}/.well-known/oauth-authorization-server${path}`, `${u.origin}/.well-known/openid-configuration${path}`, `${u.origin}${path}/.well-known/openid-configuration`];
 }
 
 export async function discoverAndRegister(idp: IdpClient, serverUrl: string, redirectUri: string, scopes: string | undefined): Promise<Registration> {
@@ -165,20 +168,20 @@ export async function updateRegistration(idp: IdpClient, current: ExistingRegist
   if (!updated.success || updated.data.client_id !== current.clientId) throw invalid('The client configuration endpoint answered without this client_id.');
   checkEndpoints(idp, { registration_client_uri: updated.data.registration_client_uri });
   const { issuer, authorizationUrl, tokenUrl } = current;
-  return withRegistration({ issuer, authorizationUrl, tokenUrl }, {
-    // A server may keep or rotate the secret and the registration access token (RFC 7592 §2.2).
-    ...updated.data,
-    client_secret: updated.data.client_secret ?? current.clientSecret,
-    registration_client_uri: updated.data.registration_client_uri ?? current.registrationClientUri,
-    registration_access_token: updated.data.registration_access_token ?? current.registrationAccessToken,
-  }, redirectUri);
+  return withRegistration(
+    { issuer, authorizationUrl, tokenUrl },
+    {
+      // A server may keep or rotate the secret and the registration access token (RFC 7592 §2.2).
+      ...updated.data,
+      client_secret: updated.data.client_secret ?? current.clientSecret,
+      registration_client_uri: updated.data.registration_client_uri ?? current.registrationClientUri,
+      registration_access_token: updated.data.registration_access_token ?? current.registrationAccessToken,
+    },
+    redirectUri,
+  );
 }
 
-function withRegistration(
-  endpoints: { issuer: string; authorizationUrl: string; tokenUrl: string },
-  r: z.infer<typeof registrationSchema>,
-  redirectUri: string,
-): Registration {
+function withRegistration(endpoints: { issuer: string; authorizationUrl: string; tokenUrl: string }, r: z.infer<typeof registrationSchema>, redirectUri: string): Registration {
   return {
     plain: {
       ...endpoints,

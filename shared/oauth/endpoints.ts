@@ -55,9 +55,7 @@ function fill(s: string, params: Record<string, string>, what: string, render: (
  * encoded.
  */
 export function substitute(templateString: string, params: Record<string, string>, template?: ProviderTemplate): string {
-  return fill(templateString, params, 'an endpoint', (name, value) =>
-    template && kindOf(template, name) === 'url' ? value.replace(/\/+$/, '') : encodeURIComponent(value),
-  );
+  return fill(templateString, params, 'an endpoint', (name, value) => (template && kindOf(template, name) === 'url' ? value.replace(/\/+$/, '') : encodeURIComponent(value)));
 }
 
 /** Splits scopes given with spaces and/or commas. */
@@ -70,17 +68,11 @@ export function splitScopes(value: string | undefined): string[] {
  * does that), `scopes` parameters normalised to the template's separator.
  */
 export function substituteValue(template: ProviderTemplate, valueTemplate: string, params: Record<string, string>): string {
-  return fill(valueTemplate, params, `the ${template.displayName} template`, (name, value) =>
-    kindOf(template, name) === 'scopes' ? splitScopes(value).join(template.scopeSeparator) : value,
-  );
+  return fill(valueTemplate, params, `the ${template.displayName} template`, (name, value) => (kindOf(template, name) === 'scopes' ? splitScopes(value).join(template.scopeSeparator) : value));
 }
 
 /** Resolves every `{placeholder}` of a record of parameter values. */
-export function substituteValues(
-  template: ProviderTemplate,
-  values: Record<string, string> | undefined,
-  params: Record<string, string>,
-): [string, string][] {
+export function substituteValues(template: ProviderTemplate, values: Record<string, string> | undefined, params: Record<string, string>): [string, string][] {
   return Object.entries(values ?? {}).map(([k, v]) => [k, substituteValue(template, v, params)]);
 }
 
@@ -120,15 +112,11 @@ function skippable(template: ProviderTemplate, s: string, params: Record<string,
  * when a value it needs is missing (a provider set up for client credentials only):
  * `resolveAuthorizationUrl` is the strict form.
  */
-export function resolveEndpoints(
-  template: ProviderTemplate,
-  params: Record<string, string>,
-): { authorizationUrl?: string; tokenUrl: string; refreshUrl: string } {
+export function resolveEndpoints(template: ProviderTemplate, params: Record<string, string>): { authorizationUrl?: string; tokenUrl: string; refreshUrl: string } {
   const values = withDefaults(template, params);
   const { authorizationUrl, tokenUrl, refreshUrl } = template.endpoints;
   const token = checkedUrl(substitute(tokenUrl, values, template), 'token endpoint');
-  const refresh =
-    refreshUrl && !skippable(template, refreshUrl, values) ? checkedUrl(substitute(refreshUrl, values, template), 'refresh endpoint') : token;
+  const refresh = refreshUrl && !skippable(template, refreshUrl, values) ? checkedUrl(substitute(refreshUrl, values, template), 'refresh endpoint') : token;
   const authorize = authorizationUrl && placeholdersOf(authorizationUrl).every((n) => values[n]);
   return {
     ...(authorize ? { authorizationUrl: resolveAuthorizationUrl(template, values) } : {}),

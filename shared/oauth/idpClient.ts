@@ -48,7 +48,10 @@ export const PRIVATE_IDP_HINT = 'A private identity provider must be named in CR
  * time; provider writes turn it into a 400 naming the field). Nothing was sent.
  */
 export class IdpDestinationError extends CredmanError {
-  constructor(readonly problem: DestinationError, target?: string) {
+  constructor(
+    readonly problem: DestinationError,
+    target?: string,
+  ) {
     super('ProviderMisconfigured', 409, `credman does not call this identity-provider endpoint: ${problem.message} ${PRIVATE_IDP_HINT}`, {
       details: [{ code: problem.code, ...(target === undefined ? {} : { target }), message: problem.message }],
     });

@@ -64,12 +64,7 @@ function build(
   return { url: opts.refresh ? endpoints.refreshUrl : endpoints.tokenUrl, headers, body: new URLSearchParams(body).toString() };
 }
 
-export function codeExchangeRequest(
-  template: ProviderTemplate,
-  params: Record<string, string>,
-  secrets: ClientSecrets,
-  exchange: CodeExchange,
-): TokenRequest {
+export function codeExchangeRequest(template: ProviderTemplate, params: Record<string, string>, secrets: ClientSecrets, exchange: CodeExchange): TokenRequest {
   const fields: [string, string][] = [
     ['grant_type', 'authorization_code'],
     ['code', exchange.code],
@@ -79,12 +74,7 @@ export function codeExchangeRequest(
   return build(template, 'authorizationCode', params, secrets, fields, { scopes: template.scopeInTokenRequests === true });
 }
 
-export function refreshRequest(
-  template: ProviderTemplate,
-  params: Record<string, string>,
-  secrets: ClientSecrets,
-  refreshToken: string,
-): TokenRequest {
+export function refreshRequest(template: ProviderTemplate, params: Record<string, string>, secrets: ClientSecrets, refreshToken: string): TokenRequest {
   const fields: [string, string][] = [
     ['grant_type', 'refresh_token'],
     ['refresh_token', refreshToken],

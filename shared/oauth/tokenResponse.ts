@@ -17,10 +17,7 @@ export interface TokenSet {
   claims: Record<string, unknown>;
 }
 
-export type TokenResponse =
-  | { kind: 'token'; token: TokenSet }
-  | { kind: 'error'; error: string; description?: string }
-  | { kind: 'malformed'; reason: string };
+export type TokenResponse = { kind: 'token'; token: TokenSet } | { kind: 'error'; error: string; description?: string } | { kind: 'malformed'; reason: string };
 
 type Json = Record<string, unknown>;
 
@@ -38,12 +35,14 @@ const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null 
  * echoing a code or token back), at most `max` characters.
  */
 export function cleanText(text: string, max: number): string {
-  return text
-    // eslint-disable-next-line no-control-regex -- stripping control characters is the point
-    .replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ')
-    .replace(/[A-Za-z0-9._~+/=-]{40,}/g, '[…]')
-    .trim()
-    .slice(0, max);
+  return (
+    text
+      // eslint-disable-next-line no-control-regex -- stripping control characters is the point
+      .replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ')
+      .replace(/[A-Za-z0-9._~+/=-]{40,}/g, '[…]')
+      .trim()
+      .slice(0, max)
+  );
 }
 
 function parse(template: ProviderTemplate, contentType: string | undefined, body: string): Json | undefined {

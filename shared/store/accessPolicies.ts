@@ -10,9 +10,7 @@ import { listPartition, type Page } from './paging';
 // partition, and deleting a connection drops its partition in one or two batches.
 export const MAX_POLICIES_PER_CONNECTION = 100;
 
-export type PolicySubject =
-  | { kind: 'entra'; tenantId: string; objectId: string; appIds?: string[] }
-  | { kind: 'issuer'; issuer: string; subject: string };
+export type PolicySubject = { kind: 'entra'; tenantId: string; objectId: string; appIds?: string[] } | { kind: 'issuer'; issuer: string; subject: string };
 
 export interface AccessPolicyRecord {
   providerId: string;
@@ -86,14 +84,7 @@ export class AccessPolicyStore {
     };
   }
 
-  async put(
-    providerId: string,
-    connectionId: string,
-    id: string,
-    subject: PolicySubject,
-    connectionCreatedOn: string,
-    ifMatch?: string,
-  ): Promise<{ created: boolean; record: AccessPolicyRecord }> {
+  async put(providerId: string, connectionId: string, id: string, subject: PolicySubject, connectionCreatedOn: string, ifMatch?: string): Promise<{ created: boolean; record: AccessPolicyRecord }> {
     const now = this.now().toISOString();
     const pk = policyPartition(providerId, connectionId);
     const r = await upsertCounted<PolicyEntity>(

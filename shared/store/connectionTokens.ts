@@ -90,8 +90,7 @@ export class ConnectionTokenStore {
     if (change.lease === null) {
       drop('leaseOwner');
       drop('leaseUntil');
-    }
-    else if (change.lease) Object.assign(next, { leaseOwner: change.lease.owner, leaseUntil: change.lease.until });
+    } else if (change.lease) Object.assign(next, { leaseOwner: change.lease.owner, leaseUntil: change.lease.until });
     if (change.window) Object.assign(next, { windowStart: change.window.start, windowCount: change.window.count });
     if (change.forcedWindow) Object.assign(next, { forcedWindowStart: change.forcedWindow.start, forcedWindowCount: change.forcedWindow.count });
     if (change.newGrant) next.grantGeneration = newGrantGeneration();
@@ -103,8 +102,7 @@ export class ConnectionTokenStore {
     if (change.error === null) {
       drop('errorCode');
       drop('errorMessage');
-    }
-    else if (change.error) Object.assign(next, { errorCode: change.error.code, errorMessage: change.error.message });
+    } else if (change.error) Object.assign(next, { errorCode: change.error.code, errorMessage: change.error.message });
 
     if (change.tokens === null) {
       secrets = withoutTokens(secrets);

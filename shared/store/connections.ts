@@ -168,9 +168,21 @@ export class ConnectionStore {
 }
 
 const TOKEN_STATE = [
-  'expiresOn', 'tokenType', 'scope', 'obtainedOn', 'refreshExpiresOn', 'tokenVersion',
-  'leaseOwner', 'leaseUntil', 'windowStart', 'windowCount', 'lastUsedOn', 'consentedOn',
-  'forcedWindowStart', 'forcedWindowCount', 'grantGeneration',
+  'expiresOn',
+  'tokenType',
+  'scope',
+  'obtainedOn',
+  'refreshExpiresOn',
+  'tokenVersion',
+  'leaseOwner',
+  'leaseUntil',
+  'windowStart',
+  'windowCount',
+  'lastUsedOn',
+  'consentedOn',
+  'forcedWindowStart',
+  'forcedWindowCount',
+  'grantGeneration',
 ] as const;
 
 /** The token-state columns of a row, carried over when a replace keeps the connection's tokens. */

@@ -17,8 +17,7 @@ const partitionLock = new KeyedLock();
 const lockKey = (client: TableClient, pk: string) => `${client.tableName}\u0000${pk}`;
 
 /** Jittered backoff between optimistic-concurrency retries (other instances hold the ETag). */
-const backoff = (attempt: number) =>
-  attempt === 0 ? Promise.resolve() : new Promise((r) => setTimeout(r, Math.random() * Math.min(200, 5 * 2 ** attempt)));
+const backoff = (attempt: number) => (attempt === 0 ? Promise.resolve() : new Promise((r) => setTimeout(r, Math.random() * Math.min(200, 5 * 2 ** attempt))));
 
 interface Counter {
   count: number;
@@ -78,13 +77,7 @@ export function upsertCounted<T extends object>(client: TableClient, pk: string,
   return partitionLock.run(lockKey(client, pk), () => upsertLocked(client, pk, rk, build, opts));
 }
 
-async function upsertLocked<T extends object>(
-  client: TableClient,
-  pk: string,
-  rk: string,
-  build: BuildEntity<T>,
-  opts: UpsertOptions,
-): Promise<Upserted<T>> {
+async function upsertLocked<T extends object>(client: TableClient, pk: string, rk: string, build: BuildEntity<T>, opts: UpsertOptions): Promise<Upserted<T>> {
   const conditional = opts.ifMatch !== undefined && opts.ifMatch !== '*';
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     await backoff(attempt);

@@ -28,8 +28,7 @@ interface TableClientOptions {
  * `createdOnFirstWrite`), instead of five create calls at every start of every instance.
  */
 export function createTables(options: StorageOptions, credential: () => TokenCredential, clientOptions: TableClientOptions = {}): Tables {
-  const make = (name: TableName): TableClient =>
-    createdOnFirstWrite(tableClient(options, `${options.tablePrefix}${name[0].toUpperCase()}${name.slice(1)}`, credential, clientOptions));
+  const make = (name: TableName): TableClient => createdOnFirstWrite(tableClient(options, `${options.tablePrefix}${name[0].toUpperCase()}${name.slice(1)}`, credential, clientOptions));
   return {
     providers: make('providers'),
     connections: make('connections'),

@@ -113,12 +113,7 @@ export class WebhookStore {
    * there is none yet (`secretIssued` says so). A replace whose URL is the stored redacted one
    * keeps the sealed query, so that what GET showed can be sent back.
    */
-  async put(
-    id: string,
-    value: { url: string; events: WebhookEventType[] },
-    secret: string,
-    ifMatch?: string,
-  ): Promise<{ created: boolean; record: WebhookRecord; secretIssued: boolean }> {
+  async put(id: string, value: { url: string; events: WebhookEventType[] }, secret: string, ifMatch?: string): Promise<{ created: boolean; record: WebhookRecord; secretIssued: boolean }> {
     const now = this.now();
     let secretIssued = false;
     const r = await upsertCounted<WebhookEntity>(
@@ -133,11 +128,16 @@ export class WebhookStore {
         const current = currentOf(old);
         secretIssued = current === undefined;
         const previous = existing && stillValid(existing.previousSecretExpiresOn, now) ? old.previous : undefined;
-        return this.entity(id, { url: redacted, events: value.events, createdOn: existing?.createdOn ?? now.toISOString(), changedOn: now.toISOString() }, {
-          current: current ?? secret,
-          ...(previous ? { previous, previousSecretExpiresOn: existing?.previousSecretExpiresOn } : {}),
-          query: tail,
-        }, existing?.sealVersion);
+        return this.entity(
+          id,
+          { url: redacted, events: value.events, createdOn: existing?.createdOn ?? now.toISOString(), changedOn: now.toISOString() },
+          {
+            current: current ?? secret,
+            ...(previous ? { previous, previousSecretExpiresOn: existing?.previousSecretExpiresOn } : {}),
+            query: tail,
+          },
+          existing?.sealVersion,
+        );
       },
       { limit: MAX_WEBHOOKS, limitMessage: `An instance holds at most ${MAX_WEBHOOKS} webhook subscriptions.`, ifMatch },
     );
@@ -159,11 +159,16 @@ export class WebhookStore {
       const old = await this.open(id, existing);
       const previous = keepPreviousMs > 0 ? currentOf(old) : undefined;
       const { redacted, tail } = splitUrl(fullUrl(existing.url, old));
-      const entity = await this.entity(id, { url: redacted, events: JSON.parse(existing.events) as WebhookEventType[], createdOn: existing.createdOn, changedOn: now.toISOString() }, {
-        current: secret,
-        ...(previous ? { previous, previousSecretExpiresOn: new Date(now.getTime() + keepPreviousMs).toISOString() } : {}),
-        query: tail,
-      }, existing.sealVersion);
+      const entity = await this.entity(
+        id,
+        { url: redacted, events: JSON.parse(existing.events) as WebhookEventType[], createdOn: existing.createdOn, changedOn: now.toISOString() },
+        {
+          current: secret,
+          ...(previous ? { previous, previousSecretExpiresOn: new Date(now.getTime() + keepPreviousMs).toISOString() } : {}),
+          query: tail,
+        },
+        existing.sealVersion,
+      );
       try {
         const r = await this.table.updateEntity(entity, 'Replace', { etag: existing.etag });
         this.integrity.written(this.location(id), entity.sealVersion);
@@ -191,16 +196,20 @@ export class WebhookStore {
     const fields: Record<string, string> = { current: sealed.current };
     if (sealed.previous) fields.previous = sealed.previous;
     if (sealed.query) fields.query = sealed.query;
-    return this.integrity.protect(this.location(id), {
-      partitionKey: PARTITION,
-      rowKey: id,
-      url: plain.url,
-      events: JSON.stringify(plain.events),
-      secrets: await this.sealer.seal(this.location(id), fields),
-      ...(sealed.previousSecretExpiresOn ? { previousSecretExpiresOn: sealed.previousSecretExpiresOn } : {}),
-      createdOn: plain.createdOn,
-      changedOn: plain.changedOn,
-    }, previousVersion);
+    return this.integrity.protect(
+      this.location(id),
+      {
+        partitionKey: PARTITION,
+        rowKey: id,
+        url: plain.url,
+        events: JSON.stringify(plain.events),
+        secrets: await this.sealer.seal(this.location(id), fields),
+        ...(sealed.previousSecretExpiresOn ? { previousSecretExpiresOn: sealed.previousSecretExpiresOn } : {}),
+        createdOn: plain.createdOn,
+        changedOn: plain.changedOn,
+      },
+      previousVersion,
+    );
   }
 
   private async listening(event: WebhookEventType): Promise<TableEntityResult<WebhookEntity>[]> {
@@ -226,7 +235,7 @@ export class WebhookStore {
   }
 
   private async open(id: string, e: WebhookEntity): Promise<Sealed> {
-    return e.secrets ? ((await this.integrity.open(RECORD, this.location(id), e.secrets))) : {};
+    return e.secrets ? await this.integrity.open(RECORD, this.location(id), e.secrets) : {};
   }
 
   private async target(id: string, e: TableEntityResult<WebhookEntity>): Promise<WebhookDeliveryTarget> {

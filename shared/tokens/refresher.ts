@@ -123,10 +123,7 @@ export class TokenRefresher {
       const window = currentWindow(state.window, now);
       if (window.count >= this.options.callsPerMinute) {
         if (isUsable(t, now)) return served(state, t);
-        throw new TooManyRequestsError(
-          `Connection '${connectionId}' reached ${this.options.callsPerMinute} identity-provider calls this minute.`,
-          secondsLeft(window, now),
-        );
+        throw new TooManyRequestsError(`Connection '${connectionId}' reached ${this.options.callsPerMinute} identity-provider calls this minute.`, secondsLeft(window, now));
       }
       let forcedWindow: Window | undefined;
       if (forced) {
@@ -299,8 +296,7 @@ export class TokenRefresher {
 /** A forced-refresh budget is spent: 429, the caller may ask again without forceRefresh at once. */
 export class ForcedRefreshLimitError extends TooManyRequestsError {}
 
-const forcedLimit = (what: string, retryAfterSeconds: number) =>
-  new ForcedRefreshLimitError(`${what}; the current token is served without forceRefresh.`, retryAfterSeconds);
+const forcedLimit = (what: string, retryAfterSeconds: number) => new ForcedRefreshLimitError(`${what}; the current token is served without forceRefresh.`, retryAfterSeconds);
 
 const served = (state: TokenState, token: StoredToken): Obtained => ({ token, version: state.tokenVersion, generation: state.generation });
 

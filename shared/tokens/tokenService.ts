@@ -118,18 +118,14 @@ export class TokenService {
 
   /** The lifecycle's refresh ahead of need: a forced refresh, unless a newer token than `knownVersion` exists already. */
   async refreshAhead(providerId: string, connectionId: string, knownVersion: number): Promise<void> {
-    await this.flight(`${providerId}/${connectionId}`, () =>
-      this.refresher.obtain(providerId, connectionId, { minValiditySeconds: DEFAULT_MIN_VALIDITY_SECONDS, force: true, knownVersion }),
-    );
+    await this.flight(`${providerId}/${connectionId}`, () => this.refresher.obtain(providerId, connectionId, { minValiditySeconds: DEFAULT_MIN_VALIDITY_SECONDS, force: true, knownVersion }));
   }
 
   /** Fetches a client-credentials connection's token now (on create or when its parameters change). */
   async fetchNow(providerId: string, connectionId: string): Promise<void> {
     this.forget(providerId, connectionId);
     const key = `${providerId}/${connectionId}`;
-    await this.flight(key, () =>
-      this.refresher.obtain(providerId, connectionId, { minValiditySeconds: DEFAULT_MIN_VALIDITY_SECONDS, force: true, retryBroken: true }),
-    );
+    await this.flight(key, () => this.refresher.obtain(providerId, connectionId, { minValiditySeconds: DEFAULT_MIN_VALIDITY_SECONDS, force: true, retryBroken: true }));
   }
 
   /** Marks the connection as failing with the identity provider's reason (a first fetch that failed). */

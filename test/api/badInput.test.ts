@@ -177,7 +177,7 @@ describe('afterwards', () => {
     expect(await snapshot()).toBe(before);
   });
 
-  it('sent X-Content-Type-Options: nosniff with every answer of the app (the host\'s bare 404s are not the app\'s)', () => {
+  it("sent X-Content-Type-Options: nosniff with every answer of the app (the host's bare 404s are not the app's)", () => {
     expect(answers.filter((a) => !a.nosniff && !(a.status === 404 && a.body === undefined)).map((a) => `${a.name}: ${a.status}`)).toEqual([]);
   });
 });

@@ -42,8 +42,7 @@ afterAll(async () => {
   await world?.stop();
 });
 
-const policy = (host: TestHost, c: string, id: string, properties: object) =>
-  host.request('PUT', `/providers/${P}/connections/${c}/accessPolicies/${id}`, { body: { properties } });
+const policy = (host: TestHost, c: string, id: string, properties: object) => host.request('PUT', `/providers/${P}/connections/${c}/accessPolicies/${id}`, { body: { properties } });
 
 async function consented(host: TestHost, c: string, login: string): Promise<void> {
   const done = await consent(host, P, c, { login });

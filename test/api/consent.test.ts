@@ -6,17 +6,7 @@ import { startAzurite, type EmbeddedAzurite } from '../../local/azurite';
 import { DEV_APP_OBJECT_ID } from '../../local/devIssuer';
 import { CookieJar, completeConsent, parseForms, submitForm } from '../support/consentDriver';
 import { startHost, type TestHost } from '../support/host';
-import {
-  consent,
-  createConnection,
-  createProvider,
-  loginLink,
-  registerClient,
-  sleep,
-  startOAuthWorld,
-  tokenOf,
-  type OAuthWorld,
-} from '../support/oauthWorld';
+import { consent, createConnection, createProvider, loginLink, registerClient, sleep, startOAuthWorld, tokenOf, type OAuthWorld } from '../support/oauthWorld';
 
 // Consent end to end: credman's local host, oidc-provider as the identity provider (its real
 // login and consent pages, driven over HTTP), tokens that live 4 s so refreshes happen in a test.
@@ -33,9 +23,7 @@ beforeAll(async () => {
   world = await startOAuthWorld({ accessTokenTtl: 4 });
   azurite = await startAzurite();
   const kek = join(mkdtempSync(join(tmpdir(), 'credman-kek-')), 'kek.json');
-  [host, other] = await Promise.all(
-    [0, 1].map(() => startHost({ CREDMAN_LOCAL_KEK_FILE: kek, CREDMAN_IDP_TIMEOUT_SECONDS: '2', CREDMAN_IDP_RETRIES: '1', CREDMAN_LOCAL_DURABLE: 'false' }, azurite)),
-  );
+  [host, other] = await Promise.all([0, 1].map(() => startHost({ CREDMAN_LOCAL_KEK_FILE: kek, CREDMAN_IDP_TIMEOUT_SECONDS: '2', CREDMAN_IDP_RETRIES: '1', CREDMAN_LOCAL_DURABLE: 'false' }, azurite)));
   await registerClient(world, [host, other], 'cm-basic', 'client_secret_basic');
   expect((await createProvider(host, world, P, 'cm-basic')).status).toBe(201);
   app = await host.token({ oid: DEV_APP_OBJECT_ID });
@@ -135,7 +123,14 @@ describe('consent that brings no refresh token', () => {
       response_types: ['code'],
       scope: 'openid api',
     });
-    const params = { clientId: 'cm-norefresh', clientSecret: world.clientSecret, authorizationUrl: `${world.idp.url}/auth`, tokenUrl: `${world.proxy.url}/token`, scopes: 'openid api', clientAuthentication: 'basic' };
+    const params = {
+      clientId: 'cm-norefresh',
+      clientSecret: world.clientSecret,
+      authorizationUrl: `${world.idp.url}/auth`,
+      tokenUrl: `${world.proxy.url}/token`,
+      scopes: 'openid api',
+      clientAuthentication: 'basic',
+    };
     const put = await host.request('PUT', '/providers/norefresh', { body: { properties: { identityProvider: 'oauth2', oauth2: { grantTypes: { authorizationCode: params } } } } });
     expect(put.status).toBe(201);
     expect((await createConnection(host, 'norefresh', 'bob')).status).toBe(201);
@@ -168,8 +163,12 @@ describe('client credentials, end to end', () => {
     // The client secret is rotated at the identity provider: the next fetch is refused.
     const rotated = `${world.clientSecret}-rotated`;
     await world.idp.addClient({
-      client_id: 'cm-cc', client_secret: rotated, token_endpoint_auth_method: 'client_secret_basic',
-      redirect_uris: [`${host.baseUrl}/api/consent/callback`], grant_types: ['client_credentials'], response_types: [],
+      client_id: 'cm-cc',
+      client_secret: rotated,
+      token_endpoint_auth_method: 'client_secret_basic',
+      redirect_uris: [`${host.baseUrl}/api/consent/callback`],
+      grant_types: ['client_credentials'],
+      response_types: [],
     });
     await sleep(2200);
     const refused = await tokenOf(host, 'cc', 'daemon', '', app);
@@ -196,8 +195,12 @@ describe('a refused client secret, authorization code', () => {
 
     const rotated = `${world.clientSecret}-rotated`;
     await world.idp.addClient({
-      client_id: 'cm-rot', client_secret: rotated, token_endpoint_auth_method: 'client_secret_basic',
-      redirect_uris: [`${host.baseUrl}/api/consent/callback`], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'],
+      client_id: 'cm-rot',
+      client_secret: rotated,
+      token_endpoint_auth_method: 'client_secret_basic',
+      redirect_uris: [`${host.baseUrl}/api/consent/callback`],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
       scope: 'openid offline_access api',
     });
     await sleep(4_200);

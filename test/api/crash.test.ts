@@ -56,9 +56,11 @@ async function until<T>(probe: () => Promise<T>, done: (v: T) => boolean, ms: nu
 
 async function pool<T>(items: T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < items.length) await work(items[next++]);
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) await work(items[next++]);
+    }),
+  );
 }
 
 const newHost = () => startHost({ CREDMAN_LOCAL_KEK_FILE: kekFile }, azurite);
@@ -78,7 +80,9 @@ beforeAll(async () => {
   idp = await startIdp({
     accessTokenTtl: 3600,
     scopes: ['api'],
-    clients: [{ client_id: 'crash', client_secret: 'crash-secret-0123456789', token_endpoint_auth_method: 'client_secret_basic', redirect_uris: [], grant_types: ['client_credentials'], response_types: [] }],
+    clients: [
+      { client_id: 'crash', client_secret: 'crash-secret-0123456789', token_endpoint_auth_method: 'client_secret_basic', redirect_uris: [], grant_types: ['client_credentials'], response_types: [] },
+    ],
   });
   host = await newHost();
 
@@ -130,7 +134,12 @@ it('finishes a provider cascade that a killed host left half-done', async () => 
   const del = await h.request('DELETE', `/providers/${CASCADE}`);
   expect(del.status).toBe(202);
   const operation = `/operations/cascade%3A${CASCADE}`;
-  const seen = await until(() => h.request('GET', operation), (r) => r.body?.progress?.deletedConnections > 0 || r.body?.status === 'Completed', 20_000, 10);
+  const seen = await until(
+    () => h.request('GET', operation),
+    (r) => r.body?.progress?.deletedConnections > 0 || r.body?.status === 'Completed',
+    20_000,
+    10,
+  );
   expect(seen.body).toMatchObject({ status: 'Running', progress: { deletedConnections: expect.any(Number) } });
   // The first page (100) is done; kill once the second page has deleted some of its connections,
   // before it has ended their lifecycles (the page deletes all its connections first).
@@ -143,7 +152,11 @@ it('finishes a provider cascade that a killed host left half-done', async () => 
   expect(left.length).toBeLessThan(200);
 
   host = h = await newHost();
-  const done = await until(() => h.request('GET', operation), (r) => !ACTIVE.includes(r.body?.status), 60_000);
+  const done = await until(
+    () => h.request('GET', operation),
+    (r) => !ACTIVE.includes(r.body?.status),
+    60_000,
+  );
   expect(done.body).toMatchObject({ id: `cascade:${CASCADE}`, name: 'providerCascade', status: 'Completed', result: { providerId: CASCADE } });
   // Connections deleted by the page the kill cut short are not counted again (see the end of the file).
   expect(done.body.result.deletedConnections).toBeGreaterThanOrEqual(left.length + 100);
@@ -176,7 +189,12 @@ it('finishes key rotation that a killed host left half-done: every envelope on t
   expect(start.status).toBe(202);
   // Wait until at least one page of connections is done (the providers table comes first), then kill.
   const providersScanned = (await rows('Providers', odata`secrets ne ${''}`)).filter((e) => typeof e.secrets === 'string').length;
-  const seen = await until(() => h.request('GET', '/operations/rotateKeys'), (r) => r.body?.progress?.scanned > providersScanned || !ACTIVE.includes(r.body?.status), 20_000, 5);
+  const seen = await until(
+    () => h.request('GET', '/operations/rotateKeys'),
+    (r) => r.body?.progress?.scanned > providersScanned || !ACTIVE.includes(r.body?.status),
+    20_000,
+    5,
+  );
   expect(seen.body).toMatchObject({ status: 'Running' });
   await kill(h);
   host = undefined;
@@ -187,7 +205,11 @@ it('finishes key rotation that a killed host left half-done: every envelope on t
   expect(staleAtKill).toBeLessThan(300);
 
   host = h = await newHost();
-  const done = await until(() => h.request('GET', '/operations/rotateKeys'), (r) => !ACTIVE.includes(r.body?.status), 30_000);
+  const done = await until(
+    () => h.request('GET', '/operations/rotateKeys'),
+    (r) => !ACTIVE.includes(r.body?.status),
+    30_000,
+  );
   expect(done.body).toMatchObject({ name: 'rotateKeys', status: 'Completed' });
   expect(done.body.result.rewrapped).toBeGreaterThanOrEqual(staleAtKill);
 
@@ -206,7 +228,11 @@ it('finishes key rotation that a killed host left half-done: every envelope on t
     return cipher.open({ table: `${PREFIX}${name}`, partitionKey: pk, rowKey: rk }, e.secrets as string);
   };
   let opened = 0;
-  for (const [name, property] of [['Providers', 'secrets'], ['Connections', 'secrets'], ['ConsentStates', 'secrets']] as const) {
+  for (const [name, property] of [
+    ['Providers', 'secrets'],
+    ['Connections', 'secrets'],
+    ['ConsentStates', 'secrets'],
+  ] as const) {
     const sealed = (await rows(name, odata`${property} ne ${''}`)).filter((e) => typeof e[property] === 'string');
     expect(sealed.length).toBeGreaterThan(0);
     for (const e of sealed) {

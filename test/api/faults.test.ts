@@ -32,22 +32,26 @@ const status = async () => (await host.request('GET', `/providers/${P}/connectio
 
 const FAULTS: Fault[] = ['status500', 'status503', 'status429', 'timeout', 'reset', 'malformedJson', 'htmlError'];
 
-it.each(FAULTS)('%s on every attempt: 502 with no token to serve, then the next request refreshes fine', async (fault) => {
-  await sleep(2000); // the cached 2 s token has expired: nothing left to serve
-  world.proxy.inject(fault, { times: RETRIES + 1, pathPrefix: '/token', retryAfterSeconds: 1 });
-  await world.idp.resetStats();
-  const failed = await tokenOf(host, P, 'c', '', app);
-  expect(failed.status).toBe(502);
-  expect(failed.body.error.code).toBe('IdentityProviderError');
-  expect(failed.text).not.toMatch(/refresh_token|client_secret|access_token/);
-  expect((await world.idp.stats()).token.refresh_token).toBe(0); // nothing reached it
-  expect(await status()).toMatchObject({ status: 'Connected' });
+it.each(FAULTS)(
+  '%s on every attempt: 502 with no token to serve, then the next request refreshes fine',
+  async (fault) => {
+    await sleep(2000); // the cached 2 s token has expired: nothing left to serve
+    world.proxy.inject(fault, { times: RETRIES + 1, pathPrefix: '/token', retryAfterSeconds: 1 });
+    await world.idp.resetStats();
+    const failed = await tokenOf(host, P, 'c', '', app);
+    expect(failed.status).toBe(502);
+    expect(failed.body.error.code).toBe('IdentityProviderError');
+    expect(failed.text).not.toMatch(/refresh_token|client_secret|access_token/);
+    expect((await world.idp.stats()).token.refresh_token).toBe(0); // nothing reached it
+    expect(await status()).toMatchObject({ status: 'Connected' });
 
-  const ok = await tokenOf(host, P, 'c', '', app);
-  expect(ok.status).toBe(200);
-  expect((await world.idp.stats()).tokenSuccess.refresh_token).toBe(1);
-  expect(world.proxy.pendingFaults).toBe(0);
-}, 30_000);
+    const ok = await tokenOf(host, P, 'c', '', app);
+    expect(ok.status).toBe(200);
+    expect((await world.idp.stats()).tokenSuccess.refresh_token).toBe(1);
+    expect(world.proxy.pendingFaults).toBe(0);
+  },
+  30_000,
+);
 
 it('a single 429 is retried after its Retry-After and the request succeeds', async () => {
   await sleep(2000);

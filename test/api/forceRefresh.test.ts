@@ -55,7 +55,10 @@ afterAll(async () => {
 async function connected(host: TestHost, c: string): Promise<void> {
   expect((await createConnection(host, P, c)).status).toBe(201);
   expect((await consent(host, P, c)).status).toBe('success');
-  for (const [id, oid] of [['looper', LOOPER], ['other', OTHER]]) {
+  for (const [id, oid] of [
+    ['looper', LOOPER],
+    ['other', OTHER],
+  ]) {
     const r = await host.request('PUT', `/providers/${P}/connections/${c}/accessPolicies/${id}`, { body: { properties: { tenantId: DEV_TENANT_ID, objectId: oid } } });
     expect(r.status).toBe(201);
   }

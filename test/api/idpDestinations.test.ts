@@ -115,7 +115,7 @@ it('refuses a provider whose token endpoint is on loopback with a 400 naming tok
   expect(trap.seen).toEqual([]);
 });
 
-it("refuses a connection whose own parameters move the token endpoint onto loopback (400 naming the parameter), and sends nothing", async () => {
+it('refuses a connection whose own parameters move the token endpoint onto loopback (400 naming the parameter), and sends nothing', async () => {
   expect((await strict.request('PUT', '/providers/public', { body: clientCredentials('https://idp.example/token') })).status).toBe(201);
   const r = await strict.request('PUT', '/providers/public/connections/moved', {
     body: { properties: { authorizationType: 'OAuth2', oauth2grantType: 'ClientCredentials', parameters: { tokenUrl: `${trap.base}/token` } } },

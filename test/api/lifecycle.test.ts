@@ -72,7 +72,11 @@ it('refreshes ahead with no caller, notices a revoked grant by itself, reminds, 
   expect((await consent(host, P, 'c')).status).toBe('success');
   const first = await connection();
   expect(first.status).toBe('Connected');
-  await until(async () => events('connection.connected').length, (n) => n === 1, 10_000);
+  await until(
+    async () => events('connection.connected').length,
+    (n) => n === 1,
+    10_000,
+  );
   expect(events('connection.connected')[0]).toMatchObject({ signed: true, body: { type: 'connection.connected', data: { connectionId: 'c', status: 'Connected' } } });
 
   // No token request at all: the lifecycle refreshes a 30 s token ahead of its end.
@@ -86,7 +90,11 @@ it('refreshes ahead with no caller, notices a revoked grant by itself, reminds, 
   await world.idp.revokeAll();
   const broken = await until(connection, (c) => c.status === 'Error', 30_000);
   expect(broken.error.code).toBe('ReauthorizationRequired');
-  await until(async () => events('connection.reauthorizationRequired').length, (n) => n >= 2, 15_000);
+  await until(
+    async () => events('connection.reauthorizationRequired').length,
+    (n) => n >= 2,
+    15_000,
+  );
   const notices = events('connection.reauthorizationRequired');
   expect(notices.every((n) => n.signed)).toBe(true);
   expect(notices[0].body.data).toMatchObject({ connectionId: 'c', status: 'Error', error: { code: 'ReauthorizationRequired' } });
@@ -94,7 +102,11 @@ it('refreshes ahead with no caller, notices a revoked grant by itself, reminds, 
 
   expect((await consent(host, P, 'c')).status).toBe('success');
   expect((await connection()).status).toBe('Connected');
-  await until(async () => events('connection.connected').length, (n) => n === 2, 10_000);
+  await until(
+    async () => events('connection.connected').length,
+    (n) => n === 2,
+    10_000,
+  );
   expect(events('connection.connected')[1].signed).toBe(true);
 
   // Deleted: the lifecycle of this generation of the connection is terminated (housekeeping purges
@@ -102,7 +114,19 @@ it('refreshes ahead with no caller, notices a revoked grant by itself, reminds, 
   const lifecycle = `/operations/${LifecycleService.instanceId(P, 'c', LifecycleService.generationOf((await connection()).createdOn))}`;
   expect((await host.request('GET', lifecycle)).body.status).toBe('Running');
   expect((await host.request('DELETE', `/providers/${P}/connections/c`)).status).toBe(200);
-  await until(async () => events('connection.deleted').length, (n) => n === 1, 10_000);
+  await until(
+    async () => events('connection.deleted').length,
+    (n) => n === 1,
+    10_000,
+  );
   expect(events('connection.deleted')[0]).toMatchObject({ signed: true, body: { data: { connectionId: 'c' } } });
-  expect((await until(() => host.request('GET', lifecycle), (r) => r.body?.status !== 'Running', 10_000)).body.status).toBe('Terminated');
+  expect(
+    (
+      await until(
+        () => host.request('GET', lifecycle),
+        (r) => r.body?.status !== 'Running',
+        10_000,
+      )
+    ).body.status,
+  ).toBe('Terminated');
 }, 120_000);

@@ -165,9 +165,7 @@ describe('connections', () => {
       properties: { authorizationType: 'OAuth2', oauth2grantType: 'AuthorizationCode', status: 'Pending' },
     });
     const policies = await host.request('GET', '/providers/conn-p/connections/alice/accessPolicies');
-    expect(policies.body.value).toEqual([
-      expect.objectContaining({ properties: { tenantId: '00000000-0000-4000-8000-00000000de01', objectId: '00000000-0000-4000-8000-00000000a901' } }),
-    ]);
+    expect(policies.body.value).toEqual([expect.objectContaining({ properties: { tenantId: '00000000-0000-4000-8000-00000000de01', objectId: '00000000-0000-4000-8000-00000000a901' } })]);
     const again = await host.request('PUT', '/providers/conn-p/connections/alice', { body: authCodeConnection });
     expect(again.status).toBe(200);
     expect(again.body.properties.status).toBe('Pending');
@@ -188,7 +186,9 @@ describe('connections', () => {
     expect((await host.request('PUT', '/providers/missing/connections/x', { body: authCodeConnection })).body.error.code).toBe('ProviderNotFound');
     expect((await host.request('GET', '/providers/missing/connections')).body.error.code).toBe('ProviderNotFound');
     expect((await host.request('GET', '/providers/conn-p/connections/nobody')).body.error.code).toBe('ConnectionNotFound');
-    const pkce = { properties: { identityProvider: 'oauth2pkce', oauth2: { grantTypes: { authorizationCode: { clientId: 'a', authorizationUrl: 'https://x.example/a', tokenUrl: 'https://x.example/t' } } } } };
+    const pkce = {
+      properties: { identityProvider: 'oauth2pkce', oauth2: { grantTypes: { authorizationCode: { clientId: 'a', authorizationUrl: 'https://x.example/a', tokenUrl: 'https://x.example/t' } } } },
+    };
     expect((await host.request('PUT', '/providers/pkce-only', { body: pkce })).status).toBe(201);
     const cc = await host.request('PUT', '/providers/pkce-only/connections/c', { body: { properties: { authorizationType: 'OAuth2', oauth2grantType: 'ClientCredentials' } } });
     expect(cc.status).toBe(400);

@@ -34,16 +34,17 @@ it('deletes a provider with many connections in the background, leaving no row b
   const ids = Array.from({ length: 60 }, (_, i) => `c${i}`);
   for (let i = 0; i < ids.length; i += 10) {
     await Promise.all(
-      ids.slice(i, i + 10).map((c) =>
-        host.request('PUT', `/providers/big/connections/${c}`, { body: { properties: { authorizationType: 'OAuth2', oauth2grantType: 'AuthorizationCode' } } }),
-      ),
+      ids.slice(i, i + 10).map((c) => host.request('PUT', `/providers/big/connections/${c}`, { body: { properties: { authorizationType: 'OAuth2', oauth2grantType: 'AuthorizationCode' } } })),
     );
   }
   const del = await host.request('DELETE', '/providers/big');
   expect(del.status).toBe(202);
   const location = del.headers.get('location') as string;
   expect(location).toBe(`${host.apiUrl}/operations/cascade%3Abig`);
-  const done = await until(() => host.request('GET', location), (r) => r.body?.status === 'Completed');
+  const done = await until(
+    () => host.request('GET', location),
+    (r) => r.body?.status === 'Completed',
+  );
   expect(done.body).toMatchObject({ id: 'cascade:big', name: 'providerCascade', status: 'Completed', result: { providerId: 'big', deletedConnections: 60 } });
   expect((await host.request('GET', '/providers/big')).status).toBe(404);
   expect(await rows('credmanConnections', (pk) => pk === 'big')).toBe(0);
@@ -57,7 +58,10 @@ it('runs key rotation on demand and reports the envelopes it scanned', async () 
   await host.request('PUT', '/providers/small', { body: oauth2Provider() });
   const start = await host.request('POST', '/operations/rotateKeys');
   expect(start.status).toBe(202);
-  const done = await until(() => host.request('GET', start.headers.get('location') as string), (r) => r.body?.status === 'Completed');
+  const done = await until(
+    () => host.request('GET', start.headers.get('location') as string),
+    (r) => r.body?.status === 'Completed',
+  );
   expect(done.body.result.scanned).toBeGreaterThanOrEqual(1);
   expect(done.body.result.rewrapped).toBe(0); // nothing sealed under an older version yet
   expect((await host.request('POST', '/operations/rotateKeys', { token: await host.token() })).status).toBe(403);

@@ -41,9 +41,7 @@ it('500 concurrent requests over two instances cause exactly one refresh at the 
 
   await sleep(2300); // past half of the 4 s lifetime: the next request must refresh
   await world.idp.resetStats();
-  const responses = await Promise.all(
-    Array.from({ length: 500 }, (_, i) => tokenOf(hosts[i % 2], P, 'busy', '', tokens[i % 2])),
-  );
+  const responses = await Promise.all(Array.from({ length: 500 }, (_, i) => tokenOf(hosts[i % 2], P, 'busy', '', tokens[i % 2])));
   const stats = await world.idp.stats();
   expect(stats.token.refresh_token).toBe(1);
   expect(responses.map((r) => r.status)).toEqual(Array(500).fill(200));

@@ -88,8 +88,7 @@ function expectTampered(r: ApiResponse, reason?: string): void {
   if (reason) expect(r.body.error.details[0].code).toBe(reason);
 }
 
-const asPerson = async (providerId: string, connectionId: string, oid: string) =>
-  (await tokenOf(host, providerId, connectionId, '', await host.token({ oid, tid: DEV_TENANT_ID }))).status;
+const asPerson = async (providerId: string, connectionId: string, oid: string) => (await tokenOf(host, providerId, connectionId, '', await host.token({ oid, tid: DEV_TENANT_ID }))).status;
 
 describe('a provider row pointed at the attacker (4a)', () => {
   it('sends the attacker no client secret and no refresh token, and answers RecordTampered', async () => {
@@ -177,8 +176,7 @@ describe('a row restored from an older copy (4c)', () => {
   it('an access policy replaced or deleted through this instance is not brought back', async () => {
     await newProvider('revoke');
     await newDaemon('revoke', 'shared');
-    const policy = (id: string, oid: string) =>
-      host.request('PUT', `/providers/revoke/connections/shared/accessPolicies/${id}`, { body: { properties: { tenantId: DEV_TENANT_ID, objectId: oid } } });
+    const policy = (id: string, oid: string) => host.request('PUT', `/providers/revoke/connections/shared/accessPolicies/${id}`, { body: { properties: { tenantId: DEV_TENANT_ID, objectId: oid } } });
     expect((await policy('p', ATTACKER)).status).toBe(201);
     expect((await policy('q', ATTACKER)).status).toBe(201);
     const oldP = columns(await policies.getEntity('revoke:shared', 'p'));

@@ -53,8 +53,7 @@ afterAll(async () => {
   await new Promise((ok) => jwksServer?.close(ok));
 });
 
-const policy = (c: string, id: string, properties: object) =>
-  host.request('PUT', `/providers/${P}/connections/${c}/accessPolicies/${id}`, { body: { properties } });
+const policy = (c: string, id: string, properties: object) => host.request('PUT', `/providers/${P}/connections/${c}/accessPolicies/${id}`, { body: { properties } });
 
 describe('client-credentials connections', () => {
   it('fetch their first token on create and serve it from memory after', async () => {

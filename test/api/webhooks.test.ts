@@ -290,10 +290,11 @@ describe('rotating the signing secret', () => {
     expect(got.body.properties.secret).toBeUndefined();
     const shown = [got.text, (await strict.request('GET', '/webhooks?$top=100')).text].join('\n');
     const rows = await rawRows(strict);
-    for (const s of [first, second]) for (const form of encodings(s)) {
-      expect(shown).not.toContain(form);
-      expect(rows).not.toContain(form);
-    }
+    for (const s of [first, second])
+      for (const form of encodings(s)) {
+        expect(shown).not.toContain(form);
+        expect(rows).not.toContain(form);
+      }
     const envelope = JSON.parse((await strict.table('credmanWebhooks').getEntity<{ secrets: string }>('webhooks', 'rot')).secrets) as { f: object };
     expect(Object.keys(envelope.f).sort()).toEqual(['current', 'previous']);
 
@@ -345,7 +346,11 @@ describe('a subscription URL that carries a SAS sig (a Logic Apps callback)', ()
 });
 
 describe('deliveries through the local host', () => {
-  interface Delivery { url: string; headers: IncomingHttpHeaders; raw: Buffer }
+  interface Delivery {
+    url: string;
+    headers: IncomingHttpHeaders;
+    raw: Buffer;
+  }
   let receiver: Server;
   const received: Delivery[] = [];
   beforeAll(async () => {

@@ -33,7 +33,13 @@ function newClient(options: Partial<CredmanClientOptions> = {}) {
 }
 
 const reached = () => w.credman.requests;
-const caught = (p: Promise<unknown>) => p.then(() => { throw new Error('expected a rejection'); }, (e: unknown) => e as CredmanError);
+const caught = (p: Promise<unknown>) =>
+  p.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (e: unknown) => e as CredmanError,
+  );
 
 describe('getToken', () => {
   it('returns what the token endpoint returns, with expiresOn as a Date', async () => {

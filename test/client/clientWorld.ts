@@ -81,5 +81,11 @@ export function countingFetch() {
     seen.push({ url, authorization: new Headers(init?.headers).get('authorization') });
     return fetch(input, init);
   };
-  return { fetch: wrapped, seen, get calls() { return seen.length; } };
+  return {
+    fetch: wrapped,
+    seen,
+    get calls() {
+      return seen.length;
+    },
+  };
 }

@@ -45,13 +45,16 @@ beforeAll(async () => {
   w = await startClientWorld();
   await w.policy('sample', { tenantId: DEV_TENANT_ID, objectId: SAMPLE_APP });
   sampleToken = await w.host.token({ oid: SAMPLE_APP });
-  github = createServer((req, res) => void (async () => {
-    const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
-    seen.push(bearer);
-    const ok = req.method === 'GET' && req.url?.startsWith('/user/repos?') && !revokedAtGitHub && bearer === (await currentToken());
-    if (!ok) return res.writeHead(401, { 'content-type': 'application/json' }).end('{"message":"Bad credentials"}');
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(REPOS));
-  })());
+  github = createServer(
+    (req, res) =>
+      void (async () => {
+        const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
+        seen.push(bearer);
+        const ok = req.method === 'GET' && req.url?.startsWith('/user/repos?') && !revokedAtGitHub && bearer === (await currentToken());
+        if (!ok) return res.writeHead(401, { 'content-type': 'application/json' }).end('{"message":"Bad credentials"}');
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(REPOS));
+      })(),
+  );
   await new Promise<void>((ok) => github.listen(0, '127.0.0.1', ok));
   githubUrl = `http://127.0.0.1:${(github.address() as AddressInfo).port}`;
 }, 60_000);
@@ -119,7 +122,11 @@ describe('the orchestration, started by its HTTP starter, on the local durable d
     const started = await sample.startGithubRepos(request, client, new InvocationContext({ functionName: 'startGithubRepos', logHandler: () => undefined }));
     expect(started.status).toBe(202);
     const { id } = (await started.json()) as { id: string; statusQueryGetUri: string };
-    return eventually(() => client.getStatus(id), (s) => s.runtimeStatus === 'Completed' || s.runtimeStatus === 'Failed', 15_000);
+    return eventually(
+      () => client.getStatus(id),
+      (s) => s.runtimeStatus === 'Completed' || s.runtimeStatus === 'Failed',
+      15_000,
+    );
   };
 
   it('lists the repositories through credman', async () => {

@@ -48,7 +48,19 @@ describe('the built @credman/client package', () => {
       });`;
     const out = execFileSync(process.execPath, ['-e', script], { cwd: join(installed, '..', '..', '..'), encoding: 'utf8' });
     const r = JSON.parse(out) as { names: string[]; code: string; isCredmanError: boolean };
-    expect(r.names).toEqual(expect.arrayContaining(['CredmanClient', 'CredmanError', 'CredmanAuthError', 'CredmanConnectionError', 'CredmanUnavailableError', 'fromFile', 'fromGitHubActions', 'parseRetryAfter', 'NO_EXPIRY_RECHECK_SECONDS']));
+    expect(r.names).toEqual(
+      expect.arrayContaining([
+        'CredmanClient',
+        'CredmanError',
+        'CredmanAuthError',
+        'CredmanConnectionError',
+        'CredmanUnavailableError',
+        'fromFile',
+        'fromGitHubActions',
+        'parseRetryAfter',
+        'NO_EXPIRY_RECHECK_SECONDS',
+      ]),
+    );
     expect(r).toMatchObject({ code: 'InvalidIdentifier', isCredmanError: true });
   });
 });

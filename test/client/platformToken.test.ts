@@ -39,13 +39,16 @@ beforeAll(async () => {
   const issuerUrl = `${await listen(issuerServer)}/cluster`;
   issuer = await DevIssuer.loadOrCreate(mkdtempSync(join(tmpdir(), 'credman-wl-')), issuerUrl);
   // GitHub's token endpoint for jobs: GET $ACTIONS_ID_TOKEN_REQUEST_URL&audience=… with the job's request token.
-  actions = createServer((req, res) => void (async () => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    actionsCalls.push({ audience: url.searchParams.get('audience'), authorization: req.headers.authorization, apiVersion: url.searchParams.get('api-version') });
-    if (req.headers.authorization !== `bearer ${REQUEST_TOKEN}`) return res.writeHead(401, { 'content-type': 'application/json' }).end('{"message":"Bad credentials"}');
-    const value = await workloadToken(JOB, url.searchParams.get('audience') ?? 'none');
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ count: 1, value }));
-  })());
+  actions = createServer(
+    (req, res) =>
+      void (async () => {
+        const url = new URL(req.url ?? '/', 'http://x');
+        actionsCalls.push({ audience: url.searchParams.get('audience'), authorization: req.headers.authorization, apiVersion: url.searchParams.get('api-version') });
+        if (req.headers.authorization !== `bearer ${REQUEST_TOKEN}`) return res.writeHead(401, { 'content-type': 'application/json' }).end('{"message":"Bad credentials"}');
+        const value = await workloadToken(JOB, url.searchParams.get('audience') ?? 'none');
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ count: 1, value }));
+      })(),
+  );
   actionsUrl = `${await listen(actions)}/_apis/token/actionsoidc?api-version=2.0`;
 
   w = await startClientWorld({
@@ -64,7 +67,13 @@ afterAll(async () => {
   delete process.env.CREDMAN_TOKEN_FILE;
 });
 
-const caught = (p: Promise<unknown>) => p.then(() => { throw new Error('expected a rejection'); }, (e: unknown) => e as CredmanError);
+const caught = (p: Promise<unknown>) =>
+  p.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (e: unknown) => e as CredmanError,
+  );
 
 describe('fromFile (a projected service-account token)', () => {
   it('reads the file for every request, so a rotated token is used at once', async () => {

@@ -151,5 +151,10 @@ it('has connection properties for Entra ID that ask for the scope and resource t
   expect(props).toMatchObject({ publisher: expect.any(String), stackOwner: expect.any(String) });
   // Paging through the connector: nextLink is rewritten to the connector's own URL.
   const paged = (props.policyTemplateInstances ?? []).filter((p) => p.templateId === 'updatenextlink').flatMap((p) => p.parameters['x-ms-apimTemplate-operationName'] as string[]);
-  expect(paged.sort()).toEqual(def.operations.filter((o) => o.raw['x-ms-pageable']).map((o) => o.operationId).sort());
+  expect(paged.sort()).toEqual(
+    def.operations
+      .filter((o) => o.raw['x-ms-pageable'])
+      .map((o) => o.operationId)
+      .sort(),
+  );
 });

@@ -86,7 +86,11 @@ it('fires on a real reauthorization with a body the trigger schema accepts, and 
 
   const revokedAt = Date.now();
   await world.idp.revokeAll();
-  const first = await until(() => received[0], (r) => r !== undefined, 45_000);
+  const first = await until(
+    () => received[0],
+    (r) => r !== undefined,
+    45_000,
+  );
   expect(first).toBeDefined();
   console.log(`trigger fired ${first.at - revokedAt} ms after the grant was revoked`);
 
@@ -108,7 +112,11 @@ it('fires on a real reauthorization with a body the trigger schema accepts, and 
   expect((await host.request('GET', `/providers/${P}/connections/sales`)).body.properties.status).toBe('Error');
 
   // Reminders follow every 3 s while nobody consents: the trigger fires again.
-  await until(() => received.length, (n) => n >= 2, 15_000);
+  await until(
+    () => received.length,
+    (n) => n >= 2,
+    15_000,
+  );
   expect(received.length).toBeGreaterThanOrEqual(2);
   for (const r of received) expect(schemaErrors(event, r.body)).toBeUndefined();
 

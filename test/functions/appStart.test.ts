@@ -37,7 +37,6 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-
 it('with bad settings: the hook resolves and logs their names; every request answers 500 naming them, /health 503 Unhealthy', async () => {
   azurite = await startAzurite();
   Object.assign(process.env, localAppSettings(azurite.connectionString, join(dir, 'kek.json')), { CREDMAN_APP_OBJECT_ID: 'sec-ret-value', CREDMAN_IDP_RETRIES: 'many' });

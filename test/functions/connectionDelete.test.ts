@@ -73,14 +73,23 @@ it('deletes a connection while its lifecycle has an episode in flight: no wait, 
   expect((await world.client.getStatus(id)).runtimeStatus).toBe('Running');
   release();
 
-  const ended = await eventually(() => world.client.getStatus(id), (s) => ENDED.includes(s.runtimeStatus));
+  const ended = await eventually(
+    () => world.client.getStatus(id),
+    (s) => ENDED.includes(s.runtimeStatus),
+  );
   expect(ended.runtimeStatus).toBe('Terminated');
   // The refresh the episode scheduled ran against a deleted connection: no token was fetched, no row came back.
-  await eventually(async () => refreshes, (n) => n === 1);
+  await eventually(
+    async () => refreshes,
+    (n) => n === 1,
+  );
   await settle();
   expect((await world.idp.stats()).token.client_credentials).toBe(0);
   await expect(connections().getEntity('p', 'd1')).rejects.toMatchObject({ statusCode: 404 });
-  await eventually(async () => noticesFor('d1').filter((l) => l.includes('connection.deleted')), (n) => n.length === 1);
+  await eventually(
+    async () => noticesFor('d1').filter((l) => l.includes('connection.deleted')),
+    (n) => n.length === 1,
+  );
   expect(noticesFor('d1').filter((l) => !l.includes('connection.connected'))).toEqual([expect.stringContaining('lifecycle: connection.deleted p/d1')]);
   expect(await world.appRows('AccessPolicies', (pk) => pk === 'p:d1')).toBe(0);
 }, 60_000);
@@ -94,16 +103,32 @@ it('deletes and creates a connection again while the old lifecycle has an episod
   // Created again at once: its first token comes now, and its lifecycle is asked for while the
   // old one still runs (its termination queued behind the episode in flight).
   const recreated = putConnection(request('PUT', 'd2', { properties: { authorizationType: 'OAuth2', oauth2grantType: 'ClientCredentials' } }), world.context('putConnection'));
-  await eventually(async () => (await world.idp.stats()).tokenSuccess.client_credentials, (n) => n === 1);
+  await eventually(
+    async () => (await world.idp.stats()).tokenSuccess.client_credentials,
+    (n) => n === 1,
+  );
   release();
   expect((await recreated).status).toBe(201);
 
-  expect((await eventually(() => world.client.getStatus(id), (s) => ENDED.includes(s.runtimeStatus))).runtimeStatus).toBe('Terminated');
+  expect(
+    (
+      await eventually(
+        () => world.client.getStatus(id),
+        (s) => ENDED.includes(s.runtimeStatus),
+      )
+    ).runtimeStatus,
+  ).toBe('Terminated');
   const fresh = lifecycleOf(await refOf('d2'));
   expect(fresh).not.toBe(id);
-  await eventually(() => world.client.getStatus(fresh), (s) => s.runtimeStatus === 'Running' && world.logs.some((l) => l.includes('lifecycle: connection.connected p/d2')));
+  await eventually(
+    () => world.client.getStatus(fresh),
+    (s) => s.runtimeStatus === 'Running' && world.logs.some((l) => l.includes('lifecycle: connection.connected p/d2')),
+  );
   // The old episode's refresh ran and did not refresh the new connection: one token, from its creation.
-  await eventually(async () => refreshes, (n) => n === 1);
+  await eventually(
+    async () => refreshes,
+    (n) => n === 1,
+  );
   await settle();
   expect((await world.idp.stats()).token.client_credentials).toBe(1);
   expect((await connections().getEntity<{ tokenVersion: number }>('p', 'd2')).tokenVersion).toBe(1);
@@ -112,7 +137,7 @@ it('deletes and creates a connection again while the old lifecycle has an episod
   expect(sleeping.waitsUntil).toBeGreaterThan(world.clock.now());
 }, 60_000);
 
-it('announces connection.deleted even when its lifecycle\'s termination cannot be sent', async () => {
+it("announces connection.deleted even when its lifecycle's termination cannot be sent", async () => {
   expect((await putConnection(request('PUT', 'd3', { properties: { authorizationType: 'OAuth2', oauth2grantType: 'ClientCredentials' } }), world.context('putConnection'))).status).toBe(201);
   const lifecycle = async () => (await world.client.getStatusBy({})).find((s) => s.instanceId.startsWith('lifecycle:p:d3'));
   await eventually(lifecycle, (s) => s?.runtimeStatus === 'Running');
@@ -128,7 +153,10 @@ it('announces connection.deleted even when its lifecycle\'s termination cannot b
   } finally {
     await rpc.close();
   }
-  await eventually(async () => noticesFor('d3').filter((l) => l.includes('connection.deleted')), (n) => n.length === 1);
+  await eventually(
+    async () => noticesFor('d3').filter((l) => l.includes('connection.deleted')),
+    (n) => n.length === 1,
+  );
   // The lifecycle still runs (no termination reached it); it stops by itself at its next cycle, finding the connection gone.
   expect((await lifecycle())?.runtimeStatus).toBe('Running');
 }, 60_000);

@@ -34,8 +34,14 @@ const orchestrator = (activity: string, retry: () => DF.RetryOptions): DF.Orches
     const client = yield context.df.callActivity(`${activity}Client`, null);
     return { n, client };
   };
-df.app.orchestration('libRetrying', orchestrator('libFlaky', () => new df.RetryOptions(1000, 3)));
-lazy.app.orchestration('lazyRetrying', orchestrator('lazyFlaky', () => new lazy.RetryOptions(1000, 3)));
+df.app.orchestration(
+  'libRetrying',
+  orchestrator('libFlaky', () => new df.RetryOptions(1000, 3)),
+);
+lazy.app.orchestration(
+  'lazyRetrying',
+  orchestrator('lazyFlaky', () => new lazy.RetryOptions(1000, 3)),
+);
 
 let azurite: EmbeddedAzurite;
 let driver: DurableDriver;
@@ -54,7 +60,11 @@ it('registers the same bindings as durable-functions does', () => {
   expect(bindingsOf('lazyFlaky')).toEqual(bindingsOf('libFlaky'));
   expect(bindingsOf('lazyFlakyClient')).toEqual(bindingsOf('libFlakyClient'));
   expect(Object.values(bindingsOf('lazyRetrying') ?? {}).map((b) => b.type)).toEqual(['orchestrationTrigger']);
-  expect(Object.values(bindingsOf('lazyFlakyClient') ?? {}).map((b) => b.type).sort()).toEqual(['activityTrigger', 'durableClient']);
+  expect(
+    Object.values(bindingsOf('lazyFlakyClient') ?? {})
+      .map((b) => b.type)
+      .sort(),
+  ).toEqual(['activityTrigger', 'durableClient']);
   expect(lazy.RetryOptions).toBe(df.RetryOptions);
   expect(lazy.OrchestrationRuntimeStatus).toBe(df.OrchestrationRuntimeStatus);
 });
@@ -65,12 +75,19 @@ it('runs an orchestration with retried activities and a durable client like the 
   await driver.start();
   const client = clientOf(app, driver);
   const outputs: Record<string, unknown> = {};
-  for (const [name, key] of [['libRetrying', 'lib'], ['lazyRetrying', 'lazy']] as const) {
+  for (const [name, key] of [
+    ['libRetrying', 'lib'],
+    ['lazyRetrying', 'lazy'],
+  ] as const) {
     const id = await client.startNew(name, { input: { key, failures: 2 } });
-    const status = await eventually(async () => {
-      if (clock.waiting) clock.advance(1000);
-      return client.getStatus(id);
-    }, (s) => ['Completed', 'Failed', 'Terminated'].includes(s.runtimeStatus), 15_000);
+    const status = await eventually(
+      async () => {
+        if (clock.waiting) clock.advance(1000);
+        return client.getStatus(id);
+      },
+      (s) => ['Completed', 'Failed', 'Terminated'].includes(s.runtimeStatus),
+      15_000,
+    );
     outputs[name] = { status: status.runtimeStatus, output: status.output };
   }
   expect(outputs.lazyRetrying).toEqual({ status: 'Completed', output: { n: 3, client: 'function' } });

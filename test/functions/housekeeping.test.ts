@@ -28,16 +28,28 @@ afterAll(() => azurite?.stop());
 
 it('purges finished orchestrations older than a week, and nothing else', async () => {
   const clock = new ManualClock(new Date(Date.now() - 10 * 24 * 3600_000));
-  const driver = new DurableDriver({ registrations: app.core.registrations, storage: { connectionString: azurite.connectionString, tablePrefix: 'housekeeping' }, clock, rpcPort: 0, log: () => undefined });
+  const driver = new DurableDriver({
+    registrations: app.core.registrations,
+    storage: { connectionString: azurite.connectionString, tablePrefix: 'housekeeping' },
+    clock,
+    rpcPort: 0,
+    log: () => undefined,
+  });
   await driver.start();
   try {
     const client = clientOf(app, driver);
     await client.startNew('publishNotice', { instanceId: 'old-notice', input: { type: 'connection.deleted', providerId: 'p', connectionId: 'c' } });
     await client.startNew('waitsForever', { instanceId: 'old-running' });
-    await eventually(() => client.getStatus('old-notice'), (s) => s.runtimeStatus === 'Completed');
+    await eventually(
+      () => client.getStatus('old-notice'),
+      (s) => s.runtimeStatus === 'Completed',
+    );
     clock.set(new Date());
     await client.startNew('publishNotice', { instanceId: 'new-notice', input: { type: 'connection.deleted', providerId: 'p', connectionId: 'd' } });
-    await eventually(() => client.getStatus('new-notice'), (s) => s.runtimeStatus === 'Completed');
+    await eventually(
+      () => client.getStatus('new-notice'),
+      (s) => s.runtimeStatus === 'Completed',
+    );
 
     const input = df.input.durableClient();
     const context = new InvocationContext({ functionName: 'purgeFinishedOrchestrations', options: { trigger: { type: 'timerTrigger', name: 'timer' }, extraInputs: [input] } });
@@ -54,16 +66,28 @@ it('purges finished orchestrations older than a week, and nothing else', async (
 
 it('purges a lifecycle a week after it ended, one that is still running never, and registers no other purge', async () => {
   const clock = new ManualClock(new Date(Date.now() - 10 * 24 * 3600_000));
-  const driver = new DurableDriver({ registrations: app.core.registrations, storage: { connectionString: azurite.connectionString, tablePrefix: 'housekeeping2' }, clock, rpcPort: 0, log: () => undefined });
+  const driver = new DurableDriver({
+    registrations: app.core.registrations,
+    storage: { connectionString: azurite.connectionString, tablePrefix: 'housekeeping2' },
+    clock,
+    rpcPort: 0,
+    log: () => undefined,
+  });
   await driver.start();
   try {
     const client = clientOf(app, driver);
     for (const id of ['lifecycle:p:ended:1', 'lifecycle:p:running:1']) {
       await client.startNew('waitsForever', { instanceId: id });
-      await eventually(() => client.getStatus(id), (s) => s.runtimeStatus === 'Running');
+      await eventually(
+        () => client.getStatus(id),
+        (s) => s.runtimeStatus === 'Running',
+      );
     }
     await client.terminate('lifecycle:p:ended:1', 'connection deleted');
-    await eventually(() => client.getStatus('lifecycle:p:ended:1'), (s) => s.runtimeStatus === 'Terminated');
+    await eventually(
+      () => client.getStatus('lifecycle:p:ended:1'),
+      (s) => s.runtimeStatus === 'Terminated',
+    );
     // Ended eight days ago; the same connection created again since has a lifecycle of its own.
     clock.set(Date.now() - 8 * 24 * 3600_000);
     await client.startNew('waitsForever', { instanceId: 'lifecycle:p:ended:2' });

@@ -77,24 +77,35 @@ const status = () => client.getStatus(ID);
 const done = (s: DF.DurableOrchestrationStatus) => ['Completed', 'Failed', 'Terminated'].includes(s.runtimeStatus);
 /** Moves the clock to each armed timer until the instance ends. */
 const runToEnd = () =>
-  eventually(async () => {
-    if (clock.waiting) clock.advance(H);
-    return status();
-  }, done, 10_000);
+  eventually(
+    async () => {
+      if (clock.waiting) clock.advance(H);
+      return status();
+    },
+    done,
+    10_000,
+  );
 /** Moves the clock to each timer exactly as it comes due, one at a time, until `until` holds. */
 const step = (until: () => boolean) =>
-  eventually(async () => {
-    if (!until() && clock.nextAt !== undefined) clock.set(clock.nextAt);
-    return until();
-  }, Boolean, 10_000);
+  eventually(
+    async () => {
+      if (!until() && clock.nextAt !== undefined) clock.set(clock.nextAt);
+      return until();
+    },
+    Boolean,
+    10_000,
+  );
 const transient = () => {
   throw new DependencyUnavailableError('Storage');
 };
 
-it('wakes on ConsentCompleted and evaluates again, announcing nothing itself (connection.connected is the caller\'s)', async () => {
+it("wakes on ConsentCompleted and evaluates again, announcing nothing itself (connection.connected is the caller's)", async () => {
   evaluations = [(now) => sleep(now + 24 * H)];
   await start();
-  await eventually(async () => clock.waiting, (w) => w > 0);
+  await eventually(
+    async () => clock.waiting,
+    (w) => w > 0,
+  );
   await client.raiseEvent(ID, CONSENT_COMPLETED, {});
   const s = await eventually(status, done);
   expect(s).toMatchObject({ runtimeStatus: 'Completed', output: 'stopped' });
@@ -105,7 +116,10 @@ it('wakes on ConsentCompleted and evaluates again, announcing nothing itself (co
 it('sleeps on a durable timer, then continues as new and evaluates again', async () => {
   evaluations = [(now) => sleep(now + 2 * H)];
   await start();
-  await eventually(async () => clock.waiting, (w) => w > 0);
+  await eventually(
+    async () => clock.waiting,
+    (w) => w > 0,
+  );
   expect(evaluatedAt).toHaveLength(1);
   clock.advance(2 * H);
   const s = await runToEnd();
@@ -123,7 +137,12 @@ it('refreshes ahead when due, with no notice', async () => {
 
 it('retries a transient refresh failure with its RetryOptions, then succeeds', async () => {
   evaluations = [() => refresh];
-  refreshes = [() => { throw new IdentityProviderError('The identity provider answered 502.'); }, () => 'refreshed'];
+  refreshes = [
+    () => {
+      throw new IdentityProviderError('The identity provider answered 502.');
+    },
+    () => 'refreshed',
+  ];
   await start();
   const s = await runToEnd();
   expect(s.output).toBe('stopped');
@@ -133,7 +152,9 @@ it('retries a transient refresh failure with its RetryOptions, then succeeds', a
 
 it('after the retries, says refreshFailed and tries again five minutes after the failure (not after the cycle began)', async () => {
   evaluations = [() => refresh];
-  refreshes = Array.from({ length: 4 }, () => () => { throw new IdentityProviderError('The identity provider answered 502.'); });
+  refreshes = Array.from({ length: 4 }, () => () => {
+    throw new IdentityProviderError('The identity provider answered 502.');
+  });
   await start();
   await step(() => evaluatedAt.length === 2);
   expect(notices).toEqual([{ type: 'connection.refreshFailed' }]);
@@ -144,7 +165,9 @@ it('after the retries, says refreshFailed and tries again five minutes after the
 
 it('on a refresh failure that retrying will not fix, says so and tries again hours later', async () => {
   evaluations = [() => refresh];
-  refreshes = Array.from({ length: 4 }, () => () => { throw new TypeError('a bug'); });
+  refreshes = Array.from({ length: 4 }, () => () => {
+    throw new TypeError('a bug');
+  });
   await start();
   await step(() => evaluatedAt.length === 2);
   expect(notices).toEqual([{ type: 'connection.refreshFailed', detail: expect.stringContaining('(TypeError)') }]);
@@ -193,13 +216,25 @@ it('on ReauthorizationRequired: notices, waits for consent, reminds daily, wakes
   evaluations = [() => refresh, () => awaitConsent, () => awaitConsent];
   refreshes = [() => 'ReauthorizationRequired'];
   await start();
-  await eventually(async () => notices.length, (x) => x === 1);
+  await eventually(
+    async () => notices.length,
+    (x) => x === 1,
+  );
   expect(notices[0].type).toBe('connection.reauthorizationRequired');
-  await eventually(async () => clock.waiting, (w) => w > 0);
+  await eventually(
+    async () => clock.waiting,
+    (w) => w > 0,
+  );
   clock.advance(24 * H); // the reminder
-  await eventually(async () => notices.length, (x) => x === 2);
+  await eventually(
+    async () => notices.length,
+    (x) => x === 2,
+  );
   expect(notices[1]).toEqual({ type: 'connection.reauthorizationRequired', detail: 'reminder' });
-  await eventually(async () => evaluatedAt.length, (x) => x === 3);
+  await eventually(
+    async () => evaluatedAt.length,
+    (x) => x === 3,
+  );
   await client.raiseEvent(ID, CONSENT_COMPLETED, {});
   const s = await eventually(status, done);
   expect(s.output).toBe('stopped');
@@ -208,7 +243,12 @@ it('on ReauthorizationRequired: notices, waits for consent, reminds daily, wakes
 });
 
 it('sends each expiry warning once across cycles', async () => {
-  const warn = (now: number): Evaluation => ({ plan: { kind: 'sleep', until: now + H, reason: 'warning' }, warnings: [{ kind: 'clientSecretExpiring', endsAt: Date.UTC(2026, 11, 1) }], tokenVersion: 1, reminderMs: 24 * H });
+  const warn = (now: number): Evaluation => ({
+    plan: { kind: 'sleep', until: now + H, reason: 'warning' },
+    warnings: [{ kind: 'clientSecretExpiring', endsAt: Date.UTC(2026, 11, 1) }],
+    tokenVersion: 1,
+    reminderMs: 24 * H,
+  });
   evaluations = [warn, warn];
   await start();
   await runToEnd();
@@ -218,7 +258,10 @@ it('sends each expiry warning once across cycles', async () => {
 it('is terminated while it waits (connection deleted)', async () => {
   evaluations = [() => awaitConsent];
   await start();
-  await eventually(async () => clock.waiting, (w) => w > 0);
+  await eventually(
+    async () => clock.waiting,
+    (w) => w > 0,
+  );
   await client.terminate(ID, 'connection deleted');
   expect((await eventually(status, done)).runtimeStatus).toBe('Terminated');
 });

@@ -55,12 +55,24 @@ it('gives a connection deleted and created again its own lifecycle, though the o
   const evaluations = countCalls('lifecycleEvaluate');
   expect((await put('c')).status).toBe(201);
   poll();
-  const [old] = await eventually(() => lifecycles('c'), (l) => l.length === 1 && l[0].runtimeStatus === 'Running', 20_000);
-  await eventually(async () => evaluations(), (n) => n === 1, 20_000);
+  const [old] = await eventually(
+    () => lifecycles('c'),
+    (l) => l.length === 1 && l[0].runtimeStatus === 'Running',
+    20_000,
+  );
+  await eventually(
+    async () => evaluations(),
+    (n) => n === 1,
+    20_000,
+  );
   // Woken once by a PUT that keeps the connection (a lifecycle past its first cycle), then asleep again.
   expect((await put('c')).status).toBe(200);
   poll();
-  await eventually(async () => evaluations(), (n) => n === 2, 20_000);
+  await eventually(
+    async () => evaluations(),
+    (n) => n === 2,
+    20_000,
+  );
   expect((await world.fireTimersWithin(old.instanceId, 0)).waitsUntil).toBeGreaterThan(world.clock.now());
 
   expect((await deleteConnection(request('DELETE', 'c'), world.context('deleteConnection'))).status).toBe(200);
@@ -69,9 +81,21 @@ it('gives a connection deleted and created again its own lifecycle, though the o
   await dueForRefresh('c');
   poll();
 
-  expect((await eventually(() => world.client.getStatus(old.instanceId), (s) => !ACTIVE.includes(s.runtimeStatus), 20_000)).runtimeStatus).toBe('Terminated');
+  expect(
+    (
+      await eventually(
+        () => world.client.getStatus(old.instanceId),
+        (s) => !ACTIVE.includes(s.runtimeStatus),
+        20_000,
+      )
+    ).runtimeStatus,
+  ).toBe('Terminated');
   // The new connection's lifecycle runs, and refreshes its token ahead.
-  await eventually(() => tokenVersion('c'), (v) => v === before + 1, 20_000);
+  await eventually(
+    () => tokenVersion('c'),
+    (v) => v === before + 1,
+    20_000,
+  );
   const running = (await lifecycles('c')).filter((s) => ACTIVE.includes(s.runtimeStatus));
   expect(running).toHaveLength(1);
   expect(running[0].instanceId).not.toBe(old.instanceId);
@@ -96,14 +120,22 @@ it('announces connection.connected for tokens that arrive while the lifecycle is
   };
   poll();
   await refreshing;
-  await eventually(async () => announced('m'), (n) => n === 1, 20_000);
+  await eventually(
+    async () => announced('m'),
+    (n) => n === 1,
+    20_000,
+  );
 
   // New tokens while the refresh runs (a PUT that fetches them; consent is the same path).
   expect((await put('m')).status).toBe(200);
   poll();
   await settle(200);
   release();
-  await eventually(async () => announced('m'), (n) => n === 2, 20_000);
+  await eventually(
+    async () => announced('m'),
+    (n) => n === 2,
+    20_000,
+  );
   // And the lifecycle carries on.
   const [lifecycle] = await lifecycles('m');
   expect((await world.fireTimersWithin(lifecycle.instanceId, 0)).status.runtimeStatus).toBe('Running');

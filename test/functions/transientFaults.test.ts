@@ -79,7 +79,10 @@ it('keeps a connection lifecycle Running through a storage outage longer than it
 
   world.proxy.clear();
   world.clock.set(during.waitsUntil as number);
-  await eventually(() => tokenVersion('p', 'c'), (v) => v === before + 1);
+  await eventually(
+    () => tokenVersion('p', 'c'),
+    (v) => v === before + 1,
+  );
   expect((await world.idp.stats()).tokenSuccess.client_credentials).toBe(1);
   // And sleeps until the new token is due.
   const after = await world.fireTimersWithin(id, 0);
@@ -101,7 +104,10 @@ it('resumes a provider cascade after a storage outage that outlasts its retries,
 
   world.proxy.clear();
   world.clock.set(during.waitsUntil as number);
-  const done = await eventually(() => status(id), (s) => ENDED.includes(s.runtimeStatus));
+  const done = await eventually(
+    () => status(id),
+    (s) => ENDED.includes(s.runtimeStatus),
+  );
   expect(done).toMatchObject({ runtimeStatus: 'Completed', output: { providerId: 'big', deletedConnections: 3 } });
   await expect(world.services.providers.get('big')).rejects.toMatchObject({ status: 404 });
   expect(await world.appRows('Connections', (pk) => pk === 'big')).toBe(0);
@@ -126,14 +132,24 @@ it('resumes key rotation after Key Vault throttles it for longer than its retrie
 
   world.vault.failWith = undefined;
   world.clock.set(during.waitsUntil as number);
-  const done = await eventually(() => status(id), (s) => ENDED.includes(s.runtimeStatus));
+  const done = await eventually(
+    () => status(id),
+    (s) => ENDED.includes(s.runtimeStatus),
+  );
   expect(done.runtimeStatus).toBe('Completed');
   expect((done.output as { rewrapped: number }).rewrapped).toBeGreaterThanOrEqual(2);
   // Nothing is left under the old version. (A second later: an instance's created time is its
   // latest execution's start, and the clock has not moved since the last one.)
   world.clock.advance(1000);
   await startOperation(world.context('rotateKeysNow'), 'rotateKeys', 'rotateKeys', {});
-  expect((await eventually(() => status(id), (s) => ENDED.includes(s.runtimeStatus) && s.createdTime > done.createdTime)).output).toMatchObject({ rewrapped: 0 });
+  expect(
+    (
+      await eventually(
+        () => status(id),
+        (s) => ENDED.includes(s.runtimeStatus) && s.createdTime > done.createdTime,
+      )
+    ).output,
+  ).toMatchObject({ rewrapped: 0 });
 }, 60_000);
 
 it('ends a cascade Failed, naming the fault, once an outage has outlasted its resumes', async () => {
@@ -189,7 +205,15 @@ it('keeps a notice through an outage longer than its retries, whether the connec
 
   world.proxy.clear();
   world.clock.set(Math.max(during.waitsUntil as number, waiting.waitsUntil as number));
-  for (const id of [deleted, connected]) expect((await eventually(() => status(id), (s) => ENDED.includes(s.runtimeStatus))).runtimeStatus).toBe('Completed');
+  for (const id of [deleted, connected])
+    expect(
+      (
+        await eventually(
+          () => status(id),
+          (s) => ENDED.includes(s.runtimeStatus),
+        )
+      ).runtimeStatus,
+    ).toBe('Completed');
   expect([sent('connection.deleted'), sent('connection.connected')]).toEqual([1, 1]);
 }, 60_000);
 

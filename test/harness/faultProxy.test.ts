@@ -37,7 +37,15 @@ const refresh = (refreshToken: string) => postToken(`${proxy.url}/token`, web, {
 async function refreshToken(): Promise<string> {
   const { verifier, challenge } = pkce();
   const url = new URL(`${idp.url}/auth`);
-  url.search = new URLSearchParams({ response_type: 'code', client_id: web.client_id, redirect_uri: REDIRECT_URI, scope: 'openid', state: 's', code_challenge: challenge, code_challenge_method: 'S256' }).toString();
+  url.search = new URLSearchParams({
+    response_type: 'code',
+    client_id: web.client_id,
+    redirect_uri: REDIRECT_URI,
+    scope: 'openid',
+    state: 's',
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+  }).toString();
   const { url: back } = await completeConsent(url.href, { stopWhen: (u) => u.href.startsWith(REDIRECT_URI) });
   const res = await postToken(`${idp.url}/token`, web, { grant_type: 'authorization_code', code: back.searchParams.get('code')!, redirect_uri: REDIRECT_URI, code_verifier: verifier });
   return ((await res.json()) as { refresh_token: string }).refresh_token;

@@ -9,7 +9,9 @@ import { ROOT } from './bicep';
 const SOURCE = /\.(ts|js|mjs|bicep|json|sh)$|^\.ci\/run$/;
 
 it('cites only documents the repository has', () => {
-  const files = execFileSync('git', ['ls-files'], { cwd: ROOT, encoding: 'utf8' }).split('\n').filter((f) => SOURCE.test(f) && !f.endsWith('package-lock.json'));
+  const files = execFileSync('git', ['ls-files'], { cwd: ROOT, encoding: 'utf8' })
+    .split('\n')
+    .filter((f) => SOURCE.test(f) && !f.endsWith('package-lock.json'));
   expect(files.length).toBeGreaterThan(100);
   const missing: string[] = [];
   for (const file of files) {

@@ -3,9 +3,7 @@ import { dirname, join, relative } from 'node:path';
 import { INFRA, declarations, params, readBicep } from './bicep';
 
 const bicepFiles = (dir: string): string[] =>
-  readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? bicepFiles(join(dir, e.name)) : e.name.endsWith('.bicep') ? [relative(INFRA, join(dir, e.name))] : [],
-  );
+  readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? bicepFiles(join(dir, e.name)) : e.name.endsWith('.bicep') ? [relative(INFRA, join(dir, e.name))] : []));
 
 const files = bicepFiles(INFRA);
 const AVM = /^br\/public:avm\/(res|ptn|utl)\/[a-z0-9-]+(\/[a-z0-9-]+)+:(\d+\.\d+\.\d+)$/;
@@ -58,7 +56,7 @@ describe('infra/main.parameters.json', () => {
     expect(required.filter((name) => !(name in file.parameters))).toEqual([]);
   });
 
-  it('takes azd\'s environment, location and principal', () => {
+  it("takes azd's environment, location and principal", () => {
     expect(file.parameters.environmentName.value).toBe('${AZURE_ENV_NAME}');
     expect(file.parameters.location.value).toBe('${AZURE_LOCATION}');
     expect(file.parameters.principalId.value).toBe('${AZURE_PRINCIPAL_ID}');

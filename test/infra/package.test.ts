@@ -36,8 +36,18 @@ describe('the package azd deploys', () => {
     for (const f of ['package.json', 'package-lock.json', 'host.json', 'tsconfig.json', 'tsconfig.build.json', 'shared/crypto/localKeyWrapper.ts']) {
       expect({ f, ignored: ignored.ignores(f) }).toEqual({ f, ignored: false });
     }
-    for (const f of ['node_modules/x/index.js', 'dist/functions/tokens.js', 'local.settings.json', 'test/api/x.test.ts', 'infra/main.bicep', '.credman/local-kek.json',
-      'local/start.ts', 'bench/token.ts', 'client/src/index.ts', 'samples/durable-github/package.json']) {
+    for (const f of [
+      'node_modules/x/index.js',
+      'dist/functions/tokens.js',
+      'local.settings.json',
+      'test/api/x.test.ts',
+      'infra/main.bicep',
+      '.credman/local-kek.json',
+      'local/start.ts',
+      'bench/token.ts',
+      'client/src/index.ts',
+      'samples/durable-github/package.json',
+    ]) {
       expect({ f, ignored: ignored.ignores(f) }).toEqual({ f, ignored: true });
     }
   });

@@ -8,16 +8,18 @@ import { INFRA, ROOT, declarationOffset, declarations, moduleParams, nested, obj
 // carries between runs: an output of main.bicep that main.parameters.json reads back.
 
 const bicepFiles = (dir: string): string[] =>
-  readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? bicepFiles(join(dir, e.name)) : e.name.endsWith('.bicep') ? [relative(INFRA, join(dir, e.name))] : [],
-  );
+  readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? bicepFiles(join(dir, e.name)) : e.name.endsWith('.bicep') ? [relative(INFRA, join(dir, e.name))] : []));
 
 const files = bicepFiles(INFRA).map(readBicep);
 const main = readBicep('main.bicep');
 const parametersFile = JSON.parse(readFileSync(join(INFRA, 'main.parameters.json'), 'utf8')) as { parameters: Record<string, { value: unknown }> };
 
 const resources = (type: string): { file: BicepFile; ref: Reference }[] =>
-  files.flatMap((file) => declarations(file, 'resource').filter((r) => r.target.startsWith(`${type}@`) && !r.existing).map((ref) => ({ file, ref })));
+  files.flatMap((file) =>
+    declarations(file, 'resource')
+      .filter((r) => r.target.startsWith(`${type}@`) && !r.existing)
+      .map((ref) => ({ file, ref })),
+  );
 
 /** The expression of a one-line `var <name> = <expression>`. */
 function varExpression(file: BicepFile, name: string): string {
@@ -60,7 +62,7 @@ describe('a Key Vault key', () => {
   // and none is ever applied. After a rotation the current version is one Key Vault made.
   const keys = resources('Microsoft.KeyVault/vaults/keys');
 
-  it('is declared by credman\'s own Bicep, not passed to the AVM vault module (which writes its keys unconditionally)', () => {
+  it("is declared by credman's own Bicep, not passed to the AVM vault module (which writes its keys unconditionally)", () => {
     expect(keys.map(({ file, ref }) => `${relative(INFRA, file.path)}:${ref.symbol}`)).toEqual(['app/keyvault.bicep:kek']);
     for (const file of files) {
       for (const m of declarations(file, 'module').filter((d) => d.target.startsWith('br/public:avm/res/key-vault/vault:'))) {
@@ -95,7 +97,7 @@ describe('a Key Vault key', () => {
   });
 });
 
-describe('the deployer\'s admin app role', () => {
+describe("the deployer's admin app role", () => {
   // Graph creates an app role assignment with a POST: the type has no client-side key, so a second
   // one for the same principal, role and resource is refused ("Permission being assigned already
   // exists on the object"), as msgraph-bicep-types#161 reports for redeployments.
@@ -133,7 +135,10 @@ describe('names and ids that a redeployment must find again', () => {
     expect(found.length).toBeGreaterThan(0);
     for (const { file, ref } of found) {
       const body = objectEntries(file, ref.offset);
-      expect({ symbol: ref.symbol, name: body.get('name')?.value }).toEqual({ symbol: ref.symbol, name: `guid(${body.get('scope')?.value}.id, appPrincipalId, ${/, (\w+)\)$/.exec(nested(file, body, 'properties').get('roleDefinitionId')?.value ?? '')?.[1]})` });
+      expect({ symbol: ref.symbol, name: body.get('name')?.value }).toEqual({
+        symbol: ref.symbol,
+        name: `guid(${body.get('scope')?.value}.id, appPrincipalId, ${/, (\w+)\)$/.exec(nested(file, body, 'properties').get('roleDefinitionId')?.value ?? '')?.[1]})`,
+      });
     }
   });
 
@@ -154,14 +159,17 @@ describe('names and ids that a redeployment must find again', () => {
     const entra = readBicep('app/entra.bicep');
     for (const name of ['adminRoleId', 'accessScopeId']) {
       const args = /^guid\((.*)\)$/.exec(varExpression(entra, name))?.[1] ?? '';
-      const nonLiteral = args.split(',').map((a) => a.trim()).filter((a) => !/^'[^']*'$/.test(a));
+      const nonLiteral = args
+        .split(',')
+        .map((a) => a.trim())
+        .filter((a) => !/^'[^']*'$/.test(a));
       expect({ name, nonLiteral }).toEqual({ name, nonLiteral: ['uniqueName'] });
     }
   });
 });
 
 describe('a CI pipeline', () => {
-  it('gets every variable that main.parameters.json reads, besides azd\'s own (azure.yaml pipeline.variables)', () => {
+  it("gets every variable that main.parameters.json reads, besides azd's own (azure.yaml pipeline.variables)", () => {
     // Each CI run starts from a fresh azd environment: without them it would deploy other settings,
     // and write the KEK and the admin role again.
     const read = [...JSON.stringify(parametersFile).matchAll(/\$\{([A-Z][A-Z0-9_]*)/g)].map((m) => m[1]).filter((v) => !v.startsWith('AZURE_'));

@@ -52,14 +52,16 @@ function assignments(file: BicepFile): Assignment[] {
 
 function filesUnder(path: string): string[] {
   if (!statSync(path).isDirectory()) return [path];
-  return readdirSync(path, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? filesUnder(join(path, e.name)) : /\.(ts|json)$/.test(e.name) ? [join(path, e.name)] : [],
-  );
+  return readdirSync(path, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(join(path, e.name)) : /\.(ts|json)$/.test(e.name) ? [join(path, e.name)] : []));
 }
 
 const vars = roleVars(rbac);
 const found = assignments(rbac);
-const scopeTypes = new Map(declarations(rbac, 'resource').filter((r) => r.existing).map((r) => [r.symbol, r.target.split('@')[0]]));
+const scopeTypes = new Map(
+  declarations(rbac, 'resource')
+    .filter((r) => r.existing)
+    .map((r) => [r.symbol, r.target.split('@')[0]]),
+);
 
 describe('infra/roles.json: the roles the app needs', () => {
   it.each(needed.map((r) => [r.role, r] as const))('%s: the code really uses the service', (_, role) => {
@@ -70,7 +72,7 @@ describe('infra/roles.json: the roles the app needs', () => {
     }
   });
 
-  it.each(needed.map((r) => [r.role, r] as const))('%s: rbac.bicep assigns it to the app\'s identity at the right scope', (_, role) => {
+  it.each(needed.map((r) => [r.role, r] as const))("%s: rbac.bicep assigns it to the app's identity at the right scope", (_, role) => {
     const variable = [...vars].find(([, id]) => id === role.id)?.[0];
     expect({ role: role.role, variable }).toEqual({ role: role.role, variable: expect.any(String) });
     const assignment = found.find((a) => a.roleDefinitionId === `subscriptionResourceId('Microsoft.Authorization/roleDefinitions', ${variable})`);
@@ -89,7 +91,7 @@ describe('role assignments', () => {
     expect(assigned.sort()).toEqual(explained.sort());
   });
 
-  it('go to the Function App\'s system-assigned identity, the Key Vault one on the KEK itself', () => {
+  it("go to the Function App's system-assigned identity, the Key Vault one on the KEK itself", () => {
     const params = moduleParams(main, 'rbac');
     expect(params.get('appPrincipalId')?.value).toBe('api.outputs.principalId');
     expect(params.get('kekName')?.value).toBe('keyVault.outputs.kekName');

@@ -68,7 +68,7 @@ describe('Function App', () => {
     expect(nested(api, site, 'siteConfig').get('alwaysOn')?.value).toBe('false');
   });
 
-  it('is the target of azd\'s api service', () => {
+  it("is the target of azd's api service", () => {
     expect(site.get('tags')?.value).toContain("'azd-service-name': 'api'");
     const azureYaml = readFileSync(join(ROOT, 'azure.yaml'), 'utf8');
     expect(azureYaml).toMatch(/^ {2}api:\n {4}project: \.\n {4}language: ts\n {4}host: function$/m);

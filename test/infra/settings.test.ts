@@ -6,7 +6,7 @@ import { ROOT, moduleParams, params, readBicep, varObject } from './bicep';
 // Every setting the app reads must reach it in Azure (Bicep app settings) and on a laptop
 // (local.settings.sample.json), except these, each for the reason given.
 const NOT_SET_BY_BICEP: Record<string, string> = {
-  WEBSITE_HOSTNAME: 'set by the platform to the app\'s host name',
+  WEBSITE_HOSTNAME: "set by the platform to the app's host name",
   CREDMAN_STORAGE_CONNECTION_STRING: 'Azure uses CREDMAN_TABLE_ENDPOINT with the managed identity: no key leaves the account',
   CREDMAN_LOCAL_KEK_FILE: 'read only when CREDMAN_KEK_PROVIDER=local; Azure uses the Key Vault KEK',
 };
@@ -66,12 +66,14 @@ describe('app settings in Bicep', () => {
     expect(settings.get('CREDMAN_ALLOW_PRIVATE_NETWORKS')).toBe("'false'");
     expect(settings.get('CREDMAN_IDP_ALLOWED_PRIVATE_HOSTS')).toBe('idpAllowedPrivateHosts');
     // ARM's string(true) is 'True', which the schema refuses: booleans go through a ternary.
-    const booleans = params(main).filter((p) => p.type === 'bool').map((p) => p.name);
+    const booleans = params(main)
+      .filter((p) => p.type === 'bool')
+      .map((p) => p.name);
     expect(booleans).toContain('tokenCache');
     for (const value of settings.values()) expect(booleans.map((b) => `string(${b})`)).not.toContain(value);
   });
 
-  it('trust this tenant\'s Entra v2 issuer, marked entra', () => {
+  it("trust this tenant's Entra v2 issuer, marked entra", () => {
     const issuer = varObject(main, 'entraIssuer');
     expect(issuer.get('issuer')?.value).toBe("'${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'");
     expect(issuer.get('jwksUri')?.value).toBe("'${environment().authentication.loginEndpoint}${tenant().tenantId}/discovery/v2.0/keys'");
@@ -80,7 +82,13 @@ describe('app settings in Bicep', () => {
 
   it('connect the Functions host to storage and Application Insights by identity', () => {
     const host = varObject(appSettings, 'hostSettings');
-    for (const key of ['AzureWebJobsStorage__accountName', 'AzureWebJobsStorage__blobServiceUri', 'AzureWebJobsStorage__queueServiceUri', 'AzureWebJobsStorage__tableServiceUri', 'APPLICATIONINSIGHTS_CONNECTION_STRING']) {
+    for (const key of [
+      'AzureWebJobsStorage__accountName',
+      'AzureWebJobsStorage__blobServiceUri',
+      'AzureWebJobsStorage__queueServiceUri',
+      'AzureWebJobsStorage__tableServiceUri',
+      'APPLICATIONINSIGHTS_CONNECTION_STRING',
+    ]) {
       expect(host.has(key)).toBe(true);
     }
     expect(host.get('AzureWebJobsStorage__credential')?.value).toBe("'managedidentity'");

@@ -43,7 +43,7 @@ it('serves every function the app registered, with its real metadata', async () 
   expect(served).toEqual(documented);
 });
 
-it("runs orchestrations in the task hub host.json names, as the extension in Azure does", () => {
+it('runs orchestrations in the task hub host.json names, as the extension in Azure does', () => {
   expect(host.output()).toMatch(/durable functions: task hub credman,/);
 });
 

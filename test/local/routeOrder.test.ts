@@ -60,8 +60,11 @@ describe('the real app under the host order', () => {
   beforeAll(() => {
     const app = loadApp();
     const dir = join(__dirname, '..', '..', 'functions');
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the app registers itself on load, as the worker loads it
-    for (const f of readdirSync(dir).filter((f) => f.endsWith('.ts')).sort()) require(join(dir, f));
+    for (const f of readdirSync(dir)
+      .filter((f) => f.endsWith('.ts'))
+      .sort())
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- the app registers itself on load, as the worker loads it
+      require(join(dir, f));
     routes = httpRoutes(app.core.registrations);
   });
 
@@ -97,7 +100,13 @@ describe('the real app under the host order', () => {
   });
 
   it('answers anything else with the catch-all (the API error shape), including known paths with other methods', () => {
-    for (const [method, path] of [['GET', 'nope'], ['PATCH', 'providers/x'], ['DELETE', 'openapi.json'], ['GET', ''], ['POST', 'providers/x/connections/y/nope']]) {
+    for (const [method, path] of [
+      ['GET', 'nope'],
+      ['PATCH', 'providers/x'],
+      ['DELETE', 'openapi.json'],
+      ['GET', ''],
+      ['POST', 'providers/x/connections/y/nope'],
+    ]) {
       expect({ method, path, reached: reach(routes, method, path) }).toEqual({ method, path, reached: 'zzNotFound' });
     }
   });

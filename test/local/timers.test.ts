@@ -104,7 +104,7 @@ it('logs through the context to the host log, and keeps the schedule when an inv
   await scheduler.stop();
 });
 
-it('never overlaps runs: occurrences passed during an overrun run once, late, when it ends (no backlog), as the host\'s TimerListener does', async () => {
+it("never overlaps runs: occurrences passed during an overrun run once, late, when it ends (no backlog), as the host's TimerListener does", async () => {
   const clock = new ManualClock(START);
   let release!: () => void;
   const { calls, handler } = recorder(clock, () => new Promise<void>((ok) => (release = ok)));

@@ -39,9 +39,7 @@ describe('loadSettings', () => {
     }
     expect(error).toBeInstanceOf(SettingsError);
     const names = (error as SettingsError).problems.map((p) => p.split(':')[0]);
-    expect(names).toEqual(
-      expect.arrayContaining(['CREDMAN_APP_OBJECT_ID', 'CREDMAN_AUTH_ISSUERS', 'CREDMAN_DEK_CACHE_TTL_SECONDS']),
-    );
+    expect(names).toEqual(expect.arrayContaining(['CREDMAN_APP_OBJECT_ID', 'CREDMAN_AUTH_ISSUERS', 'CREDMAN_DEK_CACHE_TTL_SECONDS']));
     // Cross-field rules run once the fields parse: fix those, and the remaining ones are named.
     let second: unknown;
     try {

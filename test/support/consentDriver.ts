@@ -35,15 +35,15 @@ export class CookieJar {
     const now = Date.now();
     this.#cookies = this.#cookies.filter((c) => c.expiresAt > now);
     const secureOk = url.protocol === 'https:' || LOOPBACK.has(url.hostname);
-    const matching = this.#cookies
-      .filter((c) => domainMatches(c, url.hostname) && pathMatches(c.path, url.pathname) && (!c.secure || secureOk))
-      .sort((a, b) => b.path.length - a.path.length);
+    const matching = this.#cookies.filter((c) => domainMatches(c, url.hostname) && pathMatches(c.path, url.pathname) && (!c.secure || secureOk)).sort((a, b) => b.path.length - a.path.length);
     return matching.length ? matching.map((c) => `${c.name}=${c.value}`).join('; ') : undefined;
   }
 
   /** The value of a cookie that would be sent to `url`. */
   get(url: URL, name: string): string | undefined {
-    const pair = this.header(url)?.split('; ').find((p) => p.startsWith(`${name}=`));
+    const pair = this.header(url)
+      ?.split('; ')
+      .find((p) => p.startsWith(`${name}=`));
     return pair?.slice(name.length + 1);
   }
 
@@ -86,8 +86,7 @@ export class CookieJar {
 
 const domainMatches = (c: Cookie, host: string) => host === c.domain || (!c.hostOnly && host.endsWith(`.${c.domain}`));
 
-const pathMatches = (cookiePath: string, path: string) =>
-  path === cookiePath || (path.startsWith(cookiePath) && (cookiePath.endsWith('/') || path[cookiePath.length] === '/'));
+const pathMatches = (cookiePath: string, path: string) => path === cookiePath || (path.startsWith(cookiePath) && (cookiePath.endsWith('/') || path[cookiePath.length] === '/'));
 
 const defaultPath = (path: string) => (path.lastIndexOf('/') > 0 ? path.slice(0, path.lastIndexOf('/')) : '/');
 
@@ -104,9 +103,7 @@ const decode = (s: string) =>
   );
 
 const attributesOf = (tag: string): Record<string, string> =>
-  Object.fromEntries(
-    [...tag.matchAll(/([\w-]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?/g)].map((m) => [m[1].toLowerCase(), decode(m[2] ?? m[3] ?? m[4] ?? '')]),
-  );
+  Object.fromEntries([...tag.matchAll(/([\w-]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?/g)].map((m) => [m[1].toLowerCase(), decode(m[2] ?? m[3] ?? m[4] ?? '')]));
 
 /** The forms of a page (inputs only: enough for the pages these tests meet). */
 export function parseForms(html: string, baseUrl: URL | string): HtmlForm[] {
@@ -131,13 +128,7 @@ function formRequest(form: HtmlForm, fill: Record<string, string>): { url: URL; 
 }
 
 /** Submits the first form of `html` (or `form`), with `fill` overriding its fields; redirects are not followed. */
-export async function submitForm(
-  html: string,
-  baseUrl: URL | string,
-  jar: CookieJar,
-  fill: Record<string, string> = {},
-  form: HtmlForm | undefined = parseForms(html, baseUrl)[0],
-): Promise<Response> {
+export async function submitForm(html: string, baseUrl: URL | string, jar: CookieJar, fill: Record<string, string> = {}, form: HtmlForm | undefined = parseForms(html, baseUrl)[0]): Promise<Response> {
   if (!form) throw new Error(`no form on the page at ${String(baseUrl)}`);
   const { url, method, body } = formRequest(form, fill);
   return request(jar, url, method, body);
@@ -179,9 +170,7 @@ export interface ConsentResult {
 
 /** The login or consent form of oidc-provider's devInteractions, recognised by its `prompt` field. */
 const interactionForm = (html: string, url: URL) =>
-  /\/interaction\/[^/]+$/.test(url.pathname)
-    ? parseForms(html, url).find((f) => f.method === 'POST' && ['login', 'consent'].includes(f.fields.prompt))
-    : undefined;
+  /\/interaction\/[^/]+$/.test(url.pathname) ? parseForms(html, url).find((f) => f.method === 'POST' && ['login', 'consent'].includes(f.fields.prompt)) : undefined;
 
 /**
  * Goes from `loginLink` through redirects and the provider's login and consent pages, until

@@ -54,8 +54,7 @@ const json = (status: number, body: unknown, headers: Record<string, string> = {
 
 const CANNED: Partial<Record<Fault, (q: Queued) => { status: number; headers: Record<string, string>; body: string }>> = {
   status500: (q) => json(500, q.body ?? { error: 'server_error', error_description: 'injected fault' }),
-  status503: (q) =>
-    json(503, q.body ?? { error: 'temporarily_unavailable', error_description: 'injected fault' }, q.retryAfterGiven ? { 'retry-after': String(q.retryAfterSeconds) } : {}),
+  status503: (q) => json(503, q.body ?? { error: 'temporarily_unavailable', error_description: 'injected fault' }, q.retryAfterGiven ? { 'retry-after': String(q.retryAfterSeconds) } : {}),
   status429: (q) => json(429, q.body ?? { error: 'slow_down', error_description: 'injected fault' }, { 'retry-after': String(q.retryAfterSeconds) }),
   malformedJson: () => ({ status: 200, headers: { 'content-type': 'application/json' }, body: '{"access_token":"eyJhbGciOi' }),
   htmlError: () => ({
@@ -131,17 +130,25 @@ export class FaultProxy {
     this.requests += 1;
     const queued = this.#take(req.method ?? 'GET', req.url ?? '/');
     if (!queued) {
-      return this.#forward(req, (upstream) => {
-        res.writeHead(upstream.statusCode ?? 502, upstream.statusMessage, upstream.rawHeaders);
-        upstream.pipe(res);
-      }, res);
+      return this.#forward(
+        req,
+        (upstream) => {
+          res.writeHead(upstream.statusCode ?? 502, upstream.statusMessage, upstream.rawHeaders);
+          upstream.pipe(res);
+        },
+        res,
+      );
     }
     switch (queued.fault) {
       case 'resetAfterForward':
-        return this.#forward(req, (upstream) => {
-          upstream.resume();
-          upstream.once('end', () => req.socket.destroy());
-        }, res);
+        return this.#forward(
+          req,
+          (upstream) => {
+            upstream.resume();
+            upstream.once('end', () => req.socket.destroy());
+          },
+          res,
+        );
       case 'reset':
         req.socket.destroy();
         return;

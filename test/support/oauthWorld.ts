@@ -30,12 +30,7 @@ export async function startOAuthWorld(opts: { accessTokenTtl: number }): Promise
   };
 }
 
-export async function registerClient(
-  world: OAuthWorld,
-  hosts: TestHost[],
-  clientId: string,
-  auth: IdpClient['token_endpoint_auth_method'] = 'client_secret_basic',
-): Promise<void> {
+export async function registerClient(world: OAuthWorld, hosts: TestHost[], clientId: string, auth: IdpClient['token_endpoint_auth_method'] = 'client_secret_basic'): Promise<void> {
   await world.idp.addClient({
     client_id: clientId,
     client_secret: world.clientSecret,
@@ -107,12 +102,7 @@ export interface ConsentEnd {
  * postLoginRedirectUrl and confirms the consent code with `confirmConsentCode`; `page` ends on
  * credman's anti-phishing page and presses "Connect my account" in the same browser.
  */
-export async function consent(
-  host: TestHost,
-  providerId: string,
-  connectionId: string,
-  opts: { login?: string; deny?: boolean; jar?: CookieJar; confirm?: 'app' | 'page' } = {},
-): Promise<ConsentEnd> {
+export async function consent(host: TestHost, providerId: string, connectionId: string, opts: { login?: string; deny?: boolean; jar?: CookieJar; confirm?: 'app' | 'page' } = {}): Promise<ConsentEnd> {
   const jar = opts.jar ?? new CookieJar();
   const common = { login: opts.login ?? 'alice', ...(opts.deny ? { deny: true } : {}), cookieJar: jar };
   if (opts.confirm === 'page') {

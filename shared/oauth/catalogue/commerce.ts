@@ -11,7 +11,7 @@ export const COMMERCE: ProviderTemplate[] = [
     grantTypes: {
       authorizationCode: { parameters: [clientId, clientSecret, scopes('openid profile email offline_access', 'Scopes; keep offline_access for a refresh token, add e.g. accounting.transactions.')] },
       // Custom connections.
-      clientCredentials: { parameters: [clientId, clientSecret, requiredScopes('The custom connection\'s scopes, e.g. accounting.transactions.')] },
+      clientCredentials: { parameters: [clientId, clientSecret, requiredScopes("The custom connection's scopes, e.g. accounting.transactions.")] },
     },
     endpoints: { authorizationUrl: 'https://login.xero.com/identity/connect/authorize', tokenUrl: 'https://identity.xero.com/connect/token' },
     clientAuthentication: 'basic',
@@ -66,8 +66,8 @@ export const COMMERCE: ProviderTemplate[] = [
     grantTypes: {
       authorizationCode: {
         parameters: [
-          { ...clientId, description: 'The platform\'s Connect client ID (ca_…).' },
-          { ...clientSecret, description: 'The platform\'s secret API key (sk_…). Write-only.' },
+          { ...clientId, description: "The platform's Connect client ID (ca_…)." },
+          { ...clientSecret, description: "The platform's secret API key (sk_…). Write-only." },
           param('scopes', 'Scope', 'scopes', '"read_write" or "read_only".', { default: 'read_write', pattern: 'read_write|read_only' }),
         ],
       },

@@ -60,9 +60,15 @@ export const GENERIC: ProviderTemplate[] = [
     grantTypes: {
       authorizationCode: {
         parameters: [
-          param('serverUrl', 'Server URL', 'url', 'The authorization server (its issuer URL), whose metadata (RFC 8414 / OpenID discovery) names the endpoints. A resource server names its authorization server in its RFC 9728 metadata.', {
-            required: true,
-          }),
+          param(
+            'serverUrl',
+            'Server URL',
+            'url',
+            'The authorization server (its issuer URL), whose metadata (RFC 8414 / OpenID discovery) names the endpoints. A resource server names its authorization server in its RFC 9728 metadata.',
+            {
+              required: true,
+            },
+          ),
           scopes(),
         ],
       },

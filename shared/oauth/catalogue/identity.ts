@@ -40,22 +40,10 @@ export const IDENTITY: ProviderTemplate[] = [
     documentationUrl: 'https://developer.okta.com/docs/guides/implement-grant-type/authcode/main/',
     grantTypes: {
       authorizationCode: {
-        parameters: [
-          clientId,
-          optionalClientSecret,
-          domain('example.okta.com'),
-          authorizationServerId,
-          scopes('openid offline_access'),
-        ],
+        parameters: [clientId, optionalClientSecret, domain('example.okta.com'), authorizationServerId, scopes('openid offline_access')],
       },
       clientCredentials: {
-        parameters: [
-          clientId,
-          clientSecret,
-          domain('example.okta.com'),
-          authorizationServerId,
-          requiredScopes('Custom scopes of the authorization server.'),
-        ],
+        parameters: [clientId, clientSecret, domain('example.okta.com'), authorizationServerId, requiredScopes('Custom scopes of the authorization server.')],
       },
     },
     endpoints: {
@@ -77,22 +65,10 @@ export const IDENTITY: ProviderTemplate[] = [
     documentationUrl: 'https://auth0.com/docs/get-started/authentication-and-authorization-flow/authorization-code-flow',
     grantTypes: {
       authorizationCode: {
-        parameters: [
-          clientId,
-          clientSecret,
-          domain('example.us.auth0.com'),
-          audience,
-          scopes('openid offline_access'),
-        ],
+        parameters: [clientId, clientSecret, domain('example.us.auth0.com'), audience, scopes('openid offline_access')],
       },
       clientCredentials: {
-        parameters: [
-          clientId,
-          clientSecret,
-          domain('example.us.auth0.com'),
-          audience,
-          scopes(),
-        ],
+        parameters: [clientId, clientSecret, domain('example.us.auth0.com'), audience, scopes()],
       },
     },
     endpoints: { authorizationUrl: 'https://{domain}/authorize', tokenUrl: 'https://{domain}/oauth/token' },
@@ -125,13 +101,7 @@ export const IDENTITY: ProviderTemplate[] = [
         ],
       },
       clientCredentials: {
-        parameters: [
-          clientId,
-          clientSecret,
-          param('serverUrl', 'Server URL', 'url', 'The Keycloak base URL, e.g. https://sso.example.com.', { required: true, pattern: BASE_URL }),
-          realm,
-          scopes(),
-        ],
+        parameters: [clientId, clientSecret, param('serverUrl', 'Server URL', 'url', 'The Keycloak base URL, e.g. https://sso.example.com.', { required: true, pattern: BASE_URL }), realm, scopes()],
       },
     },
     endpoints: {

@@ -44,7 +44,10 @@ const templateSchema = z.strictObject({
   tokenRequestFormat: z.enum(['form', 'json']).optional(),
   scopeInTokenRequests: z.boolean().optional(),
   scopeSeparator: z.enum([' ', ',']),
-  scopeParameter: z.string().regex(/^[a-z_]+$/).optional(),
+  scopeParameter: z
+    .string()
+    .regex(/^[a-z_]+$/)
+    .optional(),
   pkce: z.enum(['S256', 'none']),
   authorizeParameters: stringMap.optional(),
   tokenParameters: stringMap.optional(),
@@ -56,7 +59,10 @@ const templateSchema = z.strictObject({
   }),
   tokenResponse: z.strictObject({
     format: z.enum(['json', 'form']),
-    tokenPath: z.string().regex(/^[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*$/).optional(),
+    tokenPath: z
+      .string()
+      .regex(/^[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*$/)
+      .optional(),
     okFlag: z.boolean().optional(),
     defaultExpiresInSeconds: seconds.optional(),
     tokenType: z.string().min(1).optional(),
@@ -145,9 +151,7 @@ export function loadCatalogue(templates: readonly ProviderTemplate[]): readonly 
   templates.forEach((t, index) => {
     const label = typeof t?.id === 'string' ? `'${t.id}'` : `#${index}`;
     const parsed = templateSchema.safeParse(t);
-    const problems = parsed.success
-      ? crossCheck(t)
-      : parsed.error.issues.map((i) => `${i.path.join('.') || '(template)'}: ${i.message}`);
+    const problems = parsed.success ? crossCheck(t) : parsed.error.issues.map((i) => `${i.path.join('.') || '(template)'}: ${i.message}`);
     if (ids.has(t.id)) problems.push('the id is used by another template');
     if (problems.length) throw new Error(`Provider template ${label} is invalid: ${problems.join('; ')}.`);
     ids.add(t.id);

@@ -11,13 +11,4 @@ import type { ProviderTemplate } from '../template';
 
 // Every template, checked when this module loads (./index loads it on first use).
 
-export const CATALOGUE: readonly ProviderTemplate[] = loadCatalogue([
-  ...GENERIC,
-  ...MICROSOFT,
-  ...IDENTITY,
-  ...DEVTOOLS,
-  ...COLLABORATION,
-  ...CRM,
-  ...COMMERCE,
-  ...SOCIAL,
-]);
+export const CATALOGUE: readonly ProviderTemplate[] = loadCatalogue([...GENERIC, ...MICROSOFT, ...IDENTITY, ...DEVTOOLS, ...COLLABORATION, ...CRM, ...COMMERCE, ...SOCIAL]);

@@ -53,10 +53,7 @@ df.app.orchestration('chain', function* (context: Ctx) {
 df.app.orchestration('retrying', function* (context: Ctx) {
   const input = context.df.getInput<{ key: string; failures: number }>();
   // A retried activity beside a plain one: every later task must keep the numbers both sides agree on.
-  const [n, greeting] = (yield context.df.Task.all([
-    context.df.callActivityWithRetry('flaky', new df.RetryOptions(1000, 3), input),
-    context.df.callActivity('hello', 'beside'),
-  ])) as [number, string];
+  const [n, greeting] = (yield context.df.Task.all([context.df.callActivityWithRetry('flaky', new df.RetryOptions(1000, 3), input), context.df.callActivity('hello', 'beside')])) as [number, string];
   const after = yield context.df.callActivity('hello', 'after');
   return { n, greeting, after };
 });
@@ -70,7 +67,7 @@ df.app.orchestration('retryExhausted', function* (context: Ctx) {
 });
 df.app.orchestration('sleeper', function* (context: Ctx) {
   const start = context.df.currentUtcDateTime;
-  yield context.df.createTimer(new Date(start.getTime() + (context.df.getInput<number>())));
+  yield context.df.createTimer(new Date(start.getTime() + context.df.getInput<number>()));
   return { start: start.toISOString(), woke: context.df.currentUtcDateTime.toISOString() };
 });
 df.app.orchestration('approval', function* (context: Ctx) {
@@ -307,13 +304,10 @@ it('retries a failing activity on durable timers per RetryOptions, then succeeds
   const t0 = clock.now();
   const id = await client.startNew('retrying', { input: { key: 'retry-1', failures: 2 } });
   // Each failure arms a retry timer 1 s ahead on the driver's clock; nothing retries until it moves.
-  const status = await eventually(
-    async () => {
-      if (clock.waiting) clock.advance(1000);
-      return client.getStatus(id);
-    },
-    finished,
-  );
+  const status = await eventually(async () => {
+    if (clock.waiting) clock.advance(1000);
+    return client.getStatus(id);
+  }, finished);
   expect(status.runtimeStatus).toBe('Completed');
   expect(status.output).toEqual({ n: 3, greeting: 'Hello beside', after: 'Hello after' });
   expect(attempts.get('retry-1')).toBe(3);
@@ -324,13 +318,10 @@ it('surfaces the last failure once the attempts are spent, after the trailing ti
   const clock = new ManualClock();
   const { client } = await startDriver(clock);
   const id = await client.startNew('retryExhausted');
-  const status = await eventually(
-    async () => {
-      if (clock.waiting) clock.advance(500);
-      return client.getStatus(id);
-    },
-    finished,
-  );
+  const status = await eventually(async () => {
+    if (clock.waiting) clock.advance(500);
+    return client.getStatus(id);
+  }, finished);
   expect(status.runtimeStatus).toBe('Completed');
   expect(status.output).toMatch(/^Activity function 'fails' failed: {2}no luck \n \{/);
 });
@@ -347,7 +338,10 @@ it('waits on a durable timer until the injected clock reaches it, with currentUt
   const clock = new ManualClock(Date.UTC(2030, 5, 1, 12));
   const { client } = await startDriver(clock);
   const id = await client.startNew('sleeper', { input: 3_600_000 });
-  await eventually(async () => clock.waiting, (n) => n === 1);
+  await eventually(
+    async () => clock.waiting,
+    (n) => n === 1,
+  );
   clock.advance(3_599_000);
   await settle();
   expect((await client.getStatus(id)).runtimeStatus).toBe('Running');
@@ -360,10 +354,16 @@ it('splits a timer beyond six days into intervals, as the Azure Storage provider
   const clock = new ManualClock(Date.UTC(2030, 0, 1));
   const { driver, client } = await startDriver(clock);
   const id = await client.startNew('sleeper', { input: 10 * 86_400_000 });
-  await eventually(async () => clock.waiting, (n) => n === 1);
+  await eventually(
+    async () => clock.waiting,
+    (n) => n === 1,
+  );
   for (const days of [3, 3, 3]) {
     clock.advance(days * 86_400_000);
-    await eventually(async () => clock.waiting, (n) => n === 1);
+    await eventually(
+      async () => clock.waiting,
+      (n) => n === 1,
+    );
     expect((await client.getStatus(id)).runtimeStatus).toBe('Running');
   }
   clock.advance(86_400_000);
@@ -460,7 +460,7 @@ it('queues a termination: an episode in flight does not hold the caller up, and 
   expect(await until(client, id)).toMatchObject({ runtimeStatus: 'Terminated', output: 'connection deleted' });
 });
 
-it('with clientMessageDelayMs, takes a client\'s start, event and termination only that long after they were sent, as an idle app\'s queue poll does', async () => {
+it("with clientMessageDelayMs, takes a client's start, event and termination only that long after they were sent, as an idle app's queue poll does", async () => {
   const clock = new ManualClock();
   const { client } = await startDriver(clock, undefined, { clientMessageDelayMs: 30_000 });
   const id = await client.startNew('twoEvents', { instanceId: 'polled' });
@@ -475,21 +475,30 @@ it('with clientMessageDelayMs, takes a client\'s start, event and termination on
   expect((await client.getStatus(id)).runtimeStatus).toBe('Running');
   // The event is due first: taken alone, then the termination 10 s later.
   clock.advance(20_000);
-  await eventually(async () => (await client.getStatus(id)).lastUpdatedTime, (t) => Date.parse(String(t)) === clock.now());
+  await eventually(
+    async () => (await client.getStatus(id)).lastUpdatedTime,
+    (t) => Date.parse(String(t)) === clock.now(),
+  );
   expect((await client.getStatus(id)).runtimeStatus).toBe('Running');
   clock.advance(10_000);
   expect(await until(client, id)).toMatchObject({ runtimeStatus: 'Terminated', output: 'connection deleted' });
 });
 
-it('sets the instance\'s created time at each execution\'s start, continue-as-new included, as the Azure Storage provider does', async () => {
+it("sets the instance's created time at each execution's start, continue-as-new included, as the Azure Storage provider does", async () => {
   const clock = new ManualClock();
   const { client } = await startDriver(clock);
   const id = await client.startNew('cycler', { instanceId: 'created-time', input: 0 });
   const started = clock.now();
-  await eventually(async () => recorded, (r) => r.includes(`${id}:0`));
+  await eventually(
+    async () => recorded,
+    (r) => r.includes(`${id}:0`),
+  );
   clock.advance(60_000);
   await client.raiseEvent(id, 'next', null);
-  const next = await eventually(() => client.getStatus(id), (s) => s.input === 1);
+  const next = await eventually(
+    () => client.getStatus(id),
+    (s) => s.input === 1,
+  );
   expect(Date.parse(String(next.createdTime))).toBe(started + 60_000);
 });
 
@@ -507,7 +516,10 @@ it('runs the next execution of a continue-as-new in the same episode, before a t
   held.release();
   expect(await until(client, id)).toMatchObject({ runtimeStatus: 'Terminated', input: 1 });
   // In Azure the new execution's first episode is part of the work item that continued as new.
-  await eventually(async () => recorded, (r) => r.includes(`${id}:1`));
+  await eventually(
+    async () => recorded,
+    (r) => r.includes(`${id}:1`),
+  );
 });
 
 it('refuses to purge an instance that has not ended, and purges it once terminated', async () => {
@@ -540,7 +552,10 @@ it('purges by filter as the Azure Storage provider does: the rows go at once, an
   const before = logs.length;
   held.release();
   // The activity the episode scheduled was sent before its history write failed: it runs.
-  await eventually(async () => recorded, (r) => r.includes(`${id}:1`));
+  await eventually(
+    async () => recorded,
+    (r) => r.includes(`${id}:1`),
+  );
   await eventually(async () => logs.slice(before).some((l) => l.includes('a termination reached it after its purge')), Boolean);
   await settle();
   await expect(client.getStatus(id)).rejects.toThrow(/404/);
@@ -555,7 +570,10 @@ it('brings back an instance purged by filter before its first episode was stored
   await held.entered;
   await promptly(client.purgeInstanceHistoryBy({ createdTimeFrom: new Date(clock.now() - 60_000) }), 'purge');
   held.release();
-  const back = await eventually(() => client.getStatus(id).catch(() => undefined), (s) => s?.runtimeStatus === 'Running');
+  const back = await eventually(
+    () => client.getStatus(id).catch(() => undefined),
+    (s) => s?.runtimeStatus === 'Running',
+  );
   expect(back?.name).toBe('recorder');
 });
 
@@ -565,7 +583,9 @@ it('purges by filter as the Azure Storage provider does: only finished statuses 
   const from = new Date(Date.UTC(2030, 3, 1));
   await until(client, await client.startNew('chain', { instanceId: 'f-done', input: ['A'] }));
   await until(client, await client.startNew('waiter', { instanceId: 'f-running' }), (s) => s.runtimeStatus === 'Running');
-  expect(await client.purgeInstanceHistoryBy({ createdTimeFrom: from, runtimeStatus: [df.OrchestrationRuntimeStatus.Completed, df.OrchestrationRuntimeStatus.Running] })).toEqual({ instancesDeleted: 1 });
+  expect(await client.purgeInstanceHistoryBy({ createdTimeFrom: from, runtimeStatus: [df.OrchestrationRuntimeStatus.Completed, df.OrchestrationRuntimeStatus.Running] })).toEqual({
+    instancesDeleted: 1,
+  });
   expect((await client.getStatusAll()).map((s) => s.instanceId)).toEqual(['f-running']);
   expect(await client.purgeInstanceHistoryBy({ createdTimeFrom: from, runtimeStatus: [df.OrchestrationRuntimeStatus.Running] })).toEqual({ instancesDeleted: 1 });
   expect(await client.getStatusAll()).toEqual([]);
@@ -687,20 +707,32 @@ it('resumes after a restart: re-runs a pending activity, re-arms its timer, take
   gatedRuns = 0;
   const first = await startDriver(clock, tablePrefix);
   const id = await first.client.startNew('gatedThenTimer', { instanceId: 'restart-1' });
-  await eventually(async () => gatedRuns, (n) => n === 1);
+  await eventually(
+    async () => gatedRuns,
+    (n) => n === 1,
+  );
   await first.driver.stop();
 
   // A new host on the same storage: the activity that never finished runs again.
   gate = Promise.resolve();
   const second = await startDriver(clock, tablePrefix);
-  await eventually(async () => gatedRuns, (n) => n === 2);
-  await eventually(async () => clock.waiting, (n) => n === 1);
+  await eventually(
+    async () => gatedRuns,
+    (n) => n === 2,
+  );
+  await eventually(
+    async () => clock.waiting,
+    (n) => n === 1,
+  );
   await second.driver.stop();
   expect(clock.waiting).toBe(0);
 
   // Another restart while the timer is pending: it is armed again and fires on the clock.
   const third = await startDriver(clock, tablePrefix);
-  await eventually(async () => clock.waiting, (n) => n === 1);
+  await eventually(
+    async () => clock.waiting,
+    (n) => n === 1,
+  );
   clock.advance(60_000);
   await eventually(
     async () => (await api(third.driver, `instances/${id}?showHistory=true`)).body.historyEvents.map((e: { EventType: string }) => e.EventType) as string[],
@@ -719,12 +751,21 @@ it('serves clients while it takes up the instances that were running, and loads 
   const waiting = await first.client.startNew('approval', { instanceId: 'takeup-approval' });
   const touched = await first.client.startNew('sleeper', { instanceId: 'takeup-touched', input: 60_000 });
   const untouched = await first.client.startNew('sleeper', { instanceId: 'takeup-untouched', input: 60_000 });
-  await eventually(async () => clock.waiting, (n) => n === 2);
+  await eventually(
+    async () => clock.waiting,
+    (n) => n === 2,
+  );
   await first.driver.stop();
   expect(clock.waiting).toBe(0);
 
   // A new driver whose listing of the running instances is held back: it starts and serves anyway.
-  const driver = new DurableDriver({ registrations: app.core.registrations, storage: { connectionString: azurite.connectionString, tablePrefix }, clock, rpcPort: 0, log: (level, message) => logs.push(`${level}: ${message}`) });
+  const driver = new DurableDriver({
+    registrations: app.core.registrations,
+    storage: { connectionString: azurite.connectionString, tablePrefix },
+    clock,
+    rpcPort: 0,
+    log: (level, message) => logs.push(`${level}: ${message}`),
+  });
   const store = (driver as unknown as { store: { allInstances: (q: unknown) => AsyncGenerator<{ instanceId: string }> } }).store;
   const listed = store.allInstances.bind(store);
   let release!: () => void;
@@ -742,7 +783,10 @@ it('serves clients while it takes up the instances that were running, and loads 
   await client.raiseEvent(waiting, 'Approval', 'while taking up');
   expect((await until(client, waiting)).output).toEqual({ first: 'Hello before', decision: 'while taking up' });
   await client.raiseEvent(touched, 'Ignored', null);
-  await eventually(async () => clock.waiting, (n) => n === 1);
+  await eventually(
+    async () => clock.waiting,
+    (n) => n === 1,
+  );
 
   // Then the held-back take-up: only the instance no client touched is loaded (one more timer).
   release();

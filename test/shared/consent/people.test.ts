@@ -34,9 +34,7 @@ it('keeps what it shows short and free of control characters and token-like runs
 
 it('describes the requester by name and user name when Entra tells them, else by object id, else subject at issuer', () => {
   const base = { issuer: 'https://login.microsoftonline.com/t/v2.0', subject: 's', roles: [], groups: [] };
-  expect(describeRequester(requesterOf({ ...base, objectId: 'o-1', name: 'Mallory', userName: 'mallory@contoso.example' }))).toBe(
-    'Mallory (mallory@contoso.example), object id o-1',
-  );
+  expect(describeRequester(requesterOf({ ...base, objectId: 'o-1', name: 'Mallory', userName: 'mallory@contoso.example' }))).toBe('Mallory (mallory@contoso.example), object id o-1');
   expect(describeRequester(requesterOf({ ...base, objectId: 'o-1' }))).toBe('object id o-1');
   expect(describeRequester(requesterOf({ ...base, issuer: 'https://token.actions.githubusercontent.com', subject: 'repo:o/r:ref:refs/heads/main' }))).toBe(
     'repo:o/r:ref:refs/heads/main at https://token.actions.githubusercontent.com',

@@ -41,7 +41,13 @@ it('rewraps every envelope sealed under an older KEK version, once, and the secr
   expect(newKid).not.toBe(oldKid);
 
   let unwraps = 0;
-  const counting = { kind: 'local', wrap: (d: Buffer) => kek.wrap(d), unwrap: (k: Parameters<typeof kek.unwrap>[0]) => (unwraps++, kek.unwrap(k)), currentKeyId: () => kek.currentKeyId(), check: () => kek.check() };
+  const counting = {
+    kind: 'local',
+    wrap: (d: Buffer) => kek.wrap(d),
+    unwrap: (k: Parameters<typeof kek.unwrap>[0]) => (unwraps++, kek.unwrap(k)),
+    currentKeyId: () => kek.currentKeyId(),
+    check: () => kek.check(),
+  };
   const cipher = new EnvelopeCipher(counting, new DekCache({ ttlMs: 60_000, maxEntries: 100 }));
   let next: string | undefined;
   let total = 0;

@@ -82,7 +82,9 @@ async function hs256WithPublicKey(secret: string | Buffer): Promise<string> {
 }
 
 const publicPem = () =>
-  createPublicKey({ key: issuerA.jwks().keys[0] as JsonWebKey, format: 'jwk' }).export({ type: 'spki', format: 'pem' }).toString();
+  createPublicKey({ key: issuerA.jwks().keys[0] as JsonWebKey, format: 'jwk' })
+    .export({ type: 'spki', format: 'pem' })
+    .toString();
 
 const now = () => Math.floor(Date.now() / 1000);
 
@@ -192,9 +194,15 @@ describe('CallerAuthenticator', () => {
   it.each(REJECTED)('rejects: $name', async ({ header, offsetSeconds, message, logged }) => {
     const { authenticator, log } = make(offsetSeconds);
     const value = await header();
-    const err = await authenticator.authenticate(value).then(() => undefined, (e: unknown) => e);
+    const err = await authenticator.authenticate(value).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toMatchObject({ code: 'Unauthenticated', status: 401, headers: { 'WWW-Authenticate': 'Bearer' }, message: MESSAGES[message ?? 'invalid'] });
-    const parts = (value ?? '').replace(/^\S+ /, '').split('.').filter((p) => p.length > 8);
+    const parts = (value ?? '')
+      .replace(/^\S+ /, '')
+      .split('.')
+      .filter((p) => p.length > 8);
     for (const part of parts) expect(JSON.stringify(log) + (err as Error).message).not.toContain(part);
     expect(log.some((e) => e.event === 'JwksUnavailable')).toBe(logged === 'JwksUnavailable');
   });

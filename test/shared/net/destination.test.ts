@@ -127,7 +127,10 @@ describe('guardedLookup', () => {
     new Promise<{ err: NodeJS.ErrnoException | null; address: unknown; family?: number }>((done) => {
       guardedLookup({ allowPrivateNetworks, resolve })('receiver.test', { all }, (err, address, family) => done({ err, address, family }));
     });
-  const fixed = (...addresses: string[]): Resolver => async () => addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
+  const fixed =
+    (...addresses: string[]): Resolver =>
+    async () =>
+      addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
 
   it('answers with the checked public address, one or all', async () => {
     expect(await lookupWith(fixed('93.184.215.14'), false, false)).toEqual({ err: null, address: '93.184.215.14', family: 4 });

@@ -5,9 +5,7 @@ const t = (id: string) => findTemplate(id)!;
 
 describe('substitute', () => {
   it('inserts url parameters as-is without a trailing slash, encodes the others', () => {
-    expect(substitute('{serverUrl}/realms/{realm}/token', { serverUrl: 'https://sso.example.com/auth/', realm: 'a b/c' }, t('keycloak'))).toBe(
-      'https://sso.example.com/auth/realms/a%20b%2Fc/token',
-    );
+    expect(substitute('{serverUrl}/realms/{realm}/token', { serverUrl: 'https://sso.example.com/auth/', realm: 'a b/c' }, t('keycloak'))).toBe('https://sso.example.com/auth/realms/a%20b%2Fc/token');
   });
 
   it('encodes every value when no template says which are URLs', () => {

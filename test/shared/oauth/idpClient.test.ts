@@ -49,7 +49,9 @@ describe('IdpClient', () => {
 
   it('does not retry a refusal, and carries its error code without the body', async () => {
     script = [{ status: 400, body: '{"error":"invalid_grant","error_description":"refresh token rt-SECRET revoked"}' }];
-    const err = await client([]).requestToken(template, request()).catch((e: unknown) => e);
+    const err = await client([])
+      .requestToken(template, request())
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OAuthGrantError);
     expect((err as OAuthGrantError).error).toBe('invalid_grant');
     expect(JSON.stringify({ ...(err as object), message: (err as Error).message })).not.toContain('revoked');
@@ -58,13 +60,19 @@ describe('IdpClient', () => {
 
   it('passes on only an OAuth-shaped error code: free text in `error` becomes unknown_error', async () => {
     script = [{ status: 400, body: '{"error":"db password is hunter2","message":"internal service body"}' }];
-    const err = (await client([]).requestToken(template, request()).catch((e: unknown) => e)) as OAuthGrantError;
+    const err = (await client([])
+      .requestToken(template, request())
+      .catch((e: unknown) => e)) as OAuthGrantError;
     expect(err.error).toBe('unknown_error');
     expect(err.message).not.toMatch(/hunter2|internal service/);
   });
 
   it('gives up after its retries with an IdpUnavailableError, and on a Retry-After too long to wait', async () => {
-    script = [{ status: 500, body: '' }, { status: 502, body: '<html>' }, { status: 503, body: '' }];
+    script = [
+      { status: 500, body: '' },
+      { status: 502, body: '<html>' },
+      { status: 503, body: '' },
+    ];
     await expect(client([]).requestToken(template, request())).rejects.toBeInstanceOf(IdpUnavailableError);
     expect(seen).toBe(3);
     seen = 0;
@@ -75,7 +83,9 @@ describe('IdpClient', () => {
 
   it('treats a garbled 200 as transient and ambiguous', async () => {
     script = [{ status: 200, body: '{"access_token": ' }];
-    const err = (await client([], 0).requestToken(template, request()).catch((e: unknown) => e)) as IdpUnavailableError;
+    const err = (await client([], 0)
+      .requestToken(template, request())
+      .catch((e: unknown) => e)) as IdpUnavailableError;
     expect(err.ambiguous).toBe(true);
   });
 });
@@ -89,11 +99,15 @@ describe('IdpClient destination guard (the guard of every outbound call)', () =>
 
   it('refuses a loopback token endpoint where private networks are refused: nothing is sent, nothing retried', async () => {
     script = [ok];
-    const err = await client([], 2, strict).requestToken(template, request()).catch((e: unknown) => e);
+    const err = await client([], 2, strict)
+      .requestToken(template, request())
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(IdpDestinationError);
     expect(err).toMatchObject({ code: 'ProviderMisconfigured', status: 409 });
     expect((err as IdpDestinationError).details[0].code).toBe('SchemeNotAllowed');
-    const literal = await client([], 2, strict).requestToken(template, { ...request(), url: `https://127.0.0.1:${port()}/token` }).catch((e: unknown) => e);
+    const literal = await client([], 2, strict)
+      .requestToken(template, { ...request(), url: `https://127.0.0.1:${port()}/token` })
+      .catch((e: unknown) => e);
     expect((literal as IdpDestinationError).details[0].code).toBe('DestinationNotAllowed');
     expect(seen).toBe(0);
   });
@@ -131,7 +145,9 @@ describe('IdpClient destination guard (the guard of every outbound call)', () =>
     try {
       const location = `http://127.0.0.1:${(target.address() as AddressInfo).port}/token`;
       script = [{ status: 307, body: '', headers: { location } }];
-      const err = await client([], 0).requestToken(template, request()).catch((e: unknown) => e);
+      const err = await client([], 0)
+        .requestToken(template, request())
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(OAuthGrantError);
       expect((err as OAuthGrantError).error).toBe('invalid_response');
       script = [{ status: 302, body: '', headers: { location } }];

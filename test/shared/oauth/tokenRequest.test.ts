@@ -104,7 +104,7 @@ describe('client credentials', () => {
     expect(form(req.body)).toEqual({ grant_type: 'client_credentials', scope: 'read:a write:a', audience: 'https://api.acme.example', client_id: 'c', client_secret: 's' });
   });
 
-  it('uses the grant\'s own defaults (Graph .default)', () => {
+  it("uses the grant's own defaults (Graph .default)", () => {
     expect(form(clientCredentialsRequest(t('microsoft-graph'), { clientId: 'c', tenantId: 'contoso.com' }, { clientSecret: 's' }).body)).toMatchObject({
       scope: 'https://graph.microsoft.com/.default',
     });

@@ -69,14 +69,25 @@ describe('readTokenResponse', () => {
   });
 
   it('removes the tokens from the claims, also in the nested object', () => {
-    const r = readTokenResponse(t('slack'), json(200, {
-      ok: true, access_token: 'xoxb-bot', refresh_token: 'xoxe-bot', token_type: 'bot', team: { id: 'T1' },
-      authed_user: { id: 'U1', access_token: 'xoxp-user', refresh_token: 'xoxe-user', expires_in: 43200, token_type: 'user', scope: 'chat:write' },
-    }));
+    const r = readTokenResponse(
+      t('slack'),
+      json(200, {
+        ok: true,
+        access_token: 'xoxb-bot',
+        refresh_token: 'xoxe-bot',
+        token_type: 'bot',
+        team: { id: 'T1' },
+        authed_user: { id: 'U1', access_token: 'xoxp-user', refresh_token: 'xoxe-user', expires_in: 43200, token_type: 'user', scope: 'chat:write' },
+      }),
+    );
     expect(r).toEqual({
       kind: 'token',
       token: {
-        accessToken: 'xoxp-user', tokenType: 'Bearer', expiresIn: 43200, refreshToken: 'xoxe-user', scope: 'chat:write',
+        accessToken: 'xoxp-user',
+        tokenType: 'Bearer',
+        expiresIn: 43200,
+        refreshToken: 'xoxe-user',
+        scope: 'chat:write',
         claims: { ok: true, token_type: 'bot', team: { id: 'T1' }, authed_user: { id: 'U1', expires_in: 43200, token_type: 'user', scope: 'chat:write' } },
       },
     });
@@ -89,7 +100,9 @@ describe('readTokenResponse', () => {
 
   it('maps provider error vocabularies (HubSpot) and alternative error fields (Notion) only without a token', () => {
     expect(readTokenResponse(t('hubspot'), json(400, { status: 'BAD_AUTH_CODE', message: 'missing or unknown auth code' }))).toEqual({
-      kind: 'error', error: 'invalid_grant', description: 'missing or unknown auth code',
+      kind: 'error',
+      error: 'invalid_grant',
+      description: 'missing or unknown auth code',
     });
     expect(readTokenResponse(t('hubspot'), json(400, { status: 'SOMETHING_NEW' }))).toEqual({ kind: 'error', error: 'SOMETHING_NEW' });
     expect(readTokenResponse(t('notion'), json(200, { access_token: 'a', code: 'irrelevant' }))).toMatchObject({ kind: 'token' });

@@ -64,7 +64,9 @@ async function status(call: () => Promise<unknown>): Promise<number> {
 const provider = {
   properties: {
     identityProvider: 'oauth2',
-    oauth2: { grantTypes: { authorizationCode: { clientId: 'a', clientSecret: 'first-write-secret', authorizationUrl: 'https://idp.example/authorize', tokenUrl: 'https://idp.example/token', scopes: 'x' } } },
+    oauth2: {
+      grantTypes: { authorizationCode: { clientId: 'a', clientSecret: 'first-write-secret', authorizationUrl: 'https://idp.example/authorize', tokenUrl: 'https://idp.example/token', scopes: 'x' } },
+    },
   },
 } as const;
 

@@ -19,7 +19,11 @@ beforeAll(async () => {
   [azurite, vault, idp] = await Promise.all([
     startAzurite(),
     FakeKeyVault.start(),
-    startIdp({ accessTokenTtl: 600, scopes: ['api'], clients: [{ client_id: 'worker', client_secret: SECRET, token_endpoint_auth_method: 'client_secret_basic', redirect_uris: [], grant_types: ['client_credentials'], response_types: [] }] }),
+    startIdp({
+      accessTokenTtl: 600,
+      scopes: ['api'],
+      clients: [{ client_id: 'worker', client_secret: SECRET, token_endpoint_auth_method: 'client_secret_basic', redirect_uris: [], grant_types: ['client_credentials'], response_types: [] }],
+    }),
   ]);
   // The forced refresh below must reach the provider though the token is seconds old: no coalescing.
   const settings = azureSettings(azurite, vault, { CREDMAN_FORCE_REFRESH_MIN_INTERVAL_SECONDS: '0' });

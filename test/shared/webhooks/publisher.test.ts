@@ -102,7 +102,10 @@ function replay(url: string, r: Received, headers: Record<string, string> = {}):
 }
 
 const SECRET = newSigningSecret();
-const event = { type: 'connection.reauthorizationRequired' as const, data: { providerId: 'gh', connectionId: 'alice', status: 'Error' as const, error: { code: 'ReauthorizationRequired', message: 'Consent again.' } } };
+const event = {
+  type: 'connection.reauthorizationRequired' as const,
+  data: { providerId: 'gh', connectionId: 'alice', status: 'Error' as const, error: { code: 'ReauthorizationRequired', message: 'Consent again.' } },
+};
 
 let azurite: EmbeddedAzurite;
 let dir: string;
@@ -234,7 +237,12 @@ describe('deliver', () => {
     const later = await receiver([503, { 'Retry-After': '3600' }]);
     const second = publisher();
     expect(await second.p.deliver({ id: 'sub6', url: later.url }, createDelivery(event))).toEqual({
-      ok: false, status: 503, retryable: true, retryAfterMs: 3_600_000, reason: 'HttpStatus', attempts: 1,
+      ok: false,
+      status: 503,
+      retryable: true,
+      retryAfterMs: 3_600_000,
+      reason: 'HttpStatus',
+      attempts: 1,
     });
     expect(second.waits).toEqual([]);
   });
@@ -269,7 +277,9 @@ describe('deliver', () => {
     try {
       expect((await publisher().p.deliverOnce({ id: 'sub10', url: r.url }, createDelivery(event))).ok).toBe(true);
     } finally {
-      for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+      for (const [k, v] of Object.entries(saved))
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
     }
     expect(proxy.connections).toBe(0);
     expect(r.requests).toHaveLength(1);
@@ -316,7 +326,10 @@ describe('publish and deliverOnce over the store', () => {
     const report = await p.publish(event);
     expect(report.type).toBe(event.type);
     expect(report.error).toBeUndefined();
-    expect(report.deliveries.map((d) => [d.subscriptionId, d.ok, d.attempts]).sort()).toEqual([['first', true, 1], ['second', true, 1]]);
+    expect(report.deliveries.map((d) => [d.subscriptionId, d.ok, d.attempts]).sort()).toEqual([
+      ['first', true, 1],
+      ['second', true, 1],
+    ]);
     expect(new Set(report.deliveries.map((d) => d.deliveryId)).size).toBe(2);
     expect([first.requests[0].verified, second.requests[0].verified]).toEqual([true, true]);
     expect(validSignature(SECOND, first.requests[0])).toBe(false);
@@ -439,8 +452,13 @@ describe('a row saved by an earlier credman (its own secret, the URL in plain)',
     await table.createTable();
     const loc = { table: table.tableName, partitionKey: 'webhooks', rowKey: 'old' };
     await table.createEntity({
-      partitionKey: 'webhooks', rowKey: 'old', url: `${r.url}?sig=OLD-SAS`, events: JSON.stringify(['connection.deleted']),
-      secrets: await cipher.seal(loc, { secret: legacy }), createdOn: '2026-10-01T00:00:00.000Z', changedOn: '2026-10-01T00:00:00.000Z',
+      partitionKey: 'webhooks',
+      rowKey: 'old',
+      url: `${r.url}?sig=OLD-SAS`,
+      events: JSON.stringify(['connection.deleted']),
+      secrets: await cipher.seal(loc, { secret: legacy }),
+      createdOn: '2026-10-01T00:00:00.000Z',
+      changedOn: '2026-10-01T00:00:00.000Z',
     });
     await new Promise((done) => setTimeout(done, 50));
     const store = new WebhookStore(table, cipher, new RecordIntegrity(cipher, table));

@@ -58,7 +58,5 @@ it('names each malformed one', () => {
 });
 
 it('refuses the old name of the private-networks switch, naming the new one, instead of ignoring it', () => {
-  expect(() => loadSettings({ ...valid, CREDMAN_WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' })).toThrow(
-    /CREDMAN_WEBHOOK_ALLOW_PRIVATE_NETWORKS: renamed; set CREDMAN_ALLOW_PRIVATE_NETWORKS/,
-  );
+  expect(() => loadSettings({ ...valid, CREDMAN_WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' })).toThrow(/CREDMAN_WEBHOOK_ALLOW_PRIVATE_NETWORKS: renamed; set CREDMAN_ALLOW_PRIVATE_NETWORKS/);
 });

@@ -53,7 +53,9 @@ it('keeps a secret from before the scheme: its whsec_ form is the same HMAC key'
   const legacy = 'receiver-secret-0123456789';
   const at = new Date();
   const headers = signatureHeaders([asSigningSecret(legacy)], id, at, body);
-  const expected = createHmac('sha256', legacy).update(`${id}.${Math.floor(at.getTime() / 1000)}.${body}`).digest('base64');
+  const expected = createHmac('sha256', legacy)
+    .update(`${id}.${Math.floor(at.getTime() / 1000)}.${body}`)
+    .digest('base64');
   expect(headers['webhook-signature']).toBe(`v1,${expected}`);
   expect(asSigningSecret(asSigningSecret(legacy))).toBe(asSigningSecret(legacy));
 });

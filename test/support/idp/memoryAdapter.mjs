@@ -2,14 +2,7 @@
 // and the tests need that: `/__test/revoke` drops every grant and token at once, and run-time
 // clients live in the `Client` model so that they can be replaced (static clients cannot).
 
-const GRANTABLE = [
-  'AccessToken',
-  'AuthorizationCode',
-  'RefreshToken',
-  'DeviceCode',
-  'BackchannelAuthenticationRequest',
-  'PreAuthorizedCode',
-];
+const GRANTABLE = ['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest', 'PreAuthorizedCode'];
 
 export class MemoryStore {
   /** @type {Map<string, Map<string, { payload: Record<string, unknown>, expiresAt: number }>>} */

@@ -127,9 +127,7 @@ const SECRET_METHODS = new Set(['client_secret_basic', 'client_secret_post']);
 function authMethodMismatch(authorization, params) {
   const basic = /^basic\s+(\S+)$/i.exec(authorization ?? '');
   const used = basic ? 'client_secret_basic' : params.has('client_secret') ? 'client_secret_post' : undefined;
-  const clientId = basic
-    ? decodeURIComponent(Buffer.from(basic[1], 'base64').toString('utf8').split(':')[0].replace(/\+/g, ' '))
-    : params.get('client_id');
+  const clientId = basic ? decodeURIComponent(Buffer.from(basic[1], 'base64').toString('utf8').split(':')[0].replace(/\+/g, ' ')) : params.get('client_id');
   const registered = clientId ? store.get('Client', clientId)?.token_endpoint_auth_method : undefined;
   return used && SECRET_METHODS.has(registered) && used !== registered;
 }

@@ -24,42 +24,60 @@ interface AuthorizeCase {
 const AUTHORIZE: Record<string, AuthorizeCase> = {
   oauth2: {
     params: { authorizationUrl: 'https://idp.example/authorize?audience=api', tokenUrl: 'https://idp.example/token', scopes: 'read, write' },
-    url: 'https://idp.example/authorize', scope: 'read write', pkce: true, extra: { audience: 'api' },
+    url: 'https://idp.example/authorize',
+    scope: 'read write',
+    pkce: true,
+    extra: { audience: 'api' },
   },
   oauth2pkce: {
     params: { authorizationUrl: 'https://idp.example/oauth/authorize', tokenUrl: 'https://idp.example/oauth/token', scopes: 'openid,profile' },
-    url: 'https://idp.example/oauth/authorize', scope: 'openid profile', pkce: true,
+    url: 'https://idp.example/oauth/authorize',
+    scope: 'openid profile',
+    pkce: true,
   },
   'oauth2.1-dcr': {
     params: { serverUrl: 'https://mcp.example/mcp', authorizationUrl: 'https://auth.mcp.example/authorize', tokenUrl: 'https://auth.mcp.example/token', clientId: 'dcr-client', scopes: 'mcp:tools' },
-    url: 'https://auth.mcp.example/authorize', scope: 'mcp:tools', pkce: true,
+    url: 'https://auth.mcp.example/authorize',
+    scope: 'mcp:tools',
+    pkce: true,
   },
   aad: {
     params: { resourceUri: 'https://graph.microsoft.com', tenantId: 'contoso.onmicrosoft.com' },
-    url: 'https://login.windows.net/contoso.onmicrosoft.com/oauth2/authorize', pkce: true, extra: { resource: 'https://graph.microsoft.com' },
+    url: 'https://login.windows.net/contoso.onmicrosoft.com/oauth2/authorize',
+    pkce: true,
+    extra: { resource: 'https://graph.microsoft.com' },
   },
   aadv2: { params: { tenantId: 'organizations' }, url: 'https://login.microsoftonline.com/organizations/oauth2/v2.0/authorize', scope: 'openid profile offline_access', pkce: true },
   'microsoft-graph': { params: {}, url: 'https://login.microsoftonline.com/common/oauth2/v2.0/authorize', scope: 'offline_access User.Read', pkce: true },
   google: {
     params: { scopes: 'openid email https://www.googleapis.com/auth/drive.readonly' },
-    url: 'https://accounts.google.com/o/oauth2/v2/auth', scope: 'openid email https://www.googleapis.com/auth/drive.readonly', pkce: true,
+    url: 'https://accounts.google.com/o/oauth2/v2/auth',
+    scope: 'openid email https://www.googleapis.com/auth/drive.readonly',
+    pkce: true,
     extra: { access_type: 'offline', prompt: 'consent' },
   },
   okta: { params: { domain: 'example.okta.com' }, url: 'https://example.okta.com/oauth2/default/v1/authorize', scope: 'openid offline_access', pkce: true },
   auth0: {
     params: { domain: 'example.us.auth0.com', audience: 'https://api.example.com' },
-    url: 'https://example.us.auth0.com/authorize', scope: 'openid offline_access', pkce: true, extra: { audience: 'https://api.example.com' },
+    url: 'https://example.us.auth0.com/authorize',
+    scope: 'openid offline_access',
+    pkce: true,
+    extra: { audience: 'https://api.example.com' },
   },
   keycloak: {
     params: { serverUrl: 'https://sso.example.com/', realm: 'acme' },
-    url: 'https://sso.example.com/realms/acme/protocol/openid-connect/auth', scope: 'openid offline_access', pkce: true,
+    url: 'https://sso.example.com/realms/acme/protocol/openid-connect/auth',
+    scope: 'openid offline_access',
+    pkce: true,
   },
   github: { params: { scopes: 'repo read:user' }, url: 'https://github.com/login/oauth/authorize', scope: 'repo read:user', pkce: true },
   gitlab: { params: {}, url: 'https://gitlab.com/oauth/authorize', scope: 'read_user', pkce: true },
   bitbucket: { params: {}, url: 'https://bitbucket.org/site/oauth2/authorize', pkce: false },
   atlassian: {
     params: { scopes: 'read:jira-work offline_access' },
-    url: 'https://auth.atlassian.com/authorize', scope: 'read:jira-work offline_access', pkce: false,
+    url: 'https://auth.atlassian.com/authorize',
+    scope: 'read:jira-work offline_access',
+    pkce: false,
     extra: { audience: 'api.atlassian.com', prompt: 'consent' },
   },
   linear: { params: { scopes: 'read write' }, url: 'https://linear.app/oauth/authorize', scope: 'read,write', pkce: false },
@@ -70,7 +88,10 @@ const AUTHORIZE: Record<string, AuthorizeCase> = {
   zoom: { params: {}, url: 'https://zoom.us/oauth/authorize', pkce: true },
   dropbox: {
     params: { scopes: 'files.content.read account_info.read' },
-    url: 'https://www.dropbox.com/oauth2/authorize', scope: 'files.content.read account_info.read', pkce: true, extra: { token_access_type: 'offline' },
+    url: 'https://www.dropbox.com/oauth2/authorize',
+    scope: 'files.content.read account_info.read',
+    pkce: true,
+    extra: { token_access_type: 'offline' },
   },
   box: { params: {}, url: 'https://account.box.com/api/oauth2/authorize', pkce: false },
   calendly: { params: {}, url: 'https://auth.calendly.com/oauth/authorize', pkce: true },
@@ -79,7 +100,9 @@ const AUTHORIZE: Record<string, AuthorizeCase> = {
   servicenow: { params: { instanceUrl: 'https://acme.service-now.com' }, url: 'https://acme.service-now.com/oauth_auth.do', pkce: false },
   zoho: {
     params: { accountsUrl: 'https://accounts.zoho.eu', scopes: 'ZohoCRM.modules.ALL ZohoCRM.users.READ' },
-    url: 'https://accounts.zoho.eu/oauth/v2/auth', scope: 'ZohoCRM.modules.ALL,ZohoCRM.users.READ', pkce: false,
+    url: 'https://accounts.zoho.eu/oauth/v2/auth',
+    scope: 'ZohoCRM.modules.ALL,ZohoCRM.users.READ',
+    pkce: false,
     extra: { access_type: 'offline', prompt: 'consent' },
   },
   hubspot: { params: { scopes: 'oauth crm.objects.contacts.read' }, url: 'https://app.hubspot.com/oauth/authorize', scope: 'oauth crm.objects.contacts.read', pkce: true },
@@ -88,11 +111,15 @@ const AUTHORIZE: Record<string, AuthorizeCase> = {
   xero: { params: {}, url: 'https://login.xero.com/identity/connect/authorize', scope: 'openid profile email offline_access', pkce: true },
   intuit: {
     params: { scopes: 'com.intuit.quickbooks.accounting openid' },
-    url: 'https://appcenter.intuit.com/connect/oauth2', scope: 'com.intuit.quickbooks.accounting openid', pkce: false,
+    url: 'https://appcenter.intuit.com/connect/oauth2',
+    scope: 'com.intuit.quickbooks.accounting openid',
+    pkce: false,
   },
   shopify: {
     params: { shop: 'acme-store', scopes: 'read_products write_orders' },
-    url: 'https://acme-store.myshopify.com/admin/oauth/authorize', scope: 'read_products,write_orders', pkce: false,
+    url: 'https://acme-store.myshopify.com/admin/oauth/authorize',
+    scope: 'read_products,write_orders',
+    pkce: false,
   },
   stripe: { params: {}, url: 'https://connect.stripe.com/oauth/authorize', scope: 'read_write', pkce: false },
   linkedin: { params: {}, url: 'https://www.linkedin.com/oauth/v2/authorization', scope: 'openid profile email', pkce: false },
@@ -115,7 +142,9 @@ describe('coverage', () => {
   });
 
   it('has a token response fixture for every template and none for unknown ones', () => {
-    const files = readdirSync(FIXTURES).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -'.json'.length));
+    const files = readdirSync(FIXTURES)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => f.slice(0, -'.json'.length));
     expect(files.sort()).toEqual([...ids].sort());
   });
 });
@@ -138,7 +167,15 @@ describe.each(ids)('%s authorize URL', (id) => {
     expect(q.get('code_challenge') ?? undefined).toBe(c.pkce ? 'ch-abc' : undefined);
     expect(q.get('code_challenge_method') ?? undefined).toBe(c.pkce ? 'S256' : undefined);
     for (const [k, v] of Object.entries(c.extra ?? {})) expect(q.get(k)).toBe(v);
-    const expected = ['response_type', 'client_id', 'redirect_uri', 'state', ...(c.scope ? [scopeParam] : []), ...(c.pkce ? ['code_challenge', 'code_challenge_method'] : []), ...Object.keys(c.extra ?? {})];
+    const expected = [
+      'response_type',
+      'client_id',
+      'redirect_uri',
+      'state',
+      ...(c.scope ? [scopeParam] : []),
+      ...(c.pkce ? ['code_challenge', 'code_challenge_method'] : []),
+      ...Object.keys(c.extra ?? {}),
+    ];
     expect([...q.keys()].sort()).toEqual(expected.sort());
     // Spaces travel as %20, never as '+', which some servers read literally.
     expect(url.search).not.toContain('+');
