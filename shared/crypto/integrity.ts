@@ -92,12 +92,11 @@ export class RecordIntegrity {
     return Math.max((typeof previous === 'number' ? previous : 0) + 1, this.now());
   }
 
-  /** Records that `version` of the row was written or read; an older one read later is a rollback. */
-  observe(record: string, loc: RecordLocation, version: number): void {
-    const key = rowKeyOf(loc);
-    const seen = this.highest.get(key);
+  /** Records that `version` of the row was read; one older than this instance has seen is a rollback. */
+  private observe(record: string, loc: RecordLocation, version: number): void {
+    const seen = this.highest.get(rowKeyOf(loc));
     if (seen !== undefined && version < seen) throw this.tampered(record, loc, 'Rollback');
-    if (seen === undefined || version > seen) this.highest.set(key, version);
+    this.written(loc, version);
   }
 
   /** Records a version this instance wrote, once storage took the write: an older one read later is a rollback. */
