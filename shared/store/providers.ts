@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { TableClient } from '@azure/data-tables';
+import type { TableClient, TableEntityResult } from '@azure/data-tables';
 import { TamperedRecordError } from '../errors';
 import { canonicalJson, digestOf, type RecordIntegrity } from '../crypto/integrity';
 import { deleteCounted, readEntity, upsertCounted } from './countedPartition';
@@ -70,7 +70,10 @@ export class ProviderStore {
    */
   async getWithSecrets(id: string): Promise<{ record: ProviderRecord; secrets: Record<string, string>; bindingKey?: string } | undefined> {
     const e = await readEntity<ProviderEntity>(this.table, PARTITION, id);
-    if (!e) return undefined;
+    return e && this.open(id, e);
+  }
+
+  private async open(id: string, e: TableEntityResult<ProviderEntity>): Promise<{ record: ProviderRecord; secrets: Record<string, string>; bindingKey?: string }> {
     const loc = this.loc(id);
     let grantTypes: ProviderGrantTypes;
     try {
@@ -110,14 +113,14 @@ export class ProviderStore {
     ifMatch?: string,
   ): Promise<{ created: boolean; record: ProviderRecord }> {
     const now = this.now().toISOString();
+    await this.integrity.ready();
     const r = await upsertCounted<ProviderEntity>(
       this.table,
       PARTITION,
       id,
       async (existing) => {
-        await this.integrity.ready();
         const version = this.integrity.nextVersion(existing?.sealVersion);
-        const bindingKey = (existing && (await this.keptBindingKey(id))) ?? randomBytes(32).toString('base64');
+        const bindingKey = (existing && (await this.keptBindingKey(id, existing))) ?? randomBytes(32).toString('base64');
         return {
           partitionKey: PARTITION,
           rowKey: id,
@@ -143,9 +146,9 @@ export class ProviderStore {
   }
 
   /** The binding key of the provider as stored, if it verifies: a replace keeps its connections' tokens usable. */
-  private async keptBindingKey(id: string): Promise<string | undefined> {
+  private async keptBindingKey(id: string, existing: TableEntityResult<ProviderEntity>): Promise<string | undefined> {
     try {
-      return (await this.getWithSecrets(id))?.bindingKey;
+      return (await this.open(id, existing)).bindingKey;
     } catch (err) {
       // A tampered row is being written over by an administrator: its connections must consent again.
       if (err instanceof TamperedRecordError) return undefined;
