@@ -3,4 +3,3 @@ export { EnvelopeCipher, type RecordLocation } from './envelope';
 export type { KeyWrapper, WrappedKey } from './keyWrapper';
 export { KeyVaultKeyWrapper, type KeyVaultKeyWrapperOptions } from './keyVaultKeyWrapper';
 export { LocalKeyWrapper } from './localKeyWrapper';
-export { RecordIntegrity, canonicalJson, digestOf, type RecordIntegrityOptions } from './integrity';
