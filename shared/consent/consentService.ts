@@ -214,7 +214,6 @@ export class ConsentService {
       secrets: { tokens: JSON.stringify(set), ...(row.secrets.connectionCreatedOn ? { connectionCreatedOn: row.secrets.connectionCreatedOn } : {}) },
     });
     if (row.redirectUrl) return { kind: 'redirect', location: withQuery(row.redirectUrl, { status: 'confirmationRequired', consentCode }), cookies };
-    const provider = await this.providers.get(providerId);
     return {
       kind: 'page',
       page: {
@@ -222,7 +221,7 @@ export class ConsentService {
         status: 200,
         consentCode,
         providerId,
-        providerName: provider?.displayName ?? providerId,
+        providerName: g.providerName,
         connectionId,
         account: accountOf(set),
         requestedBy: describeRequester(requesterFrom(row.secrets.requestedBy)),
@@ -279,10 +278,11 @@ export class ConsentService {
     return { kind: 'page', page: { name: 'failed', status: 400, code, message }, cookies };
   }
 
-  private async authorizationCodeGrant(providerId: string): Promise<GrantConfig> {
+  /** The grant, and the provider's name for the pages (one read of the provider). */
+  private async authorizationCodeGrant(providerId: string): Promise<GrantConfig & { providerName: string }> {
     const provider = await this.providers.getWithSecrets(providerId);
     if (!provider) throw new ConsentFailure('ProviderNotFound', 404, 'The credential provider of this sign-in no longer exists.');
-    return grantConfig(provider, 'authorizationCode');
+    return { ...grantConfig(provider, 'authorizationCode'), providerName: provider.record.displayName ?? providerId };
   }
 }
 
