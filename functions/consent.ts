@@ -1,8 +1,7 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import type { ConsentOutcome } from '../shared/consent/consentService';
 import { PAGE_HEADERS, renderPage } from '../shared/consent/pages';
-import { CredmanError } from '../shared/errors';
-import { hardened } from './lib/http';
+import { page } from './lib/http';
 import { durableClientInput, lifecycleConnected } from './lib/lifecycle';
 import { getServices } from './lib/runtime';
 
@@ -54,26 +53,6 @@ function cookies(request: HttpRequest): (name: string) => string | undefined {
       if (i > 0 && part.slice(0, i).trim() === name) return part.slice(i + 1).trim();
     }
     return undefined;
-  };
-}
-
-/** Browser routes answer errors with a page, never the JSON error shape. */
-function page(fn: (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit>) {
-  return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
-    try {
-      return hardened(await fn(request, context));
-    } catch (err) {
-      if (err instanceof CredmanError && err.expose) {
-        if (err.status >= 500) context.warn(`${err.code}: ${err.message}`);
-        return hardened({ status: err.status, headers: { ...PAGE_HEADERS, ...err.headers }, body: renderPage({ name: 'failed', status: err.status, code: err.code, message: err.message }) });
-      }
-      context.error(`Unhandled ${err instanceof Error ? err.name : typeof err} in invocation ${context.invocationId}`);
-      return hardened({
-        status: 500,
-        headers: PAGE_HEADERS,
-        body: renderPage({ name: 'failed', status: 500, code: 'InternalError', message: `The server failed to handle the request (invocation ${context.invocationId}).` }),
-      });
-    }
   };
 }
 

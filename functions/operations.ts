@@ -1,7 +1,7 @@
 import { app, type HttpRequest, type InvocationContext } from '@azure/functions';
 import * as df from './lib/durable';
 import type { z } from 'zod';
-import { CredmanError, InvalidIdentifierError, NotFoundError } from '../shared/errors';
+import { CredmanError, InvalidIdentifierError, OperationNotFoundError, RouteNotFoundError } from '../shared/errors';
 import type { healthSchema } from '../shared/model/schemas';
 import { handle, json } from './lib/http';
 import { ROTATE_KEYS_ID } from './lib/keyRotationOrchestrator';
@@ -38,7 +38,7 @@ export async function getOperation(request: HttpRequest, context: InvocationCont
   try {
     status = await df.getClient(context).getStatus(id);
   } catch {
-    throw new NotFoundError('NotFound', `Operation '${id}' does not exist.`);
+    throw new OperationNotFoundError(id);
   }
   return json(200, {
     id,
@@ -60,8 +60,8 @@ export async function rotateKeysNow(request: HttpRequest, context: InvocationCon
 }
 
 /** Any other path under /api: a 404 in the API's error shape rather than the host's empty one. */
-export async function notFound() {
-  return json(404, { error: { code: 'NotFound', message: 'No such route or method.', details: [] } });
+export async function notFound(): Promise<never> {
+  throw new RouteNotFoundError();
 }
 
 app.http('health', { methods: ['GET'], route: 'health', authLevel: 'anonymous', handler: handle(health) });

@@ -2,19 +2,95 @@
 // `code`, never on message text. `expose` says whether the message may reach a client
 // (anything unexposed is rendered as a generic 500 by the HTTP wrapper).
 
+import type { DestinationProblem } from './net/destination';
+
+/**
+ * Every `error.code` an answer of the API can carry (JSON error bodies, the consent pages and the
+ * consent redirect's `code`). The one list: the type below, the published Error schema
+ * (shared/model/schemas.ts, hence /openapi.json) and the SDK's copy (client/src/contract.ts) derive
+ * from it or are held to it by tests.
+ */
+export const ERROR_CODES = [
+  // 400
+  'ValidationError',
+  'InvalidIdentifier',
+  'InvalidJson',
+  'UnsupportedGrantType',
+  // 400 from the consent pages and redirect (BrowserMismatch also 403)
+  'InvalidState',
+  'LoginLinkUsed',
+  'InvalidConsentCode',
+  'BrowserMismatch',
+  'IssuerMismatch',
+  'InvalidRequest',
+  'ConsentNotConfirmed',
+  // 401, 403
+  'Unauthenticated',
+  'Forbidden',
+  // 404
+  'NotFound',
+  'ProviderNotFound',
+  'ConnectionNotFound',
+  'PolicyNotFound',
+  'WebhookNotFound',
+  // 409
+  'LimitExceeded',
+  'RecordTampered',
+  'ConnectionNotConnected',
+  'ReauthorizationRequired',
+  'ClientSecretInvalid',
+  'ConsentDenied',
+  'ProviderMisconfigured',
+  // 412, 413, 415, 429
+  'PreconditionFailed',
+  'PayloadTooLarge',
+  'UnsupportedMediaType',
+  'TooManyRequests',
+  // 500, 502, 503
+  'InternalError',
+  'InvalidConfiguration',
+  'IdentityProviderError',
+  'DependencyUnavailable',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** Codes of errors that are never answered (500s the HTTP wrapper renders as InternalError); they reach logs only. */
+export type InternalErrorCode = `Decryption${DecryptionReason}`;
+
+export const isErrorCode = (code: string): code is ErrorCode => (ERROR_CODES as readonly string[]).includes(code);
+
+/** The codes of `details[]`: which field or part failed, and how. */
+export type DetailCode =
+  | 'InvalidIdentifier'
+  | 'InvalidValue'
+  | 'UnknownField'
+  | 'UnknownParameter'
+  | 'MissingParameter'
+  | 'MissingGrantType'
+  | 'UnsupportedGrantType'
+  | 'UnknownIdentityProvider'
+  | 'UntrustedIssuer'
+  | 'RedirectNotAllowed'
+  | 'InvalidConsentCode'
+  | 'DynamicRegistrationFailed'
+  | 'InvalidSetting'
+  | DestinationProblem
+  | TamperReason;
+
 export interface ErrorDetail {
-  code: string;
+  code: DetailCode;
   target?: string;
   message: string;
 }
 
 export class CredmanError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode | InternalErrorCode;
   readonly status: number;
   readonly details: ErrorDetail[];
   readonly headers: Record<string, string>;
 
-  constructor(code: string, status: number, message: string, options: { details?: ErrorDetail[]; headers?: Record<string, string>; cause?: unknown } = {}) {
+  constructor(code: ErrorCode | InternalErrorCode, status: number, message: string, options: { details?: ErrorDetail[]; headers?: Record<string, string>; cause?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
@@ -26,6 +102,11 @@ export class CredmanError extends Error {
   get expose(): boolean {
     return this.status < 500 || this.status === 502 || this.status === 503;
   }
+}
+
+/** Whether the error's code and message may be answered (else a generic InternalError). */
+export function isExposed(err: unknown): err is CredmanError & { code: ErrorCode } {
+  return err instanceof CredmanError && err.expose && isErrorCode(err.code);
 }
 
 export class ValidationError extends CredmanError {
@@ -67,8 +148,53 @@ export class ForbiddenError extends CredmanError {
 }
 
 export class NotFoundError extends CredmanError {
-  constructor(code: 'ProviderNotFound' | 'ConnectionNotFound' | 'PolicyNotFound' | 'NotFound', message: string) {
+  constructor(code: 'ProviderNotFound' | 'ConnectionNotFound' | 'PolicyNotFound' | 'WebhookNotFound' | 'NotFound', message: string) {
     super(code, 404, message);
+  }
+}
+
+export class ProviderNotFoundError extends NotFoundError {
+  constructor(providerId: string) {
+    super('ProviderNotFound', `Credential provider '${providerId}' does not exist.`);
+  }
+}
+
+export class ConnectionNotFoundError extends NotFoundError {
+  /** `recreated`: the write was meant for an earlier connection of this id, deleted (and maybe created again) since. */
+  constructor(providerId: string, connectionId: string, opts: { recreated?: boolean } = {}) {
+    const where = `Connection '${connectionId}' does not exist under provider '${providerId}'`;
+    super('ConnectionNotFound', opts.recreated ? `${where} (or was deleted and created again since); nothing was changed.` : `${where}.`);
+  }
+}
+
+export class AccessPolicyNotFoundError extends NotFoundError {
+  constructor(connectionId: string, policyId: string) {
+    super('PolicyNotFound', `Access policy '${policyId}' does not exist on connection '${connectionId}'.`);
+  }
+}
+
+export class WebhookNotFoundError extends NotFoundError {
+  constructor(id: string) {
+    super('WebhookNotFound', `Webhook subscription '${id}' does not exist.`);
+  }
+}
+
+export class OperationNotFoundError extends NotFoundError {
+  constructor(id: string) {
+    super('NotFound', `Operation '${id}' does not exist.`);
+  }
+}
+
+/** A path or method the API does not have (the catch-all route). */
+export class RouteNotFoundError extends NotFoundError {
+  constructor() {
+    super('NotFound', 'No such route or method.');
+  }
+}
+
+export class UnsupportedGrantTypeError extends CredmanError {
+  constructor(message: string, details: ErrorDetail[] = []) {
+    super('UnsupportedGrantType', 400, message, { details });
   }
 }
 
@@ -120,9 +246,11 @@ export class DependencyUnavailableError extends CredmanError {
   }
 }
 
+export type DecryptionReason = 'Tampered' | 'UnknownKeyVersion' | 'UnwrapFailed' | 'Malformed';
+
 /** Decryption failures: tampered ciphertext, wrong row/field, unknown or wrong key version. */
 export class DecryptionError extends CredmanError {
-  constructor(reason: 'Tampered' | 'UnknownKeyVersion' | 'UnwrapFailed' | 'Malformed', cause?: unknown) {
+  constructor(reason: DecryptionReason, cause?: unknown) {
     super(`Decryption${reason}`, 500, `A stored secret could not be decrypted (${reason}).`, { cause });
   }
 }
@@ -168,5 +296,44 @@ export class IdentityProviderError extends CredmanError {
 export class TooManyRequestsError extends CredmanError {
   constructor(message: string, retryAfterSeconds: number) {
     super('TooManyRequests', 429, message, { headers: { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) } });
+  }
+}
+
+// The consent pages' errors (GET /consent/start, /consent/callback, POST /consent/confirm): the
+// person in the browser reads these, so they say what to do, and name no ids.
+
+export class InvalidStateError extends CredmanError {
+  constructor() {
+    super('InvalidState', 400, 'This sign-in link is not valid: it was already used, it expired (after 10 minutes) or it was never issued. Ask for a new link.');
+  }
+}
+
+export class LoginLinkUsedError extends CredmanError {
+  constructor() {
+    super(
+      'LoginLinkUsed',
+      400,
+      'This sign-in link was already opened, in this or another browser, and works only once. If you did not open it before, someone else did: do not sign in, and ask for a new link.',
+    );
+  }
+}
+
+export class InvalidConsentCodeError extends CredmanError {
+  constructor() {
+    super('InvalidConsentCode', 400, 'This confirmation is not valid: it was already used or it expired.');
+  }
+}
+
+/** The confirmation came from another browser than the one that signed in. */
+export class BrowserMismatchError extends CredmanError {
+  constructor() {
+    super('BrowserMismatch', 403, 'This connection can only be confirmed in the browser that signed in. Nothing was changed.');
+  }
+}
+
+/** The provider of a sign-in under way was deleted. */
+export class SignInProviderGoneError extends NotFoundError {
+  constructor() {
+    super('ProviderNotFound', 'The credential provider of this sign-in no longer exists.');
   }
 }

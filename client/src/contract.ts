@@ -20,9 +20,60 @@ export interface ErrorDetailBody {
   message: string;
 }
 
+/** The API's error codes (`error.code`), as the server lists them in shared/errors.ts. */
+export const ERROR_CODES = [
+  // 400
+  'ValidationError',
+  'InvalidIdentifier',
+  'InvalidJson',
+  'UnsupportedGrantType',
+  // 400 from the consent pages and redirect (BrowserMismatch also 403)
+  'InvalidState',
+  'LoginLinkUsed',
+  'InvalidConsentCode',
+  'BrowserMismatch',
+  'IssuerMismatch',
+  'InvalidRequest',
+  'ConsentNotConfirmed',
+  // 401, 403
+  'Unauthenticated',
+  'Forbidden',
+  // 404
+  'NotFound',
+  'ProviderNotFound',
+  'ConnectionNotFound',
+  'PolicyNotFound',
+  'WebhookNotFound',
+  // 409
+  'LimitExceeded',
+  'RecordTampered',
+  'ConnectionNotConnected',
+  'ReauthorizationRequired',
+  'ClientSecretInvalid',
+  'ConsentDenied',
+  'ProviderMisconfigured',
+  // 412, 413, 415, 429
+  'PreconditionFailed',
+  'PayloadTooLarge',
+  'UnsupportedMediaType',
+  'TooManyRequests',
+  // 500, 502, 503
+  'InternalError',
+  'InvalidConfiguration',
+  'IdentityProviderError',
+  'DependencyUnavailable',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
 /** Every error answer of the API. */
 export interface ErrorBody {
-  error: { code: string; message: string; details: ErrorDetailBody[] };
+  error: { code: ErrorCode; message: string; details: ErrorDetailBody[] };
+}
+
+/** An error body as the SDK reads it: a newer credman may answer a code this SDK does not list yet, so any code is kept as given. */
+export interface ReadErrorBody {
+  error: { code: ErrorCode | (string & {}); message: string; details: ErrorDetailBody[] };
 }
 
 // RFC 3339 date-time, as the server's z.iso.datetime({ offset: true }) checks it.
@@ -56,7 +107,7 @@ export function parseTokenResponse(v: unknown): TokenResponseBody | undefined {
 }
 
 /** The body if it is the API's error shape, else undefined. Details that are not the shape are dropped. */
-export function parseErrorBody(v: unknown): ErrorBody | undefined {
+export function parseErrorBody(v: unknown): ReadErrorBody | undefined {
   const e = isRecord(v) ? v.error : undefined;
   if (!isRecord(e) || typeof e.code !== 'string' || typeof e.message !== 'string') return undefined;
   const details = (Array.isArray(e.details) ? e.details : [])

@@ -1,6 +1,7 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { z } from 'zod';
-import { CredmanError, InvalidJsonError, InvalidQueryError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../../shared/errors';
+import { PAGE_HEADERS, renderPage } from '../../shared/consent/pages';
+import { CredmanError, InvalidJsonError, InvalidQueryError, isExposed, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError, type ErrorCode, type ErrorDetail } from '../../shared/errors';
 import { topSchema, type ErrorBody } from '../../shared/model/schemas';
 import type { Page } from '../../shared/store/paging';
 
@@ -11,41 +12,63 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 
 export type Handler = (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit>;
 
+/** How an error answer is written: the API's JSON shape, or an HTML page for the browser routes (consent). */
+export type ErrorFormat = 'json' | 'html';
+
 /** Wraps a handler: every thrown error becomes the API's error shape; unknown ones a bare 500. */
-export function handle(fn: Handler): Handler {
+export function handle(fn: Handler, format: ErrorFormat = 'json'): Handler {
   return async (request, context) => {
     try {
       return hardened(await fn(request, context));
     } catch (err) {
-      return hardened(renderError(err, context));
+      return hardened(renderError(err, context, format));
     }
   };
 }
+
+/** Browser routes answer errors with a page, never the JSON error shape. */
+export const page = (fn: Handler): Handler => handle(fn, 'html');
 
 /** Headers every answer of the app carries: no browser guesses a content type (a JSON error rendered as HTML). */
 export function hardened(response: HttpResponseInit): HttpResponseInit {
   return { ...response, headers: { ...(response.headers as Record<string, string> | undefined), 'X-Content-Type-Options': 'nosniff' } };
 }
 
-export function renderError(err: unknown, context: InvocationContext): HttpResponseInit {
-  if (err instanceof CredmanError && err.expose) {
+/**
+ * The one rendering of an error answer: the same status, code, message, headers and logging in
+ * either format; only the body differs (the JSON error shape, or the consent pages' failure page).
+ */
+export function renderError(err: unknown, context: InvocationContext, format: ErrorFormat = 'json'): HttpResponseInit {
+  const e = answerOf(err, context);
+  if (format === 'html') {
+    return { status: e.status, headers: { ...PAGE_HEADERS, ...e.headers }, body: renderPage({ name: 'failed', status: e.status, code: e.code, message: e.message }) };
+  }
+  return {
+    status: e.status,
+    headers: { 'Content-Type': JSON_TYPE, ...e.headers },
+    jsonBody: { error: { code: e.code, message: e.message, details: e.details } } satisfies ErrorBody,
+  };
+}
+
+interface ErrorAnswer {
+  status: number;
+  code: ErrorCode;
+  message: string;
+  details: ErrorDetail[];
+  headers: Record<string, string>;
+}
+
+function answerOf(err: unknown, context: InvocationContext): ErrorAnswer {
+  if (isExposed(err)) {
     if (err.status >= 500) context.warn(`${err.code}: ${err.message}`);
-    return {
-      status: err.status,
-      headers: { 'Content-Type': JSON_TYPE, ...err.headers },
-      jsonBody: { error: { code: err.code, message: err.message, details: err.details } } satisfies ErrorBody,
-    };
+    return { status: err.status, code: err.code, message: err.message, details: err.details, headers: err.headers };
   }
   // Never echo internals: log the type and code with the invocation id, answer generically.
   const name = err instanceof Error ? err.name : typeof err;
   const raw = err instanceof CredmanError ? err.code : (err as { code?: unknown })?.code;
   const code = typeof raw === 'string' || typeof raw === 'number' ? raw : ''; // a primitive code only, never an object dump
   context.error(`Unhandled ${name}${code ? ` (${code})` : ''} in invocation ${context.invocationId}`);
-  return {
-    status: 500,
-    headers: { 'Content-Type': JSON_TYPE },
-    jsonBody: { error: { code: 'InternalError', message: `The server failed to handle the request (invocation ${context.invocationId}).`, details: [] } } satisfies ErrorBody,
-  };
+  return { status: 500, code: 'InternalError', message: `The server failed to handle the request (invocation ${context.invocationId}).`, details: [], headers: {} };
 }
 
 export function json(status: number, body: unknown, etag?: string): HttpResponseInit {

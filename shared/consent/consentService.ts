@@ -1,5 +1,16 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { CredmanError, NotFoundError, ValidationError } from '../errors';
+import {
+  BrowserMismatchError,
+  ConnectionNotFoundError,
+  type ErrorCode,
+  InvalidConsentCodeError,
+  InvalidStateError,
+  LoginLinkUsedError,
+  ProviderNotFoundError,
+  SignInProviderGoneError,
+  UnsupportedGrantTypeError,
+  ValidationError,
+} from '../errors';
 import { buildAuthorizeUrl } from '../oauth/authorizeUrl';
 import { resolveEndpoints } from '../oauth/endpoints';
 import { LifecycleService, type ConnectionRef } from '../lifecycle/lifecycleService';
@@ -61,7 +72,7 @@ export type ConsentPage =
       requestedBy: string;
     }
   | { name: 'done'; status: 200; providerName: string; connectionId: string }
-  | { name: 'failed'; status: number; code: string; message: string };
+  | { name: 'failed'; status: number; code: ErrorCode; message: string };
 
 export interface ConsentOptions {
   publicBaseUrl: string;
@@ -70,17 +81,6 @@ export interface ConsentOptions {
   /** Called when a connection gets new tokens or a new status, so caches forget it. */
   onChanged?: (providerId: string, connectionId: string) => void;
 }
-
-class ConsentFailure extends CredmanError {}
-const invalidState = () => new ConsentFailure('InvalidState', 400, 'This sign-in link is not valid: it was already used, it expired (after 10 minutes) or it was never issued. Ask for a new link.');
-const loginLinkUsed = () =>
-  new ConsentFailure(
-    'LoginLinkUsed',
-    400,
-    'This sign-in link was already opened, in this or another browser, and works only once. If you did not open it before, someone else did: do not sign in, and ask for a new link.',
-  );
-const invalidConsentCode = () => new ConsentFailure('InvalidConsentCode', 400, 'This confirmation is not valid: it was already used or it expired.');
-const BROWSER_MISMATCH = 'BrowserMismatch';
 
 export class ConsentService {
   private readonly now: () => number;
@@ -103,11 +103,11 @@ export class ConsentService {
   /** POST …/getLoginLinks (admin). `requestedBy` is named to the person on the anti-phishing page. */
   async getLoginLink(providerId: string, connectionId: string, requestedBy: Requester, postLoginRedirectUrl?: string): Promise<{ loginLink: string }> {
     const provider = await this.providers.get(providerId);
-    if (!provider) throw new NotFoundError('ProviderNotFound', `Credential provider '${providerId}' does not exist.`);
+    if (!provider) throw new ProviderNotFoundError(providerId);
     const connection = await this.connections.get(providerId, connectionId);
-    if (!connection) throw new NotFoundError('ConnectionNotFound', `Connection '${connectionId}' does not exist under provider '${providerId}'.`);
+    if (!connection) throw new ConnectionNotFoundError(providerId, connectionId);
     if (connection.grantType !== 'AuthorizationCode' || !provider.grantTypes.authorizationCode) {
-      throw new CredmanError('UnsupportedGrantType', 400, `Connection '${connectionId}' does not use the authorization-code grant; it needs no consent.`);
+      throw new UnsupportedGrantTypeError(`Connection '${connectionId}' does not use the authorization-code grant; it needs no consent.`);
     }
     const redirectUrl = postLoginRedirectUrl === undefined ? undefined : parseRedirectUrl(postLoginRedirectUrl, [new URL(this.options.publicBaseUrl).origin, ...this.options.allowedRedirectOrigins]);
     const state = random();
@@ -126,10 +126,10 @@ export class ConsentService {
   /** GET /consent/start: consumes the login link and sends this browser, bound by a cookie, to the identity provider. */
   async start(loginState: string): Promise<ConsentOutcome> {
     const row = await this.states.read(loginState, 'login');
-    if (!row) throw (await this.states.kindOf(loginState)) === 'used' ? loginLinkUsed() : invalidState();
-    if (row.expiresAt <= this.now()) throw invalidState();
+    if (!row) throw (await this.states.kindOf(loginState)) === 'used' ? new LoginLinkUsedError() : new InvalidStateError();
+    if (row.expiresAt <= this.now()) throw new InvalidStateError();
     const g = await this.authorizationCodeGrant(row.providerId);
-    if (!(await this.states.consume(loginState, row))) throw loginLinkUsed();
+    if (!(await this.states.consume(loginState, row))) throw new LoginLinkUsedError();
 
     // A new state for the identity provider: the login link's own never leaves this server again.
     const state = random();
@@ -155,8 +155,8 @@ export class ConsentService {
   async callback(q: { state?: string; code?: string; error?: string; iss?: string }, cookie: (name: string) => string | undefined): Promise<ConsentOutcome> {
     const state = q.state ?? '';
     const row = await this.states.read(state, 'flight');
-    if (!row || row.expiresAt <= this.now()) throw invalidState();
-    if (!(await this.states.take(state, row))) throw invalidState();
+    if (!row || row.expiresAt <= this.now()) throw new InvalidStateError();
+    if (!(await this.states.take(state, row))) throw new InvalidStateError();
     const cookies = [{ name: bindingCookieName(state), value: '', maxAgeSeconds: 0 }];
     const { providerId, connectionId } = row;
 
@@ -165,7 +165,7 @@ export class ConsentService {
     if (!bindingMatches(cookie(bindingCookieName(state)), row.bindingHash)) {
       return this.finish(
         row,
-        BROWSER_MISMATCH,
+        'BrowserMismatch',
         'This sign-in finished in another browser than the one that opened the sign-in link, so nothing was connected. If someone sent you a link, ignore it; otherwise open a new link and sign in in the same browser.',
         cookies,
       );
@@ -236,11 +236,11 @@ export class ConsentService {
    */
   async decide(consentCode: string, confirmed: boolean, cookie: (name: string) => string | undefined): Promise<ConsentOutcome> {
     const row = await this.states.read(consentCode, 'pending');
-    if (!row || row.expiresAt <= this.now()) throw invalidConsentCode();
+    if (!row || row.expiresAt <= this.now()) throw new InvalidConsentCodeError();
     if (!bindingMatches(cookie(confirmCookieName(consentCode)), row.bindingHash)) {
-      throw new ConsentFailure(BROWSER_MISMATCH, 403, 'This connection can only be confirmed in the browser that signed in. Nothing was changed.');
+      throw new BrowserMismatchError();
     }
-    if (!(await this.states.take(consentCode, row))) throw invalidConsentCode();
+    if (!(await this.states.take(consentCode, row))) throw new InvalidConsentCodeError();
     const cookies = [{ name: confirmCookieName(consentCode), value: '', maxAgeSeconds: 0 }];
     if (!confirmed) return this.finish(row, 'ConsentNotConfirmed', 'The sign-in was cancelled; nothing was connected.', cookies);
     const connected = await this.store(row);
@@ -273,7 +273,7 @@ export class ConsentService {
     return { providerId: row.providerId, connectionId: row.connectionId, generation: LifecycleService.generationOf(createdOn) };
   }
 
-  private finish(row: ConsentRow, code: string, message: string, cookies: ConsentCookie[] = []): ConsentOutcome {
+  private finish(row: ConsentRow, code: ErrorCode, message: string, cookies: ConsentCookie[] = []): ConsentOutcome {
     if (row.redirectUrl) return { kind: 'redirect', location: withQuery(row.redirectUrl, { status: 'error', code }), cookies };
     return { kind: 'page', page: { name: 'failed', status: 400, code, message }, cookies };
   }
@@ -281,7 +281,7 @@ export class ConsentService {
   /** The grant, and the provider's name for the pages (one read of the provider). */
   private async authorizationCodeGrant(providerId: string): Promise<GrantConfig & { providerName: string }> {
     const provider = await this.providers.getWithSecrets(providerId);
-    if (!provider) throw new ConsentFailure('ProviderNotFound', 404, 'The credential provider of this sign-in no longer exists.');
+    if (!provider) throw new SignInProviderGoneError();
     return { ...grantConfig(provider, 'authorizationCode'), providerName: provider.record.displayName ?? providerId };
   }
 }

@@ -1,4 +1,4 @@
-import { NotFoundError, ValidationError } from '../errors';
+import { AccessPolicyNotFoundError, ConnectionNotFoundError, ProviderNotFoundError, ValidationError } from '../errors';
 import { accessPolicyResource } from '../model/resources';
 import type { AccessPolicyPut, AccessPolicyResource } from '../model/schemas';
 import type { AccessPolicyStore, PolicySubject } from '../store/accessPolicies';
@@ -28,7 +28,7 @@ export class AccessPolicyService {
     const createdOn = await this.requireConnection(providerId, connectionId);
     const a = await this.policies.get(providerId, connectionId, id, createdOn);
     if (!a) {
-      throw new NotFoundError('PolicyNotFound', `Access policy '${id}' does not exist on connection '${connectionId}'.`);
+      throw new AccessPolicyNotFoundError(connectionId, id);
     }
     return { resource: accessPolicyResource(a), etag: a.etag };
   }
@@ -66,8 +66,8 @@ export class AccessPolicyService {
     const connection = await this.connections.get(providerId, connectionId);
     if (connection) return connection.createdOn;
     if (!(await this.providers.get(providerId))) {
-      throw new NotFoundError('ProviderNotFound', `Credential provider '${providerId}' does not exist.`);
+      throw new ProviderNotFoundError(providerId);
     }
-    throw new NotFoundError('ConnectionNotFound', `Connection '${connectionId}' does not exist under provider '${providerId}'.`);
+    throw new ConnectionNotFoundError(providerId, connectionId);
   }
 }

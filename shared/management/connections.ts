@@ -1,4 +1,4 @@
-import { ConnectionStateError, CredmanError, NotFoundError, PreconditionFailedError } from '../errors';
+import { ConnectionNotFoundError, ConnectionStateError, CredmanError, PreconditionFailedError, ProviderNotFoundError, UnsupportedGrantTypeError } from '../errors';
 import { connectionResource } from '../model/resources';
 import type { ConnectionPut, ConnectionResource } from '../model/schemas';
 import { LifecycleService, type ConnectionRef } from '../lifecycle/lifecycleService';
@@ -41,7 +41,7 @@ export class ConnectionService {
     const c = await this.connections.get(providerId, id);
     if (!c) {
       await this.requireProvider(providerId);
-      throw new NotFoundError('ConnectionNotFound', `Connection '${id}' does not exist under provider '${providerId}'.`);
+      throw new ConnectionNotFoundError(providerId, id);
     }
     return { resource: connectionResource(c), etag: c.etag };
   }
@@ -51,9 +51,9 @@ export class ConnectionService {
     const props = body.properties;
     const grant = GRANT[props.oauth2grantType];
     if (!provider.grantTypes[grant]) {
-      throw new CredmanError('UnsupportedGrantType', 400, `Provider '${providerId}' is not configured for the ${props.oauth2grantType} grant.`, {
-        details: [{ code: 'UnsupportedGrantType', target: 'properties.oauth2grantType', message: `Configure oauth2.grantTypes.${grant} on the provider first.` }],
-      });
+      throw new UnsupportedGrantTypeError(`Provider '${providerId}' is not configured for the ${props.oauth2grantType} grant.`, [
+        { code: 'UnsupportedGrantType', target: 'properties.oauth2grantType', message: `Configure oauth2.grantTypes.${grant} on the provider first.` },
+      ]);
     }
     const template = findTemplate(provider.identityProvider);
     if (!template) throw new Error(`Provider '${providerId}' names a template that no longer exists.`);
@@ -113,7 +113,7 @@ export class ConnectionService {
 
   private async requireProvider(providerId: string): Promise<ProviderRecord> {
     const p = await this.providers.get(providerId);
-    if (!p) throw new NotFoundError('ProviderNotFound', `Credential provider '${providerId}' does not exist.`);
+    if (!p) throw new ProviderNotFoundError(providerId);
     return p;
   }
 }

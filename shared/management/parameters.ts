@@ -1,7 +1,7 @@
-import { CredmanError, ValidationError, type ErrorDetail } from '../errors';
+import { type ErrorDetail, UnsupportedGrantTypeError, ValidationError } from '../errors';
 import { templateParameters, type GrantType, type ProviderTemplate, type TemplateParameter } from '../oauth/catalogue';
 import { kindOf, placeholdersOf, resolveEndpoints } from '../oauth/endpoints';
-import { IdpDestinationError, PRIVATE_IDP_HINT, type IdpClient } from '../oauth/idpClient';
+import { IdpDestinationError, type IdpClient } from '../oauth/idpClient';
 
 export interface SplitParameters {
   plain: Record<string, string>;
@@ -50,9 +50,9 @@ function checkValue(p: TemplateParameter, value: string): string | undefined {
 export function validateParameters(template: ProviderTemplate, grant: GrantType, given: Record<string, string>, target: string, opts: { requireAll: boolean }): SplitParameters {
   const params = templateParameters(template, grant);
   if (!params) {
-    throw new CredmanError('UnsupportedGrantType', 400, `The identity provider '${template.id}' does not support the ${grant} grant.`, {
-      details: [{ code: 'UnsupportedGrantType', target, message: `Supported: ${Object.keys(template.grantTypes).join(', ')}.` }],
-    });
+    throw new UnsupportedGrantTypeError(`The identity provider '${template.id}' does not support the ${grant} grant.`, [
+      { code: 'UnsupportedGrantType', target, message: `Supported: ${Object.keys(template.grantTypes).join(', ')}.` },
+    ]);
   }
   const byName = new Map(params.map((p) => [p.name, p]));
   const details: ErrorDetail[] = [];
@@ -102,9 +102,7 @@ export function checkDestinations(idp: Pick<IdpClient, 'checkUrl'>, template: Pr
       idp.checkUrl(endpoints[which], name ? `${target}.${name}` : target);
     } catch (err) {
       if (!(err instanceof IdpDestinationError)) throw err;
-      throw new ValidationError(`The ${which === 'tokenUrl' ? 'token' : 'refresh'} endpoint is not a destination credman calls.`, [
-        { ...err.details[0], message: `${err.problem.message} ${PRIVATE_IDP_HINT}` },
-      ]);
+      throw err.asValidationError(`The ${which === 'tokenUrl' ? 'token' : 'refresh'} endpoint is not a destination credman calls.`);
     }
   }
 }

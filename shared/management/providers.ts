@@ -1,4 +1,4 @@
-import { NotFoundError, PreconditionFailedError, ValidationError } from '../errors';
+import { PreconditionFailedError, ProviderNotFoundError, ValidationError } from '../errors';
 import { LifecycleService, type ConnectionRef } from '../lifecycle/lifecycleService';
 import type { ProviderPut, ProviderResource } from '../model/schemas';
 import { providerResource } from '../model/resources';
@@ -46,7 +46,7 @@ export class ProviderService {
 
   async get(id: string): Promise<{ resource: ProviderResource; etag: string }> {
     const p = await this.providers.get(id);
-    if (!p) throw new NotFoundError('ProviderNotFound', `Credential provider '${id}' does not exist.`);
+    if (!p) throw new ProviderNotFoundError(id);
     return { resource: providerResource(p, this.redirectUrl), etag: p.etag };
   }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ERROR_CODES } from '../errors';
 
 // Request and response schemas: the same objects validate requests and generate /openapi.json.
 // Objects are strict, so an unknown or misspelled field is a 400 naming it, never silently dropped.
@@ -154,7 +155,7 @@ export const collectionOf = <T extends z.ZodType>(item: T) => z.object({ value: 
 export const errorSchema = z
   .object({
     error: z.object({
-      code: z.string(),
+      code: z.enum(ERROR_CODES).meta({ description: 'Stable: switch on it, never on the message.' }),
       message: z.string(),
       details: z.array(z.object({ code: z.string(), target: z.string().optional(), message: z.string() })),
     }),

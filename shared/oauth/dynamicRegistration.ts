@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { IdentityProviderError, ValidationError } from '../errors';
-import { IdpDestinationError, oauthErrorCode, PRIVATE_IDP_HINT, type IdpClient } from './idpClient';
+import { IdpDestinationError, oauthErrorCode, type IdpClient } from './idpClient';
 
 // `oauth2.1-dcr` providers: credman reads the server's metadata (RFC 8414, or OpenID Connect
 // Discovery) from `serverUrl` and registers itself as a client (RFC 7591) with its own callback,
@@ -66,8 +66,9 @@ function refused(status: number, body: unknown, what: string) {
 
 const SERVER_URL = 'properties.oauth2.grantTypes.authorizationCode.serverUrl';
 
-const invalid = (message: string, code = 'DynamicRegistrationFailed') =>
-  new ValidationError('The server at serverUrl cannot be used for dynamic registration.', [{ code, target: SERVER_URL, message }]);
+const NOT_USABLE = 'The server at serverUrl cannot be used for dynamic registration.';
+
+const invalid = (message: string) => new ValidationError(NOT_USABLE, [{ code: 'DynamicRegistrationFailed', target: SERVER_URL, message }]);
 
 /**
  * An identity-provider call of a provider write: a URL the destination guard refuses (serverUrl,
@@ -83,7 +84,7 @@ async function call(idp: IdpClient, what: string, ...args: Parameters<IdpClient[
 }
 
 function refusedDestination(err: IdpDestinationError, what: string) {
-  return invalid(`${what} is not a destination credman calls: ${err.problem.message} ${PRIVATE_IDP_HINT}`, err.problem.code);
+  return err.asValidationError(NOT_USABLE, { target: SERVER_URL, prefix: `${what} is not a destination credman calls: ` });
 }
 
 /** The endpoints the metadata names must pass the same guard before credman stores or calls them. */

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import { CredmanError } from '../errors';
+import { CredmanError, ValidationError } from '../errors';
 import { lazyAxios } from '../lazyAxios';
 import { metrics } from '../metrics';
 import { checkDestination, DestinationError, guardedLookup, parseAllowList, type Resolver } from '../net/destination';
@@ -45,16 +45,24 @@ export const PRIVATE_IDP_HINT = 'A private identity provider must be named in CR
 
 /**
  * An identity-provider URL the destination guard refuses (a 409 ProviderMisconfigured at run
- * time; provider writes turn it into a 400 naming the field). Nothing was sent.
+ * time; provider writes turn it into a 400 naming the field: `asValidationError`). Nothing was sent.
  */
 export class IdpDestinationError extends CredmanError {
+  declare readonly code: 'ProviderMisconfigured';
+
   constructor(
     readonly problem: DestinationError,
-    target?: string,
+    readonly target?: string,
   ) {
     super('ProviderMisconfigured', 409, `credman does not call this identity-provider endpoint: ${problem.message} ${PRIVATE_IDP_HINT}`, {
       details: [{ code: problem.code, ...(target === undefined ? {} : { target }), message: problem.message }],
     });
+  }
+
+  /** The refusal as the admin's 400 of a provider write, naming the field (`target`, else the one checkUrl was given). */
+  asValidationError(message: string, opts: { target?: string; prefix?: string } = {}): ValidationError {
+    const target = opts.target ?? this.target;
+    return new ValidationError(message, [{ code: this.problem.code, ...(target === undefined ? {} : { target }), message: `${opts.prefix ?? ''}${this.problem.message} ${PRIVATE_IDP_HINT}` }]);
   }
 }
 

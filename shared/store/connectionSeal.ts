@@ -1,6 +1,6 @@
 import type { EnvelopeCipher, RecordLocation } from '../crypto';
 import { canonicalJson, digestOf, type RecordIntegrity } from '../crypto/integrity';
-import { DecryptionError, NotFoundError } from '../errors';
+import { DecryptionError, ProviderNotFoundError } from '../errors';
 
 // A connection's envelope (secret parameters and tokens) is bound to its provider's binding key
 // (a random key sealed in the provider's own envelope: shared/store/providers.ts), to its grant
@@ -61,7 +61,7 @@ export class ConnectionSealer {
 
   private async keyOf(providerId: string): Promise<string | null> {
     const key = await this.providerKey(providerId);
-    if (key === undefined) throw new NotFoundError('ProviderNotFound', `Credential provider '${providerId}' does not exist.`);
+    if (key === undefined) throw new ProviderNotFoundError(providerId);
     return key;
   }
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ConnectionStateError, IdentityProviderError, NotFoundError, TamperedRecordError, TooManyRequestsError } from '../errors';
+import { ConnectionNotFoundError, ConnectionStateError, IdentityProviderError, ProviderNotFoundError, TamperedRecordError, TooManyRequestsError } from '../errors';
 import { metrics } from '../metrics';
 import { grantConfig, type GrantConfig } from '../oauth/grants';
 import { IdpUnavailableError, OAuthGrantError, type IdpClient } from '../oauth/idpClient';
@@ -98,7 +98,7 @@ export class TokenRefresher {
     for (;;) {
       const state = await this.tokens.read(providerId, connectionId);
       metrics.tokenStoreReads++;
-      if (!state) throw new NotFoundError('ConnectionNotFound', `Connection '${connectionId}' does not exist under provider '${providerId}'.`);
+      if (!state) throw new ConnectionNotFoundError(providerId, connectionId);
       known ??= state.tokenVersion;
       const now = this.now();
       if (!req.retryBroken) refuseBroken(state);
@@ -186,7 +186,7 @@ export class TokenRefresher {
     let set: TokenSet;
     try {
       const provider = await this.providers.getWithSecrets(providerId);
-      if (!provider) throw new NotFoundError('ProviderNotFound', `Credential provider '${providerId}' does not exist.`);
+      if (!provider) throw new ProviderNotFoundError(providerId);
       const g = leased.grantType === 'ClientCredentials' ? grantConfig(provider, 'clientCredentials', leased) : grantConfig(provider, 'authorizationCode');
       if (forced) await this.chargeClient(leased, g.params.clientId ?? '');
       set = await this.callIdp(leased, g);
@@ -205,7 +205,7 @@ export class TokenRefresher {
     // the identity provider issued unless someone stored others since: never overwrite theirs.
     for (let i = 0; i < 10; i++) {
       const now = await this.tokens.read(providerId, connectionId);
-      if (!now) throw new NotFoundError('ConnectionNotFound', `Connection '${connectionId}' was deleted.`);
+      if (!now) throw new ConnectionNotFoundError(providerId, connectionId);
       if (now.generation !== leased.generation) {
         // Another grant now (deleted and created again, another consent, new client credentials):
         // ours belongs to no connection any more and must not land in this one. Give the lease
@@ -284,7 +284,7 @@ export class TokenRefresher {
     for (let attempt = 0; attempt < 20; attempt++) {
       const state = await this.tokens.read(providerId, connectionId);
       if (!state || (createdOn !== undefined && state.entity.createdOn !== createdOn)) {
-        throw new NotFoundError('ConnectionNotFound', `Connection '${connectionId}' does not exist under provider '${providerId}' (or was deleted and created again since); nothing was changed.`);
+        throw new ConnectionNotFoundError(providerId, connectionId, { recreated: true });
       }
       if (await this.tokens.update(state, change())) return state.entity.createdOn;
       await this.sleep(20 * (1 + Math.random()) * (attempt + 1));

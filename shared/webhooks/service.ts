@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { CredmanError, ValidationError } from '../errors';
+import { ValidationError, WebhookNotFoundError } from '../errors';
 import type { WebhookPut, WebhookResource, WebhookRotateSecret } from '../model/webhookSchemas';
 import type { Page } from '../store/paging';
 import type { WebhookRecord, WebhookStore } from '../store/webhooks';
@@ -10,12 +10,6 @@ import { newSigningSecret } from './signing';
 // The management of webhook subscriptions (GET/PUT/POST/DELETE /webhooks, POST …/rotateSecret),
 // and the publisher that sends events to them. credman issues each signing secret and shows it
 // once, in the answer that issues it; records hold no secret and only the redacted URL.
-
-export class WebhookNotFoundError extends CredmanError {
-  constructor(id: string) {
-    super('WebhookNotFound', 404, `Webhook subscription '${id}' does not exist.`);
-  }
-}
 
 const HOUR_MS = 3_600_000;
 

@@ -1,6 +1,7 @@
 import { authorizationContextSchema, type AuthorizationContext } from '../../shared/model/runtimeSchemas';
+import { ERROR_CODES as SERVER_ERROR_CODES, type ErrorCode as ServerErrorCode } from '../../shared/errors';
 import { errorSchema, type ErrorBody as ServerErrorBody } from '../../shared/model/schemas';
-import { parseErrorBody, parseTokenResponse, type ErrorBody, type TokenResponseBody } from '../../client/src/contract';
+import { ERROR_CODES, parseErrorBody, parseTokenResponse, type ErrorBody, type ErrorCode, type TokenResponseBody } from '../../client/src/contract';
 
 // The SDK compiles in its own copy of the token endpoint's contract (client/src/contract.ts: the
 // package is built from client/src alone and has no zod). This holds the copy to the server's
@@ -9,6 +10,8 @@ import { parseErrorBody, parseTokenResponse, type ErrorBody, type TokenResponseB
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 const sameToken: Equal<TokenResponseBody, AuthorizationContext> = true;
 const sameError: Equal<ErrorBody, ServerErrorBody> = true;
+// The closed list of error codes: a code added to (or dropped from) shared/errors.ts and not the SDK fails typecheck.
+const sameCodes: Equal<ErrorCode, ServerErrorCode> = true;
 
 const token = { accessToken: 'at', tokenType: 'Bearer', expiresOn: '2026-12-03T17:00:00.000Z', scope: 'repo', claims: { foo: 1 } };
 const { expiresOn: _e, ...noExpiry } = token;
@@ -49,7 +52,11 @@ describe('the SDK reads the token response as the server schema defines it', () 
   });
 
   it('is type-identical (compile-time)', () => {
-    expect([sameToken, sameError]).toEqual([true, true]);
+    expect([sameToken, sameError, sameCodes]).toEqual([true, true, true]);
+  });
+
+  it('lists the same error codes as the server, in the same order, at run time too', () => {
+    expect(ERROR_CODES).toEqual(SERVER_ERROR_CODES);
   });
 });
 
@@ -59,9 +66,11 @@ const errorBodies: Array<[string, unknown]> = [
   ['complete', error],
   ['with no details', { error: { ...error.error, details: [] } }],
   ['a detail without target', { error: { ...error.error, details: [{ code: 'X', message: 'y' }] } }],
+  ['with a code the server does not list (kept: a newer server may add codes)', { error: { code: 'SomethingNew', message: 'm', details: [] } }],
   ['an unknown field (dropped)', { error: { ...error.error, innerError: { trace: 1 } } }],
   ['without code', { error: { message: 'm', details: [] } }],
-  ['with a numeric message', { error: { code: 'X', message: 1, details: [] } }],
+  ['with a numeric message', { error: { code: 'Forbidden', message: 1, details: [] } }],
+  ['with a numeric code', { error: { code: 1, message: 'm', details: [] } }],
   ['an OAuth error (not the API shape)', { error: 'invalid_grant', error_description: 'x' }],
   ['null', null],
 ];
@@ -71,7 +80,13 @@ describe('the SDK reads every error body the server schema allows, as it is', ()
     const server = errorSchema.safeParse(body);
     const sdk = parseErrorBody(body);
     if (server.success) expect(sdk).toEqual(server.data);
-    // The SDK is lenient only about details (a gateway may send fewer): never about code or message.
+    // The SDK is lenient only about details (a gateway may send fewer) and unknown codes: never about code or message types.
     if (sdk === undefined) expect(server.success).toBe(false);
+  });
+
+  it('keeps a code it does not list as given, and the schema publishes exactly the listed codes', () => {
+    expect(parseErrorBody({ error: { code: 'SomethingNew', message: 'm', details: [] } })?.error.code).toBe('SomethingNew');
+    expect(errorSchema.safeParse({ error: { code: 'SomethingNew', message: 'm', details: [] } }).success).toBe(false);
+    for (const code of ERROR_CODES) expect(errorSchema.safeParse({ error: { code, message: 'm', details: [] } }).success).toBe(true);
   });
 });
