@@ -17,7 +17,8 @@ export interface TokenSet {
   claims: Record<string, unknown>;
 }
 
-export type TokenResponse = { kind: 'token'; token: TokenSet } | { kind: 'error'; error: string; description?: string } | { kind: 'malformed'; reason: string };
+/** An error is its code only: the provider's description is free text from outside, never passed on (docs/oauth.md). */
+export type TokenResponse = { kind: 'token'; token: TokenSet } | { kind: 'error'; error: string } | { kind: 'malformed'; reason: string };
 
 type Json = Record<string, unknown>;
 
@@ -88,7 +89,7 @@ function claimsOf(root: Json, tokenPath: string | undefined): Json {
   return Object.fromEntries(Object.entries(claims).map(([k, v]) => [k, k === head ? claimsOf(child, rest.length ? rest.join('.') : undefined) : v]));
 }
 
-function errorOf(template: ProviderTemplate, obj: Json, hasToken: boolean): { error: string; description?: string } | undefined {
+function errorOf(template: ProviderTemplate, obj: Json, hasToken: boolean): { error: string } | undefined {
   const shape = template.tokenResponse;
   let code: unknown;
   if (shape.okFlag && obj.ok === false) code = obj.error ?? 'unknown_error';
@@ -99,9 +100,7 @@ function errorOf(template: ProviderTemplate, obj: Json, hasToken: boolean): { er
   const nested = isObject(code) ? code : undefined;
   const raw = nested ? (str(nested.code) ?? str(nested.type) ?? 'unknown_error') : typeof code === 'string' ? code : JSON.stringify(code);
   const error = cleanText(raw, 100) || 'unknown_error';
-  const text = str(obj.error_description) ?? str(obj.message) ?? str(obj.reason) ?? (nested ? str(nested.message) : undefined);
-  const description = text === undefined ? '' : cleanText(text, 300);
-  return { error: shape.errorCodes?.[error] ?? error, ...(description ? { description } : {}) };
+  return { error: shape.errorCodes?.[error] ?? error };
 }
 
 export function readTokenResponse(template: ProviderTemplate, res: { status: number; contentType?: string; body: string }): TokenResponse {

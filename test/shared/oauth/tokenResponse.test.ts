@@ -27,9 +27,9 @@ describe('readTokenResponse', () => {
 
   it('reads an error field whatever the status', () => {
     expect(readTokenResponse(t('oauth2'), json(400, { error: 'invalid_grant' }))).toEqual({ kind: 'error', error: 'invalid_grant' });
-    expect(readTokenResponse(t('oauth2'), json(200, { error: 'invalid_grant', error_description: 'gone' }))).toEqual({ kind: 'error', error: 'invalid_grant', description: 'gone' });
+    expect(readTokenResponse(t('oauth2'), json(200, { error: 'invalid_grant', error_description: 'gone' }))).toEqual({ kind: 'error', error: 'invalid_grant' });
     expect(readTokenResponse(t('oauth2'), json(503, { error: 'temporarily_unavailable' }))).toEqual({ kind: 'error', error: 'temporarily_unavailable' });
-    expect(readTokenResponse(t('oauth2'), json(400, { error: { code: 'invalid_grant', message: 'nested' } }))).toEqual({ kind: 'error', error: 'invalid_grant', description: 'nested' });
+    expect(readTokenResponse(t('oauth2'), json(400, { error: { code: 'invalid_grant', message: 'nested' } }))).toEqual({ kind: 'error', error: 'invalid_grant' });
   });
 
   it('calls non-2xx without an error, or 2xx without an access token, malformed with fixed sentences', () => {
@@ -51,21 +51,17 @@ describe('readTokenResponse', () => {
     expect(JSON.stringify(r2)).not.toContain('SECRET');
   });
 
-  it('cleans error descriptions: no control characters, no token-like runs, at most 300 characters', () => {
+  it('keeps only the cleaned error code: the description (free text, may echo a token) is not read at all', () => {
     const token = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJlLXNpZ25hdHVyZQ';
     const r = readTokenResponse(t('oauth2'), json(400, { error: 'invalid_grant\u0007', error_description: `Bad token ${token}\r\n\u001b[31mred\u001b[0m ${'x '.repeat(400)}` }));
-    if (r.kind !== 'error') throw new Error('expected an error');
-    expect(r.error).toBe('invalid_grant');
-    expect(r.description).not.toContain(token);
-    // eslint-disable-next-line no-control-regex -- asserts no control character survives
-    expect(r.description).not.toMatch(/[\u0000-\u001f\u007f]/);
-    expect(r.description!.length).toBeLessThanOrEqual(300);
-    expect(r.description).toMatch(/^Bad token \[…\]/);
+    expect(r).toEqual({ kind: 'error', error: 'invalid_grant' });
+    expect(JSON.stringify(r)).not.toContain(token);
+    expect(JSON.stringify(r)).not.toContain('Bad token');
   });
 
-  it('keeps GUIDs and timestamps in descriptions (Entra trace ids are useful)', () => {
+  it('reads an Entra error (with trace ids in its description) as its code only', () => {
     const d = 'AADSTS70008: expired. Trace ID: 0c0b2e3a-1234-4c5d-8e9f-0a1b2c3d4e5f Timestamp: 2024-01-01 00:00:00Z';
-    expect(readTokenResponse(t('aadv2'), json(400, { error: 'invalid_grant', error_description: d }))).toEqual({ kind: 'error', error: 'invalid_grant', description: d });
+    expect(readTokenResponse(t('aadv2'), json(400, { error: 'invalid_grant', error_description: d }))).toEqual({ kind: 'error', error: 'invalid_grant' });
   });
 
   it('removes the tokens from the claims, also in the nested object', () => {
@@ -102,7 +98,6 @@ describe('readTokenResponse', () => {
     expect(readTokenResponse(t('hubspot'), json(400, { status: 'BAD_AUTH_CODE', message: 'missing or unknown auth code' }))).toEqual({
       kind: 'error',
       error: 'invalid_grant',
-      description: 'missing or unknown auth code',
     });
     expect(readTokenResponse(t('hubspot'), json(400, { status: 'SOMETHING_NEW' }))).toEqual({ kind: 'error', error: 'SOMETHING_NEW' });
     expect(readTokenResponse(t('notion'), json(200, { access_token: 'a', code: 'irrelevant' }))).toMatchObject({ kind: 'token' });
