@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ConnectionNotFoundError, ConnectionStateError, IdentityProviderError, ProviderNotFoundError, TamperedRecordError, TooManyRequestsError } from '../errors';
+import { ConnectionNotFoundError, ConnectionStateError, type CredmanError, IdentityProviderError, ProviderNotFoundError, TamperedRecordError, TooManyRequestsError } from '../errors';
 import { metrics } from '../metrics';
 import { grantConfig, type GrantConfig } from '../oauth/grants';
 import { IdpUnavailableError, OAuthGrantError, type IdpClient } from '../oauth/idpClient';
@@ -172,7 +172,7 @@ export class TokenRefresher {
   }
 
   /** Records a failure on the connection (consent denied, client secret refused…). */
-  async fail(providerId: string, connectionId: string, code: string, message: string, dropTokens: boolean, createdOn?: string): Promise<void> {
+  async fail(providerId: string, connectionId: string, code: CredmanError['code'], message: string, dropTokens: boolean, createdOn?: string): Promise<void> {
     await this.retryUpdate(providerId, connectionId, createdOn, () => ({
       status: 'Error',
       error: { code, message },

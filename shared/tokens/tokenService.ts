@@ -129,7 +129,7 @@ export class TokenService {
   }
 
   /** Marks the connection as failing with the identity provider's reason (a first fetch that failed). */
-  async recordFailure(providerId: string, connectionId: string, code: string, message: string): Promise<void> {
+  async recordFailure(providerId: string, connectionId: string, code: CredmanError['code'], message: string): Promise<void> {
     await this.refresher.fail(providerId, connectionId, code, message, false);
     this.forget(providerId, connectionId);
   }
