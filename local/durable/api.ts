@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import { classifyAddress } from '../../shared/net/destination';
+import { readBody } from '../host/body';
 import type { DurableDriver } from './driver';
 import { historyForStatus, parseJsonOrText, RUNTIME_STATUSES, type RuntimeStatus } from './history';
 import { DurableSizeError, type InstanceQuery, type InstanceRow } from './store';
@@ -51,7 +52,6 @@ export function managementUrls(base: string, instanceId: string, taskHub: string
 const BASES = ['/durabletask', '/runtime/webhooks/durabletask'];
 const API_PATH = /^\/(?:runtime\/webhooks\/)?durabletask(?:[/?]|$)/i;
 const WEBHOOK_PATH = '/runtime/webhooks/durabletask';
-const MAX_BODY_BYTES = 100 * 1024 * 1024;
 const DEFAULT_PAGE_SIZE = 100;
 
 /** Handles a request under one of the API's base paths; false for any other path. */
@@ -334,17 +334,4 @@ function send(res: ServerResponse, statusCode: number, body?: unknown, headers: 
     return;
   }
   res.writeHead(statusCode, { 'Content-Type': 'application/json; charset=utf-8', ...headers }).end(JSON.stringify(body));
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(c);
-    });
-    req.on('end', () => resolve(size > MAX_BODY_BYTES ? undefined : Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }

@@ -2,8 +2,9 @@ import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypt
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
-import { InvocationContext } from '@azure/functions';
 import type { BindingInfo, Registration } from '../host/coreApi';
+import type { InvocationContext } from '@azure/functions';
+import { consoleLog, invocationContext, type HostLog } from '../host/invocation';
 import { DurableArgumentError, DurableInvalidOperationError, InstanceAlreadyExistsError, managementUrls, serveDurableApi } from './api';
 import { systemClock, type DurableClock } from './clock';
 import { ACTIVE_STATUSES, EventType, events, OrchestrationStatus, type HistoryEvent, type RuntimeStatus } from './history';
@@ -38,7 +39,7 @@ export interface DurableDriverOptions {
    * the app is idle (DurableTask.AzureStorage `ControlQueue`, `BackoffPollingHelper`).
    */
   clientMessageDelayMs?: number;
-  log?: (level: 'information' | 'warning' | 'error', message: string) => void;
+  log?: HostLog;
 }
 
 /** What `df.getClient(context)` reads: the durableClient binding's data, as the extension serialises it. */
@@ -116,7 +117,7 @@ export class DurableDriver {
   private readonly clientMessageDelayMs: number;
   /** Cancels the pickups of client messages not yet visible. */
   private readonly pickups = new Set<() => void>();
-  private readonly log: NonNullable<DurableDriverOptions['log']>;
+  private readonly log: HostLog;
 
   constructor(private readonly options: DurableDriverOptions) {
     this.clock = options.clock ?? systemClock;
@@ -125,13 +126,7 @@ export class DurableDriver {
     this.activitySlots = options.maxConcurrentActivities ?? 10 * availableParallelism();
     this.clientMessageDelayMs = options.clientMessageDelayMs ?? 0;
     if (!(this.clientMessageDelayMs >= 0)) throw new RangeError('clientMessageDelayMs must not be negative.');
-    this.log =
-      options.log ??
-      ((level, message) => {
-        if (level === 'error') console.error(`[durable] ${message}`);
-        else if (level === 'warning') console.warn(`[durable] ${message}`);
-        else console.info(`[durable] ${message}`);
-      });
+    this.log = options.log ?? consoleLog('[durable] ');
   }
 
   /**
@@ -940,28 +935,9 @@ export class DurableDriver {
     return this.functionsOf(triggerType).find((r) => r.metadata.name.toLowerCase() === lower);
   }
 
-  /** An InvocationContext as the Node worker builds it, with the driver's extra inputs (a durable client) set. */
+  /** The host's InvocationContext, with the driver's extra inputs (a durable client) set. */
   private invocationContext(registration: Registration): InvocationContext {
-    const { metadata } = registration;
-    const entries = Object.entries(metadata.bindings);
-    const [triggerName, trigger] = entries.find(([, b]) => b.direction === 'in' && /trigger$/i.test(b.type)) ?? entries[0];
-    const extraInputs = entries.filter(([, b]) => b.direction === 'in' && !/trigger$/i.test(b.type)).map(([name, b]) => ({ ...b, name }));
-    const context = new InvocationContext({
-      invocationId: randomUUID(),
-      functionName: metadata.name,
-      options: { trigger: { ...trigger, name: triggerName }, extraInputs: extraInputs },
-      logHandler: (level, ...args) => {
-        const line = `[${metadata.name}] ${args.map(String).join(' ')}`;
-        if (level === 'error' || level === 'critical') this.log('error', line);
-        else if (level === 'warning') this.log('warning', line);
-        else if (level !== 'trace' && level !== 'debug') this.log('information', line);
-      },
-    });
-    for (const input of extraInputs) {
-      const value = this.extraInput(input);
-      if (value !== undefined) context.extraInputs.set(input.name, value);
-    }
-    return context;
+    return invocationContext(registration.metadata, (binding) => this.extraInput(binding), this.log);
   }
 }
 
