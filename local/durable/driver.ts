@@ -2,6 +2,7 @@ import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypt
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
+import { KeyedLock } from '../../shared/store/keyedLock';
 import type { BindingInfo, Registration } from '../host/coreApi';
 import type { InvocationContext } from '@azure/functions';
 import { consoleLog, invocationContext, type HostLog } from '../host/invocation';
@@ -106,7 +107,8 @@ export class DurableDriver {
   readonly systemKey = randomBytes(32).toString('base64url');
   private readonly store: DurableStore;
   private readonly live = new Map<string, Live>();
-  private readonly tails = new Map<string, Promise<unknown>>();
+  /** One task at a time per instance: episodes, deliveries, starts and purges never overlap. */
+  private readonly lock = new KeyedLock();
   private server?: Server;
   private rpcUrl = '';
   private stopping = false;
@@ -192,7 +194,7 @@ export class DurableDriver {
       this.server.closeAllConnections();
       await new Promise<void>((ok) => this.server?.close(() => ok()));
     }
-    await Promise.all([...this.tails.values()].map((p) => p.catch(() => undefined)));
+    await this.lock.idle();
     for (const waiter of this.activityQueue.splice(0)) waiter();
   }
 
@@ -390,14 +392,7 @@ export class DurableDriver {
 
   /** Runs one task at a time per instance: episodes, deliveries, starts and purges never overlap. */
   private serial<T>(instanceId: string, task: () => Promise<T>): Promise<T> {
-    const previous = this.tails.get(instanceId) ?? Promise.resolve();
-    const result = previous.then(task, task);
-    const tail = result.catch(() => undefined);
-    this.tails.set(instanceId, tail);
-    void tail.then(() => {
-      if (this.tails.get(instanceId) === tail) this.tails.delete(instanceId);
-    });
-    return result;
+    return this.lock.run(instanceId, task);
   }
 
   private track(row: InstanceRow, history: HistoryEvent[], checkpointed: boolean): Live {
