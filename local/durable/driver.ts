@@ -1,24 +1,25 @@
-import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { availableParallelism } from 'node:os';
 import { KeyedLock } from '../../shared/store/keyedLock';
-import type { BindingInfo, Registration } from '../host/coreApi';
 import type { InvocationContext } from '@azure/functions';
+import type { BindingInfo, Registration } from '../host/coreApi';
 import { consoleLog, invocationContext, type HostLog } from '../host/invocation';
-import { DurableArgumentError, DurableInvalidOperationError, InstanceAlreadyExistsError, managementUrls, serveDurableApi } from './api';
+import { openRpcEndpoint, serveDurableApi, type ClientOutcome, type RpcEndpoint } from './api';
 import { systemClock, type DurableClock } from './clock';
+import { DurableArgumentError, DurableInvalidOperationError, InstanceAlreadyExistsError } from './errors';
 import { ACTIVE_STATUSES, EventType, events, OrchestrationStatus, type HistoryEvent, type RuntimeStatus } from './history';
-import { LONG_RUNNING_TIMER_INTERVAL_MS, MAXIMUM_SHORT_TIMER_MS, replay, type ActionWire, type Decision } from './replay';
+import { replay, type Decision } from './replay';
 import { DurableSizeError, DurableStore, type InstanceQuery, type InstanceRow, type Message, type StoreOptions } from './store';
+import { callActivity, callOrchestrator, clientData, type DurableClientData, type OrchestratorStateWire } from './wire';
 
 // The part of the Durable Functions extension the local host needs (see docs/local-host.md,
 // "Durable functions"). It runs the app's own handlers, registered with df.app.orchestration /
 // df.app.activity through @azure/functions-core, the way the extension and the Node worker do:
 // orchestrators get the orchestration context payload (history in) and answer with their state
-// (actions out); activities get their input. It keeps instances, history and pending messages in
-// Table Storage, and serves the HTTP API that DurableClient calls through the client data's
-// rpcBaseUrl.
+// (actions out); activities get their input (that exchange: wire.ts). It keeps instances, history
+// and pending messages in Table Storage (store.ts), and opens the RPC endpoint where api.ts serves
+// the HTTP API that DurableClient calls through the client data's rpcBaseUrl.
 
 export interface DurableDriverOptions {
   /** What the app registered (`installCoreApi(...).registrations`); read when needed, so later registrations count. */
@@ -43,27 +44,6 @@ export interface DurableDriverOptions {
   log?: HostLog;
 }
 
-/** What `df.getClient(context)` reads: the durableClient binding's data, as the extension serialises it. */
-export interface DurableClientData {
-  taskHubName: string;
-  connectionName: null;
-  creationUrls: { createNewInstancePostUri: string; createAndWaitOnNewInstancePostUri: string };
-  managementUrls: Record<string, string>;
-  baseUrl: string;
-  requiredQueryStringParameters: string;
-  rpcBaseUrl: string;
-  httpBaseUrl: null;
-}
-
-interface OrchestratorStateWire {
-  isDone?: boolean;
-  actions?: ActionWire[][];
-  output?: unknown;
-  error?: string;
-  customStatus?: unknown;
-  schemaVersion?: number;
-}
-
 interface Live {
   id: string;
   row: InstanceRow;
@@ -85,7 +65,6 @@ interface Live {
   checkpointed: boolean;
 }
 
-const OUT_OF_PROC_DATA = '\n\n$OutOfProcData$:';
 /** continueAsNew loops run in one episode (see `continueAsNew`) at most this many times. */
 const MAX_EXECUTIONS_PER_EPISODE = 1000;
 /** The statuses the Azure Storage provider's purge by filter honours. */
@@ -94,11 +73,7 @@ const DEFAULT_RPC_PORT = 17071;
 const DEFAULT_TASK_HUB = 'TestHubName';
 /** Instances loaded at once when the driver takes up what was running. */
 const RESUME_CONCURRENCY = 8;
-/** The placeholder the extension puts in managementUrls. */
-const INSTANCE_ID_PLACEHOLDER = 'INSTANCEID';
 const MAX_INSTANCE_ID_LENGTH = 256;
-
-const durationString = (ms: number) => `${ms / 86_400_000}.00:00:00`;
 
 export class DurableDriver {
   readonly clock: DurableClock;
@@ -109,8 +84,7 @@ export class DurableDriver {
   private readonly live = new Map<string, Live>();
   /** One task at a time per instance: episodes, deliveries, starts and purges never overlap. */
   private readonly lock = new KeyedLock();
-  private server?: Server;
-  private rpcUrl = '';
+  private endpoint?: RpcEndpoint;
   private stopping = false;
   private started = false;
   private resuming?: Promise<void>;
@@ -147,11 +121,7 @@ export class DurableDriver {
         cause: err,
       });
     });
-    this.server = createServer((req, res) => {
-      if (!this.handleHttp(req, res)) res.writeHead(404).end();
-    });
-    const port = await listen(this.server, this.options.rpcPort ?? DEFAULT_RPC_PORT);
-    this.rpcUrl = `http://127.0.0.1:${port}/durabletask/`;
+    this.endpoint = await openRpcEndpoint(this, this.options.rpcPort ?? DEFAULT_RPC_PORT);
     this.resuming = this.resume();
   }
 
@@ -190,49 +160,23 @@ export class DurableDriver {
     for (const live of this.live.values()) this.disarm(live);
     for (const cancel of this.pickups) cancel();
     this.pickups.clear();
-    if (this.server) {
-      this.server.closeAllConnections();
-      await new Promise<void>((ok) => this.server?.close(() => ok()));
-    }
+    await this.endpoint?.close();
     await this.lock.idle();
     for (const waiter of this.activityQueue.splice(0)) waiter();
   }
 
   /** The extension's local RPC endpoint, e.g. http://127.0.0.1:17071/durabletask/ */
   get rpcBaseUrl(): string {
-    return this.rpcUrl;
+    return this.endpoint?.baseUrl ?? '';
   }
 
   get webhookBaseUrl(): string {
-    return (this.options.webhookBaseUrl ?? `${new URL(this.rpcUrl).origin}/runtime/webhooks/durabletask`).replace(/\/+$/, '');
-  }
-
-  /** Whether `code` is this run's system key (the host's key for its webhook routes), in constant time. */
-  isSystemKey(code: string | null): boolean {
-    if (code === null) return false;
-    const digest = (v: string) => createHash('sha256').update(v).digest();
-    return timingSafeEqual(digest(code), digest(this.systemKey));
+    return (this.options.webhookBaseUrl ?? `${new URL(this.rpcBaseUrl).origin}/runtime/webhooks/durabletask`).replace(/\/+$/, '');
   }
 
   /** The durableClient input binding's value (BindingHelper.DurableOrchestrationClientToString). */
   clientData(): DurableClientData {
-    const base = this.webhookBaseUrl;
-    const management = managementUrls(base, INSTANCE_ID_PLACEHOLDER, this.taskHubName, this.systemKey);
-    const instancePrefix = `${base}/orchestrators/{functionName}[/{instanceId}]`;
-    const code = `code=${encodeURIComponent(this.systemKey)}`;
-    return {
-      taskHubName: this.taskHubName,
-      connectionName: null,
-      creationUrls: {
-        createNewInstancePostUri: `${instancePrefix}?${code}`,
-        createAndWaitOnNewInstancePostUri: `${instancePrefix}?timeout={timeoutInSeconds}&pollingInterval={intervalInSeconds}&${code}`,
-      },
-      managementUrls: { id: INSTANCE_ID_PLACEHOLDER, ...management },
-      baseUrl: base,
-      requiredQueryStringParameters: code,
-      rpcBaseUrl: this.rpcUrl,
-      httpBaseUrl: null,
-    };
+    return clientData(this);
   }
 
   /** Values for extra input bindings the driver provides (durableClient, orchestrationClient), by binding type. */
@@ -319,12 +263,12 @@ export class DurableDriver {
   }
 
   /** RaiseEventAsync; `data` is JSON text. */
-  async raiseEvent(instanceId: string, eventName: string, data: string | null): Promise<'accepted' | 'notFound' | 'gone'> {
+  async raiseEvent(instanceId: string, eventName: string, data: string | null): Promise<ClientOutcome> {
     return this.deliverClientEvent(instanceId, events.eventRaised(this.clock.now(), eventName, data));
   }
 
   /** TerminateAsync. */
-  async terminate(instanceId: string, reason: string | null): Promise<'accepted' | 'notFound' | 'gone'> {
+  async terminate(instanceId: string, reason: string | null): Promise<ClientOutcome> {
     return this.deliverClientEvent(instanceId, events.executionTerminated(this.clock.now(), reason));
   }
 
@@ -480,7 +424,7 @@ export class DurableDriver {
    * on the instance's queue. An episode in flight does not hold the caller up, and nothing changes
    * until an episode takes the message (a terminated instance reads Running until then).
    */
-  private async deliverClientEvent(instanceId: string, event: HistoryEvent): Promise<'accepted' | 'notFound' | 'gone'> {
+  private async deliverClientEvent(instanceId: string, event: HistoryEvent): Promise<ClientOutcome> {
     this.ensureRunning();
     const known = this.live.get(instanceId);
     if (known && !known.gone && !known.purged) {
@@ -808,37 +752,7 @@ export class DurableDriver {
         decisions: [],
       };
     }
-    // The trigger payload the extension sends (OrchestrationTriggerAttributeBindingProvider), as JSON.
-    const payload = JSON.parse(
-      JSON.stringify({
-        history,
-        input: parseJson(row.input),
-        instanceId,
-        isReplaying,
-        parentInstanceId: null,
-        upperSchemaVersion: 1,
-        upperSchemaVersionNew: 2,
-        longRunningTimerIntervalDuration: durationString(LONG_RUNNING_TIMER_INTERVAL_MS),
-        maximumShortTimerDuration: durationString(MAXIMUM_SHORT_TIMER_MS),
-        defaultHttpAsyncRequestSleepTimeMillseconds: 30000,
-      }),
-    ) as unknown;
-    let state: OrchestratorStateWire | undefined;
-    let failure: string | undefined;
-    try {
-      const answer = await registration.handler(payload, this.invocationContext(registration));
-      state = JSON.parse(JSON.stringify(answer ?? null)) as OrchestratorStateWire | undefined;
-    } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      const at = message.indexOf(OUT_OF_PROC_DATA);
-      if (at >= 0) {
-        try {
-          state = JSON.parse(message.slice(at + OUT_OF_PROC_DATA.length)) as OrchestratorStateWire;
-        } catch {
-          failure = message.slice(0, at);
-        }
-      } else failure = message;
-    }
+    const { state, failure } = await callOrchestrator(registration.handler, this.invocationContext(registration), { history, input: row.input, instanceId, isReplaying });
     const name = row.name;
     if (!state || typeof state !== 'object') {
       return { outcome: { status: 'Failed', output: `Orchestrator function '${name}' failed: ${failure ?? 'Out of proc orchestrators must return a valid JSON schema'}` }, decisions: [] };
@@ -893,12 +807,8 @@ export class DurableDriver {
       if (!registration) {
         return events.taskFailed(this.clock.now(), d.id, `The function '${d.name}' doesn't exist, is disabled, or is not an activity function.`, '');
       }
-      try {
-        const result = await registration.handler(parseJson(d.input), this.invocationContext(registration));
-        return events.taskCompleted(this.clock.now(), d.id, JSON.stringify(result ?? null));
-      } catch (err) {
-        return events.taskFailed(this.clock.now(), d.id, ...activityFailure(registration.metadata.name, err));
-      }
+      const answer = await callActivity(registration.handler, this.invocationContext(registration), registration.metadata.name, d.input);
+      return 'output' in answer ? events.taskCompleted(this.clock.now(), d.id, answer.output) : events.taskFailed(this.clock.now(), d.id, answer.reason, answer.details);
     } finally {
       this.releaseSlot();
     }
@@ -950,36 +860,6 @@ function closingEvents(now: number, outcome: Outcome, decisions: Decision[]): Hi
 
 type Outcome = { status: 'Running'; output: null } | { status: 'Completed' | 'Failed' | 'Terminated'; output: string | null } | { status: 'ContinuedAsNew'; input: string | null; output: null };
 
-/**
- * How an activity's exception reaches the orchestrator, as in Azure: the worker reports its
- * message, the host wraps it in an RpcException ("Result: Failure\nException: <message>\nStack:
- * <stack>"), the extension takes the text between the labels (the "friendly message", with its
- * leading space) and records TaskFailed with Reason "Activity function '<name>' failed: <friendly>"
- * and Details the serialised .NET exception. durable-functions throws Error(`${Reason} \n ${Details}`).
- */
-function activityFailure(name: string, err: unknown): [reason: string, details: string] {
-  const message = err instanceof Error ? err.message : String(err);
-  const stack = err instanceof Error ? (err.stack ?? '') : '';
-  const rpcMessage = `Result: Failure\nException: ${message}\nStack: ${stack}`;
-  const friendly = rpcMessage.slice(rpcMessage.indexOf('\nException:') + '\nException:'.length, rpcMessage.indexOf('\nStack:'));
-  const exception = (className: string, text: string, inner: unknown) => ({
-    ClassName: className,
-    Message: text,
-    Data: null,
-    InnerException: inner,
-    HelpURL: null,
-    StackTraceString: null,
-    RemoteStackTraceString: null,
-    RemoteStackIndex: 0,
-    ExceptionMethod: null,
-    HResult: -2146233088,
-    Source: null,
-    WatsonBuckets: null,
-  });
-  const details = JSON.stringify(exception('System.Exception', friendly, exception('Microsoft.Azure.WebJobs.Script.Workers.Rpc.RpcException', rpcMessage, null)));
-  return [`Activity function '${name}' failed: ${friendly}`, details];
-}
-
 function statusFromEnd(status: number): RuntimeStatus {
   switch (status) {
     case OrchestrationStatus.Completed:
@@ -993,15 +873,6 @@ function statusFromEnd(status: number): RuntimeStatus {
   }
 }
 
-function parseJson(text: string | null): unknown {
-  if (text === null || text === '') return null;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return text;
-  }
-}
-
 /** Execution ids sort in creation order (the newest execution of an instance is the last). */
 function newExecutionId(): string {
   return `${Date.now().toString(36).padStart(10, '0')}${randomBytes(6).toString('hex')}`;
@@ -1009,24 +880,6 @@ function newExecutionId(): string {
 
 function describe(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-}
-
-function listen(server: Server, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EADDRINUSE' && port !== 0) {
-        server.listen(0, '127.0.0.1');
-        return;
-      }
-      reject(err);
-    };
-    server.on('error', onError);
-    server.once('listening', () => {
-      server.off('error', onError);
-      resolve((server.address() as AddressInfo).port);
-    });
-    server.listen(port, '127.0.0.1');
-  });
 }
 
 /** The instance row after an episode: its status, output once ended, and custom status when set. */
