@@ -752,15 +752,10 @@ export class DurableDriver {
         decisions: [],
       };
     }
-    const { state, failure } = await callOrchestrator(registration.handler, this.invocationContext(registration), { history, input: row.input, instanceId, isReplaying });
     const name = row.name;
-    if (!state || typeof state !== 'object') {
-      return { outcome: { status: 'Failed', output: `Orchestrator function '${name}' failed: ${failure ?? 'Out of proc orchestrators must return a valid JSON schema'}` }, decisions: [] };
-    }
-    const actions = (state.actions ?? [])[0] ?? [];
-    if ((state.actions?.length ?? 0) > 1) {
-      return { outcome: { status: 'Failed', output: `With OOProc schema V3, expected actions array to be of length 1 in outer layer but got size: ${state.actions?.length}` }, decisions: [], state };
-    }
+    const answer = await callOrchestrator(registration.handler, this.invocationContext(registration), name, { history, input: row.input, instanceId, isReplaying });
+    if ('failure' in answer) return { outcome: { status: 'Failed', output: answer.failure }, decisions: [], state: answer.state };
+    const { state, actions } = answer;
     const result = replay(actions, history, {
       resolveActivity: (n) => this.findFunction('activitytrigger', n)?.metadata.name,
       knownActivities: () => this.functionsOf('activitytrigger').map((r) => r.metadata.name),

@@ -24,14 +24,16 @@ const durationString = (ms: number) => `${ms / 86_400_000}.00:00:00`;
 
 /**
  * Calls an orchestrator with the trigger payload the extension sends
- * (OrchestrationTriggerAttributeBindingProvider), as JSON. Its state, from its answer or from the
- * `$OutOfProcData$` of what it threw; else why it failed.
+ * (OrchestrationTriggerAttributeBindingProvider), as JSON, and reads its answer as the extension
+ * does: the state it returned, or the `$OutOfProcData$` state of what it threw, with schema V3's
+ * one list of actions; else the failure the orchestration ends with.
  */
 export async function callOrchestrator(
   handler: CoreCallback,
   context: InvocationContext,
+  name: string,
   call: { history: HistoryEvent[]; input: string | null; instanceId: string; isReplaying: boolean },
-): Promise<{ state?: OrchestratorStateWire; failure?: string }> {
+): Promise<{ state: OrchestratorStateWire; actions: ActionWire[] } | { failure: string; state?: OrchestratorStateWire }> {
   const payload = JSON.parse(
     JSON.stringify({
       history: call.history,
@@ -46,8 +48,17 @@ export async function callOrchestrator(
       defaultHttpAsyncRequestSleepTimeMillseconds: 30000,
     }),
   ) as unknown;
+  const { state, failure } = await stateOf(() => handler(payload, context));
+  if (!state || typeof state !== 'object') return { failure: `Orchestrator function '${name}' failed: ${failure ?? 'Out of proc orchestrators must return a valid JSON schema'}` };
+  if ((state.actions?.length ?? 0) > 1) {
+    return { failure: `With OOProc schema V3, expected actions array to be of length 1 in outer layer but got size: ${state.actions?.length}`, state };
+  }
+  return { state, actions: (state.actions ?? [])[0] ?? [] };
+}
+
+async function stateOf(call: () => unknown): Promise<{ state?: OrchestratorStateWire; failure?: string }> {
   try {
-    const answer = await handler(payload, context);
+    const answer = await call();
     return { state: JSON.parse(JSON.stringify(answer ?? null)) as OrchestratorStateWire | undefined };
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
