@@ -13,8 +13,6 @@ const ROUTE_PREFIX = '/api';
 
 export type ExtraRoute = (req: IncomingMessage, res: ServerResponse) => boolean;
 
-export type { InputProviders } from './invocation';
-
 const log = consoleLog();
 
 /** `table.routes` is read per request: the app registers its functions after the port is bound. */
