@@ -3,7 +3,8 @@ import type { ConsentOutcome } from '../shared/consent/consentService';
 import { PAGE_HEADERS, renderPage } from '../shared/consent/pages';
 import { CredmanError } from '../shared/errors';
 import { hardened } from './lib/http';
-import { durableClientInput, lifecycleConnected } from './lib/lifecycle';
+import { durableClientInput } from './workflows/common';
+import { lifecycleConnected } from './workflows/lifecycle/client';
 import { getServices } from './lib/runtime';
 
 // The browser side of consent: redirects and HTML pages, never JSON. Authorised by the

@@ -4,9 +4,8 @@ import type { z } from 'zod';
 import { CredmanError, InvalidIdentifierError, NotFoundError } from '../shared/errors';
 import type { healthSchema } from '../shared/model/schemas';
 import { handle, json } from './lib/http';
-import { ROTATE_KEYS_ID } from './lib/keyRotationOrchestrator';
-import { durableClientInput } from './lib/lifecycle';
-import { operationUrl, startOperation } from './lib/operations';
+import { durableClientInput, operationUrl, startOperation } from './workflows/common';
+import { ROTATE_KEYS_ID } from './workflows/keyRotation/names';
 import { getServices, requireAdmin } from './lib/runtime';
 
 /** Anonymous: which dependency fails (never why), or why the app could not start (settings by name, never values). */

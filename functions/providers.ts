@@ -2,8 +2,8 @@ import { app, type HttpRequest, type InvocationContext } from '@azure/functions'
 import { parseIdentifier } from '../shared/model/identifiers';
 import { providerPutSchema } from '../shared/model/schemas';
 import { collection, handle, ifMatch, json, paging, readJson } from './lib/http';
-import { durableClientInput, endLifecycles } from './lib/lifecycle';
-import { operationUrl, startOperation } from './lib/operations';
+import { durableClientInput, operationUrl, startOperation } from './workflows/common';
+import { endLifecycles } from './workflows/lifecycle/client';
 import { requireAdmin } from './lib/runtime';
 
 const providerId = (request: HttpRequest) => parseIdentifier(request.params.providerId, 'providerId');

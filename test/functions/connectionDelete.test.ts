@@ -18,7 +18,7 @@ jest.doMock('../../functions/lib/runtime', () => ({ getServices: () => services,
 /* eslint-disable @typescript-eslint/no-require-imports -- after the shim and the mock are in place */
 require('../../functions/lifecycle');
 const { deleteConnection, putConnection } = require('../../functions/connections') as typeof import('../../functions/connections');
-const { lifecycleConnected } = require('../../functions/lib/lifecycle') as typeof import('../../functions/lib/lifecycle');
+const { lifecycleConnected } = require('../../functions/workflows/lifecycle/client') as typeof import('../../functions/workflows/lifecycle/client');
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 const ENDED = ['Completed', 'Failed', 'Terminated', 'Canceled'];
