@@ -37,8 +37,8 @@ export function* callWithRetry<I, O>(context: OrchestrationContext, a: Activity<
 
 /**
  * Still running: a start with its id is refused, an event reaches it (queued while suspended) and
- * a purge does not touch it. The Durable extension's IsOrchestrationRunning, as local/durable's
- * ACTIVE_STATUSES.
+ * a purge does not touch it. The Durable extension's IsOrchestrationRunning and its dedupe
+ * statuses for a start (Suspended included), as the local stand-in (local/durable) has them.
  */
 const ACTIVE: ReadonlySet<string> = new Set([
   df.OrchestrationRuntimeStatus.Running,
