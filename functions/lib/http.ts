@@ -5,7 +5,7 @@ import { topSchema, type ErrorBody } from '../../shared/model/schemas';
 import type { Page } from '../../shared/store/paging';
 import { PAGE_HEADERS, renderPage } from '../../shared/consent/pages';
 
-// The HTTP edge: parse and validate input, render output and errors in the API's shape (shared/api/routes.ts).
+// The HTTP edge: parse and validate input, render output and errors in the API's shape (docs/api.md).
 
 const MAX_BODY_BYTES = 64 * 1024;
 const JSON_TYPE = 'application/json; charset=utf-8';

@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Registration } from '../../local/host/coreApi';
 import { openApiDocument } from '../../shared/api/openapi';
@@ -71,4 +71,25 @@ it('publishes every entry but the catch-all, under its function name, with its p
   expect(published.sort(byName)).toEqual(declared.sort(byName));
   // Only the catch-all stays out of the contract.
   expect(table.filter(([, spec]) => spec.unpublished).map(([name]) => name)).toEqual(['zzNotFound']);
+});
+
+it('is the routes table of docs/api.md, row for row (the contract people read)', () => {
+  const doc = readFileSync(join(__dirname, '..', '..', 'docs', 'api.md'), 'utf8');
+  const section = doc.slice(doc.indexOf('| Method | Route | Function | Auth |'));
+  const lines = section.split('\n').slice(2);
+  const rows = lines
+    .slice(
+      0,
+      lines.findIndex((line) => !line.startsWith('|')),
+    )
+    .map((line) =>
+      line
+        .split('|')
+        .slice(1, -1)
+        .map((cell) => cell.trim().replace(/^`|`$/g, '')),
+    );
+  const documented = rows.map(([method, route, name, auth]) => ({ name, method, route, auth }));
+  const declared = table.map(([name, spec]) => ({ name, method: spec.method, route: spec.route, auth: spec.auth }));
+  const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name);
+  expect(documented.sort(byName)).toEqual(declared.sort(byName));
 });
