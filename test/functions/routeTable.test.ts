@@ -74,7 +74,7 @@ it('publishes every entry but the catch-all, under its function name, with its p
 });
 
 it('is the routes table of docs/api.md, row for row (the contract people read)', () => {
-  const doc = readFileSync(join(__dirname, '..', '..', 'docs', 'api.md'), 'utf8');
+  const doc = readFileSync(join(__dirname, '..', '..', 'docs/api.md'), 'utf8');
   const section = doc.slice(doc.indexOf('| Method | Route | Function | Auth |'));
   const lines = section.split('\n').slice(2);
   const rows = lines
