@@ -14,10 +14,14 @@ const POLL_MS = 30_000;
 const app = loadApp();
 let resolveServices!: (s: Services) => void;
 const services = new Promise<Services>((ok) => (resolveServices = ok));
-jest.doMock('../../functions/lib/runtime', () => ({ getServices: () => services, requireAdmin: () => services }));
+jest.doMock('../../functions/lib/runtime', () => ({ getServices: () => services, authorize: async () => ({ services: await services }) }));
 /* eslint-disable @typescript-eslint/no-require-imports -- after the shim and the mock are in place */
 require('../../functions/lifecycle');
-const { deleteConnection, putConnection } = require('../../functions/connections') as typeof import('../../functions/connections');
+const connectionFunctions = require('../../functions/connections') as typeof import('../../functions/connections');
+const { httpHandler } = require('../../functions/lib/api') as typeof import('../../functions/lib/api');
+/* As the host invokes them: route parameters, body and the error renderer of their route entry. */
+const deleteConnection = httpHandler('deleteConnection', connectionFunctions.deleteConnection);
+const putConnection = httpHandler('putConnection', connectionFunctions.putConnection);
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 let world: DurableWorld;

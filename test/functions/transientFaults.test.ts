@@ -18,7 +18,7 @@ let resolveServices!: (s: Services) => void;
 const services = new Promise<Services>((ok) => (resolveServices = ok));
 // The functions build their services from process.env (functions/lib/runtime.ts); here they get
 // these, wired to the fake Key Vault and to storage behind the fault proxy.
-jest.doMock('../../functions/lib/runtime', () => ({ getServices: () => services, requireAdmin: () => services }));
+jest.doMock('../../functions/lib/runtime', () => ({ getServices: () => services, authorize: async () => ({ services: await services }) }));
 /* eslint-disable @typescript-eslint/no-require-imports -- after the shim and the mock are in place */
 require('../../functions/lifecycle');
 require('../../functions/cascade');
