@@ -3,10 +3,11 @@ import type { z } from 'zod';
 import { CredmanError, InvalidJsonError, InvalidQueryError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../../shared/errors';
 import { topSchema, type ErrorBody } from '../../shared/model/schemas';
 import type { Page } from '../../shared/store/paging';
+import { PAGE_HEADERS, renderPage } from '../../shared/consent/pages';
 
-// The HTTP edge: parse and validate input, render output and errors in the API's shape (shared/api/openapi.ts).
+// The HTTP edge: parse and validate input, render output and errors in the API's shape (docs/api.md).
 
-export const MAX_BODY_BYTES = 64 * 1024;
+const MAX_BODY_BYTES = 64 * 1024;
 const JSON_TYPE = 'application/json; charset=utf-8';
 
 export type Handler = (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit>;
@@ -25,6 +26,26 @@ export function handle(fn: Handler): Handler {
 /** Headers every answer of the app carries: no browser guesses a content type (a JSON error rendered as HTML). */
 export function hardened(response: HttpResponseInit): HttpResponseInit {
   return { ...response, headers: { ...(response.headers as Record<string, string> | undefined), 'X-Content-Type-Options': 'nosniff' } };
+}
+
+/** Browser routes answer errors with a page, never the JSON error shape. */
+export function page(fn: Handler): Handler {
+  return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
+    try {
+      return hardened(await fn(request, context));
+    } catch (err) {
+      if (err instanceof CredmanError && err.expose) {
+        if (err.status >= 500) context.warn(`${err.code}: ${err.message}`);
+        return hardened({ status: err.status, headers: { ...PAGE_HEADERS, ...err.headers }, body: renderPage({ name: 'failed', status: err.status, code: err.code, message: err.message }) });
+      }
+      context.error(`Unhandled ${err instanceof Error ? err.name : typeof err} in invocation ${context.invocationId}`);
+      return hardened({
+        status: 500,
+        headers: PAGE_HEADERS,
+        body: renderPage({ name: 'failed', status: 500, code: 'InternalError', message: `The server failed to handle the request (invocation ${context.invocationId}).` }),
+      });
+    }
+  };
 }
 
 export function renderError(err: unknown, context: InvocationContext): HttpResponseInit {
@@ -78,10 +99,6 @@ export async function readJson<T extends z.ZodType>(request: HttpRequest, schema
     );
   }
   return parsed.data;
-}
-
-export function ifMatch(request: HttpRequest): string | undefined {
-  return request.headers.get('if-match') ?? undefined;
 }
 
 export function paging(request: HttpRequest): { top: number; skipToken?: string } {
