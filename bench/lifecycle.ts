@@ -16,8 +16,8 @@ import { DekCache } from '../shared/crypto/dekCache';
 import { EnvelopeCipher } from '../shared/crypto/envelope';
 import { KeyVaultKeyWrapper } from '../shared/crypto/keyVaultKeyWrapper';
 import { rewrapPage } from '../shared/crypto/rewrapper';
-import type { LifecycleNotice } from '../functions/lib/lifecycleOrchestrator';
-import type { SecretTable } from '../functions/lib/keyRotationOrchestrator';
+import type { LifecycleNotice } from '../functions/workflows/lifecycle/names';
+import type { SecretTable } from '../functions/workflows/keyRotation/names';
 import { LifecycleService } from '../shared/lifecycle/lifecycleService';
 import type { ConnectionPut, ProviderPut } from '../shared/model/schemas';
 import { createServices } from '../shared/services';
@@ -164,10 +164,10 @@ async function main(): Promise<void> {
   const df = require('durable-functions') as typeof DF;
   const { InvocationContext: Context } = require('@azure/functions') as typeof import('@azure/functions');
   const { DurableDriver } = require('../local/durable/driver') as typeof import('../local/durable/driver');
-  const { connectionLifecycle, publishNotice } = require('../functions/lib/lifecycleOrchestrator') as typeof import('../functions/lib/lifecycleOrchestrator');
-  const { deleteProviderCascade } = require('../functions/lib/cascadeOrchestrator') as typeof import('../functions/lib/cascadeOrchestrator');
-  const { rotateKeys } = require('../functions/lib/keyRotationOrchestrator') as typeof import('../functions/lib/keyRotationOrchestrator');
-  const { endLifecycles } = require('../functions/lib/lifecycle') as typeof import('../functions/lib/lifecycle');
+  const { connectionLifecycle, publishNotice } = require('../functions/workflows/lifecycle/orchestrator') as typeof import('../functions/workflows/lifecycle/orchestrator');
+  const { deleteProviderCascade } = require('../functions/workflows/cascade/orchestrator') as typeof import('../functions/workflows/cascade/orchestrator');
+  const { rotateKeys } = require('../functions/workflows/keyRotation/orchestrator') as typeof import('../functions/workflows/keyRotation/orchestrator');
+  const { endLifecycles } = require('../functions/workflows/lifecycle/client') as typeof import('../functions/workflows/lifecycle/client');
   /* eslint-enable @typescript-eslint/no-require-imports */
 
   const azurite = AZURITE_IN_PROCESS ? await startAzurite() : await azuriteChild();

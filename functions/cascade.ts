@@ -1,19 +1,3 @@
-import type { InvocationContext } from '@azure/functions';
-import * as df from './lib/durable';
-import { deleteProviderCascade } from './lib/cascadeOrchestrator';
-import { durableClientInput, endLifecycles } from './lib/lifecycle';
-import { getServices } from './lib/runtime';
-import { activity } from './lib/retryPolicy';
-
-// The background cascade of DELETE /providers/{id} (functions/lib/cascadeOrchestrator.ts).
-
-df.app.orchestration('providerCascade', deleteProviderCascade);
-
-df.app.activity('cascadeDeletePage', {
-  extraInputs: [durableClientInput],
-  handler: activity(async (providerId: string, context: InvocationContext) => (await getServices()).providers.deletePage(providerId, (connections) => endLifecycles(context, connections))),
-});
-
-df.app.activity('cascadeFinish', {
-  handler: activity(async (providerId: string) => (await getServices()).providers.finishDelete(providerId)),
-});
+// The provider cascade's orchestration and activities (functions/workflows/cascade/): the worker
+// loads only the files package.json `main` names, so each workflow registers from one here.
+import './workflows/cascade/register';

@@ -1,18 +1,16 @@
-import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { ConsentOutcome } from '../shared/consent/consentService';
 import { PAGE_HEADERS, renderPage } from '../shared/consent/pages';
-import { page } from './lib/http';
-import { durableClientInput, lifecycleConnected } from './lib/lifecycle';
-import { getServices } from './lib/runtime';
+import type { Call } from './lib/api';
+import { lifecycleConnected } from './workflows/lifecycle/client';
 
 // The browser side of consent: redirects and HTML pages, never JSON. Authorised by the
 // single-use state or consent code each request carries, not by a bearer token.
 
 const MAX_FORM_BYTES = 4096;
 
-export async function consentStart(request: HttpRequest) {
-  const s = await getServices();
-  return render(request, await s.consent.start(request.query.get('state') ?? ''));
+export async function consentStart({ request, services }: Call<'consentStart'>) {
+  return render(request, await services.consent.start(request.query.get('state') ?? ''));
 }
 
 /** New tokens: the connection's lifecycle starts, or wakes if it was waiting for this consent. */
@@ -21,19 +19,17 @@ async function afterOutcome(context: InvocationContext, outcome: ConsentOutcome)
   return outcome;
 }
 
-export async function consentCallback(request: HttpRequest, context: InvocationContext) {
-  const s = await getServices();
+export async function consentCallback({ request, context, services }: Call<'consentCallback'>) {
   const q = (name: string) => request.query.get(name) ?? undefined;
-  const outcome = await afterOutcome(context, await s.consent.callback({ state: q('state'), code: q('code'), error: q('error'), iss: q('iss') }, cookies(request)));
+  const outcome = await afterOutcome(context, await services.consent.callback({ state: q('state'), code: q('code'), error: q('error'), iss: q('iss') }, cookies(request)));
   return render(request, outcome);
 }
 
-export async function consentConfirm(request: HttpRequest, context: InvocationContext) {
-  const s = await getServices();
+export async function consentConfirm({ request, context, services }: Call<'consentConfirm'>) {
   const type = (request.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
   const raw = type === 'application/x-www-form-urlencoded' ? await request.text() : '';
   const form = new URLSearchParams(raw.length <= MAX_FORM_BYTES ? raw : '');
-  const decision = await s.consent.decide(form.get('consentCode') ?? '', form.get('decision') === 'confirm', cookies(request));
+  const decision = await services.consent.decide(form.get('consentCode') ?? '', form.get('decision') === 'confirm', cookies(request));
   return render(request, await afterOutcome(context, decision));
 }
 
@@ -55,7 +51,3 @@ function cookies(request: HttpRequest): (name: string) => string | undefined {
     return undefined;
   };
 }
-
-app.http('consentStart', { methods: ['GET'], route: 'consent/start', authLevel: 'anonymous', handler: page(consentStart) });
-app.http('consentCallback', { methods: ['GET'], route: 'consent/callback', authLevel: 'anonymous', extraInputs: [durableClientInput], handler: page(consentCallback) });
-app.http('consentConfirm', { methods: ['POST'], route: 'consent/confirm', authLevel: 'anonymous', extraInputs: [durableClientInput], handler: page(consentConfirm) });

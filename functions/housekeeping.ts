@@ -1,6 +1,6 @@
 import { app, type InvocationContext } from '@azure/functions';
 import * as df from './lib/durable';
-import { durableClientInput } from './lib/lifecycle';
+import { durableClientInput, FINISHED_STATUSES } from './workflows/common';
 import { getServices } from './lib/runtime';
 
 // Timers that keep the tables tidy. Consent states and codes are dead after 10 minutes (and
@@ -23,7 +23,7 @@ export async function purgeFinishedOrchestrations(_timer: unknown, context: Invo
   const r = await df.getClient(context).purgeInstanceHistoryBy({
     createdTimeFrom: new Date(0),
     createdTimeTo: new Date(Date.now() - FINISHED_RETENTION_MS),
-    runtimeStatus: [df.OrchestrationRuntimeStatus.Completed, df.OrchestrationRuntimeStatus.Failed, df.OrchestrationRuntimeStatus.Terminated],
+    runtimeStatus: [...FINISHED_STATUSES],
   });
   if (r.instancesDeleted) context.info(`housekeeping: purged ${r.instancesDeleted} finished orchestrations`);
 }

@@ -1,11 +1,7 @@
-import { app, type HttpRequest } from '@azure/functions';
 import { identityProviderCatalogue } from '../shared/model/resources';
-import { handle, json } from './lib/http';
-import { requireAdmin } from './lib/runtime';
+import type { Call } from './lib/api';
+import { json } from './lib/http';
 
-export async function listIdentityProviders(request: HttpRequest) {
-  await requireAdmin(request);
+export async function listIdentityProviders(_: Call<'listIdentityProviders'>) {
   return json(200, { value: identityProviderCatalogue() });
 }
-
-app.http('listIdentityProviders', { methods: ['GET'], route: 'identityProviders', authLevel: 'anonymous', handler: handle(listIdentityProviders) });

@@ -1,46 +1,30 @@
-import { app, type HttpRequest, type InvocationContext } from '@azure/functions';
-import { parseIdentifier } from '../shared/model/identifiers';
-import { providerPutSchema } from '../shared/model/schemas';
-import { collection, handle, ifMatch, json, paging, readJson } from './lib/http';
-import { durableClientInput, endLifecycles } from './lib/lifecycle';
-import { operationUrl, startOperation } from './lib/operations';
-import { requireAdmin } from './lib/runtime';
+import type { Call } from './lib/api';
+import { collection, json } from './lib/http';
+import { PROVIDER_CASCADE } from './workflows/cascade/names';
+import { operationUrl, startOperation } from './workflows/common';
+import { endLifecycles } from './workflows/lifecycle/client';
 
-const providerId = (request: HttpRequest) => parseIdentifier(request.params.providerId, 'providerId');
-
-export async function listProviders(request: HttpRequest) {
-  const s = await requireAdmin(request);
-  const { top, skipToken } = paging(request);
-  return collection(request, await s.providers.list(top, skipToken), top);
+export async function listProviders({ request, services, page }: Call<'listProviders'>) {
+  return collection(request, await services.providers.list(page.top, page.skipToken), page.top);
 }
 
-export async function getProvider(request: HttpRequest) {
-  const s = await requireAdmin(request);
-  const { resource, etag } = await s.providers.get(providerId(request));
+export async function getProvider({ services, params }: Call<'getProvider'>) {
+  const { resource, etag } = await services.providers.get(params.providerId);
   return json(200, resource, etag);
 }
 
-export async function putProvider(request: HttpRequest) {
-  const s = await requireAdmin(request);
-  const id = providerId(request);
-  const body = await readJson(request, providerPutSchema);
-  const r = await s.providers.put(id, body, ifMatch(request));
+export async function putProvider({ services, params, body, ifMatch }: Call<'putProvider'>) {
+  const r = await services.providers.put(params.providerId, body, ifMatch);
   return json(r.created ? 201 : 200, r.resource, r.etag);
 }
 
-export async function deleteProvider(request: HttpRequest, context: InvocationContext) {
-  const s = await requireAdmin(request);
-  const id = providerId(request);
-  const r = await s.providers.delete(id, ifMatch(request), (connections) => endLifecycles(context, connections));
+export async function deleteProvider({ request, context, services, params, ifMatch }: Call<'deleteProvider'>) {
+  const id = params.providerId;
+  const r = await services.providers.delete(id, ifMatch, (connections) => endLifecycles(context, connections));
   if (r.outcome === 'absent') return { status: 204 };
   if (r.outcome === 'deleted') return { status: 200 };
   // Too many connections for one request: the cascade runs as an orchestration (202 + Location of its operation).
-  const operationId = await startOperation(context, 'providerCascade', `cascade:${id}`, { providerId: id });
+  const operationId = await startOperation(context, PROVIDER_CASCADE, `cascade:${id}`, { providerId: id });
   const location = operationUrl(request, operationId);
   return { status: 202, headers: { Location: location }, jsonBody: { id: operationId, status: 'Running', statusUrl: location } };
 }
-
-app.http('listProviders', { methods: ['GET'], route: 'providers', authLevel: 'anonymous', handler: handle(listProviders) });
-app.http('getProvider', { methods: ['GET'], route: 'providers/{providerId}', authLevel: 'anonymous', handler: handle(getProvider) });
-app.http('putProvider', { methods: ['PUT'], route: 'providers/{providerId}', authLevel: 'anonymous', handler: handle(putProvider) });
-app.http('deleteProvider', { methods: ['DELETE'], route: 'providers/{providerId}', authLevel: 'anonymous', extraInputs: [durableClientInput], handler: handle(deleteProvider) });

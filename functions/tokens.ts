@@ -1,19 +1,13 @@
-import { app, type HttpRequest } from '@azure/functions';
+import type { HttpRequest } from '@azure/functions';
 import { InvalidQueryError } from '../shared/errors';
-import { parseIdentifier } from '../shared/model/identifiers';
 import { tokenQuerySchema } from '../shared/model/runtimeSchemas';
 import type { TokenOptions } from '../shared/tokens/tokenService';
-import { handle } from './lib/http';
-import { getServices } from './lib/runtime';
+import type { Call } from './lib/api';
 
 // The runtime: a workload with an access policy on the connection gets its current access token.
 
-export async function getToken(request: HttpRequest) {
-  const s = await getServices();
-  const caller = await s.auth.authenticate(request.headers.get('authorization'));
-  const providerId = parseIdentifier(request.params.providerId, 'providerId');
-  const connectionId = parseIdentifier(request.params.connectionId, 'connectionId');
-  const served = await s.tokens.getToken(caller, providerId, connectionId, tokenOptions(request));
+export async function getToken({ request, services, caller, params }: Call<'getToken'>) {
+  const served = await services.tokens.getToken(caller, params.providerId, params.connectionId, tokenOptions(request));
   return { status: 200, headers: TOKEN_HEADERS, body: served.json };
 }
 
@@ -33,5 +27,3 @@ function tokenOptions(request: HttpRequest): TokenOptions {
     forceRefresh: q.data.forceRefresh === 'true',
   };
 }
-
-app.http('getToken', { methods: ['POST'], route: 'providers/{providerId}/connections/{connectionId}/token', authLevel: 'anonymous', handler: handle(getToken) });

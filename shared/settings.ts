@@ -56,7 +56,7 @@ export const settingsSchema = z
     /** How long an unwrapped data key stays in memory, and how many are kept. */
     CREDMAN_DEK_CACHE_TTL_SECONDS: positiveInt(900),
     CREDMAN_DEK_CACHE_MAX_ENTRIES: positiveInt(10000),
-    /** Issuers whose bearer tokens are accepted (JSON array of { issuer, jwksUri, audiences? }). */
+    /** Issuers whose bearer tokens are accepted (JSON array of { issuer, jwksUri, audiences?, kind? }). */
     CREDMAN_AUTH_ISSUERS: issuersJson,
     /** Audiences accepted by default (comma-separated), e.g. api://credman. */
     CREDMAN_AUTH_AUDIENCES: csv.pipe(z.array(z.string()).min(1)),

@@ -5,9 +5,9 @@ import { CredmanError, InvalidJsonError, InvalidQueryError, isExposed, PayloadTo
 import { topSchema, type ErrorBody } from '../../shared/model/schemas';
 import type { Page } from '../../shared/store/paging';
 
-// The HTTP edge: parse and validate input, render output and errors in the API's shape (shared/api/openapi.ts).
+// The HTTP edge: parse and validate input, render output and errors in the API's shape (docs/api.md).
 
-export const MAX_BODY_BYTES = 64 * 1024;
+const MAX_BODY_BYTES = 64 * 1024;
 const JSON_TYPE = 'application/json; charset=utf-8';
 
 export type Handler = (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit>;
@@ -25,9 +25,6 @@ export function handle(fn: Handler, format: ErrorFormat = 'json'): Handler {
     }
   };
 }
-
-/** Browser routes answer errors with a page, never the JSON error shape. */
-export const page = (fn: Handler): Handler => handle(fn, 'html');
 
 /** Headers every answer of the app carries: no browser guesses a content type (a JSON error rendered as HTML). */
 export function hardened(response: HttpResponseInit): HttpResponseInit {
@@ -101,10 +98,6 @@ export async function readJson<T extends z.ZodType>(request: HttpRequest, schema
     );
   }
   return parsed.data;
-}
-
-export function ifMatch(request: HttpRequest): string | undefined {
-  return request.headers.get('if-match') ?? undefined;
 }
 
 export function paging(request: HttpRequest): { top: number; skipToken?: string } {

@@ -1,5 +1,6 @@
 import { app, type HttpRequest } from '@azure/functions';
 import { ConfigurationError, CredmanError, DependencyUnavailableError } from '../../shared/errors';
+import type { AuthKind } from '../../shared/api/routes';
 import type { Caller } from '../../shared/identity/caller';
 import { createServices, type Services } from '../../shared/services';
 import { loadSettings, SettingsError } from '../../shared/settings';
@@ -60,15 +61,15 @@ function describe(err: unknown): string {
   return `${err.name}${typeof code === 'string' ? ` ${code}` : ''}`;
 }
 
-/** Authenticates the caller and requires the admin app role. */
-export async function requireAdmin(request: HttpRequest): Promise<Services> {
-  return (await adminCaller(request)).services;
-}
-
-/** As requireAdmin, also giving the caller (a login link records who asked for it). */
-export async function adminCaller(request: HttpRequest): Promise<{ services: Services; caller: Caller }> {
+/**
+ * The services, and for `admin` and `policy` routes the authenticated caller (every failure a 401;
+ * `admin` also requires the admin app role, 403). A `policy` caller is checked against the
+ * connection's access policies by the token service.
+ */
+export async function authorize(kind: Exclude<AuthKind, 'anonymous'>, request: HttpRequest): Promise<{ services: Services; caller?: Caller }> {
   const services = await getServices();
-  const caller: Caller = await services.auth.authenticate(request.headers.get('authorization'));
-  services.auth.requireAdmin(caller);
+  if (kind === 'browser') return { services };
+  const caller = await services.auth.authenticate(request.headers.get('authorization'));
+  if (kind === 'admin') services.auth.requireAdmin(caller);
   return { services, caller };
 }

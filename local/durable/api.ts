@@ -1,9 +1,13 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isIP } from 'node:net';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { isIP, type AddressInfo } from 'node:net';
 import { classifyAddress } from '../../shared/net/destination';
-import type { DurableDriver } from './driver';
-import { historyForStatus, parseJsonOrText, RUNTIME_STATUSES, type RuntimeStatus } from './history';
-import { DurableSizeError, type InstanceQuery, type InstanceRow } from './store';
+import { readBody } from '../host/body';
+import type { DurableClock } from './clock';
+import { DurableArgumentError, DurableInvalidOperationError, InstanceAlreadyExistsError } from './errors';
+import { historyForStatus, parseJsonOrText, RUNTIME_STATUSES, type HistoryEvent, type RuntimeStatus } from './history';
+import { DurableSizeError, type DurableStore, type InstanceQuery, type InstanceRow } from './store';
+import { managementUrls } from './wire';
 
 // The extension's HTTP API (HttpApiHandler), at the two places the extension serves it: the local
 // RPC endpoint (http://127.0.0.1:<port>/durabletask/, the client data's rpcBaseUrl, which
@@ -21,41 +25,59 @@ import { DurableSizeError, type InstanceQuery, type InstanceRow } from './store'
 //
 // Suspend, resume, rewind and entities answer 501 (not implemented here).
 
-export class DurableArgumentError extends Error {
-  override name = 'ArgumentException';
-}
-export class InstanceAlreadyExistsError extends Error {
-  override name = 'OrchestrationAlreadyExistsException';
-}
-/** An operation the instance's state does not allow (purging one that has not ended). */
-export class DurableInvalidOperationError extends Error {
-  override name = 'InvalidOperationException';
+/**
+ * What the API asks of the durable driver, which serves it (DurableDriver is one): the client
+ * operations, and the task hub's name and system key for the management URLs.
+ */
+export interface DurableApiBackend {
+  readonly clock: DurableClock;
+  readonly taskHubName: string;
+  /** This run's key for the webhook routes (the host's system key `durabletask_extension` in Azure). */
+  readonly systemKey: string;
+  startNew(name: string, instanceId: string | undefined, input: string | null): Promise<string>;
+  getInstance(instanceId: string): Promise<InstanceRow | undefined>;
+  getHistory(row: InstanceRow): Promise<HistoryEvent[]>;
+  queryInstances(query: InstanceQuery, pageSize: number, continuationToken?: string): ReturnType<DurableStore['queryInstances']>;
+  raiseEvent(instanceId: string, eventName: string, data: string | null): Promise<ClientOutcome>;
+  terminate(instanceId: string, reason: string | null): Promise<ClientOutcome>;
+  /** Throws DurableInvalidOperationError for an instance that has not ended. */
+  purge(instanceId: string): Promise<boolean>;
+  purgeBy(query: InstanceQuery): Promise<number>;
 }
 
-/** The management URLs the extension hands out: under the host's webhook path, with the system key (`code`). */
-export function managementUrls(base: string, instanceId: string, taskHub: string, systemKey: string) {
-  const instancePrefix = `${base}/instances/${encodeURIComponent(instanceId)}`;
-  const query = `taskHub=${encodeURIComponent(taskHub)}&connection=Storage&code=${encodeURIComponent(systemKey)}`;
-  return {
-    statusQueryGetUri: `${instancePrefix}?${query}`,
-    sendEventPostUri: `${instancePrefix}/raiseEvent/{eventName}?${query}`,
-    terminatePostUri: `${instancePrefix}/terminate?reason={text}&${query}`,
-    rewindPostUri: `${instancePrefix}/rewind?reason={text}&${query}`,
-    purgeHistoryDeleteUri: `${instancePrefix}?${query}`,
-    restartPostUri: `${instancePrefix}/restart?${query}`,
-    suspendPostUri: `${instancePrefix}/suspend?reason={text}&${query}`,
-    resumePostUri: `${instancePrefix}/resume?reason={text}&${query}`,
-  };
-}
+/** How a client's message to an instance went. */
+export type ClientOutcome = 'accepted' | 'notFound' | 'gone';
 
 const BASES = ['/durabletask', '/runtime/webhooks/durabletask'];
 const API_PATH = /^\/(?:runtime\/webhooks\/)?durabletask(?:[/?]|$)/i;
 const WEBHOOK_PATH = '/runtime/webhooks/durabletask';
-const MAX_BODY_BYTES = 100 * 1024 * 1024;
 const DEFAULT_PAGE_SIZE = 100;
 
+/** The extension's local RPC endpoint on loopback (the client data's rpcBaseUrl), serving the API. */
+export interface RpcEndpoint {
+  /** e.g. http://127.0.0.1:17071/durabletask/ */
+  readonly baseUrl: string;
+  /** Closes it, cutting the connections still open. */
+  close(): Promise<void>;
+}
+
+/** Opens the RPC endpoint at `port` (any free port if that one is taken; 0 for any); other paths answer 404. */
+export async function openRpcEndpoint(driver: DurableApiBackend, port: number): Promise<RpcEndpoint> {
+  const server = createServer((req, res) => {
+    if (!serveDurableApi(driver, req, res)) res.writeHead(404).end();
+  });
+  const bound = await listen(server, port);
+  return {
+    baseUrl: `http://127.0.0.1:${bound}/durabletask/`,
+    close() {
+      server.closeAllConnections();
+      return new Promise<void>((ok) => server.close(() => ok()));
+    },
+  };
+}
+
 /** Handles a request under one of the API's base paths; false for any other path. */
-export function serveDurableApi(driver: DurableDriver, req: IncomingMessage, res: ServerResponse): boolean {
+export function serveDurableApi(driver: DurableApiBackend, req: IncomingMessage, res: ServerResponse): boolean {
   // Cheap enough to sit in front of every request of the host.
   if (!API_PATH.test(req.url ?? '')) return false;
   const url = new URL(req.url ?? '/', `http://${req.headers.host ?? '127.0.0.1'}`);
@@ -69,7 +91,7 @@ export function serveDurableApi(driver: DurableDriver, req: IncomingMessage, res
     send(res, 403, { Message: 'The durable API takes no cross-site or non-loopback request.' });
     return true;
   }
-  if (base === WEBHOOK_PATH && !driver.isSystemKey(url.searchParams.get('code'))) {
+  if (base === WEBHOOK_PATH && !isSystemKey(driver, url.searchParams.get('code'))) {
     send(res, 401);
     return true;
   }
@@ -89,7 +111,7 @@ export function serveDurableApi(driver: DurableDriver, req: IncomingMessage, res
   return true;
 }
 
-async function route(driver: DurableDriver, req: IncomingMessage, res: ServerResponse, url: URL, segments: string[]): Promise<void> {
+async function route(driver: DurableApiBackend, req: IncomingMessage, res: ServerResponse, url: URL, segments: string[]): Promise<void> {
   const method = (req.method ?? 'GET').toUpperCase();
   const [controller, ...rest] = segments;
   const q = url.searchParams;
@@ -142,7 +164,7 @@ async function route(driver: DurableDriver, req: IncomingMessage, res: ServerRes
   }
 }
 
-async function start(driver: DurableDriver, req: IncomingMessage, res: ServerResponse, url: URL, functionName: string, instanceId: string | undefined): Promise<void> {
+async function start(driver: DurableApiBackend, req: IncomingMessage, res: ServerResponse, url: URL, functionName: string, instanceId: string | undefined): Promise<void> {
   const body = await readBody(req);
   if (body === undefined) return send(res, 413);
   let input: string | null = null;
@@ -172,7 +194,7 @@ async function start(driver: DurableDriver, req: IncomingMessage, res: ServerRes
   return checkStatusOrWait(driver, req, res, url, id);
 }
 
-async function restart(driver: DurableDriver, req: IncomingMessage, res: ServerResponse, url: URL, instanceId: string, q: URLSearchParams): Promise<void> {
+async function restart(driver: DurableApiBackend, req: IncomingMessage, res: ServerResponse, url: URL, instanceId: string, q: URLSearchParams): Promise<void> {
   const row = await driver.getInstance(instanceId);
   if (!row) {
     return send(res, 400, { Message: 'InstanceId does not match a valid orchestration instance.', ExceptionMessage: `An orchestrastion with the instanceId ${instanceId} was not found.` });
@@ -182,7 +204,7 @@ async function restart(driver: DurableDriver, req: IncomingMessage, res: ServerR
 }
 
 /** `timeout` and `pollingInterval` (seconds) make the start wait for the outcome, as createAndWaitOnNewInstancePostUri does. */
-async function checkStatusOrWait(driver: DurableDriver, req: IncomingMessage, res: ServerResponse, url: URL, id: string): Promise<void> {
+async function checkStatusOrWait(driver: DurableApiBackend, req: IncomingMessage, res: ServerResponse, url: URL, id: string): Promise<void> {
   const timeout = seconds(url.searchParams.get('timeout'));
   const interval = seconds(url.searchParams.get('pollingInterval'));
   if (timeout !== undefined && interval !== undefined) {
@@ -201,7 +223,7 @@ async function checkStatusOrWait(driver: DurableDriver, req: IncomingMessage, re
   send(res, 202, { id, ...urls }, { Location: urls.statusQueryGetUri, 'Retry-After': '10' });
 }
 
-async function status(driver: DurableDriver, res: ServerResponse, url: URL, instanceId: string, q: URLSearchParams): Promise<void> {
+async function status(driver: DurableApiBackend, res: ServerResponse, url: URL, instanceId: string, q: URLSearchParams): Promise<void> {
   const row = await driver.getInstance(instanceId);
   if (!row) return send(res, 404);
   const showInput = bool(q.get('showInput')) ?? true;
@@ -223,7 +245,7 @@ async function status(driver: DurableDriver, res: ServerResponse, url: URL, inst
   }
 }
 
-async function query(driver: DurableDriver, req: IncomingMessage, res: ServerResponse, q: URLSearchParams): Promise<void> {
+async function query(driver: DurableApiBackend, req: IncomingMessage, res: ServerResponse, q: URLSearchParams): Promise<void> {
   const showInput = bool(q.get('showInput')) ?? true;
   const top = Number.parseInt(q.get('top') ?? '', 10);
   const token = req.headers['x-ms-continuation-token'];
@@ -236,7 +258,7 @@ async function query(driver: DurableDriver, req: IncomingMessage, res: ServerRes
   );
 }
 
-async function purgeBy(driver: DurableDriver, res: ServerResponse, q: URLSearchParams): Promise<void> {
+async function purgeBy(driver: DurableApiBackend, res: ServerResponse, q: URLSearchParams): Promise<void> {
   const filter = instanceQuery(q);
   if (!filter.createdTimeFrom) return send(res, 400, "Please provide value for 'createdTimeFrom' parameter.");
   filter.createdTimeTo ??= new Date(driver.clock.now());
@@ -246,7 +268,7 @@ async function purgeBy(driver: DurableDriver, res: ServerResponse, q: URLSearchP
   send(res, 200, { instancesDeleted: deleted });
 }
 
-async function raiseEvent(driver: DurableDriver, req: IncomingMessage, res: ServerResponse, instanceId: string, eventName: string): Promise<void> {
+async function raiseEvent(driver: DurableApiBackend, req: IncomingMessage, res: ServerResponse, instanceId: string, eventName: string): Promise<void> {
   const row = await driver.getInstance(instanceId);
   if (!row) return send(res, 404);
   if (['Failed', 'Canceled', 'Terminated', 'Completed'].includes(row.runtimeStatus)) return send(res, 410);
@@ -317,6 +339,13 @@ function seconds(v: string | null): number | undefined {
   return Number.isFinite(n) && n >= 0 ? n : undefined;
 }
 
+/** Whether `code` is the driver's system key (the host's key for its webhook routes), in constant time. */
+function isSystemKey(driver: DurableApiBackend, code: string | null): boolean {
+  if (code === null) return false;
+  const digest = (v: string) => createHash('sha256').update(v).digest();
+  return timingSafeEqual(digest(code), digest(driver.systemKey));
+}
+
 /** `localhost` or a loopback address (as the webhook guard classifies it), with or without a port. */
 function isLoopbackHost(host: string | undefined): boolean {
   if (!host) return false;
@@ -336,15 +365,20 @@ function send(res: ServerResponse, statusCode: number, body?: unknown, headers: 
   res.writeHead(statusCode, { 'Content-Type': 'application/json; charset=utf-8', ...headers }).end(JSON.stringify(body));
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+function listen(server: Server, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(c);
+    const onError = (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE' && port !== 0) {
+        server.listen(0, '127.0.0.1');
+        return;
+      }
+      reject(err);
+    };
+    server.on('error', onError);
+    server.once('listening', () => {
+      server.off('error', onError);
+      resolve((server.address() as AddressInfo).port);
     });
-    req.on('end', () => resolve(size > MAX_BODY_BYTES ? undefined : Buffer.concat(chunks)));
-    req.on('error', reject);
+    server.listen(port, '127.0.0.1');
   });
 }

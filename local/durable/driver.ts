@@ -1,22 +1,25 @@
-import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { availableParallelism } from 'node:os';
-import { InvocationContext } from '@azure/functions';
+import { KeyedLock } from '../../shared/store/keyedLock';
+import type { InvocationContext } from '@azure/functions';
 import type { BindingInfo, Registration } from '../host/coreApi';
-import { DurableArgumentError, DurableInvalidOperationError, InstanceAlreadyExistsError, managementUrls, serveDurableApi } from './api';
+import { consoleLog, invocationContext, type HostLog } from '../host/invocation';
+import { openRpcEndpoint, serveDurableApi, type ClientOutcome, type RpcEndpoint } from './api';
 import { systemClock, type DurableClock } from './clock';
+import { DurableArgumentError, DurableInvalidOperationError, InstanceAlreadyExistsError } from './errors';
 import { ACTIVE_STATUSES, EventType, events, OrchestrationStatus, type HistoryEvent, type RuntimeStatus } from './history';
-import { LONG_RUNNING_TIMER_INTERVAL_MS, MAXIMUM_SHORT_TIMER_MS, replay, type ActionWire, type Decision } from './replay';
+import { replay, type Decision } from './replay';
 import { DurableSizeError, DurableStore, type InstanceQuery, type InstanceRow, type Message, type StoreOptions } from './store';
+import { callActivity, callOrchestrator, clientData, type DurableClientData, type OrchestratorStateWire } from './wire';
 
 // The part of the Durable Functions extension the local host needs (see docs/local-host.md,
 // "Durable functions"). It runs the app's own handlers, registered with df.app.orchestration /
 // df.app.activity through @azure/functions-core, the way the extension and the Node worker do:
 // orchestrators get the orchestration context payload (history in) and answer with their state
-// (actions out); activities get their input. It keeps instances, history and pending messages in
-// Table Storage, and serves the HTTP API that DurableClient calls through the client data's
-// rpcBaseUrl.
+// (actions out); activities get their input (that exchange: wire.ts). It keeps instances, history
+// and pending messages in Table Storage (store.ts), and opens the RPC endpoint where api.ts serves
+// the HTTP API that DurableClient calls through the client data's rpcBaseUrl.
 
 export interface DurableDriverOptions {
   /** What the app registered (`installCoreApi(...).registrations`); read when needed, so later registrations count. */
@@ -38,28 +41,7 @@ export interface DurableDriverOptions {
    * the app is idle (DurableTask.AzureStorage `ControlQueue`, `BackoffPollingHelper`).
    */
   clientMessageDelayMs?: number;
-  log?: (level: 'information' | 'warning' | 'error', message: string) => void;
-}
-
-/** What `df.getClient(context)` reads: the durableClient binding's data, as the extension serialises it. */
-export interface DurableClientData {
-  taskHubName: string;
-  connectionName: null;
-  creationUrls: { createNewInstancePostUri: string; createAndWaitOnNewInstancePostUri: string };
-  managementUrls: Record<string, string>;
-  baseUrl: string;
-  requiredQueryStringParameters: string;
-  rpcBaseUrl: string;
-  httpBaseUrl: null;
-}
-
-interface OrchestratorStateWire {
-  isDone?: boolean;
-  actions?: ActionWire[][];
-  output?: unknown;
-  error?: string;
-  customStatus?: unknown;
-  schemaVersion?: number;
+  log?: HostLog;
 }
 
 interface Live {
@@ -83,7 +65,6 @@ interface Live {
   checkpointed: boolean;
 }
 
-const OUT_OF_PROC_DATA = '\n\n$OutOfProcData$:';
 /** continueAsNew loops run in one episode (see `continueAsNew`) at most this many times. */
 const MAX_EXECUTIONS_PER_EPISODE = 1000;
 /** The statuses the Azure Storage provider's purge by filter honours. */
@@ -92,11 +73,7 @@ const DEFAULT_RPC_PORT = 17071;
 const DEFAULT_TASK_HUB = 'TestHubName';
 /** Instances loaded at once when the driver takes up what was running. */
 const RESUME_CONCURRENCY = 8;
-/** The placeholder the extension puts in managementUrls. */
-const INSTANCE_ID_PLACEHOLDER = 'INSTANCEID';
 const MAX_INSTANCE_ID_LENGTH = 256;
-
-const durationString = (ms: number) => `${ms / 86_400_000}.00:00:00`;
 
 export class DurableDriver {
   readonly clock: DurableClock;
@@ -105,9 +82,9 @@ export class DurableDriver {
   readonly systemKey = randomBytes(32).toString('base64url');
   private readonly store: DurableStore;
   private readonly live = new Map<string, Live>();
-  private readonly tails = new Map<string, Promise<unknown>>();
-  private server?: Server;
-  private rpcUrl = '';
+  /** One task at a time per instance: episodes, deliveries, starts and purges never overlap. */
+  private readonly lock = new KeyedLock();
+  private endpoint?: RpcEndpoint;
   private stopping = false;
   private started = false;
   private resuming?: Promise<void>;
@@ -116,7 +93,7 @@ export class DurableDriver {
   private readonly clientMessageDelayMs: number;
   /** Cancels the pickups of client messages not yet visible. */
   private readonly pickups = new Set<() => void>();
-  private readonly log: NonNullable<DurableDriverOptions['log']>;
+  private readonly log: HostLog;
 
   constructor(private readonly options: DurableDriverOptions) {
     this.clock = options.clock ?? systemClock;
@@ -125,13 +102,7 @@ export class DurableDriver {
     this.activitySlots = options.maxConcurrentActivities ?? 10 * availableParallelism();
     this.clientMessageDelayMs = options.clientMessageDelayMs ?? 0;
     if (!(this.clientMessageDelayMs >= 0)) throw new RangeError('clientMessageDelayMs must not be negative.');
-    this.log =
-      options.log ??
-      ((level, message) => {
-        if (level === 'error') console.error(`[durable] ${message}`);
-        else if (level === 'warning') console.warn(`[durable] ${message}`);
-        else console.info(`[durable] ${message}`);
-      });
+    this.log = options.log ?? consoleLog('[durable] ');
   }
 
   /**
@@ -150,11 +121,7 @@ export class DurableDriver {
         cause: err,
       });
     });
-    this.server = createServer((req, res) => {
-      if (!this.handleHttp(req, res)) res.writeHead(404).end();
-    });
-    const port = await listen(this.server, this.options.rpcPort ?? DEFAULT_RPC_PORT);
-    this.rpcUrl = `http://127.0.0.1:${port}/durabletask/`;
+    this.endpoint = await openRpcEndpoint(this, this.options.rpcPort ?? DEFAULT_RPC_PORT);
     this.resuming = this.resume();
   }
 
@@ -193,49 +160,23 @@ export class DurableDriver {
     for (const live of this.live.values()) this.disarm(live);
     for (const cancel of this.pickups) cancel();
     this.pickups.clear();
-    if (this.server) {
-      this.server.closeAllConnections();
-      await new Promise<void>((ok) => this.server?.close(() => ok()));
-    }
-    await Promise.all([...this.tails.values()].map((p) => p.catch(() => undefined)));
+    await this.endpoint?.close();
+    await this.lock.idle();
     for (const waiter of this.activityQueue.splice(0)) waiter();
   }
 
   /** The extension's local RPC endpoint, e.g. http://127.0.0.1:17071/durabletask/ */
   get rpcBaseUrl(): string {
-    return this.rpcUrl;
+    return this.endpoint?.baseUrl ?? '';
   }
 
   get webhookBaseUrl(): string {
-    return (this.options.webhookBaseUrl ?? `${new URL(this.rpcUrl).origin}/runtime/webhooks/durabletask`).replace(/\/+$/, '');
-  }
-
-  /** Whether `code` is this run's system key (the host's key for its webhook routes), in constant time. */
-  isSystemKey(code: string | null): boolean {
-    if (code === null) return false;
-    const digest = (v: string) => createHash('sha256').update(v).digest();
-    return timingSafeEqual(digest(code), digest(this.systemKey));
+    return (this.options.webhookBaseUrl ?? `${new URL(this.rpcBaseUrl).origin}/runtime/webhooks/durabletask`).replace(/\/+$/, '');
   }
 
   /** The durableClient input binding's value (BindingHelper.DurableOrchestrationClientToString). */
   clientData(): DurableClientData {
-    const base = this.webhookBaseUrl;
-    const management = managementUrls(base, INSTANCE_ID_PLACEHOLDER, this.taskHubName, this.systemKey);
-    const instancePrefix = `${base}/orchestrators/{functionName}[/{instanceId}]`;
-    const code = `code=${encodeURIComponent(this.systemKey)}`;
-    return {
-      taskHubName: this.taskHubName,
-      connectionName: null,
-      creationUrls: {
-        createNewInstancePostUri: `${instancePrefix}?${code}`,
-        createAndWaitOnNewInstancePostUri: `${instancePrefix}?timeout={timeoutInSeconds}&pollingInterval={intervalInSeconds}&${code}`,
-      },
-      managementUrls: { id: INSTANCE_ID_PLACEHOLDER, ...management },
-      baseUrl: base,
-      requiredQueryStringParameters: code,
-      rpcBaseUrl: this.rpcUrl,
-      httpBaseUrl: null,
-    };
+    return clientData(this);
   }
 
   /** Values for extra input bindings the driver provides (durableClient, orchestrationClient), by binding type. */
@@ -322,12 +263,12 @@ export class DurableDriver {
   }
 
   /** RaiseEventAsync; `data` is JSON text. */
-  async raiseEvent(instanceId: string, eventName: string, data: string | null): Promise<'accepted' | 'notFound' | 'gone'> {
+  async raiseEvent(instanceId: string, eventName: string, data: string | null): Promise<ClientOutcome> {
     return this.deliverClientEvent(instanceId, events.eventRaised(this.clock.now(), eventName, data));
   }
 
   /** TerminateAsync. */
-  async terminate(instanceId: string, reason: string | null): Promise<'accepted' | 'notFound' | 'gone'> {
+  async terminate(instanceId: string, reason: string | null): Promise<ClientOutcome> {
     return this.deliverClientEvent(instanceId, events.executionTerminated(this.clock.now(), reason));
   }
 
@@ -395,14 +336,7 @@ export class DurableDriver {
 
   /** Runs one task at a time per instance: episodes, deliveries, starts and purges never overlap. */
   private serial<T>(instanceId: string, task: () => Promise<T>): Promise<T> {
-    const previous = this.tails.get(instanceId) ?? Promise.resolve();
-    const result = previous.then(task, task);
-    const tail = result.catch(() => undefined);
-    this.tails.set(instanceId, tail);
-    void tail.then(() => {
-      if (this.tails.get(instanceId) === tail) this.tails.delete(instanceId);
-    });
-    return result;
+    return this.lock.run(instanceId, task);
   }
 
   private track(row: InstanceRow, history: HistoryEvent[], checkpointed: boolean): Live {
@@ -490,7 +424,7 @@ export class DurableDriver {
    * on the instance's queue. An episode in flight does not hold the caller up, and nothing changes
    * until an episode takes the message (a terminated instance reads Running until then).
    */
-  private async deliverClientEvent(instanceId: string, event: HistoryEvent): Promise<'accepted' | 'notFound' | 'gone'> {
+  private async deliverClientEvent(instanceId: string, event: HistoryEvent): Promise<ClientOutcome> {
     this.ensureRunning();
     const known = this.live.get(instanceId);
     if (known && !known.gone && !known.purged) {
@@ -818,45 +752,10 @@ export class DurableDriver {
         decisions: [],
       };
     }
-    // The trigger payload the extension sends (OrchestrationTriggerAttributeBindingProvider), as JSON.
-    const payload = JSON.parse(
-      JSON.stringify({
-        history,
-        input: parseJson(row.input),
-        instanceId,
-        isReplaying,
-        parentInstanceId: null,
-        upperSchemaVersion: 1,
-        upperSchemaVersionNew: 2,
-        longRunningTimerIntervalDuration: durationString(LONG_RUNNING_TIMER_INTERVAL_MS),
-        maximumShortTimerDuration: durationString(MAXIMUM_SHORT_TIMER_MS),
-        defaultHttpAsyncRequestSleepTimeMillseconds: 30000,
-      }),
-    ) as unknown;
-    let state: OrchestratorStateWire | undefined;
-    let failure: string | undefined;
-    try {
-      const answer = await registration.handler(payload, this.invocationContext(registration));
-      state = JSON.parse(JSON.stringify(answer ?? null)) as OrchestratorStateWire | undefined;
-    } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      const at = message.indexOf(OUT_OF_PROC_DATA);
-      if (at >= 0) {
-        try {
-          state = JSON.parse(message.slice(at + OUT_OF_PROC_DATA.length)) as OrchestratorStateWire;
-        } catch {
-          failure = message.slice(0, at);
-        }
-      } else failure = message;
-    }
     const name = row.name;
-    if (!state || typeof state !== 'object') {
-      return { outcome: { status: 'Failed', output: `Orchestrator function '${name}' failed: ${failure ?? 'Out of proc orchestrators must return a valid JSON schema'}` }, decisions: [] };
-    }
-    const actions = (state.actions ?? [])[0] ?? [];
-    if ((state.actions?.length ?? 0) > 1) {
-      return { outcome: { status: 'Failed', output: `With OOProc schema V3, expected actions array to be of length 1 in outer layer but got size: ${state.actions?.length}` }, decisions: [], state };
-    }
+    const answer = await callOrchestrator(registration.handler, this.invocationContext(registration), name, { history, input: row.input, instanceId, isReplaying });
+    if ('failure' in answer) return { outcome: { status: 'Failed', output: answer.failure }, decisions: [], state: answer.state };
+    const { state, actions } = answer;
     const result = replay(actions, history, {
       resolveActivity: (n) => this.findFunction('activitytrigger', n)?.metadata.name,
       knownActivities: () => this.functionsOf('activitytrigger').map((r) => r.metadata.name),
@@ -903,12 +802,8 @@ export class DurableDriver {
       if (!registration) {
         return events.taskFailed(this.clock.now(), d.id, `The function '${d.name}' doesn't exist, is disabled, or is not an activity function.`, '');
       }
-      try {
-        const result = await registration.handler(parseJson(d.input), this.invocationContext(registration));
-        return events.taskCompleted(this.clock.now(), d.id, JSON.stringify(result ?? null));
-      } catch (err) {
-        return events.taskFailed(this.clock.now(), d.id, ...activityFailure(registration.metadata.name, err));
-      }
+      const answer = await callActivity(registration.handler, this.invocationContext(registration), registration.metadata.name, d.input);
+      return 'output' in answer ? events.taskCompleted(this.clock.now(), d.id, answer.output) : events.taskFailed(this.clock.now(), d.id, answer.reason, answer.details);
     } finally {
       this.releaseSlot();
     }
@@ -940,28 +835,9 @@ export class DurableDriver {
     return this.functionsOf(triggerType).find((r) => r.metadata.name.toLowerCase() === lower);
   }
 
-  /** An InvocationContext as the Node worker builds it, with the driver's extra inputs (a durable client) set. */
+  /** The host's InvocationContext, with the driver's extra inputs (a durable client) set. */
   private invocationContext(registration: Registration): InvocationContext {
-    const { metadata } = registration;
-    const entries = Object.entries(metadata.bindings);
-    const [triggerName, trigger] = entries.find(([, b]) => b.direction === 'in' && /trigger$/i.test(b.type)) ?? entries[0];
-    const extraInputs = entries.filter(([, b]) => b.direction === 'in' && !/trigger$/i.test(b.type)).map(([name, b]) => ({ ...b, name }));
-    const context = new InvocationContext({
-      invocationId: randomUUID(),
-      functionName: metadata.name,
-      options: { trigger: { ...trigger, name: triggerName }, extraInputs: extraInputs },
-      logHandler: (level, ...args) => {
-        const line = `[${metadata.name}] ${args.map(String).join(' ')}`;
-        if (level === 'error' || level === 'critical') this.log('error', line);
-        else if (level === 'warning') this.log('warning', line);
-        else if (level !== 'trace' && level !== 'debug') this.log('information', line);
-      },
-    });
-    for (const input of extraInputs) {
-      const value = this.extraInput(input);
-      if (value !== undefined) context.extraInputs.set(input.name, value);
-    }
-    return context;
+    return invocationContext(registration.metadata, (binding) => this.extraInput(binding), this.log);
   }
 }
 
@@ -979,36 +855,6 @@ function closingEvents(now: number, outcome: Outcome, decisions: Decision[]): Hi
 
 type Outcome = { status: 'Running'; output: null } | { status: 'Completed' | 'Failed' | 'Terminated'; output: string | null } | { status: 'ContinuedAsNew'; input: string | null; output: null };
 
-/**
- * How an activity's exception reaches the orchestrator, as in Azure: the worker reports its
- * message, the host wraps it in an RpcException ("Result: Failure\nException: <message>\nStack:
- * <stack>"), the extension takes the text between the labels (the "friendly message", with its
- * leading space) and records TaskFailed with Reason "Activity function '<name>' failed: <friendly>"
- * and Details the serialised .NET exception. durable-functions throws Error(`${Reason} \n ${Details}`).
- */
-function activityFailure(name: string, err: unknown): [reason: string, details: string] {
-  const message = err instanceof Error ? err.message : String(err);
-  const stack = err instanceof Error ? (err.stack ?? '') : '';
-  const rpcMessage = `Result: Failure\nException: ${message}\nStack: ${stack}`;
-  const friendly = rpcMessage.slice(rpcMessage.indexOf('\nException:') + '\nException:'.length, rpcMessage.indexOf('\nStack:'));
-  const exception = (className: string, text: string, inner: unknown) => ({
-    ClassName: className,
-    Message: text,
-    Data: null,
-    InnerException: inner,
-    HelpURL: null,
-    StackTraceString: null,
-    RemoteStackTraceString: null,
-    RemoteStackIndex: 0,
-    ExceptionMethod: null,
-    HResult: -2146233088,
-    Source: null,
-    WatsonBuckets: null,
-  });
-  const details = JSON.stringify(exception('System.Exception', friendly, exception('Microsoft.Azure.WebJobs.Script.Workers.Rpc.RpcException', rpcMessage, null)));
-  return [`Activity function '${name}' failed: ${friendly}`, details];
-}
-
 function statusFromEnd(status: number): RuntimeStatus {
   switch (status) {
     case OrchestrationStatus.Completed:
@@ -1022,15 +868,6 @@ function statusFromEnd(status: number): RuntimeStatus {
   }
 }
 
-function parseJson(text: string | null): unknown {
-  if (text === null || text === '') return null;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return text;
-  }
-}
-
 /** Execution ids sort in creation order (the newest execution of an instance is the last). */
 function newExecutionId(): string {
   return `${Date.now().toString(36).padStart(10, '0')}${randomBytes(6).toString('hex')}`;
@@ -1038,24 +875,6 @@ function newExecutionId(): string {
 
 function describe(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-}
-
-function listen(server: Server, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EADDRINUSE' && port !== 0) {
-        server.listen(0, '127.0.0.1');
-        return;
-      }
-      reject(err);
-    };
-    server.on('error', onError);
-    server.once('listening', () => {
-      server.off('error', onError);
-      resolve((server.address() as AddressInfo).port);
-    });
-    server.listen(port, '127.0.0.1');
-  });
 }
 
 /** The instance row after an episode: its status, output once ended, and custom status when set. */

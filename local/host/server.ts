@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { HttpRequest, HttpResponse, InvocationContext, type Cookie, type HttpRequestInit, type HttpResponseInit } from '@azure/functions';
-import type { BindingInfo, FunctionMetadata } from './coreApi';
+import { HttpRequest, HttpResponse, type Cookie, type HttpRequestInit, type HttpResponseInit } from '@azure/functions';
+import { readBody } from './body';
+import { byType, consoleLog, invocationContext, type InputProviders } from './invocation';
 import { LazyNativeRequest } from './nativeRequest';
 import { pathSegments, resolveRoute, type HttpRoute } from './routes';
 
@@ -10,17 +10,10 @@ import { pathSegments, resolveRoute, type HttpRoute } from './routes';
 // handler and writes its HttpResponse back.
 
 const ROUTE_PREFIX = '/api';
-/** The Functions host's request size limit. */
-const MAX_REQUEST_BYTES = 100 * 1024 * 1024;
 
 export type ExtraRoute = (req: IncomingMessage, res: ServerResponse) => boolean;
 
-/**
- * Values for input bindings other than the trigger, by binding type, as the host's extensions
- * supply them (the durable driver gives `durableClient` its client data). The handler reads them
- * with `context.extraInputs.get(...)`, as in Azure.
- */
-export type InputProviders = Record<string, (binding: BindingInfo & { name: string }) => unknown>;
+const log = consoleLog();
 
 /** `table.routes` is read per request: the app registers its functions after the port is bound. */
 export function createHostServer(table: { routes: HttpRoute[] }, extra: ExtraRoute[] = [], inputs: InputProviders = {}): Server {
@@ -31,20 +24,6 @@ export function createHostServer(table: { routes: HttpRoute[] }, extra: ExtraRou
       else res.destroy();
     });
   });
-}
-
-const inputBindingsOf = new WeakMap<FunctionMetadata, (BindingInfo & { name: string })[]>();
-
-/** A function's non-trigger input bindings, named, as the worker lists them in `context.options.extraInputs`. */
-function inputBindings(metadata: FunctionMetadata): (BindingInfo & { name: string })[] {
-  let list = inputBindingsOf.get(metadata);
-  if (!list) {
-    list = Object.entries(metadata.bindings)
-      .filter(([, b]) => b.direction === 'in' && !b.type.toLowerCase().endsWith('trigger'))
-      .map(([name, b]) => ({ ...b, name }));
-    inputBindingsOf.set(metadata, list);
-  }
-  return list;
 }
 
 async function serve(routes: HttpRoute[], extra: ExtraRoute[], inputs: InputProviders, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -70,7 +49,7 @@ async function serve(routes: HttpRoute[], extra: ExtraRoute[], inputs: InputProv
     return;
   }
   const body = await readBody(req);
-  if (body === 'tooLarge') {
+  if (body === undefined) {
     res.writeHead(413).end();
     return;
   }
@@ -87,17 +66,7 @@ async function serve(routes: HttpRoute[], extra: ExtraRoute[], inputs: InputProv
     nativeRequest: new LazyNativeRequest(href, method, headers, body.length ? body : undefined) as unknown as Request,
   } as HttpRequestInit);
   const { metadata, handler } = found.route.registration;
-  const extraInputs = inputBindings(metadata);
-  const context = new InvocationContext({
-    invocationId: randomUUID(),
-    functionName: metadata.name,
-    options: { trigger: { ...found.route.trigger, name: Object.keys(metadata.bindings)[0] }, ...(extraInputs.length ? { extraInputs: extraInputs } : {}) },
-    logHandler: (level, ...args) => log(level, metadata.name, args),
-  });
-  for (const binding of extraInputs) {
-    const provide = inputs[binding.type];
-    if (provide) context.extraInputs.set(binding.name, provide(binding));
-  }
+  const context = invocationContext(metadata, byType(inputs), log);
   let result: unknown;
   try {
     result = await handler(request, context);
@@ -206,24 +175,4 @@ function setCookie(c: Cookie): string {
   if (sameSite) parts.push(`samesite=${sameSite}`);
   if (c.httpOnly) parts.push('httponly');
   return parts.join('; ');
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer | 'tooLarge'> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size <= MAX_REQUEST_BYTES) chunks.push(c);
-    });
-    req.on('end', () => resolve(size > MAX_REQUEST_BYTES ? 'tooLarge' : Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-function log(level: string, functionName: string, args: unknown[]): void {
-  const line = `[${functionName}] ${args.map(String).join(' ')}`;
-  if (level === 'error' || level === 'critical') console.error(line);
-  else if (level === 'warning') console.warn(line);
-  else if (level !== 'trace' && level !== 'debug') console.info(line);
 }

@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
-import { InvocationContext, type Timer } from '@azure/functions';
+import type { Timer } from '@azure/functions';
 import { CronExpressionParser } from 'cron-parser';
 import { systemClock, type DurableClock } from '../durable/clock';
-import type { BindingInfo, Registration } from './coreApi';
-import type { InputProviders } from './server';
+import type { Registration } from './coreApi';
+import { byType, consoleLog, invocationContext, triggerOf, type HostLog, type InputProviders, type LogLevel, type NamedBinding, type ProvideInput } from './invocation';
 
 // Runs the app's timer triggers (`app.timer(...)`) the way the Functions host's timer extension
 // does: NCRONTAB schedules (six fields, seconds first) in UTC or hh:mm:ss intervals, `%SETTING%`
@@ -18,7 +17,7 @@ export interface TimerSchedule {
   next(after: number): number;
 }
 
-export type TimerLogLevel = 'information' | 'warning' | 'error';
+export type TimerLogLevel = LogLevel;
 
 export interface TimerSchedulerOptions {
   /** What the app registered (`core.registrations`); every `timerTrigger` among them is scheduled. */
@@ -30,7 +29,7 @@ export interface TimerSchedulerOptions {
   /** Values for non-trigger input bindings by type (a `durableClient`), as for HTTP functions. */
   inputs?: InputProviders;
   /** Where scheduler and function logs go; the console unless given. */
-  log?: (level: TimerLogLevel, message: string) => void;
+  log?: HostLog;
 }
 
 export interface ScheduledTimer {
@@ -50,9 +49,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 interface Entry {
   registration: Registration;
   name: string;
-  triggerName: string;
-  trigger: BindingInfo;
-  extraInputs: (BindingInfo & { name: string })[];
+  trigger: NamedBinding;
   schedule: TimerSchedule;
   runOnStartup: boolean;
   /** The armed regular occurrence. */
@@ -69,23 +66,21 @@ interface Entry {
 export class TimerScheduler {
   private readonly clock: DurableClock;
   private readonly entries: Entry[];
-  private readonly log: NonNullable<TimerSchedulerOptions['log']>;
-  private readonly inputs: InputProviders;
+  private readonly log: HostLog;
+  private readonly inputs: ProvideInput;
   private state: 'new' | 'started' | 'stopped' = 'new';
 
   /** Reads every timer trigger's schedule; throws, naming the function, when one is not valid. */
   constructor(options: TimerSchedulerOptions) {
     this.clock = options.clock ?? systemClock;
-    this.inputs = options.inputs ?? {};
-    this.log = options.log ?? consoleLog;
+    this.inputs = byType(options.inputs ?? {});
+    this.log = options.log ?? consoleLog();
     const settings = options.settings ?? process.env;
     this.entries = [];
     for (const registration of options.registrations) {
       const { metadata } = registration;
-      const bindings = Object.entries(metadata.bindings);
-      const found = bindings.find(([, b]) => b.direction === 'in' && b.type.toLowerCase() === 'timertrigger');
-      if (!found) continue;
-      const [triggerName, trigger] = found;
+      const trigger = triggerOf(metadata);
+      if (trigger.direction !== 'in' || trigger.type.toLowerCase() !== 'timertrigger') continue;
       let schedule: TimerSchedule;
       try {
         schedule = parseSchedule(typeof trigger.schedule === 'string' ? trigger.schedule : '', settings);
@@ -96,9 +91,7 @@ export class TimerScheduler {
       this.entries.push({
         registration,
         name: metadata.name,
-        triggerName,
         trigger,
-        extraInputs: bindings.filter(([, b]) => b.direction === 'in' && !/trigger$/i.test(b.type)).map(([name, b]) => ({ ...b, name })),
         schedule,
         runOnStartup: trigger.runOnStartup === true || trigger.runOnStartup === 'true',
         last: NEVER,
@@ -192,7 +185,7 @@ export class TimerScheduler {
       // The local host keeps no schedule status between runs, so it never catches up a missed occurrence.
       isPastDue: false,
     };
-    const context = this.context(entry);
+    const context = invocationContext(entry.registration.metadata, this.inputs, this.log);
     const { handler } = entry.registration;
     const call = async () => {
       try {
@@ -207,29 +200,6 @@ export class TimerScheduler {
       entry.running = undefined;
       this.rearm(entry, invokedAt);
     });
-  }
-
-  private context(entry: Entry): InvocationContext {
-    const { name } = entry;
-    const context = new InvocationContext({
-      invocationId: randomUUID(),
-      functionName: name,
-      options: {
-        trigger: { ...entry.trigger, name: entry.triggerName },
-        ...(entry.extraInputs.length ? { extraInputs: entry.extraInputs } : {}),
-      },
-      logHandler: (level, ...args) => {
-        const line = `[${name}] ${args.map(String).join(' ')}`;
-        if (level === 'error' || level === 'critical') this.log('error', line);
-        else if (level === 'warning') this.log('warning', line);
-        else if (level !== 'trace' && level !== 'debug') this.log('information', line);
-      },
-    });
-    for (const binding of entry.extraInputs) {
-      const provide = this.inputs[binding.type];
-      if (provide) context.extraInputs.set(binding.name, provide(binding));
-    }
-    return context;
   }
 }
 
@@ -318,10 +288,4 @@ function iso(ms: number): string {
 function describeError(err: unknown): string {
   if (err instanceof Error) return `${err.name}: ${err.message}`;
   return typeof err;
-}
-
-function consoleLog(level: TimerLogLevel, message: string): void {
-  if (level === 'error') console.error(message);
-  else if (level === 'warning') console.warn(message);
-  else console.info(message);
 }

@@ -11,7 +11,7 @@ import { isNotFound, isPreconditionFailed, unavailable } from './storageErrors';
 
 // All subscriptions share one partition: the list, and finding who listens to an event, is one
 // partition query of at most 100 rows, and the limit is one counter row in it. The signing
-// secrets and the URL's query (see urlQuery.ts) are sealed in one envelope bound to this table,
+// secrets and the URL's query (see shared/webhooks/urlQuery.ts) are sealed in one envelope bound to this table,
 // partition and row; the `url` column holds the redacted URL. Each row carries a version and a MAC
 // over every other column (shared/crypto/integrity.ts): a row written outside credman is neither
 // shown nor delivered to.

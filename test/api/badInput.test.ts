@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT, decodeJwt } from 'jose';
 import { DevIssuer } from '../../local/devIssuer';
+import { ROUTES as API, type RouteSpec } from '../../shared/api/routes';
 import { authCodeConnection, isErrorShape, oauth2Provider, startHost, type TestHost } from '../support/host';
 
 // Every management route gets bad input; every answer must be a 4xx in the API's error shape,
@@ -154,13 +155,22 @@ describe('bad tokens on every route', () => {
     ];
   });
 
-  for (const route of ROUTES) {
-    it(`${route.method} ${route.path(ok)} rejects every bad token`, async () => {
+  // Every route of the table that takes a bearer token: authentication comes before anything else.
+  const AUTHENTICATED = (Object.entries(API) as [string, RouteSpec][]).filter(([, spec]) => spec.auth === 'admin' || spec.auth === 'policy');
+  const pathOf = (route: string) => `/${route.replace(/\{(\w+)\}/g, (_, name: string) => ({ providerId: ok.p, connectionId: ok.c, policyId: ok.a })[name] ?? 'x1')}`;
+  const bodyOf = (spec: RouteSpec) => ROUTES.find((r) => r.method === spec.method && r.path(ok) === pathOf(spec.route))?.body ?? (spec.body ? {} : undefined);
+
+  it('covers every admin and policy route of the table', () => expect(AUTHENTICATED.length).toBeGreaterThan(20));
+
+  for (const [route, spec] of AUTHENTICATED) {
+    it(`${route}: ${spec.method} ${pathOf(spec.route)} rejects every bad token`, async () => {
       for (const [name, header] of tokens) {
-        const r = await send(name, route.method, route.path(ok), {
+        // A token without the admin role is a caller like any other on the token route (no policy: 403 there too).
+        const body = bodyOf(spec);
+        const r = await send(name, spec.method, pathOf(spec.route), {
           token: null,
           ...(header ? { headers: { authorization: header } } : {}),
-          ...(route.body ? { body: route.body } : {}),
+          ...(body ? { body } : {}),
         });
         expect({ name, status: r.status }).toEqual({ name, status: name === 'no admin role' ? 403 : 401 });
         expect(isErrorShape(r.body)).toBe(true);

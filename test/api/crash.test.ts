@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { odata, TableClient } from '@azure/data-tables';
 import { startAzurite, type EmbeddedAzurite } from '../../local/azurite';
+import { isActive } from '../../functions/workflows/common';
 import { DekCache } from '../../shared/crypto/dekCache';
 import { EnvelopeCipher } from '../../shared/crypto/envelope';
 import { RecordIntegrity } from '../../shared/crypto/integrity';
@@ -22,7 +23,6 @@ import { startIdp, type Idp } from '../support/idp';
 const PREFIX = 'credman';
 const CASCADE = 'crash';
 const KEYS = 'keys';
-const ACTIVE = ['Running', 'Pending', 'ContinuedAsNew'];
 
 let azurite: EmbeddedAzurite;
 let idp: Idp;
@@ -154,7 +154,7 @@ it('finishes a provider cascade that a killed host left half-done', async () => 
   host = h = await newHost();
   const done = await until(
     () => h.request('GET', operation),
-    (r) => !ACTIVE.includes(r.body?.status),
+    (r) => !isActive(r.body?.status),
     60_000,
   );
   expect(done.body).toMatchObject({ id: `cascade:${CASCADE}`, name: 'providerCascade', status: 'Completed', result: { providerId: CASCADE } });
@@ -168,7 +168,7 @@ it('finishes a provider cascade that a killed host left half-done', async () => 
   expect(await rows('Connections', odata`PartitionKey eq ${KEYS} and RowKey ne ${'!count'}`)).toHaveLength(301);
   const pageTwo = Array.from({ length: 100 }, (_, i) => `c${100 + i}`);
   // A termination is a queued message: the last page's lifecycles take theirs shortly after.
-  const active = async () => (await rows('DurableInstances', range(`lifecycle:${CASCADE}:`))).filter((e) => ACTIVE.includes(e.RuntimeStatus as string)).map((e) => e.partitionKey as string);
+  const active = async () => (await rows('DurableInstances', range(`lifecycle:${CASCADE}:`))).filter((e) => isActive(e.RuntimeStatus as string)).map((e) => e.partitionKey as string);
   cascadeCut = {
     deletedBeforeKill: pageTwo.filter((c) => !left.includes(c)),
     lifecyclesLeft: await until(active, (ids) => ids.length === 0, 10_000).catch(() => active()),
@@ -191,7 +191,7 @@ it('finishes key rotation that a killed host left half-done: every envelope on t
   const providersScanned = (await rows('Providers', odata`secrets ne ${''}`)).filter((e) => typeof e.secrets === 'string').length;
   const seen = await until(
     () => h.request('GET', '/operations/rotateKeys'),
-    (r) => r.body?.progress?.scanned > providersScanned || !ACTIVE.includes(r.body?.status),
+    (r) => r.body?.progress?.scanned > providersScanned || !isActive(r.body?.status),
     20_000,
     5,
   );
@@ -207,7 +207,7 @@ it('finishes key rotation that a killed host left half-done: every envelope on t
   host = h = await newHost();
   const done = await until(
     () => h.request('GET', '/operations/rotateKeys'),
-    (r) => !ACTIVE.includes(r.body?.status),
+    (r) => !isActive(r.body?.status),
     30_000,
   );
   expect(done.body).toMatchObject({ name: 'rotateKeys', status: 'Completed' });

@@ -14,11 +14,15 @@ import { eventually, holdEpisodes, loadApp, onActivity, promptly, settle } from 
 const app = loadApp();
 let resolveServices!: (s: Services) => void;
 const services = new Promise<Services>((ok) => (resolveServices = ok));
-jest.doMock('../../functions/lib/runtime', () => ({ getServices: () => services, requireAdmin: () => services }));
+jest.doMock('../../functions/lib/runtime', () => ({ getServices: () => services, authorize: async () => ({ services: await services }) }));
 /* eslint-disable @typescript-eslint/no-require-imports -- after the shim and the mock are in place */
 require('../../functions/lifecycle');
-const { deleteConnection, putConnection } = require('../../functions/connections') as typeof import('../../functions/connections');
-const { lifecycleConnected } = require('../../functions/lib/lifecycle') as typeof import('../../functions/lib/lifecycle');
+const connectionFunctions = require('../../functions/connections') as typeof import('../../functions/connections');
+const { httpHandler } = require('../../functions/lib/api') as typeof import('../../functions/lib/api');
+/* As the host invokes them: route parameters, body and the error renderer of their route entry. */
+const deleteConnection = httpHandler('deleteConnection', connectionFunctions.deleteConnection);
+const putConnection = httpHandler('putConnection', connectionFunctions.putConnection);
+const { lifecycleConnected } = require('../../functions/workflows/lifecycle/client') as typeof import('../../functions/workflows/lifecycle/client');
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 const ENDED = ['Completed', 'Failed', 'Terminated', 'Canceled'];

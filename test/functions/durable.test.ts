@@ -3,6 +3,7 @@ import type * as DF from 'durable-functions';
 import { startAzurite, type EmbeddedAzurite } from '../../local/azurite';
 import { ManualClock } from '../../local/durable/clock';
 import { DurableDriver } from '../../local/durable/driver';
+import { ACTIVE_STATUSES, RUNTIME_STATUSES } from '../../local/durable/history';
 import { clientOf, eventually, loadApp } from '../local/durable/support';
 
 // functions/lib/durable.ts registers orchestrations and activities without loading
@@ -14,6 +15,8 @@ const app = loadApp();
 const { df } = app;
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- after the core shim is in place
 const lazy = require('../../functions/lib/durable') as typeof import('../../functions/lib/durable');
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { FINISHED_STATUSES, isActive } = require('../../functions/workflows/common') as typeof import('../../functions/workflows/common');
 
 const attempts = new Map<string, number>();
 const flaky = (input: { key: string; failures: number }) => {
@@ -93,3 +96,9 @@ it('runs an orchestration with retried activities and a durable client like the 
   expect(outputs.lazyRetrying).toEqual({ status: 'Completed', output: { n: 3, client: 'function' } });
   expect(outputs.lazyRetrying).toEqual(outputs.libRetrying);
 }, 30_000);
+
+it('counts as still running the statuses a start is refused for, Suspended included (the extension, as local/durable); the rest are finished', () => {
+  expect(RUNTIME_STATUSES.filter(isActive)).toEqual([...ACTIVE_STATUSES].sort((a, b) => RUNTIME_STATUSES.indexOf(a) - RUNTIME_STATUSES.indexOf(b)));
+  expect(isActive('Suspended')).toBe(true);
+  expect([...FINISHED_STATUSES].sort()).toEqual(RUNTIME_STATUSES.filter((s) => !ACTIVE_STATUSES.includes(s)).sort());
+});

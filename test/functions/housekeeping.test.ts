@@ -10,7 +10,7 @@ import { clientOf, eventually, loadApp } from '../local/durable/support';
 const app = loadApp();
 const { df } = app;
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- after the shim is in place
-const { publishNotice } = require('../../functions/lib/lifecycleOrchestrator') as typeof import('../../functions/lib/lifecycleOrchestrator');
+const { publishNotice } = require('../../functions/workflows/lifecycle/orchestrator') as typeof import('../../functions/workflows/lifecycle/orchestrator');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { purgeFinishedOrchestrations } = require('../../functions/housekeeping') as typeof import('../../functions/housekeeping');
 

@@ -9,18 +9,18 @@ import { clientOf, eventually, loadApp } from '../local/durable/support';
 
 // Replay tests of connectionLifecycle: the real orchestrator on the local durable driver (which
 // replays it against its history every episode, as the extension does), with scripted
-// activities (their failures marked by the app's own `activity` wrapper), so each branch is driven
+// activities (their failures marked by the app's own `markFaults` wrapper), so each branch is driven
 // and checked: sleep, refresh ahead, transient and permanent failures, reauthorization and
 // consent, reminders, warnings, deletion while waiting, continue-as-new.
 
 const app = loadApp();
 const { df } = app;
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- after the shim is in place
-const { connectionLifecycle, STALLED_RETRY_MS } = require('../../functions/lib/lifecycleOrchestrator') as typeof import('../../functions/lib/lifecycleOrchestrator');
+const { connectionLifecycle, STALLED_RETRY_MS } = require('../../functions/workflows/lifecycle/orchestrator') as typeof import('../../functions/workflows/lifecycle/orchestrator');
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- after the shim is in place
-const { CONSENT_COMPLETED } = require('../../functions/lib/lifecycle') as typeof import('../../functions/lib/lifecycle');
+const { CONSENT_COMPLETED } = require('../../functions/workflows/lifecycle/names') as typeof import('../../functions/workflows/lifecycle/names');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { activity, MAX_RESUMES, RESUME_AFTER_MS } = require('../../functions/lib/retryPolicy') as typeof import('../../functions/lib/retryPolicy');
+const { markFaults, MAX_RESUMES, RESUME_AFTER_MS } = require('../../functions/workflows/retryPolicy') as typeof import('../../functions/workflows/retryPolicy');
 
 const H = 3600_000;
 let evaluations: Array<(now: number) => Evaluation> = [];
@@ -30,7 +30,7 @@ const evaluatedAt: number[] = [];
 
 df.app.orchestration('connectionLifecycle', connectionLifecycle);
 df.app.activity('lifecycleEvaluate', {
-  handler: activity(async (input: { now: string }) => {
+  handler: markFaults(async (input: { now: string }) => {
     const now = Date.parse(input.now);
     evaluatedAt.push(now);
     const next = evaluations.shift();
@@ -38,13 +38,13 @@ df.app.activity('lifecycleEvaluate', {
   }),
 });
 df.app.activity('lifecycleRefresh', {
-  handler: activity(async () => {
+  handler: markFaults(async () => {
     const next = refreshes.shift();
     if (!next) throw new Error('no scripted refresh');
     return next();
   }),
 });
-df.app.activity('lifecycleNotify', { handler: activity(async (n: { type: string; detail?: string }) => void notices.push({ type: n.type, ...(n.detail ? { detail: n.detail } : {}) })) });
+df.app.activity('lifecycleNotify', { handler: markFaults(async (n: { type: string; detail?: string }) => void notices.push({ type: n.type, ...(n.detail ? { detail: n.detail } : {}) })) });
 
 let azurite: EmbeddedAzurite;
 let driver: DurableDriver;

@@ -1,6 +1,7 @@
 import type { Services } from '../../shared/services';
 import { connectionRequest, startDurableWorld, type DurableWorld } from '../support/durableWorld';
 import { eventually, loadApp, settle } from '../local/durable/support';
+import { isActive } from '../../functions/workflows/common';
 
 // Connection lifecycles with the real functions on the local durable driver, when a client's
 // messages (a start, an event, a termination) reach their instance only at the next queue poll,
@@ -9,15 +10,18 @@ import { eventually, loadApp, settle } from '../local/durable/support';
 // tokens are announced even when the lifecycle is busy and drops the event that would wake it.
 
 const POLL_MS = 30_000;
-const ACTIVE = ['Running', 'Pending', 'ContinuedAsNew'];
 
 const app = loadApp();
 let resolveServices!: (s: Services) => void;
 const services = new Promise<Services>((ok) => (resolveServices = ok));
-jest.doMock('../../functions/lib/runtime', () => ({ getServices: () => services, requireAdmin: () => services }));
+jest.doMock('../../functions/lib/runtime', () => ({ getServices: () => services, authorize: async () => ({ services: await services }) }));
 /* eslint-disable @typescript-eslint/no-require-imports -- after the shim and the mock are in place */
 require('../../functions/lifecycle');
-const { deleteConnection, putConnection } = require('../../functions/connections') as typeof import('../../functions/connections');
+const connectionFunctions = require('../../functions/connections') as typeof import('../../functions/connections');
+const { httpHandler } = require('../../functions/lib/api') as typeof import('../../functions/lib/api');
+/* As the host invokes them: route parameters, body and the error renderer of their route entry. */
+const deleteConnection = httpHandler('deleteConnection', connectionFunctions.deleteConnection);
+const putConnection = httpHandler('putConnection', connectionFunctions.putConnection);
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 let world: DurableWorld;
@@ -85,7 +89,7 @@ it('gives a connection deleted and created again its own lifecycle, though the o
     (
       await eventually(
         () => world.client.getStatus(old.instanceId),
-        (s) => !ACTIVE.includes(s.runtimeStatus),
+        (s) => !isActive(s.runtimeStatus),
         20_000,
       )
     ).runtimeStatus,
@@ -96,7 +100,7 @@ it('gives a connection deleted and created again its own lifecycle, though the o
     (v) => v === before + 1,
     20_000,
   );
-  const running = (await lifecycles('c')).filter((s) => ACTIVE.includes(s.runtimeStatus));
+  const running = (await lifecycles('c')).filter((s) => isActive(s.runtimeStatus));
   expect(running).toHaveLength(1);
   expect(running[0].instanceId).not.toBe(old.instanceId);
 }, 90_000);

@@ -18,15 +18,15 @@ let resolveServices!: (s: Services) => void;
 const services = new Promise<Services>((ok) => (resolveServices = ok));
 // The functions build their services from process.env (functions/lib/runtime.ts); here they get
 // these, wired to the fake Key Vault and to storage behind the fault proxy.
-jest.doMock('../../functions/lib/runtime', () => ({ getServices: () => services, requireAdmin: () => services }));
+jest.doMock('../../functions/lib/runtime', () => ({ getServices: () => services, authorize: async () => ({ services: await services }) }));
 /* eslint-disable @typescript-eslint/no-require-imports -- after the shim and the mock are in place */
 require('../../functions/lifecycle');
 require('../../functions/cascade');
 require('../../functions/keyRotation');
-const { lifecycleConnected } = require('../../functions/lib/lifecycle') as typeof import('../../functions/lib/lifecycle');
-const { startOperation } = require('../../functions/lib/operations') as typeof import('../../functions/lib/operations');
-const { STALLED_RETRY_MS } = require('../../functions/lib/lifecycleOrchestrator') as typeof import('../../functions/lib/lifecycleOrchestrator');
-const { DEPENDENCY_RETRY, MAX_RESUMES, NOTICE_MAX_RESUMES, RESUME_AFTER_MS } = require('../../functions/lib/retryPolicy') as typeof import('../../functions/lib/retryPolicy');
+const { lifecycleConnected } = require('../../functions/workflows/lifecycle/client') as typeof import('../../functions/workflows/lifecycle/client');
+const { startOperation } = require('../../functions/workflows/common') as typeof import('../../functions/workflows/common');
+const { STALLED_RETRY_MS } = require('../../functions/workflows/lifecycle/orchestrator') as typeof import('../../functions/workflows/lifecycle/orchestrator');
+const { DEPENDENCY_RETRY, MAX_RESUMES, NOTICE_MAX_RESUMES, RESUME_AFTER_MS } = require('../../functions/workflows/retryPolicy') as typeof import('../../functions/workflows/retryPolicy');
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 /** Longer than any retry interval, shorter than the wait after the retries are spent. */

@@ -12,6 +12,7 @@ import { connectionPutSchema, providerPutSchema } from '../../shared/model/schem
 import { createServices, type Services } from '../../shared/services';
 import { loadSettings } from '../../shared/settings';
 import { clientOf, eventually, type App } from '../local/durable/support';
+import { isActive } from '../../functions/workflows/common';
 import { FaultProxy } from './faultProxy';
 import { startIdp, type Idp } from './idp';
 
@@ -192,7 +193,7 @@ export async function startDurableWorld(app: App, setServices: (services: Servic
               .filter((at) => at > clock.now());
             return { status: await client.getStatus(instanceId), next: waiting.length ? Math.min(...waiting) : undefined };
           },
-          (x) => x.next !== undefined || !['Running', 'Pending', 'ContinuedAsNew'].includes(x.status.runtimeStatus),
+          (x) => x.next !== undefined || !isActive(x.status.runtimeStatus),
           15_000,
         );
         if (s.next === undefined) return { status: s.status };

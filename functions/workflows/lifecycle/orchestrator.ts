@@ -1,22 +1,14 @@
 import type { OrchestrationContext, OrchestrationHandler } from 'durable-functions';
-import type { Evaluation, RefreshOutcome } from '../../shared/lifecycle/lifecycleService';
-import { CONSENT_COMPLETED, type LifecycleInput } from './lifecycle';
-import { callWithRetry, faultOf, MAX_RESUMES, NOTICE_MAX_RESUMES, REFRESH_RETRY, RESUME_AFTER_MS, resumeLater, type Fault, type Resumable } from './retryPolicy';
+import type { RefreshOutcome } from '../../../shared/lifecycle/lifecycleService';
+import { callWithRetry } from '../common';
+import { faultOf, MAX_RESUMES, NOTICE_MAX_RESUMES, REFRESH_RETRY, RESUME_AFTER_MS, resumeLater, type Fault, type Resumable } from '../retryPolicy';
+import { CONSENT_COMPLETED, lifecycleEvaluate, lifecycleNotify, lifecycleRefresh, type LifecycleInput, type LifecycleNotice } from './names';
 
 // connectionLifecycle: one eternal instance per generation of a connection (id
 // `lifecycle:<provider>:<connection>:<generation>`, see LifecycleService.instanceId). Each cycle
 // asks an activity what is due, acts (refresh ahead, warn, wait for consent) and continues as new,
 // so its history stays one cycle long. Deterministic: time comes from `currentUtcDateTime`,
 // everything else from activities.
-
-export type LifecycleNotice = {
-  type: 'connection.connected' | 'connection.deleted' | 'connection.reauthorizationRequired' | 'connection.refreshFailed' | 'connection.expiringSoon' | 'provider.clientSecretInvalid';
-  providerId: string;
-  connectionId: string;
-  detail?: string;
-  /** The connection generation the notice is about (see shared/lifecycle/lifecycleService.ts). */
-  generation: string;
-};
 
 /**
  * How long a lifecycle waits after a fault that retrying soon will not fix (a permanent one, or a
@@ -44,13 +36,13 @@ export const connectionLifecycle: OrchestrationHandler = function* (context: Orc
   const after = (ms: number) => new Date(context.df.currentUtcDateTime.getTime() + ms);
 
   try {
-    const e = (yield callWithRetry(context, 'lifecycleEvaluate', { providerId, connectionId, now: now.toISOString(), generation })) as Evaluation;
+    const e = yield* callWithRetry(context, lifecycleEvaluate, { providerId, connectionId, now: now.toISOString(), generation });
 
     for (const w of e.warnings) {
       const key = `${w.kind}:${w.endsAt}`;
       if (warned.has(key)) continue;
       const detail = `${w.kind === 'refreshTokenExpiring' ? 'The refresh token' : 'The client secret'} ends on ${new Date(w.endsAt).toISOString()}.`;
-      yield callWithRetry(context, 'lifecycleNotify', notice('connection.expiringSoon', detail));
+      yield* callWithRetry(context, lifecycleNotify, notice('connection.expiringSoon', detail));
       warned.add(key);
     }
 
@@ -60,16 +52,16 @@ export const connectionLifecycle: OrchestrationHandler = function* (context: Orc
       case 'refresh': {
         let outcome: RefreshOutcome;
         try {
-          outcome = (yield callWithRetry(context, 'lifecycleRefresh', { providerId, connectionId, knownVersion: e.tokenVersion, generation }, REFRESH_RETRY)) as RefreshOutcome;
+          outcome = yield* callWithRetry(context, lifecycleRefresh, { providerId, connectionId, knownVersion: e.tokenVersion, generation }, REFRESH_RETRY);
         } catch (err) {
           const fault = faultOf(err);
-          yield callWithRetry(context, 'lifecycleNotify', notice('connection.refreshFailed', fault.transient ? undefined : stalled(fault)));
+          yield* callWithRetry(context, lifecycleNotify, notice('connection.refreshFailed', fault.transient ? undefined : stalled(fault)));
           yield context.df.createTimer(after(fault.transient ? RESUME_AFTER_MS : STALLED_RETRY_MS));
           break;
         }
         if (outcome === 'gone') return 'stopped';
-        if (outcome === 'ReauthorizationRequired') yield callWithRetry(context, 'lifecycleNotify', notice('connection.reauthorizationRequired'));
-        else if (outcome === 'ClientSecretInvalid') yield callWithRetry(context, 'lifecycleNotify', notice('provider.clientSecretInvalid'));
+        if (outcome === 'ReauthorizationRequired') yield* callWithRetry(context, lifecycleNotify, notice('connection.reauthorizationRequired'));
+        else if (outcome === 'ClientSecretInvalid') yield* callWithRetry(context, lifecycleNotify, notice('provider.clientSecretInvalid'));
         break;
       }
       case 'sleep': {
@@ -85,7 +77,7 @@ export const connectionLifecycle: OrchestrationHandler = function* (context: Orc
         if ((yield context.df.Task.any([reminder, consented])) === consented) {
           reminder.cancel();
         } else {
-          yield callWithRetry(context, 'lifecycleNotify', notice('connection.reauthorizationRequired', 'reminder'));
+          yield* callWithRetry(context, lifecycleNotify, notice('connection.reauthorizationRequired', 'reminder'));
           next.reminders = (input.reminders ?? 0) + 1;
         }
         break;
@@ -105,7 +97,7 @@ export const connectionLifecycle: OrchestrationHandler = function* (context: Orc
     }
     context.df.setCustomStatus({ resumes, lastError: fault.code, stalledUntil: after(STALLED_RETRY_MS).toISOString() });
     try {
-      yield callWithRetry(context, 'lifecycleNotify', notice('connection.refreshFailed', stalled(fault)));
+      yield* callWithRetry(context, lifecycleNotify, notice('connection.refreshFailed', stalled(fault)));
     } catch {
       // Not sent: the next stall says it again.
     }
@@ -125,7 +117,7 @@ export const connectionLifecycle: OrchestrationHandler = function* (context: Orc
 export const publishNotice: OrchestrationHandler = function* (context: OrchestrationContext) {
   const { resumes = 0, lastError: _lastError, ...notice } = context.df.getInput<LifecycleNotice & Resumable>();
   try {
-    yield callWithRetry(context, 'lifecycleNotify', notice);
+    yield* callWithRetry(context, lifecycleNotify, notice);
   } catch (err) {
     return yield* resumeLater(context, err, notice, resumes, { maxResumes: NOTICE_MAX_RESUMES });
   }

@@ -1,5 +1,7 @@
 import type { OrchestrationContext, OrchestrationHandler } from 'durable-functions';
-import { callWithRetry, MAX_RESUMES, resumeLater, type Resumable } from './retryPolicy';
+import { callWithRetry } from '../common';
+import { MAX_RESUMES, resumeLater } from '../retryPolicy';
+import { cascadeDeletePage, cascadeFinish, type CascadeInput } from './names';
 
 // providerCascade: a provider with many connections is deleted in the background, a page of
 // connections per activity (policies first, lifecycles terminated), then the provider itself once
@@ -7,11 +9,6 @@ import { callWithRetry, MAX_RESUMES, resumeLater, type Resumable } from './retry
 // outage that outlasts the retries: the cascade waits, then continues as new with its count (up
 // to MAX_RESUMES times in a row without a page done). A permanent fault ends it Failed, which
 // GET /operations/{id} shows; DELETE of the provider again starts it over.
-
-export interface CascadeInput extends Resumable {
-  providerId: string;
-  deleted?: number;
-}
 
 const PAGES_PER_EXECUTION = 20;
 
@@ -21,9 +18,9 @@ export const deleteProviderCascade: OrchestrationHandler = function* (context: O
   let progressed = false;
   try {
     for (let page = 0; page < PAGES_PER_EXECUTION; page++) {
-      const ids = (yield callWithRetry(context, 'cascadeDeletePage', providerId)) as string[];
+      const ids = yield* callWithRetry(context, cascadeDeletePage, providerId);
       if (ids.length === 0) {
-        if ((yield callWithRetry(context, 'cascadeFinish', providerId)) as boolean) return { providerId, deletedConnections: deleted };
+        if (yield* callWithRetry(context, cascadeFinish, providerId)) return { providerId, deletedConnections: deleted };
         continue; // a connection appeared meanwhile: another page
       }
       deleted += ids.length;

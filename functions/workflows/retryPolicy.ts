@@ -1,16 +1,17 @@
-import * as df from './durable';
+import * as df from '../lib/durable';
 import type { OrchestrationContext, Task } from 'durable-functions';
 import type { InvocationContext } from '@azure/functions';
 import { CredmanError } from '../../shared/errors';
 
 // How orchestrations ride out faults, in one place. Every activity call goes through
-// `callWithRetry`: storage answering 503, Key Vault answering 429 or an instance failing its cold
-// start is retried on durable timers. When the retries are spent, `resumeLater` looks at what
-// failed: a transient fault waits on a durable timer and continues as new from the progress made,
-// a bounded number of times; a permanent one (a secret that does not decrypt, a bug) ends the
-// orchestration Failed at once, naming it, since waiting would only hide it. The fault travels
-// in the activity's error message (the only part of it that reaches the orchestrator), put there
-// by `activity` and read by `faultOf`. Deterministic: the only time read is `currentUtcDateTime`.
+// `callWithRetry` (functions/workflows/common.ts) with one of these policies: storage answering
+// 503, Key Vault answering 429 or an instance failing its cold start is retried on durable timers.
+// When the retries are spent, `resumeLater` looks at what failed: a transient fault waits on a
+// durable timer and continues as new from the progress made, a bounded number of times; a
+// permanent one (a secret that does not decrypt, a bug) ends the orchestration Failed at once,
+// naming it, since waiting would only hide it. The fault travels in the activity's error message
+// (the only part of it that reaches the orchestrator), put there by `markFaults` and read by
+// `faultOf`. Deterministic: the only time read is `currentUtcDateTime`.
 
 export interface RetryPolicy {
   firstRetryIntervalMs: number;
@@ -35,16 +36,12 @@ export const MAX_RESUMES = 12;
 /** Resumes of one notice before it gives up: a day's worth. */
 export const NOTICE_MAX_RESUMES = Math.ceil((24 * 3600_000) / RESUME_AFTER_MS);
 
-function retryOptions(policy: RetryPolicy): df.RetryOptions {
+/** The durable-functions form of a policy. */
+export function retryOptions(policy: RetryPolicy): df.RetryOptions {
   const options = new df.RetryOptions(policy.firstRetryIntervalMs, policy.maxNumberOfAttempts);
   options.backoffCoefficient = policy.backoffCoefficient;
   options.maxRetryIntervalInMilliseconds = policy.maxRetryIntervalMs;
   return options;
-}
-
-/** An activity call with a retry policy (never a plain callActivity in a long-lived orchestration). */
-export function callWithRetry(context: OrchestrationContext, name: string, input: unknown, policy: RetryPolicy = DEPENDENCY_RETRY): Task {
-  return context.df.callActivityWithRetry(name, retryOptions(policy), input);
 }
 
 // ---- faults
@@ -81,7 +78,7 @@ function classify(err: unknown): Omit<Fault, 'message'> {
  * An activity's handler whose failures carry their fault in the message, as
  * `[fault <code> transient|permanent] <message>`, for `faultOf` in the orchestrator.
  */
-export function activity<T, R>(handler: (input: T, context: InvocationContext) => Promise<R>): (input: T, context: InvocationContext) => Promise<R> {
+export function markFaults<T, R>(handler: (input: T, context: InvocationContext) => Promise<R>): (input: T, context: InvocationContext) => Promise<R> {
   return async (input, context) => {
     try {
       return await handler(input, context);

@@ -1,6 +1,7 @@
 import type { OrchestrationContext, OrchestrationHandler } from 'durable-functions';
-import type { RewrapPage } from '../../shared/crypto/rewrapper';
-import { callWithRetry, MAX_RESUMES, resumeLater, type Resumable } from './retryPolicy';
+import { callWithRetry } from '../common';
+import { MAX_RESUMES, resumeLater } from '../retryPolicy';
+import { rewrapPage, SECRET_TABLES, type RotateInput } from './names';
 
 // rotateKeys: moves every envelope of every table that holds secrets to the KEK's current
 // version, a page per activity (each page rewraps its rows in parallel), continuing as new every
@@ -8,17 +9,6 @@ import { callWithRetry, MAX_RESUMES, resumeLater, type Resumable } from './retry
 // does an outage of Key Vault or storage that outlasts the retries (after a durable timer, up to
 // MAX_RESUMES times in a row without a page done). A permanent fault (an envelope that does not
 // open) ends it Failed, which GET /operations/rotateKeys shows.
-
-export const ROTATE_KEYS_ID = 'rotateKeys';
-export const SECRET_TABLES = ['providers', 'connections', 'webhooks', 'consentStates'] as const;
-export type SecretTable = (typeof SECRET_TABLES)[number];
-
-export interface RotateInput extends Resumable {
-  table?: number;
-  continuation?: string;
-  scanned?: number;
-  rewrapped?: number;
-}
 
 const PAGES_PER_EXECUTION = 20;
 
@@ -30,7 +20,7 @@ export const rotateKeys: OrchestrationHandler = function* (context: Orchestratio
   const status = () => ({ table: SECRET_TABLES[Math.min(table, SECRET_TABLES.length - 1)], scanned, rewrapped });
   try {
     for (let page = 0; page < PAGES_PER_EXECUTION && table < SECRET_TABLES.length; page++) {
-      const r = (yield callWithRetry(context, 'rewrapPage', { table: SECRET_TABLES[table], continuation })) as RewrapPage;
+      const r = yield* callWithRetry(context, rewrapPage, { table: SECRET_TABLES[table], continuation });
       scanned += r.scanned;
       rewrapped += r.rewrapped;
       continuation = r.next;

@@ -1,36 +1,19 @@
 import type { InvocationContext } from '@azure/functions';
-import * as df from './durable';
-import { LifecycleService, type ConnectionRef } from '../../shared/lifecycle/lifecycleService';
-import type { LifecycleNotice } from './lifecycleOrchestrator';
-import type { Resumable } from './retryPolicy';
+import * as df from '../../lib/durable';
+import { LifecycleService, type ConnectionRef } from '../../../shared/lifecycle/lifecycleService';
+import { isActive } from '../common';
+import { CONNECTION_LIFECYCLE, CONSENT_COMPLETED, PUBLISH_NOTICE, type LifecycleInput, type LifecycleNotice } from './names';
 
 // What HTTP functions tell the lifecycle orchestrations, through the durable client the host
-// hands them (`extraInputs: [durableClientInput]`). A failure here never fails the request: the
-// connection's state is already stored, and the token endpoint refreshes on demand regardless.
+// hands them (`extraInputs: [durableClientInput]`, functions/workflows/common.ts). A failure here
+// never fails the request: the connection's state is already stored, and the token endpoint
+// refreshes on demand regardless.
 //
 // Each generation of a connection has its own lifecycle (LifecycleService.instanceId), so nothing
 // here waits for an instance to end or reads the connection back: a client's message (start,
 // event, termination) is queued, and in Azure an idle app takes it at its next control-queue poll,
 // up to 30 s later. Notices go out through `publishNotice` orchestrations of their own, never
 // through an event a lifecycle might not be waiting for.
-
-export const durableClientInput = df.input.durableClient();
-
-export interface LifecycleInput extends Resumable {
-  providerId: string;
-  connectionId: string;
-  /** The connection generation served (part of the instance id). */
-  generation: string;
-  /** Warnings already sent, by `kind:endsAt`, so each is sent once. */
-  warned?: string[];
-  /** Reminders sent while waiting for consent. */
-  reminders?: number;
-}
-
-/** Raised by consent (and a PUT that reconnects a connection) to wake a waiting lifecycle; it carries nothing the lifecycle needs. */
-export const CONSENT_COMPLETED = 'ConsentCompleted';
-
-const ACTIVE = new Set(['Running', 'Pending', 'ContinuedAsNew']);
 
 const failure = (err: unknown) => (err instanceof Error ? err.name : 'error');
 
@@ -57,8 +40,8 @@ async function startOrWake(client: df.DurableClient, id: string, c: ConnectionRe
   for (let attempt = 1; ; attempt++) {
     const status = await statusOf(client, id);
     try {
-      if (status && ACTIVE.has(status.runtimeStatus)) await client.raiseEvent(id, CONSENT_COMPLETED, {});
-      else await client.startNew('connectionLifecycle', { instanceId: id, input: { ...c } satisfies LifecycleInput });
+      if (status && isActive(status.runtimeStatus)) await client.raiseEvent(id, CONSENT_COMPLETED, {});
+      else await client.startNew(CONNECTION_LIFECYCLE, { instanceId: id, input: { ...c } satisfies LifecycleInput });
       return;
     } catch (err) {
       // Started by a concurrent request, or ended, between the read and the write: once more.
@@ -83,7 +66,7 @@ export async function lifecycleConnected(context: InvocationContext, c: Connecti
     context.warn(`lifecycle: could not start or wake ${id} (${failure(err)})`);
   }
   try {
-    await client.startNew('publishNotice', { input: { type: 'connection.connected', ...c } satisfies LifecycleNotice });
+    await client.startNew(PUBLISH_NOTICE, { input: { type: 'connection.connected', ...c } satisfies LifecycleNotice });
   } catch (err) {
     context.warn(`lifecycle: could not announce ${id} connected (${failure(err)})`);
   }
@@ -108,7 +91,7 @@ export async function lifecycleDeleted(context: InvocationContext, c: Connection
     if (!(err instanceof Error && err.message.startsWith('No instance with ID'))) context.warn(`lifecycle: could not terminate ${id} (${failure(err)})`);
   }
   try {
-    await client.startNew('publishNotice', { input: { type: 'connection.deleted', ...c } satisfies LifecycleNotice });
+    await client.startNew(PUBLISH_NOTICE, { input: { type: 'connection.deleted', ...c } satisfies LifecycleNotice });
   } catch (err) {
     context.warn(`lifecycle: could not announce ${id} deleted (${failure(err)})`);
   }

@@ -1,0 +1,87 @@
+import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import type { z } from 'zod';
+import { InvalidIdentifierError } from '../../shared/errors';
+import { pathParameters, ROUTES, type AuthKind, type RouteName, type RouteSpec } from '../../shared/api/routes';
+import { parseIdentifier } from '../../shared/model/identifiers';
+import type { Caller } from '../../shared/identity/caller';
+import type { Services } from '../../shared/services';
+import { handle, paging, readJson, type Handler } from './http';
+import { durableClientInput } from '../workflows/common';
+import { authorize } from './runtime';
+
+// Registers the route table (shared/api/routes.ts): one `app.http` per entry, with the auth of its
+// kind, its path parameters validated, its paging and JSON body parsed, and the one error renderer
+// (HTML for browser routes, JSON for the rest). Handlers receive what their entry declares.
+
+type Spec<K extends RouteName> = (typeof ROUTES)[K];
+
+type ParamNames<R extends string> = R extends `${string}{${infer P}}${infer Rest}` ? (P extends `*${string}` ? never : P) | ParamNames<Rest> : never;
+
+type AuthOf<A extends AuthKind> = A extends 'admin' | 'policy' ? { services: Services; caller: Caller } : A extends 'browser' ? { services: Services } : object;
+
+/** What a handler gets: the request, its invocation, and what its route entry declares. */
+export type Call<K extends RouteName> = {
+  request: HttpRequest;
+  context: InvocationContext;
+  params: Record<ParamNames<Spec<K>['route']>, string>;
+  ifMatch: string | undefined;
+  body: Spec<K> extends { body: infer B extends z.ZodType } ? z.output<B> : undefined;
+  page: Spec<K> extends { paged: true } ? { top: number; skipToken?: string } : undefined;
+} & AuthOf<Spec<K>['auth']>;
+
+export type Handlers = { [K in RouteName]: (call: Call<K>) => Promise<HttpResponseInit> };
+
+interface AnyCall {
+  request: HttpRequest;
+  context: InvocationContext;
+  params: Record<string, string>;
+  ifMatch: string | undefined;
+  body: unknown;
+  page: { top: number; skipToken?: string } | undefined;
+  services?: Services;
+  caller?: Caller;
+}
+
+const ALL_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
+
+/** Registers every route of the table with its handler; a handler without an entry is a programming error. */
+export function register(handlers: Handlers): void {
+  const extra = Object.keys(handlers).filter((name) => !(name in ROUTES));
+  if (extra.length) throw new Error(`No route is declared for ${extra.join(', ')}.`);
+  for (const name of Object.keys(ROUTES) as RouteName[]) {
+    const spec: RouteSpec = ROUTES[name];
+    app.http(name, {
+      methods: spec.method === '*' ? [...ALL_METHODS] : [spec.method],
+      route: spec.route,
+      authLevel: 'anonymous', // credman authenticates callers itself (shared/identity)
+      ...(spec.durable ? { extraInputs: [durableClientInput] } : {}),
+      handler: httpHandler(name, handlers[name] as never),
+    });
+  }
+}
+
+/** The function the host invokes for a route: what `register` installs (tests call it directly). */
+export function httpHandler<K extends RouteName>(name: K, handler: (call: Call<K>) => Promise<HttpResponseInit>): Handler {
+  const spec: RouteSpec = ROUTES[name];
+  const params = pathParameters(spec.route);
+  const run = handler as unknown as (call: AnyCall) => Promise<HttpResponseInit>;
+  const invoke: Handler = async (request, context) => {
+    const call: AnyCall = { request, context, params: {}, ifMatch: request.headers.get('if-match') ?? undefined, body: undefined, page: undefined };
+    if (spec.auth !== 'anonymous') Object.assign(call, await authorize(spec.auth, request));
+    for (const p of params) call.params[p] = parameter(spec, p, request.params[p]);
+    if (spec.paged) call.page = paging(request);
+    if (spec.body) call.body = spec.bodyOptional && isEmpty(request) ? {} : await readJson(request, spec.body);
+    return run(call);
+  };
+  return handle(invoke, spec.auth === 'browser' ? 'html' : 'json');
+}
+
+function parameter(spec: RouteSpec, name: string, value: string | undefined): string {
+  const schema = spec.params?.[name];
+  if (!schema) return parseIdentifier(value, name);
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new InvalidIdentifierError(name);
+  return parsed.data;
+}
+
+const isEmpty = (request: HttpRequest) => !request.headers.get('content-type') && Number(request.headers.get('content-length') ?? '0') === 0;

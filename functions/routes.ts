@@ -1,0 +1,13 @@
+import * as accessPolicies from './accessPolicies';
+import * as connections from './connections';
+import * as consent from './consent';
+import * as identityProviders from './identityProviders';
+import { register } from './lib/api';
+import * as operations from './operations';
+import * as providers from './providers';
+import * as tokens from './tokens';
+import * as webhooks from './webhooks';
+
+// Every HTTP function: the route table (shared/api/routes.ts) with each entry's handler, which
+// lives in the file of its resource.
+register({ ...providers, ...connections, ...accessPolicies, ...tokens, ...webhooks, ...identityProviders, ...consent, ...operations });

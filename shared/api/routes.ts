@@ -1,0 +1,312 @@
+import { z } from 'zod';
+import {
+  accessPolicyPutSchema,
+  accessPolicySchema,
+  collectionOf,
+  connectionPutSchema,
+  connectionSchema,
+  errorSchema,
+  healthSchema,
+  identityProviderSchema,
+  providerPutSchema,
+  providerSchema,
+} from '../model/schemas';
+import { authorizationContextSchema, confirmConsentCodeSchema, loginLinksRequestSchema, loginLinksResponseSchema } from '../model/runtimeSchemas';
+import { webhookPutSchema, webhookRotateSecretSchema, webhookSchema, webhookWithSecretSchema } from '../model/webhookSchemas';
+
+// The HTTP API, declared once. Each key is the function's name and the published operationId;
+// functions/lib/api.ts registers every entry (auth, path parameters, paging, body) and
+// shared/api/openapi.ts publishes them. Adding an endpoint is an entry here plus its handler.
+//
+// The Functions host tries HTTP functions in the order of their names (ignoring case) and the first
+// whose template and method match wins: a name must not let a broader template shadow a narrower
+// one (test/local/routeOrder.test.ts walks every route).
+
+/** Who may call: the admin app role; an access policy on the connection; a browser holding single-use consent state; anyone. */
+export type AuthKind = 'admin' | 'policy' | 'browser' | 'anonymous';
+export type Method = 'GET' | 'PUT' | 'POST' | 'DELETE';
+
+export interface ResponseSpec {
+  readonly status: string;
+  readonly description: string;
+  readonly schema?: z.ZodType;
+  readonly headers?: Readonly<Record<string, object>>;
+}
+
+export interface QuerySpec {
+  readonly name: string;
+  readonly schema: object;
+  readonly description: string;
+}
+
+export interface RouteSpec {
+  /** `*`: every method (the catch-all). */
+  readonly method: Method | '*';
+  /** The template as `app.http` takes it, without the `/api` prefix. */
+  readonly route: string;
+  readonly auth: AuthKind;
+  readonly summary: string;
+  /** A JSON body, validated before the handler runs (415, 413, 400 otherwise). */
+  readonly body?: z.ZodType;
+  /** An empty request (no Content-Type, no bytes) stands for `{}`. */
+  readonly bodyOptional?: boolean;
+  /** Path parameters that are not resource identifiers (those default to identifierSchema). */
+  readonly params?: Readonly<Record<string, z.ZodType<string>>>;
+  /** Query parameters the handler reads (published; parsed by the handler). */
+  readonly query?: readonly QuerySpec[];
+  /** Takes `$top` and `$skipToken`; answers a collection page. */
+  readonly paged?: boolean;
+  /** Honours `If-Match`. */
+  readonly conditional?: boolean;
+  /** Starts or queries durable orchestrations: the function declares the durable client input. */
+  readonly durable?: boolean;
+  readonly responses: readonly ResponseSpec[];
+  /** Not part of the published contract (the catch-all). */
+  readonly unpublished?: boolean;
+}
+
+/** Operation ids: `cascade:<providerId>`, `rotateKeys` and the like. */
+export const operationIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9:._-]{0,199}$/)
+  .meta({ description: '1-200 characters: letters, digits, ":", ".", "_" or "-", starting with a letter or digit' });
+
+const found = (schema: z.ZodType) => [{ status: '200', schema, description: 'Found' }] as const;
+const page = (schema: z.ZodType) => [{ status: '200', schema: collectionOf(schema), description: 'A page' }] as const;
+const putAnswers = (schema: z.ZodType) =>
+  [
+    { status: '201', schema, description: 'Created' },
+    { status: '200', schema, description: 'Replaced' },
+  ] as const;
+const deleted = [
+  { status: '200', description: 'Deleted' },
+  { status: '204', description: 'Did not exist' },
+] as const;
+const started = [{ status: '202', description: 'Started (or already running); Location is its status' }] as const;
+
+const LOCATION = { Location: { description: 'Absolute URL of the new subscription (GET, PUT and DELETE it there).', schema: { type: 'string', format: 'uri' } } };
+const withSecret = { status: '201', schema: webhookWithSecretSchema, description: 'Created, with its signing secret (shown this once)', headers: LOCATION } as const;
+
+const PROVIDER = 'providers/{providerId}';
+const CONNECTION = `${PROVIDER}/connections/{connectionId}`;
+const POLICIES = `${CONNECTION}/accessPolicies`;
+const WEBHOOK = 'webhooks/{subscriptionId}';
+
+export const ROUTES = {
+  listProviders: { method: 'GET', route: 'providers', auth: 'admin', summary: 'List providers', paged: true, responses: page(providerSchema) },
+  getProvider: { method: 'GET', route: PROVIDER, auth: 'admin', summary: 'Get a provider', responses: found(providerSchema) },
+  putProvider: {
+    method: 'PUT',
+    route: PROVIDER,
+    auth: 'admin',
+    summary: 'Create or replace a provider',
+    body: providerPutSchema,
+    conditional: true,
+    responses: putAnswers(providerSchema),
+  },
+  deleteProvider: {
+    method: 'DELETE',
+    route: PROVIDER,
+    auth: 'admin',
+    summary: 'Delete a provider and its connections',
+    conditional: true,
+    durable: true,
+    responses: [...deleted, { status: '202', description: 'Many connections: the cascade runs in the background; Location is its status' }],
+  },
+
+  listConnections: { method: 'GET', route: `${PROVIDER}/connections`, auth: 'admin', summary: 'List connections', paged: true, responses: page(connectionSchema) },
+  getConnection: { method: 'GET', route: CONNECTION, auth: 'admin', summary: 'Get a connection', responses: found(connectionSchema) },
+  putConnection: {
+    method: 'PUT',
+    route: CONNECTION,
+    auth: 'admin',
+    summary: 'Create or replace a connection',
+    body: connectionPutSchema,
+    conditional: true,
+    durable: true,
+    responses: putAnswers(connectionSchema),
+  },
+  deleteConnection: { method: 'DELETE', route: CONNECTION, auth: 'admin', summary: 'Delete a connection', conditional: true, durable: true, responses: deleted },
+  getLoginLinks: {
+    method: 'POST',
+    route: `${CONNECTION}/getLoginLinks`,
+    auth: 'admin',
+    summary: 'A login link that starts consent for the connection (works once, 10 minutes; records the caller as its requester)',
+    body: loginLinksRequestSchema,
+    bodyOptional: true,
+    responses: [{ status: '200', schema: loginLinksResponseSchema, description: 'The link' }],
+  },
+  confirmConsentCode: {
+    method: 'POST',
+    route: `${CONNECTION}/confirmConsentCode`,
+    auth: 'admin',
+    summary: 'Confirm the consent of a status=confirmationRequired redirect: the app vouches for its signed-in person',
+    body: confirmConsentCodeSchema,
+    durable: true,
+    responses: [
+      {
+        status: '200',
+        schema: connectionSchema,
+        description: 'The connection, holding the new tokens (400 InvalidConsentCode: used, expired, of another connection, or one the anti-phishing page holds, which only the person can confirm)',
+      },
+    ],
+  },
+  getToken: {
+    method: 'POST',
+    route: `${CONNECTION}/token`,
+    auth: 'policy',
+    summary: 'A fresh access token of the connection',
+    query: [
+      { name: 'minValidity', schema: { type: 'integer', minimum: 0, maximum: 86400, default: 180 }, description: 'Seconds of validity the token must have left (capped at half its lifetime).' },
+      {
+        name: 'forceRefresh',
+        schema: { type: 'boolean', default: false },
+        description:
+          'Obtain a new token from the identity provider. A token obtained within CREDMAN_FORCE_REFRESH_MIN_INTERVAL_SECONDS (30) satisfies it; beyond that, forced refreshes have budgets per caller, per connection and per OAuth client (429 when spent).',
+      },
+    ],
+    responses: [
+      { status: '200', schema: authorizationContextSchema, description: 'The authorization context' },
+      {
+        status: '429',
+        schema: errorSchema,
+        headers: { 'Retry-After': { description: 'Seconds until the budget allows another', schema: { type: 'integer' } } },
+        description: 'TooManyRequests: a forced-refresh budget is spent (ask again without forceRefresh), or the connection reached CREDMAN_IDP_CALLS_PER_MINUTE with no valid token',
+      },
+    ],
+  },
+
+  listAccessPolicies: { method: 'GET', route: POLICIES, auth: 'admin', summary: 'List access policies', paged: true, responses: page(accessPolicySchema) },
+  getAccessPolicy: { method: 'GET', route: `${POLICIES}/{policyId}`, auth: 'admin', summary: 'Get an access policy', responses: found(accessPolicySchema) },
+  putAccessPolicy: {
+    method: 'PUT',
+    route: `${POLICIES}/{policyId}`,
+    auth: 'admin',
+    summary: 'Create or replace an access policy',
+    body: accessPolicyPutSchema,
+    conditional: true,
+    responses: putAnswers(accessPolicySchema),
+  },
+  deleteAccessPolicy: { method: 'DELETE', route: `${POLICIES}/{policyId}`, auth: 'admin', summary: 'Delete an access policy', conditional: true, responses: deleted },
+
+  listWebhooks: { method: 'GET', route: 'webhooks', auth: 'admin', summary: 'List webhook subscriptions', paged: true, responses: page(webhookSchema) },
+  createWebhook: {
+    method: 'POST',
+    route: 'webhooks',
+    auth: 'admin',
+    summary: 'Create a subscription under an id the server chooses (wh-…)',
+    body: webhookPutSchema,
+    responses: [withSecret],
+  },
+  getWebhook: { method: 'GET', route: WEBHOOK, auth: 'admin', summary: 'Get a webhook subscription', responses: found(webhookSchema) },
+  putWebhook: {
+    method: 'PUT',
+    route: WEBHOOK,
+    auth: 'admin',
+    summary: 'Create or replace a webhook subscription',
+    body: webhookPutSchema,
+    conditional: true,
+    responses: [withSecret, { status: '200', schema: webhookSchema, description: 'Replaced' }],
+  },
+  rotateWebhookSecret: {
+    method: 'POST',
+    route: `${WEBHOOK}/rotateSecret`,
+    auth: 'admin',
+    summary: 'Issue a new signing secret (shown this once); the previous one keeps signing beside it for keepPreviousSecretForHours',
+    body: webhookRotateSecretSchema,
+    conditional: true,
+    responses: [{ status: '200', schema: webhookWithSecretSchema, description: 'The new secret; both sign until previousSecretExpiresOn' }],
+  },
+  deleteWebhook: { method: 'DELETE', route: WEBHOOK, auth: 'admin', summary: 'Delete a webhook subscription', conditional: true, responses: deleted },
+
+  listIdentityProviders: {
+    method: 'GET',
+    route: 'identityProviders',
+    auth: 'admin',
+    summary: 'The provider catalogue',
+    responses: [{ status: '200', schema: collectionOf(identityProviderSchema), description: 'Templates' }],
+  },
+
+  consentStart: {
+    method: 'GET',
+    route: 'consent/start',
+    auth: 'browser',
+    summary: 'Follows a login link (the first follow consumes it): redirects to the identity provider',
+    query: [{ name: 'state', schema: { type: 'string' }, description: 'The login link state.' }],
+    responses: [
+      { status: '302', description: 'To the authorization endpoint, with a new state and a cookie binding the sign-in to this browser' },
+      { status: '400', description: 'An HTML page: LoginLinkUsed (followed already) or InvalidState (expired, never issued)' },
+    ],
+  },
+  consentCallback: {
+    method: 'GET',
+    route: 'consent/callback',
+    auth: 'browser',
+    summary: "The identity provider's redirect back",
+    durable: true,
+    query: [
+      { name: 'state', schema: { type: 'string' }, description: 'The state sent to the identity provider.' },
+      { name: 'code', schema: { type: 'string' }, description: 'The authorization code.' },
+      { name: 'error', schema: { type: 'string' }, description: 'The OAuth error, instead of a code.' },
+      { name: 'iss', schema: { type: 'string' }, description: 'RFC 9207 issuer of the response.' },
+    ],
+    responses: [
+      { status: '302', description: 'To postLoginRedirectUrl with status=confirmationRequired&consentCode=… or status=error&code=…' },
+      { status: '200', description: 'Without a redirect URL: the HTML confirmation page (connection, provider, account, requester)' },
+      { status: '400', description: 'An HTML page: InvalidState, BrowserMismatch (not the browser that followed the link) or the sign-in error' },
+    ],
+  },
+  consentConfirm: {
+    method: 'POST',
+    route: 'consent/confirm',
+    auth: 'browser',
+    summary: 'The answer of the confirmation page (form post, from the browser that signed in)',
+    durable: true,
+    responses: [
+      { status: '200', description: 'An HTML page: connected' },
+      { status: '400', description: 'An HTML page: ConsentNotConfirmed (the person cancelled) or InvalidConsentCode' },
+      { status: '403', description: 'An HTML page: BrowserMismatch (another browser); nothing is taken' },
+    ],
+  },
+
+  getOperation: {
+    method: 'GET',
+    route: 'operations/{operationId}',
+    auth: 'admin',
+    summary: 'Where a background operation (provider cascade, key rotation) stands',
+    params: { operationId: operationIdSchema },
+    durable: true,
+    responses: [{ status: '200', description: '{ id, name, status, progress?, result?, createdOn, changedOn }' }],
+  },
+  rotateKeysNow: {
+    method: 'POST',
+    route: 'operations/rotateKeys',
+    auth: 'admin',
+    summary: 'Rewrap every data key to the current KEK version now (also daily)',
+    durable: true,
+    responses: started,
+  },
+
+  health: {
+    method: 'GET',
+    route: 'health',
+    auth: 'anonymous',
+    summary: 'Health of storage and Key Vault',
+    responses: [
+      { status: '200', schema: healthSchema, description: 'Healthy' },
+      { status: '503', schema: healthSchema, description: 'A dependency fails' },
+    ],
+  },
+  openApi: { method: 'GET', route: 'openapi.json', auth: 'anonymous', summary: 'This document', responses: [{ status: '200', description: 'OpenAPI 3.1' }] },
+
+  // Sorts last by name, so it is tried after every other function: anything else under /api gets
+  // the API's 404 rather than the host's empty one.
+  zzNotFound: { method: '*', route: '{*path}', auth: 'anonymous', summary: 'No such route or method', unpublished: true, responses: [{ status: '404', description: 'NotFound' }] },
+} as const satisfies Record<string, RouteSpec>;
+
+export type RouteName = keyof typeof ROUTES;
+
+/** `{name}` parameters of a template, catch-alls excluded. */
+export function pathParameters(route: string): string[] {
+  return [...route.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
+}

@@ -1,0 +1,95 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Registration } from '../../local/host/coreApi';
+import { openApiDocument } from '../../shared/api/openapi';
+import { pathParameters, ROUTES, type RouteSpec } from '../../shared/api/routes';
+import { loadApp } from '../local/durable/support';
+
+// The route table (shared/api/routes.ts) is the one declaration of the HTTP API: the functions the
+// app registers and the published OpenAPI document are derived from it and must say the same.
+
+const table = Object.entries(ROUTES) as [string, RouteSpec][];
+let http: Registration[];
+
+beforeAll(() => {
+  const app = loadApp();
+  const dir = join(__dirname, '..', '..', 'functions');
+  for (const f of readdirSync(dir).filter((f) => f.endsWith('.ts')))
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the app registers itself on load, as the worker loads it
+    require(join(dir, f));
+  http = app.core.registrations.filter((r) => Object.values(r.metadata.bindings).some((b) => b.type === 'httpTrigger'));
+});
+
+it('registers exactly one HTTP function per entry, with its method, route and inputs', () => {
+  const registered = http.map((r) => {
+    const bindings = Object.values(r.metadata.bindings);
+    const trigger = bindings.find((b) => b.type === 'httpTrigger')!;
+    return {
+      name: r.metadata.name,
+      methods: trigger.methods,
+      route: trigger.route,
+      authLevel: trigger.authLevel,
+      durable: bindings.some((b) => b.type === 'durableClient'),
+    };
+  });
+  const declared = table.map(([name, spec]) => ({
+    name,
+    methods: spec.method === '*' ? ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] : [spec.method],
+    route: spec.route,
+    authLevel: 'anonymous',
+    durable: spec.durable === true,
+  }));
+  const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name);
+  expect(registered.sort(byName)).toEqual(declared.sort(byName));
+});
+
+it('publishes every entry but the catch-all, under its function name, with its parameters, body and security', () => {
+  const doc = openApiDocument() as {
+    paths: Record<string, Record<string, { operationId: string; parameters?: { name: string; in: string }[]; requestBody?: { required: boolean }; security?: unknown }>>;
+  };
+  const published = Object.entries(doc.paths).flatMap(([path, ops]) =>
+    Object.entries(ops).map(([method, op]) => ({
+      name: op.operationId,
+      method: method.toUpperCase(),
+      route: path.slice(1),
+      path: op.parameters?.filter((p) => p.in === 'path').map((p) => p.name) ?? [],
+      body: op.requestBody ? (op.requestBody.required ? 'required' : 'optional') : 'none',
+      secured: op.security !== undefined,
+    })),
+  );
+  const declared = table
+    .filter(([, spec]) => !spec.unpublished)
+    .map(([name, spec]) => ({
+      name,
+      method: spec.method,
+      route: spec.route,
+      path: pathParameters(spec.route),
+      body: spec.body ? (spec.bodyOptional ? 'optional' : 'required') : 'none',
+      secured: spec.auth === 'admin' || spec.auth === 'policy',
+    }));
+  const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name);
+  expect(published.sort(byName)).toEqual(declared.sort(byName));
+  // Only the catch-all stays out of the contract.
+  expect(table.filter(([, spec]) => spec.unpublished).map(([name]) => name)).toEqual(['zzNotFound']);
+});
+
+it('is the routes table of docs/api.md, row for row (the contract people read)', () => {
+  const doc = readFileSync(join(__dirname, '..', '..', 'docs/api.md'), 'utf8');
+  const section = doc.slice(doc.indexOf('| Method | Route | Function | Auth |'));
+  const lines = section.split('\n').slice(2);
+  const rows = lines
+    .slice(
+      0,
+      lines.findIndex((line) => !line.startsWith('|')),
+    )
+    .map((line) =>
+      line
+        .split('|')
+        .slice(1, -1)
+        .map((cell) => cell.trim().replace(/^`|`$/g, '')),
+    );
+  const documented = rows.map(([method, route, name, auth]) => ({ name, method, route, auth }));
+  const declared = table.map(([name, spec]) => ({ name, method: spec.method, route: spec.route, auth: spec.auth }));
+  const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name);
+  expect(documented.sort(byName)).toEqual(declared.sort(byName));
+});
