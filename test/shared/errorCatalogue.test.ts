@@ -83,3 +83,17 @@ describe('the one error renderer', () => {
     expect(json.logs).toEqual(['error Unhandled DecryptionError (DecryptionTampered) in invocation inv-1']);
   });
 });
+
+describe('docs/api.md', () => {
+  const doc = readFileSync(join(ROOT, 'docs/api.md'), 'utf8');
+  const section = doc.slice(doc.indexOf('## Error codes'));
+
+  it('documents every code of the list, and its table lists no other', () => {
+    const undocumented = ERROR_CODES.filter((c) => !section.includes(`\`${c}\``));
+    expect(undocumented).toEqual([]);
+    const rows = section.split('\n').filter((line) => /^\| `\w+` \|/.test(line));
+    const tabled = rows.map((line) => /^\| `(\w+)` \|/.exec(line)![1]);
+    expect(tabled.filter((c) => !(ERROR_CODES as readonly string[]).includes(c))).toEqual([]);
+    expect(tabled.length).toBeGreaterThan(20);
+  });
+});
