@@ -44,9 +44,12 @@ interface AnyCall {
 
 const ALL_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
 
-/** Registers every route of the table with its handler; a handler without an entry is a programming error. */
-export function register(handlers: Handlers): void {
-  const extra = Object.keys(handlers).filter((name) => !(name in ROUTES));
+/**
+ * Registers every route of the table with its handler. A handler without an entry does not compile
+ * (and is refused at load, should a cast get it past the compiler).
+ */
+export function register<H extends Handlers>(handlers: H & Record<Exclude<keyof H, RouteName>, never>): void {
+  const extra = Object.keys(handlers).filter((name) => !Object.hasOwn(ROUTES, name));
   if (extra.length) throw new Error(`No route is declared for ${extra.join(', ')}.`);
   for (const name of Object.keys(ROUTES) as RouteName[]) {
     const spec: RouteSpec = ROUTES[name];
@@ -55,7 +58,7 @@ export function register(handlers: Handlers): void {
       route: spec.route,
       authLevel: 'anonymous', // credman authenticates callers itself (shared/identity)
       ...(spec.durable ? { extraInputs: [durableClientInput] } : {}),
-      handler: httpHandler(name, handlers[name] as never),
+      handler: httpHandler(name, (handlers as Handlers)[name] as never),
     });
   }
 }
@@ -70,7 +73,7 @@ export function httpHandler<K extends RouteName>(name: K, handler: (call: Call<K
     if (spec.auth !== 'anonymous') Object.assign(call, await authorize(spec.auth, request));
     for (const p of params) call.params[p] = parameter(spec, p, request.params[p]);
     if (spec.paged) call.page = paging(request);
-    if (spec.body) call.body = spec.bodyOptional && isEmpty(request) ? {} : await readJson(request, spec.body);
+    if (spec.body) call.body = await readJson(request, spec.body, { optional: spec.bodyOptional });
     return run(call);
   };
   return handle(invoke, spec.auth === 'browser' ? 'html' : 'json');
@@ -83,5 +86,3 @@ function parameter(spec: RouteSpec, name: string, value: string | undefined): st
   if (!parsed.success) throw new InvalidIdentifierError(name);
   return parsed.data;
 }
-
-const isEmpty = (request: HttpRequest) => !request.headers.get('content-type') && Number(request.headers.get('content-length') ?? '0') === 0;

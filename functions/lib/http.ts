@@ -72,20 +72,32 @@ export function json(status: number, body: unknown, etag?: string): HttpResponse
   return { status, headers: { 'Content-Type': JSON_TYPE, ...(etag ? { ETag: etag } : {}) }, jsonBody: body };
 }
 
-/** Reads a JSON body: 415 for another media type, 413 over 64 KiB, 400 for bad JSON or schema. */
-export async function readJson<T extends z.ZodType>(request: HttpRequest, schema: T): Promise<z.infer<T>> {
+/**
+ * Reads a JSON body: 415 for another media type, 413 over 64 KiB, 400 for bad JSON or schema.
+ * `optional`: a request with no Content-Type and no bytes at all stands for `{}` (validated as any body).
+ */
+export async function readJson<T extends z.ZodType>(request: HttpRequest, schema: T, options: { optional?: boolean } = {}): Promise<z.infer<T>> {
   const type = (request.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
-  if (type !== 'application/json') throw new UnsupportedMediaTypeError();
+  if (type !== 'application/json' && !(options.optional && type === '')) throw new UnsupportedMediaTypeError();
   const declared = Number(request.headers.get('content-length') ?? '0');
   if (declared > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
   const bytes = Buffer.from(await request.arrayBuffer());
   if (bytes.length > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
+  if (type === '') {
+    // Decided on the bytes read, not the headers: a chunked body without a type is refused, not dropped.
+    if (bytes.length > 0) throw new UnsupportedMediaTypeError();
+    return validated(schema, {});
+  }
   let value: unknown;
   try {
     value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch {
     throw new InvalidJsonError();
   }
+  return validated(schema, value);
+}
+
+function validated<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
     throw new ValidationError(

@@ -66,6 +66,9 @@ function describe(err: unknown): string {
  * `admin` also requires the admin app role, 403). A `policy` caller is checked against the
  * connection's access policies by the token service.
  */
+export async function authorize(kind: 'admin' | 'policy', request: HttpRequest): Promise<{ services: Services; caller: Caller }>;
+export async function authorize(kind: 'browser', request: HttpRequest): Promise<{ services: Services }>;
+export async function authorize(kind: Exclude<AuthKind, 'anonymous'>, request: HttpRequest): Promise<{ services: Services; caller?: Caller }>;
 export async function authorize(kind: Exclude<AuthKind, 'anonymous'>, request: HttpRequest): Promise<{ services: Services; caller?: Caller }> {
   const services = await getServices();
   if (kind === 'browser') return { services };

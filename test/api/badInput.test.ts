@@ -3,7 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT, decodeJwt } from 'jose';
 import { DevIssuer } from '../../local/devIssuer';
-import { ROUTES as API, type RouteSpec } from '../../shared/api/routes';
+import { pathParameters, ROUTES as API, type RouteSpec } from '../../shared/api/routes';
+import { accessPolicyPutSchema, connectionPutSchema, providerPutSchema } from '../../shared/model/schemas';
+import { confirmConsentCodeSchema, loginLinksRequestSchema } from '../../shared/model/runtimeSchemas';
+import { webhookPutSchema, webhookRotateSecretSchema } from '../../shared/model/webhookSchemas';
 import { authCodeConnection, isErrorShape, oauth2Provider, startHost, type TestHost } from '../support/host';
 
 // Every management route gets bad input; every answer must be a 4xx in the API's error shape,
@@ -12,27 +15,42 @@ import { authCodeConnection, isErrorShape, oauth2Provider, startHost, type TestH
 let host: TestHost;
 const ENTRA = { properties: { tenantId: '11111111-1111-4111-8111-111111111111', objectId: '22222222-2222-4222-8222-222222222222' } };
 
-type Route = { method: string; path: (ids: Ids) => string; body?: unknown };
-type Ids = { p: string; c: string; a: string };
-const ok: Ids = { p: 'prov', c: 'conn', a: 'pol' };
+type Ids = { p: string; c: string; a: string; s: string; o: string };
+type Route = { name: string; method: string; path: (ids: Ids) => string; body?: unknown };
+const WEBHOOK = { properties: { url: 'http://127.0.0.1:9/hook', events: ['connection.deleted'] } };
+const ok: Ids = { p: 'prov', c: 'conn', a: 'pol', s: 'sub', o: 'op1' };
+const ID_OF: Record<string, keyof Ids> = { providerId: 'p', connectionId: 'c', policyId: 'a', subscriptionId: 's', operationId: 'o' };
 
-const ROUTES: Route[] = [
-  { method: 'GET', path: () => '/providers' },
-  { method: 'GET', path: () => '/identityProviders' },
-  { method: 'GET', path: (i) => `/providers/${i.p}` },
-  { method: 'PUT', path: (i) => `/providers/${i.p}`, body: oauth2Provider() },
-  { method: 'DELETE', path: (i) => `/providers/${i.p}` },
-  { method: 'GET', path: (i) => `/providers/${i.p}/connections` },
-  { method: 'GET', path: (i) => `/providers/${i.p}/connections/${i.c}` },
-  { method: 'PUT', path: (i) => `/providers/${i.p}/connections/${i.c}`, body: authCodeConnection },
-  { method: 'DELETE', path: (i) => `/providers/${i.p}/connections/${i.c}` },
-  { method: 'GET', path: (i) => `/providers/${i.p}/connections/${i.c}/accessPolicies` },
-  { method: 'GET', path: (i) => `/providers/${i.p}/connections/${i.c}/accessPolicies/${i.a}` },
-  { method: 'PUT', path: (i) => `/providers/${i.p}/connections/${i.c}/accessPolicies/${i.a}`, body: ENTRA },
-  { method: 'DELETE', path: (i) => `/providers/${i.p}/connections/${i.c}/accessPolicies/${i.a}` },
-];
-const WRITES = ROUTES.filter((r) => r.method === 'PUT');
-const WITH_IDS = ROUTES.filter((r) => r.path(ok) !== r.path({ p: 'x', c: 'y', a: 'z' }));
+/** A valid body of each request schema the table names; a route whose schema is missing here fails the test below. */
+const EXAMPLES = new Map<unknown, unknown>([
+  [providerPutSchema, oauth2Provider()],
+  [connectionPutSchema, authCodeConnection],
+  [accessPolicyPutSchema, ENTRA],
+  [webhookPutSchema, WEBHOOK],
+  [webhookRotateSecretSchema, { keepPreviousSecretForHours: 1 }],
+  [loginLinksRequestSchema, { postLoginRedirectUrl: 'https://app.example/done' }],
+  [confirmConsentCodeSchema, { consentCode: 'not-a-code' }],
+]);
+
+// Every route of the table that takes a bearer token (the browser and anonymous routes have
+// their own tests): built from shared/api/routes.ts, so a new route is attacked here too.
+const ROUTES: Route[] = (Object.entries(API) as [string, RouteSpec][])
+  .filter(([, spec]) => spec.auth === 'admin' || spec.auth === 'policy')
+  .map(([name, spec]) => ({
+    name,
+    method: spec.method,
+    path: (ids: Ids) => `/${spec.route.replace(/\{(\w+)\}/g, (_, param: string) => ids[ID_OF[param]])}`,
+    ...(spec.body ? { body: EXAMPLES.get(spec.body) } : {}),
+  }));
+const WRITES = ROUTES.filter((r) => (API as Record<string, RouteSpec>)[r.name].body);
+const WITH_IDS = ROUTES.filter((r) => r.path(ok) !== r.path({ p: 'x', c: 'y', a: 'z', s: 'w', o: 'v' }));
+
+it('attacks every admin and policy route of the table, each body with a valid example beside the bad ones', () => {
+  expect(ROUTES.length).toBe(Object.values(API).filter((spec: RouteSpec) => spec.auth === 'admin' || spec.auth === 'policy').length);
+  expect(ROUTES.length).toBeGreaterThan(20);
+  expect(WRITES.filter((r) => r.body === undefined).map((r) => r.name)).toEqual([]);
+  expect(Object.keys(ID_OF).sort()).toEqual([...new Set(ROUTES.flatMap((r) => pathParameters((API as Record<string, RouteSpec>)[r.name].route)))].sort());
+});
 
 const BAD_IDS: [string, string][] = [
   ['too long', 'a'.repeat(81)],
@@ -47,7 +65,7 @@ const BAD_IDS: [string, string][] = [
 
 async function snapshot(): Promise<string> {
   const out: unknown[] = [];
-  for (const t of ['credmanProviders', 'credmanConnections', 'credmanAccessPolicies']) {
+  for (const t of ['credmanProviders', 'credmanConnections', 'credmanAccessPolicies', 'credmanWebhooks']) {
     for await (const e of host.table(t).listEntities()) out.push({ t, ...e });
   }
   return JSON.stringify(out);
@@ -66,6 +84,7 @@ beforeAll(async () => {
   expect((await host.request('PUT', '/providers/prov', { body: oauth2Provider() })).status).toBe(201);
   expect((await host.request('PUT', '/providers/prov/connections/conn', { body: authCodeConnection })).status).toBe(201);
   expect((await host.request('PUT', '/providers/prov/connections/conn/accessPolicies/pol', { body: ENTRA })).status).toBe(201);
+  expect((await host.request('PUT', '/webhooks/sub', { body: WEBHOOK })).status).toBe(201);
   before = await snapshot();
 }, 60000);
 
@@ -100,7 +119,7 @@ describe('bad bodies on every write', () => {
 describe('bad identifiers on every route', () => {
   for (const route of WITH_IDS) {
     it.each(BAD_IDS)(`${route.method} ${route.path(ok)} with a %s identifier`, async (name, bad) => {
-      for (const key of ['p', 'c', 'a'] as const) {
+      for (const key of ['p', 'c', 'a', 's', 'o'] as const) {
         const path = route.path({ ...ok, [key]: bad });
         if (path === route.path(ok)) continue;
         const r = await send(`${name} as ${key}`, route.method, path, route.body ? { body: route.body } : {});
@@ -114,7 +133,7 @@ describe('bad identifiers on every route', () => {
     // matcher): the host's bare 404, as in Azure. An empty last segment of a GET is the collection
     // (the host ignores a trailing slash), so only writes are checked there, with the app's answer.
     it(`${route.method} ${route.path(ok)} with empty identifiers`, async () => {
-      for (const key of ['p', 'c', 'a'] as const) {
+      for (const key of ['p', 'c', 'a', 's', 'o'] as const) {
         const path = route.path({ ...ok, [key]: '' });
         if (path === route.path(ok) || (route.method === 'GET' && path.endsWith('/'))) continue;
         const r = await send(`empty ${key}`, route.method, path, route.body ? { body: route.body } : {});
@@ -155,19 +174,12 @@ describe('bad tokens on every route', () => {
     ];
   });
 
-  // Every route of the table that takes a bearer token: authentication comes before anything else.
-  const AUTHENTICATED = (Object.entries(API) as [string, RouteSpec][]).filter(([, spec]) => spec.auth === 'admin' || spec.auth === 'policy');
-  const pathOf = (route: string) => `/${route.replace(/\{(\w+)\}/g, (_, name: string) => ({ providerId: ok.p, connectionId: ok.c, policyId: ok.a })[name] ?? 'x1')}`;
-  const bodyOf = (spec: RouteSpec) => ROUTES.find((r) => r.method === spec.method && r.path(ok) === pathOf(spec.route))?.body ?? (spec.body ? {} : undefined);
-
-  it('covers every admin and policy route of the table', () => expect(AUTHENTICATED.length).toBeGreaterThan(20));
-
-  for (const [route, spec] of AUTHENTICATED) {
-    it(`${route}: ${spec.method} ${pathOf(spec.route)} rejects every bad token`, async () => {
+  for (const route of ROUTES) {
+    it(`${route.name}: ${route.method} ${route.path(ok)} rejects every bad token`, async () => {
       for (const [name, header] of tokens) {
         // A token without the admin role is a caller like any other on the token route (no policy: 403 there too).
-        const body = bodyOf(spec);
-        const r = await send(name, spec.method, pathOf(spec.route), {
+        const body = route.body;
+        const r = await send(name, route.method, route.path(ok), {
           token: null,
           ...(header ? { headers: { authorization: header } } : {}),
           ...(body ? { body } : {}),

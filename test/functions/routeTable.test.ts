@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Registration } from '../../local/host/coreApi';
 import { openApiDocument } from '../../shared/api/openapi';
 import { pathParameters, ROUTES, type RouteSpec } from '../../shared/api/routes';
+import { HttpRequest, InvocationContext } from '@azure/functions';
 import { loadApp } from '../local/durable/support';
 
 // The route table (shared/api/routes.ts) is the one declaration of the HTTP API: the functions the
@@ -10,6 +11,9 @@ import { loadApp } from '../local/durable/support';
 
 const table = Object.entries(ROUTES) as [string, RouteSpec][];
 let http: Registration[];
+
+// Handlers called here get no services: the routes' own parsing is under test, not the system.
+jest.doMock('../../functions/lib/runtime', () => ({ getServices: () => Promise.reject(new Error('no services here')), authorize: async () => ({ services: {}, caller: {} }) }));
 
 beforeAll(() => {
   const app = loadApp();
@@ -92,4 +96,57 @@ it('is the routes table of docs/api.md, row for row (the contract people read)',
   const declared = table.map(([name, spec]) => ({ name, method: spec.method, route: spec.route, auth: spec.auth }));
   const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name);
   expect(documented.sort(byName)).toEqual(declared.sort(byName));
+});
+
+it('lets exactly these routes skip the admin role (every other entry is admin)', () => {
+  // A route that leaves this list must be reviewed for who may call it; badInput.test.ts sends every
+  // bad token to each admin and policy route.
+  expect(table.filter(([, spec]) => spec.auth !== 'admin').map(([name, spec]) => `${name}:${spec.auth}`)).toEqual([
+    'getToken:policy',
+    'consentStart:browser',
+    'consentCallback:browser',
+    'consentConfirm:browser',
+    'health:anonymous',
+    'openApi:anonymous',
+    'zzNotFound:anonymous',
+  ]);
+});
+
+it('publishes the contract reviewed with the last change to it (update: npx jest -u test/functions/routeTable.test.ts)', () => {
+  expect(openApiDocument()).toMatchSnapshot();
+});
+
+describe('an optional JSON body (getLoginLinks)', () => {
+  /* eslint-disable @typescript-eslint/no-require-imports -- after the runtime mock */
+  const { httpHandler } = require('../../functions/lib/api') as typeof import('../../functions/lib/api');
+  const { json } = require('../../functions/lib/http') as typeof import('../../functions/lib/http');
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  const echo = httpHandler('getLoginLinks', async ({ body }) => json(200, body));
+  const send = async (headers: Record<string, string>, body?: string) => {
+    const request = new HttpRequest({
+      method: 'POST',
+      url: 'http://localhost/api/providers/p/connections/c/getLoginLinks',
+      params: { providerId: 'p', connectionId: 'c' },
+      headers,
+      ...(body === undefined ? {} : { body: { string: body } }),
+    });
+    const r = await echo(request, new InvocationContext({ functionName: 'getLoginLinks' }));
+    return { status: r.status, body: r.jsonBody as unknown };
+  };
+
+  it('is {} when the request has no type and no bytes, validated as any body', async () => {
+    expect(await send({})).toEqual({ status: 200, body: {} });
+    expect(await send({ 'content-length': '0' })).toEqual({ status: 200, body: {} });
+  });
+
+  it('is refused, not dropped, when bytes come without a type (a chunked body has no Content-Length)', async () => {
+    expect((await send({}, JSON.stringify({ postLoginRedirectUrl: 'https://app.example/done' }))).status).toBe(415);
+    expect(await send({}, ' ')).toMatchObject({ status: 415 });
+  });
+
+  it('is parsed and validated when typed', async () => {
+    expect(await send({ 'content-type': 'application/json' }, '{}')).toEqual({ status: 200, body: {} });
+    expect((await send({ 'content-type': 'application/json' }, '')).status).toBe(400);
+    expect((await send({ 'content-type': 'application/json' }, '{"nope":1}')).status).toBe(400);
+  });
 });
