@@ -12,10 +12,8 @@ import { loadApp } from '../local/durable/support';
 // whatever the settings or the storage: requests say what is wrong and build again.
 
 const app = loadApp();
-// eslint-disable-next-line @typescript-eslint/no-require-imports -- the app registers itself on load
-require('../../functions/operations');
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-require('../../functions/providers');
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- the app registers its HTTP functions on load
+require('../../functions/routes');
 
 const invoke = async (name: string, url: string) => {
   const registration = app.core.registrations.find((r) => r.metadata.name === name)!;
