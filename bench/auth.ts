@@ -30,7 +30,12 @@ async function main(): Promise<void> {
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   const issuerUrl = `http://localhost:${(server.address() as AddressInfo).port}/dev-issuer`;
   const issuer = await DevIssuer.loadOrCreate(dir, issuerUrl);
-  const auth = { issuers: [{ issuer: issuerUrl, jwksUri: devIssuerJwksUri(issuerUrl), audiences: ['api://credman'], kind: 'entra' as const }], adminRole: 'Credman.Admin', clockSkewSeconds: 60 };
+  const auth = {
+    issuers: [{ issuer: issuerUrl, jwksUri: devIssuerJwksUri(issuerUrl), audiences: ['api://credman'], kind: 'entra' as const }],
+    adminRole: 'Credman.Admin',
+    connectRole: 'Credman.Connect',
+    clockSkewSeconds: 60,
+  };
   const header = `Bearer ${await issuer.mint({ admin: true })}`;
   try {
     const uncached = new CallerAuthenticator(auth, { cacheMaxEntries: 0 });

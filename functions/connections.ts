@@ -1,11 +1,13 @@
 import { requesterOf } from '../shared/consent/people';
+import { parseConnectionFilter } from '../shared/management/connectionFilter';
 import { LifecycleService } from '../shared/lifecycle/lifecycleService';
 import type { Call } from './lib/api';
 import { collection, json } from './lib/http';
 import { lifecycleConnected, lifecycleDeleted } from './workflows/lifecycle/client';
 
 export async function listConnections({ request, services, params, page }: Call<'listConnections'>) {
-  return collection(request, await services.connections.list(params.providerId, page.top, page.skipToken), page.top);
+  const filter = parseConnectionFilter(request.query.get('$filter'));
+  return collection(request, await services.connections.list(params.providerId, page.top, page.skipToken, filter), page.top);
 }
 
 export async function getConnection({ services, params }: Call<'getConnection'>) {
@@ -34,9 +36,15 @@ export async function getLoginLinks({ services, caller, params, body }: Call<'ge
   return json(200, await services.consent.getLoginLink(params.providerId, params.connectionId, requesterOf(caller), body.postLoginRedirectUrl));
 }
 
-export async function confirmConsentCode({ context, services, params, body }: Call<'confirmConsentCode'>) {
+/** A connect-role caller that is no admin confirms only the connect sessions it created. */
+export async function confirmConsentCode({ context, services, caller, params, body }: Call<'confirmConsentCode'>) {
   const { providerId, connectionId } = params;
-  await lifecycleConnected(context, await services.consent.confirmConsentCode(providerId, connectionId, body.consentCode));
+  const sessionOwner = services.auth.isAdmin(caller) ? undefined : requesterOf(caller);
+  await lifecycleConnected(context, await services.consent.confirmConsentCode(providerId, connectionId, body.consentCode, sessionOwner));
   const { resource, etag } = await services.connections.get(providerId, connectionId);
   return json(200, resource, etag);
+}
+
+export async function createConnectSession({ services, caller, body }: Call<'createConnectSession'>) {
+  return json(200, await services.consent.createConnectSession(body, requesterOf(caller)));
 }

@@ -59,6 +59,9 @@ param allowedRedirectOrigins string = ''
 @description('App role (roles claim) that the management API requires.')
 param adminRole string = 'Credman.Admin'
 
+@description('App role (roles claim) that lets an app create connect sessions for its users.')
+param connectRole string = 'Credman.Connect'
+
 @description('Prefix of every credman table name.')
 param tablePrefix string = 'credman'
 
@@ -200,6 +203,7 @@ module entra 'app/entra.bicep' = if (createEntraApp) {
     displayName: 'credman (${environmentName})'
     identifierUri: !empty(entraIdentifierUri) ? entraIdentifierUri : 'api://${tenant().tenantId}/credman-${resourceToken}'
     adminRole: adminRole
+    connectRole: connectRole
     adminPrincipalId: deployerNeedsAdmin ? principalId : ''
     preAuthorizedClientIds: preAuthorizedClientIds
   }
@@ -238,6 +242,7 @@ var credmanSettings = {
   // v2 tokens carry the client id as `aud`; the identifier URI is accepted too.
   CREDMAN_AUTH_AUDIENCES: '${appClientId},${appIdentifierUri}'
   CREDMAN_ADMIN_ROLE: adminRole
+  CREDMAN_CONNECT_ROLE: connectRole
   CREDMAN_AUTH_CLOCK_SKEW_SECONDS: string(authClockSkewSeconds)
   CREDMAN_APP_TENANT_ID: tenant().tenantId
   // Blank means unset: the app falls back to https://$WEBSITE_HOSTNAME.

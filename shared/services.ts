@@ -17,6 +17,7 @@ import { ProviderStore } from './store/providers';
 import { createTables, type Tables } from './store/tables';
 import { Health } from './health';
 import { ConsentService } from './consent/consentService';
+import { ConnectSessions } from './consent/connectSessions';
 import { IdpClient } from './oauth/idpClient';
 import { ConnectionTokenStore } from './store/connectionTokens';
 import { ConsentStateStore } from './store/consentStates';
@@ -111,6 +112,7 @@ export async function createServices(settings: Settings, deps: ServiceDeps): Pro
     appIdentity: settings.appIdentity,
   });
   const forget = (providerId: string, connectionId: string) => tokens.forget(providerId, connectionId);
+  const trustedIssuers = settings.auth.issuers.map((i) => i.issuer);
   const webhookStore = new WebhookStore(tables.webhooks, cipher, integrity);
   const webhooks = new WebhookService(webhookStore, new WebhookPublisher(webhookStore, { allowPrivateNetworks: settings.outbound.allowPrivateNetworks, log: deps.log }), settings.outbound);
 
@@ -121,17 +123,12 @@ export async function createServices(settings: Settings, deps: ServiceDeps): Pro
     }),
     providers: new ProviderService(providers, connections, policies, settings.publicBaseUrl, idp, forget),
     connections: new ConnectionService(providers, connections, policies, settings.appIdentity, tokens, idp),
-    accessPolicies: new AccessPolicyService(
-      providers,
-      connections,
-      policies,
-      settings.auth.issuers.map((i) => i.issuer),
-      forget,
-    ),
+    accessPolicies: new AccessPolicyService(providers, connections, policies, trustedIssuers, forget),
     consent: new ConsentService(providers, connections, new ConsentStateStore(tables.consentStates, cipher, integrity), refresher, idp, {
       publicBaseUrl: settings.publicBaseUrl,
       allowedRedirectOrigins: settings.consent.allowedRedirectOrigins,
       onChanged: forget,
+      connect: new ConnectSessions(providers, connections, policies, trustedIssuers, settings.appIdentity, forget),
     }),
     tokens,
     refresher,

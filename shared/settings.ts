@@ -62,6 +62,8 @@ export const settingsSchema = z
     CREDMAN_AUTH_AUDIENCES: csv.pipe(z.array(z.string()).min(1)),
     /** App role (in the `roles` claim) that the management plane requires. */
     CREDMAN_ADMIN_ROLE: z.string().min(1).default('Credman.Admin'),
+    /** App role that lets an app create connect sessions for its users and confirm their consent codes. */
+    CREDMAN_CONNECT_ROLE: z.string().min(1).default('Credman.Connect'),
     /** Clock skew tolerated on exp/nbf, in seconds. */
     CREDMAN_AUTH_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(300).default(60),
     /** The app's own identity (its managed identity), given an access policy on every new connection. */
@@ -145,6 +147,7 @@ export interface Settings {
   readonly auth: {
     readonly issuers: ReadonlyArray<{ readonly issuer: string; readonly jwksUri: string; readonly audiences: readonly string[]; readonly kind?: 'entra' | 'oidc' }>;
     readonly adminRole: string;
+    readonly connectRole: string;
     readonly clockSkewSeconds: number;
   };
   readonly appIdentity: { readonly tenantId: string; readonly objectId: string };
@@ -214,6 +217,7 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
     auth: {
       issuers: s.CREDMAN_AUTH_ISSUERS.map((i) => ({ ...i, audiences: i.audiences ?? audiences })),
       adminRole: s.CREDMAN_ADMIN_ROLE,
+      connectRole: s.CREDMAN_CONNECT_ROLE,
       clockSkewSeconds: s.CREDMAN_AUTH_CLOCK_SKEW_SECONDS,
     },
     appIdentity: { tenantId: s.CREDMAN_APP_TENANT_ID, objectId: s.CREDMAN_APP_OBJECT_ID },

@@ -62,11 +62,11 @@ function describe(err: unknown): string {
 }
 
 /**
- * The services, and for `admin` and `policy` routes the authenticated caller (every failure a 401;
- * `admin` also requires the admin app role, 403). A `policy` caller is checked against the
+ * The services, and for `admin`, `connect` and `policy` routes the authenticated caller (every
+ * failure a 401; `admin` also requires the admin app role, `connect` the admin or the connect app role, 403). A `policy` caller is checked against the
  * connection's access policies by the token service.
  */
-export async function authorize(kind: 'admin' | 'policy', request: HttpRequest): Promise<{ services: Services; caller: Caller }>;
+export async function authorize(kind: 'admin' | 'connect' | 'policy', request: HttpRequest): Promise<{ services: Services; caller: Caller }>;
 export async function authorize(kind: 'browser', request: HttpRequest): Promise<{ services: Services }>;
 export async function authorize(kind: Exclude<AuthKind, 'anonymous'>, request: HttpRequest): Promise<{ services: Services; caller?: Caller }>;
 export async function authorize(kind: Exclude<AuthKind, 'anonymous'>, request: HttpRequest): Promise<{ services: Services; caller?: Caller }> {
@@ -74,5 +74,6 @@ export async function authorize(kind: Exclude<AuthKind, 'anonymous'>, request: H
   if (kind === 'browser') return { services };
   const caller = await services.auth.authenticate(request.headers.get('authorization'));
   if (kind === 'admin') services.auth.requireAdmin(caller);
+  if (kind === 'connect') services.auth.requireConnect(caller);
   return { services, caller };
 }

@@ -11,6 +11,9 @@ param identifierUri string
 @description('Value of the app role that the management API requires (CREDMAN_ADMIN_ROLE).')
 param adminRole string
 
+@description('Value of the app role that lets an app create connect sessions (CREDMAN_CONNECT_ROLE).')
+param connectRole string
+
 @description('Object id of a user or service principal given the admin role: the deployer under azd, unless an earlier deployment gave it already (a second assignment is refused). Empty: none.')
 param adminPrincipalId string = ''
 
@@ -22,6 +25,7 @@ param preAuthorizedClientIds array
 // follow adminRole: renaming the role updates it in place. 'Credman.Admin' keeps the id that the
 // first deployments derived from the default value.
 var adminRoleId = guid(uniqueName, 'appRole', 'Credman.Admin')
+var connectRoleId = guid(uniqueName, 'appRole', 'Credman.Connect')
 var accessScopeId = guid(uniqueName, 'scope', 'user_impersonation')
 
 resource app 'Microsoft.Graph/applications@v1.0' = {
@@ -59,6 +63,14 @@ resource app 'Microsoft.Graph/applications@v1.0' = {
       displayName: 'credman administrator'
       description: 'Manage identity providers, connections, access policies and webhooks of credman.'
       allowedMemberTypes: ['User', 'Application']
+      isEnabled: true
+    }
+    {
+      id: connectRoleId
+      value: connectRole
+      displayName: 'credman connect sessions'
+      description: 'Create connect sessions that let the app\'s users connect their own accounts, and confirm their consent.'
+      allowedMemberTypes: ['Application']
       isEnabled: true
     }
   ]

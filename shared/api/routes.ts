@@ -11,7 +11,14 @@ import {
   providerPutSchema,
   providerSchema,
 } from '../model/schemas';
-import { authorizationContextSchema, confirmConsentCodeSchema, loginLinksRequestSchema, loginLinksResponseSchema } from '../model/runtimeSchemas';
+import {
+  authorizationContextSchema,
+  confirmConsentCodeSchema,
+  connectSessionRequestSchema,
+  connectSessionResponseSchema,
+  loginLinksRequestSchema,
+  loginLinksResponseSchema,
+} from '../model/runtimeSchemas';
 import { webhookPutSchema, webhookRotateSecretSchema, webhookSchema, webhookWithSecretSchema } from '../model/webhookSchemas';
 
 // The HTTP API, declared once. Each key is the function's name and the published operationId;
@@ -22,8 +29,12 @@ import { webhookPutSchema, webhookRotateSecretSchema, webhookSchema, webhookWith
 // whose template and method match wins: a name must not let a broader template shadow a narrower
 // one (test/local/routeOrder.test.ts walks every route).
 
-/** Who may call: the admin app role; an access policy on the connection; a browser holding single-use consent state; anyone. */
-export type AuthKind = 'admin' | 'policy' | 'browser' | 'anonymous';
+/**
+ * Who may call: the admin app role; the admin or the connect app role (an app starting consent
+ * for its own users); an access policy on the connection; a browser holding single-use consent
+ * state; anyone.
+ */
+export type AuthKind = 'admin' | 'connect' | 'policy' | 'browser' | 'anonymous';
 export type Method = 'GET' | 'PUT' | 'POST' | 'DELETE';
 
 export interface ResponseSpec {
@@ -114,7 +125,15 @@ export const ROUTES = {
     responses: [...deleted, { status: '202', description: 'Many connections: the cascade runs in the background; Location is its status' }],
   },
 
-  listConnections: { method: 'GET', route: `${PROVIDER}/connections`, auth: 'admin', summary: 'List connections', paged: true, responses: page(connectionSchema) },
+  listConnections: {
+    method: 'GET',
+    route: `${PROVIDER}/connections`,
+    auth: 'admin',
+    summary: 'List connections',
+    paged: true,
+    query: [{ name: '$filter', schema: { type: 'string' }, description: "Only `endUser/id eq '<id>'`: the connections of one end user of connect sessions (anything else is 400)." }],
+    responses: page(connectionSchema),
+  },
   getConnection: { method: 'GET', route: CONNECTION, auth: 'admin', summary: 'Get a connection', responses: found(connectionSchema) },
   putConnection: {
     method: 'PUT',
@@ -139,8 +158,8 @@ export const ROUTES = {
   confirmConsentCode: {
     method: 'POST',
     route: `${CONNECTION}/confirmConsentCode`,
-    auth: 'admin',
-    summary: 'Confirm the consent of a status=confirmationRequired redirect: the app vouches for its signed-in person',
+    auth: 'connect',
+    summary: 'Confirm the consent of a status=confirmationRequired redirect: the app vouches for its signed-in person (a connect-role caller only for the connect sessions it created)',
     body: confirmConsentCodeSchema,
     durable: true,
     responses: [
@@ -174,6 +193,15 @@ export const ROUTES = {
         description: 'TooManyRequests: a forced-refresh budget is spent (ask again without forceRefresh), or the connection reached CREDMAN_IDP_CALLS_PER_MINUTE with no valid token',
       },
     ],
+  },
+
+  createConnectSession: {
+    method: 'POST',
+    route: 'connectSessions',
+    auth: 'connect',
+    summary: 'A single-use link (10 minutes) that lets one end user of the calling app connect their account: the connection and its access policies are created once they consent',
+    body: connectSessionRequestSchema,
+    responses: [{ status: '200', schema: connectSessionResponseSchema, description: 'The link and when it expires' }],
   },
 
   listAccessPolicies: { method: 'GET', route: POLICIES, auth: 'admin', summary: 'List access policies', paged: true, responses: page(accessPolicySchema) },

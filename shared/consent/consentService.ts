@@ -22,6 +22,8 @@ import type { ConnectionStore } from '../store/connections';
 import { bindingMatches, handleHash, type ConsentRow, type ConsentStateStore } from '../store/consentStates';
 import type { ProviderStore } from '../store/providers';
 import type { TokenRefresher } from '../tokens/refresher';
+import type { ConnectSessionRequest } from '../model/runtimeSchemas';
+import type { ConnectPayload, ConnectSessions } from './connectSessions';
 import { accountOf, describeRequester, type AccountField, type Requester } from './people';
 import { parseRedirectUrl } from './redirects';
 
@@ -37,6 +39,8 @@ import { parseRedirectUrl } from './redirects';
 //   (`confirmConsentCode`, with a postLoginRedirectUrl) or the person confirms on the
 //   anti-phishing page, which names connection, provider, account and requester, from the same
 //   browser (a second cookie).
+// - A connect session (connectSessions.ts) is a login link whose rows also carry, sealed, the
+//   connection to create; it is created when the app confirms the consent code, not before.
 
 export const CONSENT_TTL_MS = 10 * 60 * 1000;
 const random = () => randomBytes(32).toString('base64url');
@@ -80,6 +84,8 @@ export interface ConsentOptions {
   now?: () => number;
   /** Called when a connection gets new tokens or a new status, so caches forget it. */
   onChanged?: (providerId: string, connectionId: string) => void;
+  /** Connect sessions: checks a request, creates its connection after consent. */
+  connect?: Pick<ConnectSessions, 'check' | 'materialize'>;
 }
 
 export class ConsentService {
@@ -109,18 +115,36 @@ export class ConsentService {
     if (connection.grantType !== 'AuthorizationCode' || !provider.grantTypes.authorizationCode) {
       throw new UnsupportedGrantTypeError(`Connection '${connectionId}' does not use the authorization-code grant; it needs no consent.`);
     }
+    // Which connection of that id: one deleted and created again before the consent ends gets nothing.
+    const { link } = await this.issueLink(providerId, connectionId, postLoginRedirectUrl, { requestedBy: JSON.stringify(requestedBy), connectionCreatedOn: connection.createdOn });
+    return { loginLink: link };
+  }
+
+  /**
+   * POST /connectSessions (connect role): a login link for a connection that may not exist yet;
+   * what to create rides sealed in the link's rows and is written only once the consent is confirmed.
+   */
+  async createConnectSession(req: ConnectSessionRequest, requestedBy: Requester): Promise<{ connectLink: string; expiresOn: string }> {
+    if (!this.options.connect) throw new Error('Connect sessions are not wired.');
+    const payload = await this.options.connect.check(req);
+    const { link, expiresAt } = await this.issueLink(req.providerId, req.connectionId, req.postLoginRedirectUrl, { requestedBy: JSON.stringify(requestedBy), connect: JSON.stringify(payload) });
+    return { connectLink: link, expiresOn: new Date(expiresAt).toISOString() };
+  }
+
+  /** A login link's state row (single use, CONSENT_TTL_MS), with a PKCE verifier and the caller's `secrets`. */
+  private async issueLink(providerId: string, connectionId: string, postLoginRedirectUrl: string | undefined, secrets: Record<string, string>): Promise<{ link: string; expiresAt: number }> {
     const redirectUrl = postLoginRedirectUrl === undefined ? undefined : parseRedirectUrl(postLoginRedirectUrl, [new URL(this.options.publicBaseUrl).origin, ...this.options.allowedRedirectOrigins]);
     const state = random();
+    const expiresAt = this.now() + CONSENT_TTL_MS;
     await this.states.create(state, {
       kind: 'login',
       providerId,
       connectionId,
       ...(redirectUrl ? { redirectUrl } : {}),
-      expiresAt: this.now() + CONSENT_TTL_MS,
-      // Which connection of that id: one deleted and created again before the consent ends gets nothing.
-      secrets: { verifier: random(), requestedBy: JSON.stringify(requestedBy), connectionCreatedOn: connection.createdOn },
+      expiresAt,
+      secrets: { verifier: random(), ...secrets },
     });
-    return { loginLink: `${this.options.publicBaseUrl}/api/consent/start?state=${state}` };
+    return { link: `${this.options.publicBaseUrl}/api/consent/start?state=${state}`, expiresAt };
   }
 
   /** GET /consent/start: consumes the login link and sends this browser, bound by a cookie, to the identity provider. */
@@ -180,8 +204,7 @@ export class ConsentService {
       const denied = q.error === 'access_denied';
       const code = denied ? 'ConsentDenied' : 'IdentityProviderError';
       const message = denied ? 'The person declined to grant access.' : `The identity provider ended the sign-in with '${sanitize(q.error)}'.`;
-      await this.refresher.fail(providerId, connectionId, code, message, false, row.secrets.connectionCreatedOn);
-      this.options.onChanged?.(providerId, connectionId);
+      await this.recordFailure(row, code, message);
       return this.finish(row, code, message, cookies);
     }
     if (!q.code) return this.finish(row, 'InvalidRequest', 'The identity provider returned neither a code nor an error.', cookies);
@@ -211,7 +234,12 @@ export class ConsentService {
       connectionId,
       expiresAt: this.now() + CONSENT_TTL_MS,
       ...(confirmBinding ? { bindingHash: handleHash(confirmBinding) } : {}),
-      secrets: { tokens: JSON.stringify(set), ...(row.secrets.connectionCreatedOn ? { connectionCreatedOn: row.secrets.connectionCreatedOn } : {}) },
+      secrets: {
+        tokens: JSON.stringify(set),
+        ...(row.secrets.connectionCreatedOn ? { connectionCreatedOn: row.secrets.connectionCreatedOn } : {}),
+        // A connect session's: what to create, and who may confirm (the app that asked).
+        ...(row.secrets.connect ? { connect: row.secrets.connect, requestedBy: row.secrets.requestedBy } : {}),
+      },
     });
     if (row.redirectUrl) return { kind: 'redirect', location: withQuery(row.redirectUrl, { status: 'confirmationRequired', consentCode }), cookies };
     return {
@@ -248,12 +276,25 @@ export class ConsentService {
     return { kind: 'page', page: { name: 'done', status: 200, providerName: provider?.displayName ?? row.providerId, connectionId: row.connectionId }, connected, cookies };
   }
 
-  /** POST …/confirmConsentCode (admin): a trusted app vouches that its signed-in user consented. */
-  async confirmConsentCode(providerId: string, connectionId: string, consentCode: string): Promise<ConnectionRef> {
+  /**
+   * POST …/confirmConsentCode: a trusted app vouches that its signed-in user consented. An admin
+   * confirms any app-confirmed code; `sessionOwner` (a connect-role caller that is no admin) only
+   * those of the connect sessions it created.
+   */
+  async confirmConsentCode(providerId: string, connectionId: string, consentCode: string, sessionOwner?: Requester): Promise<ConnectionRef> {
     const row = await this.states.read(consentCode, 'pending');
     // A code with a browser binding is the person's, on the anti-phishing page: an admin holding it
-    // (leaked from that page) must not confirm what the person has not, so it looks like any invalid code.
-    if (!row || row.bindingHash !== undefined || row.providerId !== providerId || row.connectionId !== connectionId || row.expiresAt <= this.now() || !(await this.states.take(consentCode, row))) {
+    // (leaked from that page) must not confirm what the person has not, so it looks like any invalid
+    // code; so does another app's session, or a code that is no session's, to a connect-role caller.
+    if (
+      !row ||
+      row.bindingHash !== undefined ||
+      row.providerId !== providerId ||
+      row.connectionId !== connectionId ||
+      row.expiresAt <= this.now() ||
+      (sessionOwner && !(row.secrets.connect && sameCaller(requesterFrom(row.secrets.requestedBy), sessionOwner))) ||
+      !(await this.states.take(consentCode, row))
+    ) {
       throw new ValidationError('The consent code is not valid for this connection: it was already used, it expired or it belongs to another connection.', [
         { code: 'InvalidConsentCode', target: 'consentCode', message: 'Ask the person to sign in again.' },
       ]);
@@ -268,9 +309,20 @@ export class ConsentService {
 
   /** Stores the tokens a confirmed `pending` row held: the connection is Connected. */
   private async store(row: ConsentRow): Promise<ConnectionRef> {
-    const createdOn = await this.refresher.store(row.providerId, row.connectionId, JSON.parse(row.secrets.tokens) as TokenSet, row.secrets.connectionCreatedOn);
+    // A connect session's connection is created now, consent confirmed, not before.
+    const connect = row.secrets.connect && this.options.connect;
+    const connectionCreatedOn = connect ? await connect.materialize(row.providerId, row.connectionId, JSON.parse(row.secrets.connect) as ConnectPayload) : row.secrets.connectionCreatedOn;
+    const createdOn = await this.refresher.store(row.providerId, row.connectionId, JSON.parse(row.secrets.tokens) as TokenSet, connectionCreatedOn);
     this.options.onChanged?.(row.providerId, row.connectionId);
     return { providerId: row.providerId, connectionId: row.connectionId, generation: LifecycleService.generationOf(createdOn) };
+  }
+
+  /** A refused sign-in is recorded on the connection; a connect session's connection that does not exist yet stays so. */
+  private async recordFailure(row: ConsentRow, code: ErrorCode, message: string): Promise<void> {
+    const { providerId, connectionId } = row;
+    if (row.secrets.connect && !(await this.connections.get(providerId, connectionId))) return;
+    await this.refresher.fail(providerId, connectionId, code, message, false, row.secrets.connectionCreatedOn);
+    this.options.onChanged?.(providerId, connectionId);
   }
 
   private finish(row: ConsentRow, code: ErrorCode, message: string, cookies: ConsentCookie[] = []): ConsentOutcome {
@@ -291,6 +343,8 @@ function requesterFrom(stored: string | undefined): Requester {
   if (!stored) return { subject: 'not recorded', issuer: 'this credman' };
   return JSON.parse(stored) as Requester;
 }
+
+const sameCaller = (a: Requester, b: Requester): boolean => a.issuer === b.issuer && a.subject === b.subject;
 
 /** The issuer must be the server we sent the person to: its configured issuer, or the authorization endpoint's origin. */
 function issuerMatches(iss: string, g: GrantConfig): boolean {

@@ -80,6 +80,7 @@ export class CallerAuthenticator {
   private readonly cache: VerifiedTokenCache;
   private readonly clockSkewSeconds: number;
   private readonly adminRole: string;
+  private readonly connectRole: string;
   private readonly now: () => number;
   private readonly counters = { signatureChecks: 0, cacheHits: 0 };
 
@@ -90,6 +91,7 @@ export class CallerAuthenticator {
     checkOptions(auth, options);
     this.clockSkewSeconds = auth.clockSkewSeconds;
     this.adminRole = auth.adminRole;
+    this.connectRole = auth.connectRole;
     this.now = options.now ?? Date.now;
     this.cache = new VerifiedTokenCache(options.cacheMaxEntries ?? 10_000);
     for (const i of auth.issuers) {
@@ -152,6 +154,15 @@ export class CallerAuthenticator {
   /** Throws 403 unless the caller holds the configured admin role. */
   requireAdmin(caller: Caller): void {
     requireRole(caller, this.adminRole);
+  }
+
+  isAdmin(caller: Caller): boolean {
+    return caller.roles.includes(this.adminRole);
+  }
+
+  /** Throws 403 unless the caller holds the admin role or the connect role (connect sessions). */
+  requireConnect(caller: Caller): void {
+    if (!this.isAdmin(caller)) requireRole(caller, this.connectRole);
   }
 
   // The unverified `iss` only picks which keys and rules to verify with; jwtVerify checks it again.

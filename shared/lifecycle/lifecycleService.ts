@@ -4,6 +4,7 @@ import type { ConnectionTokenStore } from '../store/connectionTokens';
 import type { ProviderStore } from '../store/providers';
 import type { TokenService } from '../tokens/tokenService';
 import { planLifecycle, type LifecycleSettings, type Plan, type Warning } from './plan';
+import type { EndUser } from '../model/schemas';
 
 // The activities of a connection's lifecycle orchestration: each is one call here. Evaluation
 // reads the row and the provider and plans; refreshing goes through the token service's single
@@ -40,6 +41,8 @@ export interface Notice {
   detail?: string;
   /** The generation the notice is about; a notice for another (or a deleted) connection is not sent. */
   generation: string;
+  /** connection.deleted: the end user of the connection that is gone (the others read it from the connection). */
+  endUser?: EndUser;
 }
 
 /** Published after the connection is gone: the only notice not tied to a live connection. */
@@ -48,7 +51,10 @@ const DELETED = 'connection.deleted';
 /** Where notices go: the webhook publisher, and the log. */
 export interface NoticePublisher {
   /** Never rejects; `error` says the subscriptions could not be read (nothing was sent). */
-  publish(event: { type: string; data: { providerId: string; connectionId?: string; status?: string; error?: { code: string; message: string } } }): Promise<{ error?: { cause: unknown } }>;
+  publish(event: {
+    type: string;
+    data: { providerId: string; connectionId?: string; status?: string; error?: { code: string; message: string }; endUser?: EndUser };
+  }): Promise<{ error?: { cause: unknown } }>;
 }
 
 const time = (iso: string | undefined): number | undefined => {
@@ -125,7 +131,7 @@ export class LifecycleService {
    * and fault policy apply (deliveries that fail are retried inside).
    */
   async notify(n: Notice): Promise<void> {
-    let about: { status?: string; error?: { code: string; message: string } } = {};
+    let about: { status?: string; error?: { code: string; message: string }; endUser?: EndUser } = n.endUser ? { endUser: n.endUser } : {};
     if (n.type !== DELETED) {
       // Status and error only: nothing decrypted, so a notice goes out even when the tokens cannot be read.
       const row = await this.tokens.summary(n.providerId, n.connectionId);
@@ -133,12 +139,18 @@ export class LifecycleService {
         this.log(`lifecycle: ${n.type} ${n.providerId}/${n.connectionId} not sent: the connection it was about is gone`);
         return;
       }
-      about = { status: row.status, ...(row.error ? { error: row.error } : {}) };
+      about = { status: row.status, ...(row.error ? { error: row.error } : {}), ...(row.endUser ? { endUser: row.endUser } : {}) };
     }
     const error = about.error ?? (n.detail ? { code: n.type, message: n.detail } : undefined);
     const report = await this.publisher.publish({
       type: n.type,
-      data: { providerId: n.providerId, connectionId: n.connectionId, ...(about.status ? { status: about.status } : {}), ...(error ? { error } : {}) },
+      data: {
+        providerId: n.providerId,
+        connectionId: n.connectionId,
+        ...(about.status ? { status: about.status } : {}),
+        ...(error ? { error } : {}),
+        ...(about.endUser ? { endUser: about.endUser } : {}),
+      },
     });
     // Nothing was sent: the failure itself goes to the orchestration, whose fault policy says
     // whether it is worth trying again (storage away is; a secret that does not open is not).

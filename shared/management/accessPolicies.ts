@@ -7,6 +7,22 @@ import type { Page } from '../store/paging';
 import type { ProviderStore } from '../store/providers';
 import type { Written } from './providers';
 
+/** The subject a policy body names (an issuer only if trusted: 400 otherwise); `target` names the body's properties in the error. */
+export function policySubjectOf(p: AccessPolicyPut['properties'], trustedIssuers: readonly string[], target: string): PolicySubject {
+  if ('issuer' in p) {
+    if (!trustedIssuers.includes(p.issuer)) {
+      throw new ValidationError('The issuer is not trusted by this instance.', [{ code: 'UntrustedIssuer', target: `${target}.issuer`, message: 'Name an issuer listed in CREDMAN_AUTH_ISSUERS.' }]);
+    }
+    return { kind: 'issuer', issuer: p.issuer, subject: p.subject };
+  }
+  return {
+    kind: 'entra',
+    tenantId: p.tenantId.toLowerCase(),
+    objectId: p.objectId.toLowerCase(),
+    ...(p.appIds ? { appIds: p.appIds.map((a) => a.toLowerCase()) } : {}),
+  };
+}
+
 export class AccessPolicyService {
   constructor(
     private readonly providers: ProviderStore,
@@ -35,21 +51,7 @@ export class AccessPolicyService {
 
   async put(providerId: string, connectionId: string, id: string, body: AccessPolicyPut, ifMatch?: string): Promise<Written<AccessPolicyResource>> {
     const createdOn = await this.requireConnection(providerId, connectionId);
-    const p = body.properties;
-    let subject: PolicySubject;
-    if ('issuer' in p) {
-      if (!this.trustedIssuers.includes(p.issuer)) {
-        throw new ValidationError('The issuer is not trusted by this instance.', [{ code: 'UntrustedIssuer', target: 'properties.issuer', message: 'Name an issuer listed in CREDMAN_AUTH_ISSUERS.' }]);
-      }
-      subject = { kind: 'issuer', issuer: p.issuer, subject: p.subject };
-    } else {
-      subject = {
-        kind: 'entra',
-        tenantId: p.tenantId.toLowerCase(),
-        objectId: p.objectId.toLowerCase(),
-        ...(p.appIds ? { appIds: p.appIds.map((a) => a.toLowerCase()) } : {}),
-      };
-    }
+    const subject = policySubjectOf(body.properties, this.trustedIssuers, 'properties');
     const r = await this.policies.put(providerId, connectionId, id, subject, createdOn, ifMatch);
     this.onChanged(providerId, connectionId);
     return { created: r.created, resource: accessPolicyResource(r.record), etag: r.record.etag };

@@ -1,6 +1,6 @@
 import { ConnectionNotFoundError, ConnectionStateError, CredmanError, PreconditionFailedError, ProviderNotFoundError, UnsupportedGrantTypeError } from '../errors';
 import { connectionResource } from '../model/resources';
-import type { ConnectionPut, ConnectionResource } from '../model/schemas';
+import type { ConnectionPut, ConnectionResource, EndUser } from '../model/schemas';
 import { LifecycleService, type ConnectionRef } from '../lifecycle/lifecycleService';
 import { findTemplate, type GrantType } from '../oauth/catalogue';
 import type { AccessPolicyStore } from '../store/accessPolicies';
@@ -31,9 +31,9 @@ export class ConnectionService {
     private readonly destinations: Pick<IdpClient, 'checkUrl'>,
   ) {}
 
-  async list(providerId: string, top: number, skipToken?: string): Promise<Page<ConnectionResource>> {
+  async list(providerId: string, top: number, skipToken?: string, filter?: { endUserId: string }): Promise<Page<ConnectionResource>> {
     await this.requireProvider(providerId);
-    const page = await this.connections.list(providerId, top, skipToken);
+    const page = await this.connections.list(providerId, top, skipToken, filter);
     return { items: page.items.map(connectionResource), skipToken: page.skipToken };
   }
 
@@ -90,14 +90,14 @@ export class ConnectionService {
    * Policies go first: a crash half-way leaves a connection that a repeated DELETE removes.
    * Returns the generation deleted (whose lifecycle is to end), undefined when there was none.
    */
-  async delete(providerId: string, id: string, ifMatch?: string): Promise<ConnectionRef | undefined> {
+  async delete(providerId: string, id: string, ifMatch?: string): Promise<(ConnectionRef & { endUser?: EndUser }) | undefined> {
     const c = await this.connections.get(providerId, id);
     if (ifMatchFails(ifMatch, c?.etag)) throw new PreconditionFailedError();
     if (!c) return undefined;
     await this.policies.deleteAll(providerId, id);
     const deleted = await this.connections.delete(providerId, id, ifMatch);
     this.tokens.forget(providerId, id);
-    return deleted ? { providerId, connectionId: id, generation: LifecycleService.generationOf(c.createdOn) } : undefined;
+    return deleted ? { providerId, connectionId: id, generation: LifecycleService.generationOf(c.createdOn), ...(c.endUser ? { endUser: c.endUser } : {}) } : undefined;
   }
 
   private async fetchFirstToken(providerId: string, id: string): Promise<void> {

@@ -34,6 +34,7 @@ export function connectionResource(c: ConnectionRecord): ConnectionResource {
       status: c.status,
       ...(c.error ? { error: c.error } : {}),
       ...(c.expiresOn ? { expiresOn: c.expiresOn } : {}),
+      ...(c.endUser ? { endUser: c.endUser } : {}),
       createdOn: c.createdOn,
       changedOn: c.changedOn,
     },

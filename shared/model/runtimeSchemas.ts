@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { identifierSchema } from './identifiers';
+import { accessPolicyPutSchema, endUserSchema } from './schemas';
 
 // Schemas of the consent actions and the token endpoint (published in /openapi.json by shared/api/openapi.ts).
 
@@ -13,6 +15,28 @@ export const confirmConsentCodeSchema = z
   .object({ consentCode: z.string().min(1).max(200) })
   .strict()
   .meta({ id: 'ConfirmConsentCode' });
+
+/** Access policies a connect session may grant: a handful of workloads, not a directory. */
+export const MAX_CONNECT_SESSION_POLICIES = 10;
+
+export const connectSessionRequestSchema = z
+  .object({
+    providerId: identifierSchema,
+    connectionId: identifierSchema,
+    accessPolicies: z
+      .array(z.object({ id: identifierSchema, properties: accessPolicyPutSchema.shape.properties }).strict())
+      .min(1)
+      .max(MAX_CONNECT_SESSION_POLICIES)
+      .refine((ps) => new Set(ps.map((p) => p.id)).size === ps.length, { message: 'Each access policy id may be listed once.' })
+      .meta({ description: "Written on the connection after consent (the app identity's own policy besides)." }),
+    endUser: endUserSchema,
+    postLoginRedirectUrl: z.string().min(1).max(2048).meta({ description: 'Where the browser goes after sign-in, with status=confirmationRequired&consentCode=… (or status=error&code=…).' }),
+  })
+  .strict()
+  .meta({ id: 'ConnectSessionRequest' });
+export type ConnectSessionRequest = z.output<typeof connectSessionRequestSchema>;
+
+export const connectSessionResponseSchema = z.object({ connectLink: z.string(), expiresOn: z.iso.datetime() }).meta({ id: 'ConnectSession' });
 
 export const tokenQuerySchema = z
   .object({

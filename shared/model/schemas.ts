@@ -46,6 +46,8 @@ export type ConnectionPut = z.infer<typeof connectionPutSchema>;
 
 const guid = z.uuid();
 
+export const END_USER_ID_PATTERN = /^[A-Za-z0-9._@:|+=/-]{1,200}$/;
+
 export const accessPolicyPutSchema = z
   .object({
     properties: z.union([
@@ -62,6 +64,20 @@ export const accessPolicyPutSchema = z
   .strict()
   .meta({ id: 'AccessPolicyPut' });
 export type AccessPolicyPut = z.infer<typeof accessPolicyPutSchema>;
+
+/**
+ * The person of an app a connect session connects (docs/api.md, "Connect sessions"): the app's own
+ * id for them, names for display. The id's characters keep `$filter=endUser/id eq '…'` unambiguous.
+ */
+export const endUserSchema = z
+  .object({
+    id: z.string().regex(END_USER_ID_PATTERN).meta({ description: "The app's id of the person: 1-200 letters, digits or . _ - @ : | + = /" }),
+    displayName: z.string().min(1).max(200).optional(),
+    email: z.email().max(320).optional(),
+  })
+  .strict()
+  .meta({ id: 'EndUser' });
+export type EndUser = z.infer<typeof endUserSchema>;
 
 export const topSchema = z.coerce.number().int().min(1).max(100).default(50);
 
@@ -100,6 +116,7 @@ export const connectionSchema = resource(
     status: connectionStatusSchema,
     error: z.object({ code: z.string(), message: z.string() }).optional(),
     expiresOn: z.iso.datetime().optional(),
+    endUser: endUserSchema.optional().meta({ description: 'The end user a connect session created (or reconnected) the connection for.' }),
     createdOn: z.iso.datetime(),
     changedOn: z.iso.datetime(),
   }),

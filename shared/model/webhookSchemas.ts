@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { connectionStatusSchema } from './schemas';
+import { connectionStatusSchema, endUserSchema } from './schemas';
 
 // Webhook subscriptions: the request schema validates PUT bodies, and both generate /openapi.json.
 // Strict objects, as elsewhere: an unknown field is a 400 naming it.
@@ -90,6 +90,7 @@ export const webhookDeliverySchema = z
       status: connectionStatusSchema.optional(),
       error: z.object({ code: z.string(), message: z.string() }).optional(),
       expiresOn: z.iso.datetime().optional().meta({ description: 'connection.expiringSoon: when the refresh token or client secret ends.' }),
+      endUser: endUserSchema.optional().meta({ description: 'The end user of a connection a connect session created.' }),
     }),
   })
   .meta({ id: 'WebhookDelivery' });

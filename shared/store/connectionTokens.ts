@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { TableClient, TableEntityResult } from '@azure/data-tables';
 import type { ConnectionSealer } from './connectionSeal';
-import type { ConnectionStatus } from '../model/schemas';
+import type { ConnectionStatus, EndUser } from '../model/schemas';
 import { readEntity } from './countedPartition';
-import { grantGenerationOf, newGrantGeneration, PARAM, type ConnectionEntity } from './connections';
+import { endUserOf, grantGenerationOf, newGrantGeneration, PARAM, type ConnectionEntity } from './connections';
 import { isConflict, isNotFound, isPreconditionFailed, unavailable } from './storageErrors';
 import { currentWindow, secondsLeft } from '../tokens/budget';
 
@@ -147,12 +147,13 @@ export class ConnectionTokenStore {
    * earlier one with the same id) was created, its status and error. Undefined when it does not
    * exist. A few columns, nothing decrypted.
    */
-  async summary(providerId: string, connectionId: string): Promise<{ createdOn: string; status: ConnectionStatus; error?: { code: string; message: string } } | undefined> {
+  async summary(providerId: string, connectionId: string): Promise<{ createdOn: string; status: ConnectionStatus; error?: { code: string; message: string }; endUser?: EndUser } | undefined> {
     try {
-      const e = await this.table.getEntity<Pick<ConnectionEntity, 'createdOn' | 'status' | 'errorCode' | 'errorMessage'>>(providerId, connectionId, {
-        queryOptions: { select: ['createdOn', 'status', 'errorCode', 'errorMessage'] },
+      const e = await this.table.getEntity<Pick<ConnectionEntity, 'createdOn' | 'status' | 'errorCode' | 'errorMessage' | 'endUserId' | 'endUserName' | 'endUserEmail'>>(providerId, connectionId, {
+        queryOptions: { select: ['createdOn', 'status', 'errorCode', 'errorMessage', 'endUserId', 'endUserName', 'endUserEmail'] },
       });
-      return { createdOn: e.createdOn, status: e.status, ...(e.errorCode ? { error: { code: e.errorCode, message: e.errorMessage ?? '' } } : {}) };
+      const endUser = endUserOf(e);
+      return { createdOn: e.createdOn, status: e.status, ...(e.errorCode ? { error: { code: e.errorCode, message: e.errorMessage ?? '' } } : {}), ...(endUser ? { endUser } : {}) };
     } catch (err) {
       if (isNotFound(err)) return undefined;
       return unavailable(err);

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { TableClient } from '@azure/data-tables';
-import type { ConnectionStatus } from '../model/schemas';
+import { odata, type TableClient } from '@azure/data-tables';
+import type { ConnectionStatus, EndUser } from '../model/schemas';
 import { deleteCounted, deletePartition, readEntity, upsertCounted } from './countedPartition';
 import { listPartition, type Page } from './paging';
 import { TamperedRecordError } from '../errors';
@@ -22,6 +22,8 @@ export interface ConnectionRecord {
   status: ConnectionStatus;
   error?: { code: string; message: string };
   expiresOn?: string;
+  /** Set by a connect session: the app's end user the connection belongs to. */
+  endUser?: EndUser;
   createdOn: string;
   changedOn: string;
   etag: string;
@@ -37,6 +39,10 @@ export interface ConnectionEntity {
   errorCode?: string;
   errorMessage?: string;
   expiresOn?: string;
+  /** The connect session's end user: its id a column of its own, so a list can filter on it. */
+  endUserId?: string;
+  endUserName?: string;
+  endUserEmail?: string;
   createdOn: string;
   changedOn: string;
   /** Token state (shared/store/connectionTokens.ts); the tokens themselves are in `secrets`. */
@@ -93,19 +99,21 @@ export class ConnectionStore {
     return e && toRecord(providerId, id, e, e.etag);
   }
 
-  async list(providerId: string, top: number, skipToken?: string): Promise<Page<ConnectionRecord>> {
-    const page = await listPartition<ConnectionEntity>(this.table, providerId, top, skipToken);
+  async list(providerId: string, top: number, skipToken?: string, filter?: { endUserId: string }): Promise<Page<ConnectionRecord>> {
+    const where = filter ? odata`endUserId eq ${filter.endUserId}` : undefined;
+    const page = await listPartition<ConnectionEntity>(this.table, providerId, top, skipToken, where);
     return { items: page.items.map((e) => toRecord(providerId, e.rowKey as string, e, e.etag)), skipToken: page.skipToken };
   }
 
   /**
    * Creates or replaces a connection. A replace that keeps the grant type keeps the connection's
    * state and tokens (a PUT of the same body is idempotent); changing the grant type starts over.
+   * The end user stays unless one is given (only a connect session gives one).
    */
   async put(
     providerId: string,
     id: string,
-    value: { displayName?: string; grantType: GrantTypeName; parameters: Record<string, string> },
+    value: { displayName?: string; grantType: GrantTypeName; parameters: Record<string, string>; endUser?: EndUser },
     secretParameters: Record<string, string>,
     ifMatch?: string,
   ): Promise<{ created: boolean; record: ConnectionRecord }> {
@@ -143,6 +151,7 @@ export class ConnectionStore {
           // scope or secret): instances must not keep serving the old ones. An authorization-code
           // connection keeps its person's tokens, and its generation (a refresh under way stores into it).
           ...(keep && value.grantType === 'AuthorizationCode' ? {} : { grantGeneration: newGrantGeneration() }),
+          ...endUserColumns(value.endUser ?? (existing && endUserOf(existing))),
           createdOn: existing?.createdOn ?? now,
           changedOn: now,
         };
@@ -202,8 +211,19 @@ function toRecord(providerId: string, id: string, e: ConnectionEntity, etag: str
     status: e.status,
     ...(e.errorCode ? { error: { code: e.errorCode, message: e.errorMessage ?? '' } } : {}),
     ...(e.expiresOn ? { expiresOn: e.expiresOn } : {}),
+    ...(e.endUserId ? { endUser: endUserOf(e) } : {}),
     createdOn: e.createdOn,
     changedOn: e.changedOn,
     etag,
   };
+}
+
+export function endUserOf(e: Pick<ConnectionEntity, 'endUserId' | 'endUserName' | 'endUserEmail'>): EndUser | undefined {
+  if (!e.endUserId) return undefined;
+  return { id: e.endUserId, ...(e.endUserName ? { displayName: e.endUserName } : {}), ...(e.endUserEmail ? { email: e.endUserEmail } : {}) };
+}
+
+function endUserColumns(u: EndUser | undefined): Partial<ConnectionEntity> {
+  if (!u) return {};
+  return { endUserId: u.id, ...(u.displayName ? { endUserName: u.displayName } : {}), ...(u.email ? { endUserEmail: u.email } : {}) };
 }

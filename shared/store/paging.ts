@@ -28,9 +28,11 @@ export function decodeSkipToken(token: string | undefined): string | undefined {
 }
 
 /** One page of a partition's items in row-key order, skipping the partition's counter row. */
-export async function listPartition<T extends object>(client: TableClient, partitionKey: string, top: number, skipToken: string | undefined): Promise<Page<TableEntityResult<T>>> {
+/** `where`: an extra condition, built with `odata` (never from raw input). */
+export async function listPartition<T extends object>(client: TableClient, partitionKey: string, top: number, skipToken: string | undefined, where?: string): Promise<Page<TableEntityResult<T>>> {
   const after = decodeSkipToken(skipToken);
-  const filter = after === undefined ? odata`PartitionKey eq ${partitionKey} and RowKey ge ${FIRST_ITEM_ROW}` : odata`PartitionKey eq ${partitionKey} and RowKey gt ${after}`;
+  const range = after === undefined ? odata`PartitionKey eq ${partitionKey} and RowKey ge ${FIRST_ITEM_ROW}` : odata`PartitionKey eq ${partitionKey} and RowKey gt ${after}`;
+  const filter = where ? `${range} and (${where})` : range;
   const items: TableEntityResult<T>[] = [];
   try {
     // Ask for one more than a page: its presence says whether a next page exists.

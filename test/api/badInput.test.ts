@@ -5,7 +5,7 @@ import { SignJWT, decodeJwt } from 'jose';
 import { DevIssuer } from '../../local/devIssuer';
 import { pathParameters, ROUTES as API, type RouteSpec } from '../../shared/api/routes';
 import { accessPolicyPutSchema, connectionPutSchema, providerPutSchema } from '../../shared/model/schemas';
-import { confirmConsentCodeSchema, loginLinksRequestSchema } from '../../shared/model/runtimeSchemas';
+import { confirmConsentCodeSchema, connectSessionRequestSchema, loginLinksRequestSchema } from '../../shared/model/runtimeSchemas';
 import { webhookPutSchema, webhookRotateSecretSchema } from '../../shared/model/webhookSchemas';
 import { authCodeConnection, isErrorShape, oauth2Provider, startHost, type TestHost } from '../support/host';
 
@@ -30,12 +30,13 @@ const EXAMPLES = new Map<unknown, unknown>([
   [webhookRotateSecretSchema, { keepPreviousSecretForHours: 1 }],
   [loginLinksRequestSchema, { postLoginRedirectUrl: 'https://app.example/done' }],
   [confirmConsentCodeSchema, { consentCode: 'not-a-code' }],
+  [connectSessionRequestSchema, { providerId: 'prov', connectionId: 'conn', accessPolicies: [{ id: 'pol', ...ENTRA }], endUser: { id: 'user-1' }, postLoginRedirectUrl: 'https://app.example/done' }],
 ]);
 
 // Every route of the table that takes a bearer token (the browser and anonymous routes have
 // their own tests): built from shared/api/routes.ts, so a new route is attacked here too.
 const ROUTES: Route[] = (Object.entries(API) as [string, RouteSpec][])
-  .filter(([, spec]) => spec.auth === 'admin' || spec.auth === 'policy')
+  .filter(([, spec]) => spec.auth === 'admin' || spec.auth === 'connect' || spec.auth === 'policy')
   .map(([name, spec]) => ({
     name,
     method: spec.method,
@@ -45,8 +46,8 @@ const ROUTES: Route[] = (Object.entries(API) as [string, RouteSpec][])
 const WRITES = ROUTES.filter((r) => (API as Record<string, RouteSpec>)[r.name].body);
 const WITH_IDS = ROUTES.filter((r) => r.path(ok) !== r.path({ p: 'x', c: 'y', a: 'z', s: 'w', o: 'v' }));
 
-it('attacks every admin and policy route of the table, each body with a valid example beside the bad ones', () => {
-  expect(ROUTES.length).toBe(Object.values(API).filter((spec: RouteSpec) => spec.auth === 'admin' || spec.auth === 'policy').length);
+it('attacks every admin, connect and policy route of the table, each body with a valid example beside the bad ones', () => {
+  expect(ROUTES.length).toBe(Object.values(API).filter((spec: RouteSpec) => spec.auth === 'admin' || spec.auth === 'connect' || spec.auth === 'policy').length);
   expect(ROUTES.length).toBeGreaterThan(20);
   expect(WRITES.filter((r) => r.body === undefined).map((r) => r.name)).toEqual([]);
   expect(Object.keys(ID_OF).sort()).toEqual([...new Set(ROUTES.flatMap((r) => pathParameters((API as Record<string, RouteSpec>)[r.name].route)))].sort());

@@ -69,7 +69,7 @@ it('publishes every entry but the catch-all, under its function name, with its p
       route: spec.route,
       path: pathParameters(spec.route),
       body: spec.body ? (spec.bodyOptional ? 'optional' : 'required') : 'none',
-      secured: spec.auth === 'admin' || spec.auth === 'policy',
+      secured: spec.auth === 'admin' || spec.auth === 'connect' || spec.auth === 'policy',
     }));
   const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name);
   expect(published.sort(byName)).toEqual(declared.sort(byName));
@@ -102,7 +102,9 @@ it('lets exactly these routes skip the admin role (every other entry is admin)',
   // A route that leaves this list must be reviewed for who may call it; badInput.test.ts sends every
   // bad token to each admin and policy route.
   expect(table.filter(([, spec]) => spec.auth !== 'admin').map(([name, spec]) => `${name}:${spec.auth}`)).toEqual([
+    'confirmConsentCode:connect',
     'getToken:policy',
+    'createConnectSession:connect',
     'consentStart:browser',
     'consentCallback:browser',
     'consentConfirm:browser',

@@ -1,6 +1,7 @@
 import type { InvocationContext } from '@azure/functions';
 import * as df from '../../lib/durable';
 import { LifecycleService, type ConnectionRef } from '../../../shared/lifecycle/lifecycleService';
+import type { EndUser } from '../../../shared/model/schemas';
 import { isActive } from '../common';
 import { CONNECTION_LIFECYCLE, CONSENT_COMPLETED, PUBLISH_NOTICE, type LifecycleInput, type LifecycleNotice } from './names';
 
@@ -80,7 +81,7 @@ export async function lifecycleConnected(context: InvocationContext, c: Connecti
  * the request neither waits for it nor purges: purging an instance that has not ended is refused
  * by the extension. Housekeeping purges it with the other finished orchestrations.
  */
-export async function lifecycleDeleted(context: InvocationContext, c: ConnectionRef): Promise<void> {
+export async function lifecycleDeleted(context: InvocationContext, c: ConnectionRef & { endUser?: EndUser }): Promise<void> {
   const id = LifecycleService.instanceId(c.providerId, c.connectionId, c.generation);
   const client = clientOf(context, id);
   if (!client) return;

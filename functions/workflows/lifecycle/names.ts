@@ -1,4 +1,5 @@
 import type { ConnectionRef, Evaluation, RefreshOutcome } from '../../../shared/lifecycle/lifecycleService';
+import type { EndUser } from '../../../shared/model/schemas';
 import { activity } from '../common';
 import type { Resumable } from '../retryPolicy';
 
@@ -26,6 +27,8 @@ export type LifecycleNotice = {
   detail?: string;
   /** The connection generation the notice is about (see shared/lifecycle/lifecycleService.ts). */
   generation: string;
+  /** connection.deleted: the end user of the connection that is gone. */
+  endUser?: EndUser;
 };
 
 /** Raised by consent (and a PUT that reconnects a connection) to wake a waiting lifecycle; it carries nothing the lifecycle needs. */

@@ -58,6 +58,7 @@ function auth(): Settings['auth'] {
       { issuer: `${base}/hang`, jwksUri: `${base}/hang/jwks.json`, audiences: [DEV_AUDIENCE] },
     ],
     adminRole: 'Credman.Admin',
+    connectRole: 'Credman.Connect',
     clockSkewSeconds: SKEW,
   };
 }

@@ -1,0 +1,70 @@
+import { ForbiddenError, ProviderNotFoundError, UnsupportedGrantTypeError } from '../errors';
+import { policySubjectOf } from '../management/accessPolicies';
+import type { ConnectSessionRequest } from '../model/runtimeSchemas';
+import type { EndUser } from '../model/schemas';
+import type { AccessPolicyStore, PolicySubject } from '../store/accessPolicies';
+import type { ConnectionRecord, ConnectionStore } from '../store/connections';
+import type { ProviderStore } from '../store/providers';
+
+// Connect sessions (docs/api.md, "Connect sessions"): an app with the connect role lets one of its
+// users connect an account. The session is a login link (consentService.ts) whose sealed row also
+// carries what to create; nothing is written until the consent is confirmed, then `materialize`
+// creates the connection (or readies the end user's existing one) with its access policies.
+
+/** What a session creates, sealed in its consent rows from the link to the confirmation. */
+export interface ConnectPayload {
+  endUser: EndUser;
+  accessPolicies: Array<{ id: string; subject: PolicySubject }>;
+}
+
+export class ConnectSessions {
+  constructor(
+    private readonly providers: ProviderStore,
+    private readonly connections: ConnectionStore,
+    private readonly policies: AccessPolicyStore,
+    /** Issuers an issuer+subject policy may name (CREDMAN_AUTH_ISSUERS). */
+    private readonly trustedIssuers: readonly string[],
+    /** The app's own identity, given a policy on every new connection (as ConnectionService does). */
+    private readonly appIdentity: { tenantId: string; objectId: string },
+    /** Tells the token cache that who may read a connection's tokens changed. */
+    private readonly onChanged: (providerId: string, connectionId: string) => void,
+  ) {}
+
+  /** Before a link is issued: the provider exists with the authorization-code grant, the connection id is free or this end user's, issuers are trusted. */
+  async check(req: ConnectSessionRequest): Promise<ConnectPayload> {
+    const provider = await this.providers.get(req.providerId);
+    if (!provider) throw new ProviderNotFoundError(req.providerId);
+    if (!provider.grantTypes.authorizationCode) {
+      throw new UnsupportedGrantTypeError(`Provider '${req.providerId}' is not configured for the authorization-code grant.`);
+    }
+    refuseOthers(await this.connections.get(req.providerId, req.connectionId), req.endUser);
+    return {
+      endUser: req.endUser,
+      accessPolicies: req.accessPolicies.map((p, i) => ({ id: p.id, subject: policySubjectOf(p.properties, this.trustedIssuers, `accessPolicies[${i}].properties`) })),
+    };
+  }
+
+  /** After a confirmed consent: the connection exists with the session's end user and policies. Returns its createdOn (the tokens go to that life of it). */
+  async materialize(providerId: string, connectionId: string, payload: ConnectPayload): Promise<string> {
+    const existing = await this.connections.get(providerId, connectionId);
+    // Checked again: the id may have been taken since the link was issued.
+    refuseOthers(existing, payload.endUser);
+    let createdOn = existing?.createdOn;
+    if (!createdOn) {
+      const r = await this.connections.put(providerId, connectionId, { grantType: 'AuthorizationCode', parameters: {}, endUser: payload.endUser }, {});
+      createdOn = r.record.createdOn;
+      const app = this.appIdentity;
+      await this.policies.put(providerId, connectionId, app.objectId, { kind: 'entra', tenantId: app.tenantId, objectId: app.objectId }, createdOn);
+    }
+    for (const p of payload.accessPolicies) await this.policies.put(providerId, connectionId, p.id, p.subject, createdOn);
+    this.onChanged(providerId, connectionId);
+    return createdOn;
+  }
+}
+
+/** A session may reconnect only a connection a session made for the same end user: never an admin's, never another user's. */
+function refuseOthers(existing: ConnectionRecord | undefined, endUser: EndUser): void {
+  if (existing && (existing.grantType !== 'AuthorizationCode' || existing.endUser?.id !== endUser.id)) {
+    throw new ForbiddenError(`Connection '${existing.id}' exists and is not one a connect session made for this end user.`);
+  }
+}
