@@ -34,6 +34,9 @@ export interface ConnectionRef {
   generation: string;
 }
 
+/** A connection deleted: which generation, and its end user for `connection.deleted`. */
+export type DeletedConnection = ConnectionRef & { endUser?: EndUser };
+
 export interface Notice {
   type: string;
   providerId: string;

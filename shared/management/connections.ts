@@ -1,7 +1,7 @@
 import { ConnectionNotFoundError, ConnectionStateError, CredmanError, PreconditionFailedError, ProviderNotFoundError, UnsupportedGrantTypeError } from '../errors';
 import { connectionResource } from '../model/resources';
-import type { ConnectionPut, ConnectionResource, EndUser } from '../model/schemas';
-import { LifecycleService, type ConnectionRef } from '../lifecycle/lifecycleService';
+import type { ConnectionPut, ConnectionResource } from '../model/schemas';
+import { LifecycleService, type DeletedConnection } from '../lifecycle/lifecycleService';
 import { findTemplate, type GrantType } from '../oauth/catalogue';
 import type { AccessPolicyStore } from '../store/accessPolicies';
 import { ifMatchFails } from '../store/countedPartition';
@@ -90,7 +90,7 @@ export class ConnectionService {
    * Policies go first: a crash half-way leaves a connection that a repeated DELETE removes.
    * Returns the generation deleted (whose lifecycle is to end), undefined when there was none.
    */
-  async delete(providerId: string, id: string, ifMatch?: string): Promise<(ConnectionRef & { endUser?: EndUser }) | undefined> {
+  async delete(providerId: string, id: string, ifMatch?: string): Promise<DeletedConnection | undefined> {
     const c = await this.connections.get(providerId, id);
     if (ifMatchFails(ifMatch, c?.etag)) throw new PreconditionFailedError();
     if (!c) return undefined;

@@ -1,5 +1,5 @@
 import { PreconditionFailedError, ProviderNotFoundError, ValidationError } from '../errors';
-import { LifecycleService, type ConnectionRef } from '../lifecycle/lifecycleService';
+import { LifecycleService, type DeletedConnection } from '../lifecycle/lifecycleService';
 import type { ProviderPut, ProviderResource } from '../model/schemas';
 import { providerResource } from '../model/resources';
 import { findTemplate, type GrantType } from '../oauth/catalogue';
@@ -129,7 +129,7 @@ export class ProviderService {
   async delete(
     id: string,
     ifMatch?: string,
-    beforeDeleting?: (connections: ConnectionRef[]) => Promise<void>,
+    beforeDeleting?: (connections: DeletedConnection[]) => Promise<void>,
   ): Promise<{ outcome: 'absent' } | { outcome: 'deleted'; connectionIds: string[] } | { outcome: 'background' }> {
     const p = await this.providers.get(id);
     if (ifMatchFails(ifMatch, p?.etag)) throw new PreconditionFailedError();
@@ -146,9 +146,9 @@ export class ProviderService {
    * `beforeDeleting` (ending their lifecycles, given the generation of each) runs first: a crash
    * after it repeats it, while a crash after the deletes would lose track of what still had to end.
    */
-  async deletePage(id: string, beforeDeleting?: (connections: ConnectionRef[]) => Promise<void>): Promise<string[]> {
+  async deletePage(id: string, beforeDeleting?: (connections: DeletedConnection[]) => Promise<void>): Promise<string[]> {
     const page = await this.connections.list(id, 100);
-    await beforeDeleting?.(page.items.map((c) => ({ providerId: id, connectionId: c.id, generation: LifecycleService.generationOf(c.createdOn) })));
+    await beforeDeleting?.(page.items.map((c) => ({ providerId: id, connectionId: c.id, generation: LifecycleService.generationOf(c.createdOn), ...(c.endUser ? { endUser: c.endUser } : {}) })));
     const deleted: string[] = [];
     const queue = [...page.items];
     await Promise.all(

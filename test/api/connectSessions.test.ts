@@ -238,3 +238,20 @@ it("lists an end user's connections with $filter=endUser/id eq '…' and refuses
   // The unfiltered list is unchanged.
   expect((await host.request('GET', `/providers/${P}/connections`)).body.value.length).toBeGreaterThanOrEqual(3);
 });
+
+it('deleting the provider sends connection.deleted with the end user of each connect-session connection', async () => {
+  expect((await host.request('DELETE', `/providers/${P}`)).status).toBe(200);
+  const gone = await until(
+    () => received.find((r) => r.type === 'connection.deleted' && r.data.connectionId === 'bob-gh'),
+    (e) => e !== undefined,
+    15_000,
+  );
+  expect(gone?.data).toMatchObject({ providerId: P, connectionId: 'bob-gh', endUser: { id: 'bob' } });
+  const admins = await until(
+    () => received.find((r) => r.type === 'connection.deleted' && r.data.connectionId === 'admins'),
+    (e) => e !== undefined,
+    15_000,
+  );
+  expect(admins?.data).toMatchObject({ connectionId: 'admins' });
+  expect(admins?.data.endUser).toBeUndefined();
+});

@@ -1,7 +1,6 @@
 import type { InvocationContext } from '@azure/functions';
 import * as df from '../../lib/durable';
-import { LifecycleService, type ConnectionRef } from '../../../shared/lifecycle/lifecycleService';
-import type { EndUser } from '../../../shared/model/schemas';
+import { LifecycleService, type ConnectionRef, type DeletedConnection } from '../../../shared/lifecycle/lifecycleService';
 import { isActive } from '../common';
 import { CONNECTION_LIFECYCLE, CONSENT_COMPLETED, PUBLISH_NOTICE, type LifecycleInput, type LifecycleNotice } from './names';
 
@@ -81,7 +80,7 @@ export async function lifecycleConnected(context: InvocationContext, c: Connecti
  * the request neither waits for it nor purges: purging an instance that has not ended is refused
  * by the extension. Housekeeping purges it with the other finished orchestrations.
  */
-export async function lifecycleDeleted(context: InvocationContext, c: ConnectionRef & { endUser?: EndUser }): Promise<void> {
+export async function lifecycleDeleted(context: InvocationContext, c: DeletedConnection): Promise<void> {
   const id = LifecycleService.instanceId(c.providerId, c.connectionId, c.generation);
   const client = clientOf(context, id);
   if (!client) return;
@@ -99,7 +98,7 @@ export async function lifecycleDeleted(context: InvocationContext, c: Connection
 }
 
 /** Ends the lifecycles of deleted connections, a few at a time. */
-export async function endLifecycles(context: InvocationContext, connections: ConnectionRef[]): Promise<void> {
+export async function endLifecycles(context: InvocationContext, connections: DeletedConnection[]): Promise<void> {
   const queue = [...connections];
   await Promise.all(
     Array.from({ length: Math.min(8, queue.length) }, async () => {
