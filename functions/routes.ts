@@ -1,5 +1,6 @@
 import * as accessPolicies from './accessPolicies';
 import * as connections from './connections';
+import * as consoleApp from './console';
 import * as consent from './consent';
 import * as identityProviders from './identityProviders';
 import { register } from './lib/api';
@@ -10,4 +11,4 @@ import * as webhooks from './webhooks';
 
 // Every HTTP function: the route table (shared/api/routes.ts) with each entry's handler, which
 // lives in the file of its resource.
-register({ ...providers, ...connections, ...accessPolicies, ...tokens, ...webhooks, ...identityProviders, ...consent, ...operations });
+register({ ...providers, ...connections, ...accessPolicies, ...tokens, ...webhooks, ...identityProviders, ...consent, ...operations, ...consoleApp });

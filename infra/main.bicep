@@ -226,6 +226,13 @@ var entraIssuer = {
   kind: 'entra'
 }
 
+// The console signs people in with the app's own registration (docs/console.md: its SPA redirect URI).
+var consoleOidc = {
+  authority: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
+  clientId: appClientId
+  scopes: 'openid profile ${appIdentifierUri}/user_impersonation'
+}
+
 // Every setting of shared/settings.ts that Azure needs (test/infra checks the list against the schema).
 var credmanSettings = {
   CREDMAN_TABLE_ENDPOINT: 'https://${storage.outputs.name}.table.${environment().suffixes.storage}'
@@ -260,6 +267,7 @@ var credmanSettings = {
   CREDMAN_EXPIRY_WARNING_DAYS: string(expiryWarningDays)
   CREDMAN_LIFECYCLE_ACTIVE_WINDOW_HOURS: string(lifecycleActiveWindowHours)
   CREDMAN_LIFECYCLE_REMINDER_SECONDS: string(lifecycleReminderSeconds)
+  CREDMAN_CONSOLE_OIDC: string(consoleOidc)
 }
 
 // After the role assignments: the host's first start then finds its storage, key and telemetry usable.

@@ -61,7 +61,7 @@ export interface RouteSpec {
   /** Starts or queries durable orchestrations: the function declares the durable client input. */
   readonly durable?: boolean;
   readonly responses: readonly ResponseSpec[];
-  /** Not part of the published contract (the catch-all). */
+  /** Not part of the published contract (the catch-all, the console's files). */
   readonly unpublished?: boolean;
 }
 
@@ -296,6 +296,19 @@ export const ROUTES = {
       { status: '200', schema: healthSchema, description: 'Healthy' },
       { status: '503', schema: healthSchema, description: 'A dependency fails' },
     ],
+  },
+  // The console's files (docs/console.md). No other template starts with `console/`, so its
+  // catch-all shadows nothing whatever its name's place in the order.
+  console: {
+    method: 'GET',
+    route: 'console/{*path}',
+    auth: 'anonymous',
+    summary: 'The console: its pages, built files and sign-in configuration (config.json)',
+    responses: [
+      { status: '200', description: 'A file of the console; index.html for a page of the app' },
+      { status: '404', description: 'No such file (text)' },
+    ],
+    unpublished: true,
   },
   openApi: { method: 'GET', route: 'openapi.json', auth: 'anonymous', summary: 'This document', responses: [{ status: '200', description: 'OpenAPI 3.1' }] },
 
