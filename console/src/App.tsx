@@ -28,6 +28,33 @@ function route(pathname: string): { page: 'providers' } | { page: 'connections';
   return match ? { page: 'connections', providerId: decodeURIComponent(match[1]) } : { page: 'providers' };
 }
 
+let starting: Promise<State> | undefined;
+
+/**
+ * Once per page load (effects may run twice): the configuration, the sign-in response when this is
+ * the callback (its state is single-use), then the signed-in user of this tab, if any.
+ */
+function start(): Promise<State> {
+  starting ??= (async (): Promise<State> => {
+    try {
+      const config = await loadConfig();
+      if (!config.configured || !config.authority || !config.clientId || !config.scopes) return { kind: 'notConfigured' };
+      const manager = userManager({ configured: true, authority: config.authority, clientId: config.clientId, scopes: config.scopes });
+      if (location.pathname === CALLBACK) {
+        const user = await manager.signinRedirectCallback();
+        const back = typeof user.state === 'string' && user.state.startsWith(BASE) && user.state !== CALLBACK ? user.state : BASE;
+        history.replaceState(null, '', back);
+      }
+      const user = await manager.getUser();
+      return user && !user.expired ? { kind: 'signedIn', manager, user } : { kind: 'signedOut', manager };
+    } catch (err) {
+      // oidc-client-ts errors carry the provider's error_description; nothing else is shown.
+      return { kind: 'failed', message: err instanceof Error ? err.message : String(err) };
+    }
+  })();
+  return starting;
+}
+
 export function App() {
   const styles = useStyles();
   const [state, setState] = useState<State>({ kind: 'loading' });
@@ -35,28 +62,11 @@ export function App() {
 
   useEffect(() => {
     let cancelled = false;
-    void (async () => {
-      try {
-        const config = await loadConfig();
-        if (!config.configured || !config.authority || !config.clientId || !config.scopes) {
-          if (!cancelled) setState({ kind: 'notConfigured' });
-          return;
-        }
-        const manager = userManager({ configured: true, authority: config.authority, clientId: config.clientId, scopes: config.scopes });
-        if (location.pathname === CALLBACK) {
-          const user = await manager.signinRedirectCallback();
-          const back = typeof user.state === 'string' && user.state.startsWith(BASE) ? user.state : BASE;
-          history.replaceState(null, '', back);
-          setPath(back);
-        }
-        const user = await manager.getUser();
-        if (cancelled) return;
-        setState(user && !user.expired ? { kind: 'signedIn', manager, user } : { kind: 'signedOut', manager });
-      } catch (err) {
-        // oidc-client-ts errors carry the provider's error_description; nothing else is shown.
-        if (!cancelled) setState({ kind: 'failed', message: err instanceof Error ? err.message : String(err) });
-      }
-    })();
+    void start().then((next) => {
+      if (cancelled) return;
+      setPath(location.pathname);
+      setState(next);
+    });
     return () => {
       cancelled = true;
     };
