@@ -202,6 +202,7 @@ module entra 'app/entra.bicep' = if (createEntraApp) {
     adminRole: adminRole
     adminPrincipalId: deployerNeedsAdmin ? principalId : ''
     preAuthorizedClientIds: preAuthorizedClientIds
+    consoleRedirectUris: ['${baseUrl}/api/console/callback', '${baseUrl}/api/console/']
   }
 }
 
