@@ -97,7 +97,7 @@ async function axeViolations(page: Page): Promise<{ id: string; impact: string; 
   });
 }
 
-it('signs an admin in through the OpenID provider and lists the providers and their connections, accessibly', async () => {
+it('signs an admin in through the OpenID provider, lists the providers and their connections accessibly, and signs out', async () => {
   const { page, errors, outside } = await openConsole();
   await page.getByRole('heading', { name: 'Sign in' }).waitFor();
   if (SHOTS) await page.screenshot({ path: join(SHOTS, 'signin.png') });
@@ -122,6 +122,13 @@ it('signs an admin in through the OpenID provider and lists the providers and th
   // A page reloaded by address (the SPA fallback) keeps the session of the tab.
   await page.reload();
   await page.getByText('Waiting for sign-in').waitFor();
+
+  // Signing out goes through the provider (which asks), and the tab forgets the tokens.
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('button', { name: 'Yes, sign me out' }).click();
+  await page.waitForURL(`${host.baseUrl}/api/console/`);
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  expect(await page.evaluate(() => Object.keys(sessionStorage).filter((k) => k.startsWith('oidc.user')))).toEqual([]);
   expect(errors).toEqual([]);
   expect(outside).toEqual([]);
   await page.context().close();
