@@ -5,6 +5,7 @@ import { canonicalJson, digestOf, type RecordIntegrity } from '../crypto/integri
 import { deleteCounted, readEntity, upsertCounted } from './countedPartition';
 import { listPartition, type Page } from './paging';
 import type { EnvelopeCipher, RecordLocation } from '../crypto';
+import type { SelfService } from '../model/schemas';
 
 // All providers share one partition: the list is a single partition query, and the 1,000-provider
 // limit is one counter row in it.
@@ -25,6 +26,7 @@ export interface ProviderRecord {
   identityProvider: string;
   /** Non-secret parameters only. */
   grantTypes: ProviderGrantTypes;
+  selfService?: SelfService;
   createdOn: string;
   changedOn: string;
   etag: string;
@@ -34,6 +36,8 @@ interface ProviderEntity {
   displayName?: string;
   identityProvider: string;
   grantTypes: string;
+  /** JSON of SelfService; absent: never enabled. */
+  selfService?: string;
   secrets?: string;
   /** Grows with every write; in the envelope's binding (docs/storage.md, "Tamper detection"). */
   sealVersion?: number;
@@ -108,7 +112,7 @@ export class ProviderStore {
   /** Secrets are keyed `<grantType>.<parameter>`, e.g. `authorizationCode.clientSecret`. */
   async put(
     id: string,
-    value: { displayName?: string; identityProvider: string; grantTypes: ProviderGrantTypes },
+    value: { displayName?: string; identityProvider: string; grantTypes: ProviderGrantTypes; selfService?: SelfService },
     secrets: Record<string, string>,
     ifMatch?: string,
   ): Promise<{ created: boolean; record: ProviderRecord }> {
@@ -127,6 +131,7 @@ export class ProviderStore {
           ...(value.displayName === undefined ? {} : { displayName: value.displayName }),
           identityProvider: value.identityProvider,
           grantTypes: JSON.stringify(value.grantTypes),
+          ...(value.selfService ? { selfService: JSON.stringify(value.selfService) } : {}),
           secrets: await this.sealer.seal(this.loc(id), { ...secrets, [BINDING_KEY]: bindingKey }, providerBinding(value.identityProvider, value.grantTypes, version)),
           sealVersion: version,
           createdOn: existing?.createdOn ?? now,
@@ -167,6 +172,7 @@ function toRecord(id: string, e: ProviderEntity, etag: string): ProviderRecord {
     ...(e.displayName === undefined ? {} : { displayName: e.displayName }),
     identityProvider: e.identityProvider,
     grantTypes: JSON.parse(e.grantTypes) as ProviderGrantTypes,
+    ...(e.selfService ? { selfService: JSON.parse(e.selfService) as SelfService } : {}),
     createdOn: e.createdOn,
     changedOn: e.changedOn,
     etag,
