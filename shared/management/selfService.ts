@@ -132,7 +132,7 @@ export class SelfServiceService {
   /** A login link for the caller's own connection (connect, or reconnect). */
   async getLoginLink(caller: Caller, providerId: string, postLoginRedirectUrl?: string): Promise<{ loginLink: string }> {
     const c = await this.mine(caller, providerId);
-    return this.consent.getLoginLink(providerId, c.id, requesterOf(caller), postLoginRedirectUrl);
+    return this.consent.getLoginLink(providerId, c.id, requesterOf(caller), postLoginRedirectUrl, { ownOriginOnly: true });
   }
 
   /**

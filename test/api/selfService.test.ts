@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DEV_CLIENT_APP_ID, DEV_TENANT_ID } from '../../local/devIssuer';
 import { IDENTIFIER_PATTERN } from '../../shared/model/identifiers';
 import { selfServiceConnectionId } from '../../shared/management/selfService';
-import { CookieJar, completeConsent } from '../support/consentDriver';
+import { CookieJar, completeConsent, submitForm } from '../support/consentDriver';
 import { isErrorShape, startHost, type TestHost } from '../support/host';
 import { createConnection, createProvider, registerClient, startOAuthWorld, tokenOf, type OAuthWorld } from '../support/oauthWorld';
 
@@ -15,6 +15,8 @@ let host: TestHost;
 const SS = 'selfsvc';
 const PLAIN = 'plain';
 const APP = '00000000-0000-4000-8000-0000000000a1';
+/** An origin admins' login links may return to; a person's may not. */
+const OTHER_APP = 'https://app.example';
 
 const person = () => {
   const oid = randomUUID();
@@ -25,7 +27,7 @@ const bob = person();
 
 beforeAll(async () => {
   world = await startOAuthWorld({ accessTokenTtl: 600 });
-  host = await startHost({ CREDMAN_IDP_TIMEOUT_SECONDS: '2', CREDMAN_IDP_RETRIES: '1', CREDMAN_LOCAL_DURABLE: 'false' });
+  host = await startHost({ CREDMAN_IDP_TIMEOUT_SECONDS: '2', CREDMAN_IDP_RETRIES: '1', CREDMAN_LOCAL_DURABLE: 'false', CREDMAN_ALLOWED_REDIRECT_ORIGINS: OTHER_APP });
   await registerClient(world, [host], 'cm-ss');
   expect((await createProvider(host, world, SS, 'cm-ss', { selfService: { enabled: true, appIds: [APP] } })).status).toBe(201);
   expect((await createProvider(host, world, PLAIN, 'cm-ss')).status).toBe(201);
@@ -113,6 +115,25 @@ describe('a person connects themselves', () => {
     expect(ok.body.accessToken).toEqual(expect.any(String));
     expect((await tokenOf(host, SS, alice.id, '', alice.other)).status).toBe(403);
     expect((await tokenOf(host, SS, alice.id, '', bob.token)).status).toBe(403);
+  });
+
+  it("returns a person's consent code to credman's own origin only", async () => {
+    const theirs = await me('POST', `${mine(SS)}/getLoginLinks`, alice.token, { postLoginRedirectUrl: `${OTHER_APP}/done` });
+    expect([theirs.status, theirs.body.error.details[0].code]).toEqual([400, 'RedirectNotAllowed']);
+    const admins = await host.request('POST', `/providers/${SS}/connections/${alice.id}/getLoginLinks`, { body: { postLoginRedirectUrl: `${OTHER_APP}/done` } });
+    expect(admins.status).toBe(200);
+  });
+
+  it('reconnects through the confirmation page when the link has no redirect URL', async () => {
+    const link = await me('POST', `${mine(SS)}/getLoginLinks`, alice.token);
+    expect(link.status).toBe(200);
+    const jar = new CookieJar();
+    const page = await completeConsent(link.body.loginLink as string, { login: 'alice', cookieJar: jar });
+    expect(page.status).toBe(200);
+    expect(page.body).toContain(alice.oid); // the requester named on the page: the person themself
+    const confirmed = await submitForm(page.body, page.url, jar, { decision: 'confirm' });
+    expect([confirmed.status, (await confirmed.text()).includes('is ready')]).toEqual([200, true]);
+    expect((await tokenOf(host, SS, alice.id, '', alice.token)).status).toBe(200);
   });
 
   it('keeps everyone else out: person routes reach only their own, admin routes need the role', async () => {
