@@ -50,8 +50,9 @@ interface ProviderEntity {
  * (client id, authorization, token and registration endpoints, issuer, scopes, client
  * authentication, …), and the row's version. Only the display name stays outside.
  */
-export function providerBinding(identityProvider: string, grantTypes: ProviderGrantTypes, version: number): string {
-  return canonicalJson({ config: digestOf({ identityProvider, grantTypes }), version });
+export function providerBinding(identityProvider: string, grantTypes: ProviderGrantTypes, version: number, selfService?: SelfService): string {
+  // Self-service decides who may create connections and which apps their policies name; absent, the digest is as before it existed.
+  return canonicalJson({ config: digestOf({ identityProvider, grantTypes, ...(selfService ? { selfService } : {}) }), version });
 }
 
 export class ProviderStore {
@@ -80,12 +81,14 @@ export class ProviderStore {
   private async open(id: string, e: TableEntityResult<ProviderEntity>): Promise<{ record: ProviderRecord; secrets: Record<string, string>; bindingKey?: string }> {
     const loc = this.loc(id);
     let grantTypes: ProviderGrantTypes;
+    let selfService: SelfService | undefined;
     try {
       grantTypes = JSON.parse(e.grantTypes) as ProviderGrantTypes;
+      selfService = e.selfService ? (JSON.parse(e.selfService) as SelfService) : undefined;
     } catch {
       throw this.integrity.tampered('provider', loc, 'Malformed');
     }
-    const opened = await this.integrity.openBound('provider', loc, e, (version) => providerBinding(e.identityProvider, grantTypes, version));
+    const opened = await this.integrity.openBound('provider', loc, e, (version) => providerBinding(e.identityProvider, grantTypes, version, selfService));
     const { [BINDING_KEY]: bindingKey, ...secrets } = opened;
     return { record: toRecord(id, e, e.etag), secrets, ...(bindingKey ? { bindingKey } : {}) };
   }
@@ -132,7 +135,7 @@ export class ProviderStore {
           identityProvider: value.identityProvider,
           grantTypes: JSON.stringify(value.grantTypes),
           ...(value.selfService ? { selfService: JSON.stringify(value.selfService) } : {}),
-          secrets: await this.sealer.seal(this.loc(id), { ...secrets, [BINDING_KEY]: bindingKey }, providerBinding(value.identityProvider, value.grantTypes, version)),
+          secrets: await this.sealer.seal(this.loc(id), { ...secrets, [BINDING_KEY]: bindingKey }, providerBinding(value.identityProvider, value.grantTypes, version, value.selfService)),
           sealVersion: version,
           createdOn: existing?.createdOn ?? now,
           changedOn: now,

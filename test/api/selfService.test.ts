@@ -210,6 +210,15 @@ describe('self-service turned off afterwards', () => {
   });
 });
 
+describe('a provider row changed outside credman', () => {
+  it('cannot switch self-service on: the create is refused as tampered, nothing is created', async () => {
+    await host.table('credmanProviders').updateEntity({ partitionKey: 'providers', rowKey: PLAIN, selfService: JSON.stringify({ enabled: true }) }, 'Merge');
+    const r = await me('PUT', mine(PLAIN), bob.token);
+    expect([r.status, r.body.error.code]).toEqual([409, 'RecordTampered']);
+    expect((await host.request('GET', `/providers/${PLAIN}/connections`)).body.value).toEqual([]);
+  });
+});
+
 describe('the id of a non-Entra caller', () => {
   it('is a stable digest of issuer and subject that fits the identifier pattern', () => {
     const caller = (issuer: string, subject: string) => ({ issuer, subject, roles: [], groups: [] });
