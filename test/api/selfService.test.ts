@@ -168,6 +168,24 @@ describe('a person connects themselves', () => {
     expect((await me('POST', `${mine(SS)}/getLoginLinks`, token, {})).status).toBe(404);
   });
 
+  it("keeps the owner through an admin's replace, and shows the provider's setting to admins", async () => {
+    const put = await host.request('PUT', `/providers/${SS}/connections/${alice.id}`, {
+      body: { properties: { displayName: 'Renamed by an admin', authorizationType: 'OAuth2', oauth2grantType: 'AuthorizationCode' } },
+    });
+    expect(put.status).toBe(200);
+    expect(put.body.properties).toMatchObject({ status: 'Connected', owner: { tenantId: DEV_TENANT_ID, objectId: alice.oid } });
+    expect((await me('GET', mine(SS), alice.token)).body.properties.displayName).toBe('Renamed by an admin');
+    expect((await host.request('GET', `/providers/${SS}`)).body.properties.selfService).toEqual({ enabled: true, appIds: [APP] });
+  });
+
+  it('refuses self-service on a provider that cannot consent, and appIds that are not GUIDs', async () => {
+    const ccOnly = await createProvider(host, world, 'cc-only', 'cm-ss', { grants: ['clientCredentials'], selfService: { enabled: true } });
+    expect([ccOnly.status, ccOnly.body.error.details[0]]).toEqual([400, expect.objectContaining({ code: 'MissingGrantType', target: 'properties.selfService' })]);
+    const badApp = await createProvider(host, world, 'bad-app', 'cm-ss', { selfService: { enabled: true, appIds: ['not-a-guid'] } });
+    expect([badApp.status, badApp.body.error.code]).toEqual([400, 'ValidationError']);
+    expect((await host.request('GET', '/providers/cc-only')).status).toBe(404);
+  });
+
   it('answers bad input in the error shape', async () => {
     const cases: [string, string, string, unknown, number, string][] = [
       ['PUT', mine(SS), alice.token, { properties: { displayName: 42 } }, 400, 'ValidationError'],
