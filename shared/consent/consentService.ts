@@ -100,8 +100,12 @@ export class ConsentService {
     return `${this.options.publicBaseUrl}/api/consent/callback`;
   }
 
-  /** POST …/getLoginLinks (admin). `requestedBy` is named to the person on the anti-phishing page. */
-  async getLoginLink(providerId: string, connectionId: string, requestedBy: Requester, postLoginRedirectUrl?: string): Promise<{ loginLink: string }> {
+  /**
+   * POST …/getLoginLinks (admin). `requestedBy` is named to the person on the anti-phishing page.
+   * `ownOriginOnly` (a person's self-service link): the consent code may return to credman's own
+   * origin only, never to another allowed app, which could hand it to whoever asked for the link.
+   */
+  async getLoginLink(providerId: string, connectionId: string, requestedBy: Requester, postLoginRedirectUrl?: string, opts: { ownOriginOnly?: boolean } = {}): Promise<{ loginLink: string }> {
     const provider = await this.providers.get(providerId);
     if (!provider) throw new ProviderNotFoundError(providerId);
     const connection = await this.connections.get(providerId, connectionId);
@@ -109,7 +113,13 @@ export class ConsentService {
     if (connection.grantType !== 'AuthorizationCode' || !provider.grantTypes.authorizationCode) {
       throw new UnsupportedGrantTypeError(`Connection '${connectionId}' does not use the authorization-code grant; it needs no consent.`);
     }
-    const redirectUrl = postLoginRedirectUrl === undefined ? undefined : parseRedirectUrl(postLoginRedirectUrl, [new URL(this.options.publicBaseUrl).origin, ...this.options.allowedRedirectOrigins]);
+    const own = new URL(this.options.publicBaseUrl).origin;
+    const redirectUrl =
+      postLoginRedirectUrl === undefined
+        ? undefined
+        : opts.ownOriginOnly
+          ? parseRedirectUrl(postLoginRedirectUrl, [own], (origin) => `Its origin ${origin} is not this app's: a person's own login link returns to credman itself only.`)
+          : parseRedirectUrl(postLoginRedirectUrl, [own, ...this.options.allowedRedirectOrigins]);
     const state = random();
     await this.states.create(state, {
       kind: 'login',

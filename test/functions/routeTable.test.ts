@@ -69,7 +69,7 @@ it('publishes every entry but the catch-all, under its function name, with its p
       route: spec.route,
       path: pathParameters(spec.route),
       body: spec.body ? (spec.bodyOptional ? 'optional' : 'required') : 'none',
-      secured: spec.auth === 'admin' || spec.auth === 'policy',
+      secured: spec.auth === 'admin' || spec.auth === 'policy' || spec.auth === 'person',
     }));
   const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name);
   expect(published.sort(byName)).toEqual(declared.sort(byName));
@@ -103,6 +103,13 @@ it('lets exactly these routes skip the admin role (every other entry is admin)',
   // bad token to each admin and policy route.
   expect(table.filter(([, spec]) => spec.auth !== 'admin').map(([name, spec]) => `${name}:${spec.auth}`)).toEqual([
     'getToken:policy',
+    'listMyProviders:person',
+    'listMyConnections:person',
+    'getMyConnection:person',
+    'putMyConnection:person',
+    'deleteMyConnection:person',
+    'getMyLoginLinks:person',
+    'confirmMyConsentCode:person',
     'consentStart:browser',
     'consentCallback:browser',
     'consentConfirm:browser',
