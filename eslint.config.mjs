@@ -23,7 +23,7 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        project: ['./tsconfig.test.json', './client/tsconfig.json', './samples/durable-github/tsconfig.json'],
+        project: ['./tsconfig.test.json', './client/tsconfig.json', './samples/durable-github/tsconfig.json', './console/tsconfig.json'],
         tsconfigRootDir: import.meta.dirname,
       },
     },

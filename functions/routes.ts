@@ -1,8 +1,10 @@
 import * as accessPolicies from './accessPolicies';
 import * as connections from './connections';
+import * as consoleApp from './console';
 import * as consent from './consent';
 import * as identityProviders from './identityProviders';
 import { register } from './lib/api';
+import * as me from './me';
 import * as operations from './operations';
 import * as providers from './providers';
 import * as tokens from './tokens';
@@ -10,4 +12,4 @@ import * as webhooks from './webhooks';
 
 // Every HTTP function: the route table (shared/api/routes.ts) with each entry's handler, which
 // lives in the file of its resource.
-register({ ...providers, ...connections, ...accessPolicies, ...tokens, ...webhooks, ...identityProviders, ...consent, ...operations });
+register({ ...providers, ...connections, ...accessPolicies, ...tokens, ...webhooks, ...identityProviders, ...consent, ...operations, ...me, ...consoleApp });

@@ -206,6 +206,7 @@ module entra 'app/entra.bicep' = if (createEntraApp) {
     connectRole: connectRole
     adminPrincipalId: deployerNeedsAdmin ? principalId : ''
     preAuthorizedClientIds: preAuthorizedClientIds
+    consoleRedirectUris: ['${baseUrl}/api/console/callback', '${baseUrl}/api/console/']
   }
 }
 
@@ -228,6 +229,13 @@ var entraIssuer = {
   issuer: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
   jwksUri: '${environment().authentication.loginEndpoint}${tenant().tenantId}/discovery/v2.0/keys'
   kind: 'entra'
+}
+
+// The console signs people in with the app's own registration (docs/console.md: its SPA redirect URI).
+var consoleOidc = {
+  authority: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
+  clientId: appClientId
+  scopes: 'openid profile ${appIdentifierUri}/user_impersonation'
 }
 
 // Every setting of shared/settings.ts that Azure needs (test/infra checks the list against the schema).
@@ -265,6 +273,7 @@ var credmanSettings = {
   CREDMAN_EXPIRY_WARNING_DAYS: string(expiryWarningDays)
   CREDMAN_LIFECYCLE_ACTIVE_WINDOW_HOURS: string(lifecycleActiveWindowHours)
   CREDMAN_LIFECYCLE_REMINDER_SECONDS: string(lifecycleReminderSeconds)
+  CREDMAN_CONSOLE_OIDC: string(consoleOidc)
 }
 
 // After the role assignments: the host's first start then finds its storage, key and telemetry usable.

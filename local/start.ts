@@ -7,8 +7,9 @@ import type { DurableDriver } from './durable/driver';
 import { installCoreApi, runHooks } from './host/coreApi';
 import { httpRoutes, type HttpRoute } from './host/routes';
 import { createHostServer } from './host/server';
-import { DEV_APP_OBJECT_ID, DEV_ISSUER_JWKS_PATH, DEV_TENANT_ID, DevIssuer, devIssuerJwksUri } from './devIssuer';
+import { DEV_ADMIN_ROLE, DEV_APP_OBJECT_ID, DEV_ISSUER_JWKS_PATH, DEV_TENANT_ID, DevIssuer, devIssuerJwksUri } from './devIssuer';
 import { DEV_AUDIENCE, devIssuerUrl, loadLocalHostSettings, localEnvironment } from './hostSettings';
+import { devConsoleOidc, devOidcHandler, devOidcIssuer, devOidcJwksUri } from './devOidc';
 
 // `npm start`: the app on a laptop or CI, no Azure account. Embedded Azurite (in memory unless
 // CREDMAN_STORAGE_CONNECTION_STRING is set), the local KEK file, the dev issuer, and the app's
@@ -47,11 +48,14 @@ async function main(): Promise<void> {
   const table: { routes: HttpRoute[] } = { routes: [] };
   let issuer: DevIssuer | undefined;
   let durable: DurableDriver | undefined;
+  let oidc: ReturnType<typeof devOidcHandler> | undefined;
   const server = createHostServer(
     table,
     [
       // The durable extension's webhook API (the management URLs handed to callers).
       (req, res) => durable?.handleHttp(req, res) ?? false,
+      // The console's sign-in: an OpenID Connect provider with dev accounts (admin, alice, bob).
+      (req, res) => oidc?.(req, res) ?? false,
       (req, res) => {
         if (req.url !== `/dev-issuer${DEV_ISSUER_JWKS_PATH}` || !issuer) return false;
         res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(issuer.jwks()));
@@ -77,6 +81,8 @@ async function main(): Promise<void> {
   const port = (server.address() as AddressInfo).port;
   const baseUrl = `http://localhost:${port}`;
   issuer = await DevIssuer.loadOrCreate(host.dataDir, devIssuerUrl(port));
+  const oidcIssuer = devOidcIssuer(baseUrl);
+  oidc = devOidcHandler({ issuer: oidcIssuer, baseUrl, adminRole: env.CREDMAN_ADMIN_ROLE || DEV_ADMIN_ROLE });
 
   let azurite: EmbeddedAzurite | undefined;
   if (!env.CREDMAN_STORAGE_CONNECTION_STRING && !env.CREDMAN_TABLE_ENDPOINT) {
@@ -89,12 +95,15 @@ async function main(): Promise<void> {
     // The dev issuer, plus any the developer adds (a workload issuer to try issuer+subject policies).
     CREDMAN_AUTH_ISSUERS: JSON.stringify([
       { issuer: issuer.issuer, jwksUri: devIssuerJwksUri(issuer.issuer), kind: 'entra' },
+      // The console's sign-in: Entra-shaped tokens (oid, tid, roles) of the dev accounts.
+      { issuer: oidcIssuer, jwksUri: devOidcJwksUri(oidcIssuer), kind: 'entra' },
       ...(env.CREDMAN_LOCAL_EXTRA_ISSUERS ? (JSON.parse(env.CREDMAN_LOCAL_EXTRA_ISSUERS) as unknown[]) : []),
     ]),
     CREDMAN_AUTH_AUDIENCES: DEV_AUDIENCE,
     CREDMAN_APP_TENANT_ID: DEV_TENANT_ID,
     CREDMAN_APP_OBJECT_ID: DEV_APP_OBJECT_ID,
     CREDMAN_PUBLIC_BASE_URL: baseUrl,
+    CREDMAN_CONSOLE_OIDC: devConsoleOidc(oidcIssuer),
     // Webhook receivers and identity providers on a laptop listen on loopback.
     CREDMAN_ALLOW_PRIVATE_NETWORKS: 'true',
   };
@@ -143,6 +152,7 @@ async function main(): Promise<void> {
         }`
       : '  timers: off (CREDMAN_LOCAL_TIMERS=false)',
   );
+  console.log(`  console:                ${baseUrl}/api/console/ (sign in as admin, alice or bob, any password)`);
   console.log(`  get a dev admin token:  TOKEN=$(npm run -s token -- --admin)`);
   console.log(`  first call:             curl -H "Authorization: Bearer $TOKEN" ${baseUrl}/api/identityProviders`);
 

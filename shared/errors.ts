@@ -27,6 +27,7 @@ export const ERROR_CODES = [
   // 401, 403
   'Unauthenticated',
   'Forbidden',
+  'SelfServiceDisabled',
   // 404
   'NotFound',
   'ProviderNotFound',
@@ -41,6 +42,7 @@ export const ERROR_CODES = [
   'ClientSecretInvalid',
   'ConsentDenied',
   'ProviderMisconfigured',
+  'ConnectionIdTaken',
   // 412, 413, 415, 429
   'PreconditionFailed',
   'PayloadTooLarge',
@@ -144,6 +146,20 @@ export class UnauthenticatedError extends CredmanError {
 export class ForbiddenError extends CredmanError {
   constructor(message = 'The caller is not allowed to do this.') {
     super('Forbidden', 403, message);
+  }
+}
+
+/** A person asked for a connection under a provider that does not offer self-service (or does not exist: the same answer). */
+export class SelfServiceDisabledError extends CredmanError {
+  constructor(providerId: string) {
+    super('SelfServiceDisabled', 403, `Provider '${providerId}' does not offer self-service connections: ask an administrator.`);
+  }
+}
+
+/** The id derived from a person's identity holds a connection an administrator made for someone else (or no one). */
+export class ConnectionIdTakenError extends CredmanError {
+  constructor(connectionId: string) {
+    super('ConnectionIdTaken', 409, `Connection '${connectionId}' exists and was not created by you through self-service: ask an administrator.`);
   }
 }
 

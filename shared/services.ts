@@ -9,6 +9,7 @@ import { CallerAuthenticator } from './identity/authenticator';
 import { AccessPolicyService } from './management/accessPolicies';
 import { ConnectionService } from './management/connections';
 import { ProviderService } from './management/providers';
+import { SelfServiceService } from './management/selfService';
 import type { Settings } from './settings';
 import { AccessPolicyStore } from './store/accessPolicies';
 import { ConnectionStore } from './store/connections';
@@ -40,6 +41,7 @@ export interface Services {
   readonly connections: ConnectionService;
   readonly accessPolicies: AccessPolicyService;
   readonly consent: ConsentService;
+  readonly selfService: SelfServiceService;
   readonly tokens: TokenService;
   readonly refresher: TokenRefresher;
   readonly health: Health;
@@ -116,20 +118,24 @@ export async function createServices(settings: Settings, deps: ServiceDeps): Pro
   const webhookStore = new WebhookStore(tables.webhooks, cipher, integrity);
   const webhooks = new WebhookService(webhookStore, new WebhookPublisher(webhookStore, { allowPrivateNetworks: settings.outbound.allowPrivateNetworks, log: deps.log }), settings.outbound);
 
+  const connectionService = new ConnectionService(providers, connections, policies, settings.appIdentity, tokens, idp);
+  const consent = new ConsentService(providers, connections, new ConsentStateStore(tables.consentStates, cipher, integrity), refresher, idp, {
+    publicBaseUrl: settings.publicBaseUrl,
+    allowedRedirectOrigins: settings.consent.allowedRedirectOrigins,
+    onChanged: forget,
+    connect: new ConnectSessions(providers, connections, policies, trustedIssuers, settings.appIdentity, forget),
+  });
+
   return {
     settings,
     auth: new CallerAuthenticator(settings.auth, {
       logger: (e) => deps.log(e.event === 'JwksUnavailable' ? 'error' : 'info', `auth: ${e.event}${'issuer' in e ? ` ${e.issuer}` : ''}: ${e.reason}`),
     }),
     providers: new ProviderService(providers, connections, policies, settings.publicBaseUrl, idp, forget),
-    connections: new ConnectionService(providers, connections, policies, settings.appIdentity, tokens, idp),
+    connections: connectionService,
     accessPolicies: new AccessPolicyService(providers, connections, policies, trustedIssuers, forget),
-    consent: new ConsentService(providers, connections, new ConsentStateStore(tables.consentStates, cipher, integrity), refresher, idp, {
-      publicBaseUrl: settings.publicBaseUrl,
-      allowedRedirectOrigins: settings.consent.allowedRedirectOrigins,
-      onChanged: forget,
-      connect: new ConnectSessions(providers, connections, policies, trustedIssuers, settings.appIdentity, forget),
-    }),
+    consent,
+    selfService: new SelfServiceService(providers, connections, policies, connectionService, consent, forget),
     tokens,
     refresher,
     health: new Health(tables, wrapper),

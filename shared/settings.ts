@@ -34,6 +34,19 @@ const issuersJson = z
   })
   .pipe(z.array(trustedIssuer).min(1));
 
+/** Where the console signs people in: an OpenID provider, the console's client id there, the scopes it asks for. */
+const consoleOidcJson = z
+  .string()
+  .transform((s, ctx) => {
+    try {
+      return JSON.parse(s) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be a JSON object { authority, clientId, scopes }' });
+      return z.NEVER;
+    }
+  })
+  .pipe(z.object({ authority: z.url(), clientId: z.string().min(1), scopes: z.string().min(1) }).strict());
+
 const positiveInt = (def: number) => z.coerce.number().int().positive().default(def);
 
 export const settingsSchema = z
@@ -127,6 +140,8 @@ export const settingsSchema = z
       .min(1)
       .max(30 * 86400)
       .default(86400),
+    /** The console's sign-in: JSON { authority, clientId, scopes }; unset, the console says it is not configured. */
+    CREDMAN_CONSOLE_OIDC: consoleOidcJson.optional(),
   })
   .superRefine((s, ctx) => {
     if (!s.CREDMAN_STORAGE_CONNECTION_STRING && !s.CREDMAN_TABLE_ENDPOINT) {
@@ -170,6 +185,8 @@ export interface Settings {
   /** Every outbound call: webhook deliveries and identity-provider calls. */
   readonly outbound: { readonly allowPrivateNetworks: boolean };
   readonly lifecycle: { readonly expiryWarningMs: number; readonly activeWindowMs: number; readonly reminderMs: number };
+  /** The console's OpenID Connect sign-in (authorization code + PKCE), when configured. */
+  readonly console: { readonly oidc?: { readonly authority: string; readonly clientId: string; readonly scopes: string } };
 }
 
 export class SettingsError extends Error {
@@ -242,6 +259,7 @@ export function loadSettings(env: Record<string, string | undefined>): Settings 
       activeWindowMs: s.CREDMAN_LIFECYCLE_ACTIVE_WINDOW_HOURS * 3600 * 1000,
       reminderMs: s.CREDMAN_LIFECYCLE_REMINDER_SECONDS * 1000,
     },
+    console: s.CREDMAN_CONSOLE_OIDC ? { oidc: { ...s.CREDMAN_CONSOLE_OIDC, authority: s.CREDMAN_CONSOLE_OIDC.authority.replace(/\/+$/, '') } } : {},
   });
 }
 

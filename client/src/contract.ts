@@ -38,6 +38,7 @@ export const ERROR_CODES = [
   // 401, 403
   'Unauthenticated',
   'Forbidden',
+  'SelfServiceDisabled',
   // 404
   'NotFound',
   'ProviderNotFound',
@@ -52,6 +53,7 @@ export const ERROR_CODES = [
   'ClientSecretInvalid',
   'ConsentDenied',
   'ProviderMisconfigured',
+  'ConnectionIdTaken',
   // 412, 413, 415, 429
   'PreconditionFailed',
   'PayloadTooLarge',

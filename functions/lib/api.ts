@@ -17,7 +17,7 @@ type Spec<K extends RouteName> = (typeof ROUTES)[K];
 
 type ParamNames<R extends string> = R extends `${string}{${infer P}}${infer Rest}` ? (P extends `*${string}` ? never : P) | ParamNames<Rest> : never;
 
-type AuthOf<A extends AuthKind> = A extends 'admin' | 'connect' | 'policy' ? { services: Services; caller: Caller } : A extends 'browser' ? { services: Services } : object;
+type AuthOf<A extends AuthKind> = A extends 'admin' | 'connect' | 'policy' | 'person' ? { services: Services; caller: Caller } : A extends 'browser' ? { services: Services } : object;
 
 /** What a handler gets: the request, its invocation, and what its route entry declares. */
 export type Call<K extends RouteName> = {

@@ -62,11 +62,12 @@ function describe(err: unknown): string {
 }
 
 /**
- * The services, and for `admin`, `connect` and `policy` routes the authenticated caller (every
- * failure a 401; `admin` also requires the admin app role, `connect` the admin or the connect app role, 403). A `policy` caller is checked against the
- * connection's access policies by the token service.
+ * The services, and for `admin`, `connect`, `policy` and `person` routes the authenticated caller
+ * (every failure a 401; `admin` also requires the admin app role, `connect` the admin or the connect
+ * app role, 403). A `policy` caller is checked against the connection's access policies by the token
+ * service; a `person` reaches only their own self-service connection (shared/management/selfService.ts).
  */
-export async function authorize(kind: 'admin' | 'connect' | 'policy', request: HttpRequest): Promise<{ services: Services; caller: Caller }>;
+export async function authorize(kind: 'admin' | 'connect' | 'policy' | 'person', request: HttpRequest): Promise<{ services: Services; caller: Caller }>;
 export async function authorize(kind: 'browser', request: HttpRequest): Promise<{ services: Services }>;
 export async function authorize(kind: Exclude<AuthKind, 'anonymous'>, request: HttpRequest): Promise<{ services: Services; caller?: Caller }>;
 export async function authorize(kind: Exclude<AuthKind, 'anonymous'>, request: HttpRequest): Promise<{ services: Services; caller?: Caller }> {

@@ -20,6 +20,9 @@ param adminPrincipalId string = ''
 @description('Client ids that may get user tokens for the API without a consent prompt (Azure CLI by default).')
 param preAuthorizedClientIds array
 
+@description('Where the console (docs/console.md) returns people after sign-in and sign-out: its single-page-application redirect URIs.')
+param consoleRedirectUris array = []
+
 // Stable ids: redeploying must not create a second role or scope, and Graph refuses to drop an
 // enabled one ("cannot be deleted or updated unless disabled first"). So the role's id does not
 // follow adminRole: renaming the role updates it in place. 'Credman.Admin' keeps the id that the
@@ -33,6 +36,10 @@ resource app 'Microsoft.Graph/applications@v1.0' = {
   displayName: displayName
   signInAudience: 'AzureADMyOrg'
   identifierUris: [identifierUri]
+  // The console signs people in from the browser: authorization code with PKCE, no secret.
+  spa: {
+    redirectUris: consoleRedirectUris
+  }
   api: {
     // v2 tokens: issuer login.microsoftonline.com/<tenant>/v2.0, `aud` = the client id.
     requestedAccessTokenVersion: 2

@@ -65,7 +65,7 @@ function operation(operationId: string, spec: RouteSpec, errorResponse: object):
     ...(params.length ? { parameters: params } : {}),
     ...(spec.body ? { requestBody: { required: !spec.bodyOptional, content: { 'application/json': { schema: schemaOf(spec.body) } } } } : {}),
     responses,
-    ...(spec.auth === 'admin' || spec.auth === 'connect' || spec.auth === 'policy' ? { security: [{ bearer: [] }] } : {}),
+    ...(spec.auth !== 'browser' && spec.auth !== 'anonymous' ? { security: [{ bearer: [] }] } : {}),
   };
 }
 

@@ -8,6 +8,8 @@ import {
   errorSchema,
   healthSchema,
   identityProviderSchema,
+  myConnectionPutSchema,
+  myProviderSchema,
   providerPutSchema,
   providerSchema,
 } from '../model/schemas';
@@ -31,10 +33,10 @@ import { webhookPutSchema, webhookRotateSecretSchema, webhookSchema, webhookWith
 
 /**
  * Who may call: the admin app role; the admin or the connect app role (an app starting consent
- * for its own users); an access policy on the connection; a browser holding single-use consent
- * state; anyone.
+ * for its own users); an access policy on the connection; any signed-in person of a trusted issuer,
+ * for their own self-service connections; a browser holding single-use consent state; anyone.
  */
-export type AuthKind = 'admin' | 'connect' | 'policy' | 'browser' | 'anonymous';
+export type AuthKind = 'admin' | 'connect' | 'policy' | 'person' | 'browser' | 'anonymous';
 export type Method = 'GET' | 'PUT' | 'POST' | 'DELETE';
 
 export interface ResponseSpec {
@@ -72,7 +74,7 @@ export interface RouteSpec {
   /** Starts or queries durable orchestrations: the function declares the durable client input. */
   readonly durable?: boolean;
   readonly responses: readonly ResponseSpec[];
-  /** Not part of the published contract (the catch-all). */
+  /** Not part of the published contract (the catch-all, the console's files). */
   readonly unpublished?: boolean;
 }
 
@@ -102,6 +104,7 @@ const PROVIDER = 'providers/{providerId}';
 const CONNECTION = `${PROVIDER}/connections/{connectionId}`;
 const POLICIES = `${CONNECTION}/accessPolicies`;
 const WEBHOOK = 'webhooks/{subscriptionId}';
+const MY_CONNECTION = 'me/providers/{providerId}/connection';
 
 export const ROUTES = {
   listProviders: { method: 'GET', route: 'providers', auth: 'admin', summary: 'List providers', paged: true, responses: page(providerSchema) },
@@ -217,6 +220,55 @@ export const ROUTES = {
   },
   deleteAccessPolicy: { method: 'DELETE', route: `${POLICIES}/{policyId}`, auth: 'admin', summary: 'Delete an access policy', conditional: true, responses: deleted },
 
+  // Self-service (docs/api.md, "Self-service connections"): the caller's own connection, its id derived from their identity.
+  listMyProviders: {
+    method: 'GET',
+    route: 'me/providers',
+    auth: 'person',
+    summary: "The providers offering self-service, each with the caller's own connection if any",
+    responses: [{ status: '200', schema: collectionOf(myProviderSchema), description: 'All of them (one page)' }],
+  },
+  listMyConnections: {
+    method: 'GET',
+    route: 'me/connections',
+    auth: 'person',
+    summary: "The caller's own connections",
+    responses: [{ status: '200', schema: collectionOf(connectionSchema), description: 'All of them (one page)' }],
+  },
+  getMyConnection: { method: 'GET', route: MY_CONNECTION, auth: 'person', summary: "The caller's own connection under the provider", responses: found(connectionSchema) },
+  putMyConnection: {
+    method: 'PUT',
+    route: MY_CONNECTION,
+    auth: 'person',
+    summary: "Create the caller's own connection (idempotent) and its access policy for exactly them",
+    body: myConnectionPutSchema,
+    bodyOptional: true,
+    responses: [
+      ...putAnswers(connectionSchema),
+      { status: '403', schema: errorSchema, description: 'SelfServiceDisabled: the provider does not offer self-service (or does not exist)' },
+      { status: '409', schema: errorSchema, description: "ConnectionIdTaken: an administrator's connection holds the caller's id" },
+    ],
+  },
+  deleteMyConnection: { method: 'DELETE', route: MY_CONNECTION, auth: 'person', summary: "Delete the caller's own connection and its access policies", durable: true, responses: deleted },
+  getMyLoginLinks: {
+    method: 'POST',
+    route: `${MY_CONNECTION}/getLoginLinks`,
+    auth: 'person',
+    summary: "A login link for the caller's own connection (connect or reconnect; works once, 10 minutes)",
+    body: loginLinksRequestSchema,
+    bodyOptional: true,
+    responses: [{ status: '200', schema: loginLinksResponseSchema, description: 'The link' }],
+  },
+  confirmMyConsentCode: {
+    method: 'POST',
+    route: `${MY_CONNECTION}/confirmConsentCode`,
+    auth: 'person',
+    summary: 'The person confirms the consent code of their own sign-in, with their own token',
+    body: confirmConsentCodeSchema,
+    durable: true,
+    responses: [{ status: '200', schema: connectionSchema, description: 'The connection, holding the new tokens (400 ValidationError/InvalidConsentCode: used, expired or of another connection)' }],
+  },
+
   listWebhooks: { method: 'GET', route: 'webhooks', auth: 'admin', summary: 'List webhook subscriptions', paged: true, responses: page(webhookSchema) },
   createWebhook: {
     method: 'POST',
@@ -324,6 +376,19 @@ export const ROUTES = {
       { status: '200', schema: healthSchema, description: 'Healthy' },
       { status: '503', schema: healthSchema, description: 'A dependency fails' },
     ],
+  },
+  // The console's files (docs/console.md). No other template starts with `console/`, so its
+  // catch-all shadows nothing whatever its name's place in the order.
+  console: {
+    method: 'GET',
+    route: 'console/{*path}',
+    auth: 'anonymous',
+    summary: 'The console: its pages, built files and sign-in configuration (config.json)',
+    responses: [
+      { status: '200', description: 'A file of the console; index.html for a page of the app' },
+      { status: '404', description: 'No such file (text)' },
+    ],
+    unpublished: true,
   },
   openApi: { method: 'GET', route: 'openapi.json', auth: 'anonymous', summary: 'This document', responses: [{ status: '200', description: 'OpenAPI 3.1' }] },
 

@@ -106,8 +106,12 @@ export class ConsentService {
     return `${this.options.publicBaseUrl}/api/consent/callback`;
   }
 
-  /** POST …/getLoginLinks (admin). `requestedBy` is named to the person on the anti-phishing page. */
-  async getLoginLink(providerId: string, connectionId: string, requestedBy: Requester, postLoginRedirectUrl?: string): Promise<{ loginLink: string }> {
+  /**
+   * POST …/getLoginLinks (admin). `requestedBy` is named to the person on the anti-phishing page.
+   * `ownOriginOnly` (a person's self-service link): the consent code may return to credman's own
+   * origin only, never to another allowed app, which could hand it to whoever asked for the link.
+   */
+  async getLoginLink(providerId: string, connectionId: string, requestedBy: Requester, postLoginRedirectUrl?: string, opts: { ownOriginOnly?: boolean } = {}): Promise<{ loginLink: string }> {
     const provider = await this.providers.get(providerId);
     if (!provider) throw new ProviderNotFoundError(providerId);
     const connection = await this.connections.get(providerId, connectionId);
@@ -116,7 +120,7 @@ export class ConsentService {
       throw new UnsupportedGrantTypeError(`Connection '${connectionId}' does not use the authorization-code grant; it needs no consent.`);
     }
     // Which connection of that id: one deleted and created again before the consent ends gets nothing.
-    const { link } = await this.issueLink(providerId, connectionId, postLoginRedirectUrl, { requestedBy: JSON.stringify(requestedBy), connectionCreatedOn: connection.createdOn });
+    const { link } = await this.issueLink(providerId, connectionId, postLoginRedirectUrl, { requestedBy: JSON.stringify(requestedBy), connectionCreatedOn: connection.createdOn }, opts);
     return { loginLink: link };
   }
 
@@ -132,8 +136,20 @@ export class ConsentService {
   }
 
   /** A login link's state row (single use, CONSENT_TTL_MS), with a PKCE verifier and the caller's `secrets`. */
-  private async issueLink(providerId: string, connectionId: string, postLoginRedirectUrl: string | undefined, secrets: Record<string, string>): Promise<{ link: string; expiresAt: number }> {
-    const redirectUrl = postLoginRedirectUrl === undefined ? undefined : parseRedirectUrl(postLoginRedirectUrl, [new URL(this.options.publicBaseUrl).origin, ...this.options.allowedRedirectOrigins]);
+  private async issueLink(
+    providerId: string,
+    connectionId: string,
+    postLoginRedirectUrl: string | undefined,
+    secrets: Record<string, string>,
+    opts: { ownOriginOnly?: boolean } = {},
+  ): Promise<{ link: string; expiresAt: number }> {
+    const own = new URL(this.options.publicBaseUrl).origin;
+    const redirectUrl =
+      postLoginRedirectUrl === undefined
+        ? undefined
+        : opts.ownOriginOnly
+          ? parseRedirectUrl(postLoginRedirectUrl, [own], (origin) => `Its origin ${origin} is not this app's: a person's own login link returns to credman itself only.`)
+          : parseRedirectUrl(postLoginRedirectUrl, [own, ...this.options.allowedRedirectOrigins]);
     const state = random();
     const expiresAt = this.now() + CONSENT_TTL_MS;
     await this.states.create(state, {

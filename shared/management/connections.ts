@@ -1,6 +1,6 @@
 import { ConnectionNotFoundError, ConnectionStateError, CredmanError, PreconditionFailedError, ProviderNotFoundError, UnsupportedGrantTypeError } from '../errors';
 import { connectionResource } from '../model/resources';
-import type { ConnectionPut, ConnectionResource } from '../model/schemas';
+import type { ConnectionOwner, ConnectionPut, ConnectionResource } from '../model/schemas';
 import { LifecycleService, type DeletedConnection } from '../lifecycle/lifecycleService';
 import { findTemplate, type GrantType } from '../oauth/catalogue';
 import type { AccessPolicyStore } from '../store/accessPolicies';
@@ -46,7 +46,8 @@ export class ConnectionService {
     return { resource: connectionResource(c), etag: c.etag };
   }
 
-  async put(providerId: string, id: string, body: ConnectionPut, ifMatch?: string): Promise<Written<ConnectionResource>> {
+  /** `owner`: the person creating it through self-service (shared/management/selfService.ts). */
+  async put(providerId: string, id: string, body: ConnectionPut, ifMatch?: string, owner?: ConnectionOwner): Promise<Written<ConnectionResource>> {
     const provider = await this.requireProvider(providerId);
     const props = body.properties;
     const grant = GRANT[props.oauth2grantType];
@@ -64,7 +65,7 @@ export class ConnectionService {
     const r = await this.connections.put(
       providerId,
       id,
-      { ...(props.displayName === undefined ? {} : { displayName: props.displayName }), grantType: props.oauth2grantType, parameters: split.plain },
+      { ...(props.displayName === undefined ? {} : { displayName: props.displayName }), grantType: props.oauth2grantType, parameters: split.plain, ...(owner ? { owner } : {}) },
       split.secret,
       ifMatch,
     );

@@ -74,11 +74,26 @@ export class ProviderService {
       grantTypes[g] = split.plain;
       for (const [k, v] of Object.entries(split.secret)) secrets[`${g}.${k}`] = v;
     }
+    if (props.selfService?.enabled && !grantTypes.authorizationCode) {
+      throw new ValidationError('Self-service needs the authorization-code grant: people consent for themselves.', [
+        { code: 'MissingGrantType', target: 'properties.selfService', message: 'Configure oauth2.grantTypes.authorizationCode, or disable self-service.' },
+      ]);
+    }
     if (template.dynamicRegistration && grantTypes.authorizationCode) {
       await this.register(id, template, grantTypes.authorizationCode, secrets);
     }
     for (const g of grants) checkDestinations(this.idp, template, grantTypes[g] as Record<string, string>, `properties.oauth2.grantTypes.${g}`);
-    const r = await this.providers.put(id, { ...(props.displayName === undefined ? {} : { displayName: props.displayName }), identityProvider: template.id, grantTypes }, secrets, ifMatch);
+    const r = await this.providers.put(
+      id,
+      {
+        ...(props.displayName === undefined ? {} : { displayName: props.displayName }),
+        identityProvider: template.id,
+        grantTypes,
+        ...(props.selfService ? { selfService: { enabled: props.selfService.enabled, ...(props.selfService.appIds ? { appIds: props.selfService.appIds.map((a) => a.toLowerCase()) } : {}) } } : {}),
+      },
+      secrets,
+      ifMatch,
+    );
     return { created: r.created, resource: providerResource(r.record, this.redirectUrl), etag: r.record.etag };
   }
 

@@ -14,6 +14,7 @@ export function providerResource(p: ProviderRecord, redirectUrl: string): Provid
     properties: {
       ...(p.displayName === undefined ? {} : { displayName: p.displayName }),
       identityProvider: p.identityProvider,
+      ...(p.selfService ? { selfService: p.selfService } : {}),
       oauth2: { redirectUrl, grantTypes: p.grantTypes },
       createdOn: p.createdOn,
       changedOn: p.changedOn,
@@ -35,6 +36,7 @@ export function connectionResource(c: ConnectionRecord): ConnectionResource {
       ...(c.error ? { error: c.error } : {}),
       ...(c.expiresOn ? { expiresOn: c.expiresOn } : {}),
       ...(c.endUser ? { endUser: c.endUser } : {}),
+      ...(c.owner ? { owner: c.owner } : {}),
       createdOn: c.createdOn,
       changedOn: c.changedOn,
     },

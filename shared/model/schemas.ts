@@ -4,6 +4,18 @@ import { ERROR_CODES } from '../errors';
 // Request and response schemas: the same objects validate requests and generate /openapi.json.
 // Objects are strict, so an unknown or misspelled field is a 400 naming it, never silently dropped.
 
+const guid = z.uuid();
+
+/** A provider's self-service: signed-in people may create their own connection under it (docs/api.md, "Self-service connections"). */
+export const selfServiceSchema = z
+  .object({
+    enabled: z.boolean(),
+    appIds: z.array(guid).max(50).optional().meta({ description: "The client applications allowed to fetch these people's tokens (as an access policy's appIds); absent: any application of theirs." }),
+  })
+  .strict()
+  .meta({ id: 'SelfService' });
+export type SelfService = z.infer<typeof selfServiceSchema>;
+
 const parameterMap = z.record(z.string().min(1).max(100), z.string().max(4096)).meta({ description: 'Template parameters by name; secret ones are write-only.' });
 
 export const providerPutSchema = z
@@ -12,6 +24,7 @@ export const providerPutSchema = z
       .object({
         displayName: z.string().min(1).max(200).optional(),
         identityProvider: z.string().min(1).max(80),
+        selfService: selfServiceSchema.optional(),
         oauth2: z
           .object({
             grantTypes: z
@@ -44,7 +57,16 @@ export const connectionPutSchema = z
   .meta({ id: 'ConnectionPut' });
 export type ConnectionPut = z.infer<typeof connectionPutSchema>;
 
-const guid = z.uuid();
+/** PUT me/providers/{providerId}/connection: everything else is decided by credman. */
+export const myConnectionPutSchema = z
+  .object({
+    properties: z
+      .object({ displayName: z.string().min(1).max(200).optional() })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .meta({ id: 'MyConnectionPut' });
 
 export const END_USER_ID_PATTERN = /^[A-Za-z0-9._@:|+=/-]{1,200}$/;
 
@@ -90,6 +112,7 @@ export const providerSchema = resource(
   z.object({
     displayName: z.string().optional(),
     identityProvider: z.string(),
+    selfService: z.object({ enabled: z.boolean(), appIds: z.array(z.string()).optional() }).optional(),
     oauth2: z.object({
       redirectUrl: z.url(),
       grantTypes: z.object({
@@ -106,6 +129,18 @@ export type ProviderResource = z.infer<typeof providerSchema>;
 export const connectionStatusSchema = z.enum(['Pending', 'Connected', 'Error']);
 export type ConnectionStatus = z.infer<typeof connectionStatusSchema>;
 
+/** The person who created a self-service connection: Entra tenant + object id, or issuer + subject; the name for display only. */
+export const connectionOwnerSchema = z
+  .object({
+    tenantId: z.string().optional(),
+    objectId: z.string().optional(),
+    issuer: z.string().optional(),
+    subject: z.string().optional(),
+    displayName: z.string().optional(),
+  })
+  .meta({ id: 'ConnectionOwner' });
+export type ConnectionOwner = z.infer<typeof connectionOwnerSchema>;
+
 export const connectionSchema = resource(
   'connections',
   z.object({
@@ -117,11 +152,26 @@ export const connectionSchema = resource(
     error: z.object({ code: z.string(), message: z.string() }).optional(),
     expiresOn: z.iso.datetime().optional(),
     endUser: endUserSchema.optional().meta({ description: 'The end user a connect session created (or reconnected) the connection for.' }),
+    owner: connectionOwnerSchema.optional(),
     createdOn: z.iso.datetime(),
     changedOn: z.iso.datetime(),
   }),
 ).meta({ id: 'Connection' });
 export type ConnectionResource = z.infer<typeof connectionSchema>;
+
+/** GET me/providers: a self-service provider and the caller's connection under it, if any. */
+export const myProviderSchema = resource(
+  'selfServiceProviders',
+  z.object({
+    displayName: z.string().optional(),
+    identityProvider: z.string(),
+    connection: z
+      .object({ id: z.string(), status: connectionStatusSchema, error: z.object({ code: z.string(), message: z.string() }).optional(), expiresOn: z.iso.datetime().optional() })
+      .optional()
+      .meta({ description: "The caller's own connection (absent: none yet)." }),
+  }),
+).meta({ id: 'SelfServiceProvider' });
+export type MyProviderResource = z.infer<typeof myProviderSchema>;
 
 export const accessPolicySchema = resource(
   'accessPolicies',

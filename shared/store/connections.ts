@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { odata, type TableClient } from '@azure/data-tables';
-import type { ConnectionStatus, EndUser } from '../model/schemas';
+import type { ConnectionOwner, ConnectionStatus, EndUser } from '../model/schemas';
 import { deleteCounted, deletePartition, readEntity, upsertCounted } from './countedPartition';
 import { listPartition, type Page } from './paging';
 import { TamperedRecordError } from '../errors';
@@ -24,6 +24,8 @@ export interface ConnectionRecord {
   expiresOn?: string;
   /** Set by a connect session: the app's end user the connection belongs to. */
   endUser?: EndUser;
+  /** Who created it through self-service (absent: an admin's connection). */
+  owner?: ConnectionOwner;
   createdOn: string;
   changedOn: string;
   etag: string;
@@ -36,6 +38,8 @@ export interface ConnectionEntity {
   /** Envelope of `param.<name>` (secret parameters) and, once connected, `token.<name>`. */
   secrets?: string;
   status: ConnectionStatus;
+  /** JSON of ConnectionOwner: kept by every replace. */
+  owner?: string;
   errorCode?: string;
   errorMessage?: string;
   expiresOn?: string;
@@ -113,7 +117,7 @@ export class ConnectionStore {
   async put(
     providerId: string,
     id: string,
-    value: { displayName?: string; grantType: GrantTypeName; parameters: Record<string, string>; endUser?: EndUser },
+    value: { displayName?: string; grantType: GrantTypeName; parameters: Record<string, string>; endUser?: EndUser; owner?: ConnectionOwner },
     secretParameters: Record<string, string>,
     ifMatch?: string,
   ): Promise<{ created: boolean; record: ConnectionRecord }> {
@@ -145,6 +149,8 @@ export class ConnectionStore {
           parameters,
           ...(Object.keys(secrets).length ? await this.sealer.seal(providerId, id, { grantType: value.grantType, parameters, sealVersion: existing?.sealVersion }, secrets) : {}),
           status: keep && same ? same.status : 'Pending',
+          // An admin's replace keeps the person who owns it.
+          ...(value.owner ? { owner: JSON.stringify(value.owner) } : existing?.owner ? { owner: existing.owner } : {}),
           ...(keep && same?.errorCode ? { errorCode: same.errorCode, errorMessage: same.errorMessage ?? '' } : {}),
           ...(keep && same ? tokenStateOf(same) : {}),
           // Client-credentials tokens are fetched again with the new parameters (another tenant,
@@ -212,6 +218,7 @@ function toRecord(providerId: string, id: string, e: ConnectionEntity, etag: str
     ...(e.errorCode ? { error: { code: e.errorCode, message: e.errorMessage ?? '' } } : {}),
     ...(e.expiresOn ? { expiresOn: e.expiresOn } : {}),
     ...(e.endUserId ? { endUser: endUserOf(e) } : {}),
+    ...(e.owner ? { owner: JSON.parse(e.owner) as ConnectionOwner } : {}),
     createdOn: e.createdOn,
     changedOn: e.changedOn,
     etag,

@@ -5,6 +5,7 @@ import { canonicalJson, digestOf, type RecordIntegrity } from '../crypto/integri
 import { deleteCounted, readEntity, upsertCounted } from './countedPartition';
 import { listPartition, type Page } from './paging';
 import type { EnvelopeCipher, RecordLocation } from '../crypto';
+import type { SelfService } from '../model/schemas';
 
 // All providers share one partition: the list is a single partition query, and the 1,000-provider
 // limit is one counter row in it.
@@ -25,6 +26,7 @@ export interface ProviderRecord {
   identityProvider: string;
   /** Non-secret parameters only. */
   grantTypes: ProviderGrantTypes;
+  selfService?: SelfService;
   createdOn: string;
   changedOn: string;
   etag: string;
@@ -34,6 +36,8 @@ interface ProviderEntity {
   displayName?: string;
   identityProvider: string;
   grantTypes: string;
+  /** JSON of SelfService; absent: never enabled. */
+  selfService?: string;
   secrets?: string;
   /** Grows with every write; in the envelope's binding (docs/storage.md, "Tamper detection"). */
   sealVersion?: number;
@@ -46,8 +50,9 @@ interface ProviderEntity {
  * (client id, authorization, token and registration endpoints, issuer, scopes, client
  * authentication, …), and the row's version. Only the display name stays outside.
  */
-export function providerBinding(identityProvider: string, grantTypes: ProviderGrantTypes, version: number): string {
-  return canonicalJson({ config: digestOf({ identityProvider, grantTypes }), version });
+export function providerBinding(identityProvider: string, grantTypes: ProviderGrantTypes, version: number, selfService?: SelfService): string {
+  // Self-service decides who may create connections and which apps their policies name; absent, the digest is as before it existed.
+  return canonicalJson({ config: digestOf({ identityProvider, grantTypes, ...(selfService ? { selfService } : {}) }), version });
 }
 
 export class ProviderStore {
@@ -76,12 +81,14 @@ export class ProviderStore {
   private async open(id: string, e: TableEntityResult<ProviderEntity>): Promise<{ record: ProviderRecord; secrets: Record<string, string>; bindingKey?: string }> {
     const loc = this.loc(id);
     let grantTypes: ProviderGrantTypes;
+    let selfService: SelfService | undefined;
     try {
       grantTypes = JSON.parse(e.grantTypes) as ProviderGrantTypes;
+      selfService = e.selfService ? (JSON.parse(e.selfService) as SelfService) : undefined;
     } catch {
       throw this.integrity.tampered('provider', loc, 'Malformed');
     }
-    const opened = await this.integrity.openBound('provider', loc, e, (version) => providerBinding(e.identityProvider, grantTypes, version));
+    const opened = await this.integrity.openBound('provider', loc, e, (version) => providerBinding(e.identityProvider, grantTypes, version, selfService));
     const { [BINDING_KEY]: bindingKey, ...secrets } = opened;
     return { record: toRecord(id, e, e.etag), secrets, ...(bindingKey ? { bindingKey } : {}) };
   }
@@ -108,7 +115,7 @@ export class ProviderStore {
   /** Secrets are keyed `<grantType>.<parameter>`, e.g. `authorizationCode.clientSecret`. */
   async put(
     id: string,
-    value: { displayName?: string; identityProvider: string; grantTypes: ProviderGrantTypes },
+    value: { displayName?: string; identityProvider: string; grantTypes: ProviderGrantTypes; selfService?: SelfService },
     secrets: Record<string, string>,
     ifMatch?: string,
   ): Promise<{ created: boolean; record: ProviderRecord }> {
@@ -127,7 +134,8 @@ export class ProviderStore {
           ...(value.displayName === undefined ? {} : { displayName: value.displayName }),
           identityProvider: value.identityProvider,
           grantTypes: JSON.stringify(value.grantTypes),
-          secrets: await this.sealer.seal(this.loc(id), { ...secrets, [BINDING_KEY]: bindingKey }, providerBinding(value.identityProvider, value.grantTypes, version)),
+          ...(value.selfService ? { selfService: JSON.stringify(value.selfService) } : {}),
+          secrets: await this.sealer.seal(this.loc(id), { ...secrets, [BINDING_KEY]: bindingKey }, providerBinding(value.identityProvider, value.grantTypes, version, value.selfService)),
           sealVersion: version,
           createdOn: existing?.createdOn ?? now,
           changedOn: now,
@@ -167,6 +175,7 @@ function toRecord(id: string, e: ProviderEntity, etag: string): ProviderRecord {
     ...(e.displayName === undefined ? {} : { displayName: e.displayName }),
     identityProvider: e.identityProvider,
     grantTypes: JSON.parse(e.grantTypes) as ProviderGrantTypes,
+    ...(e.selfService ? { selfService: JSON.parse(e.selfService) as SelfService } : {}),
     createdOn: e.createdOn,
     changedOn: e.changedOn,
     etag,

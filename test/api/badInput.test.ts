@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { SignJWT, decodeJwt } from 'jose';
 import { DevIssuer } from '../../local/devIssuer';
 import { pathParameters, ROUTES as API, type RouteSpec } from '../../shared/api/routes';
-import { accessPolicyPutSchema, connectionPutSchema, providerPutSchema } from '../../shared/model/schemas';
+import { accessPolicyPutSchema, connectionPutSchema, myConnectionPutSchema, providerPutSchema } from '../../shared/model/schemas';
 import { confirmConsentCodeSchema, connectSessionRequestSchema, loginLinksRequestSchema } from '../../shared/model/runtimeSchemas';
 import { webhookPutSchema, webhookRotateSecretSchema } from '../../shared/model/webhookSchemas';
 import { authCodeConnection, isErrorShape, oauth2Provider, startHost, type TestHost } from '../support/host';
@@ -16,7 +16,7 @@ let host: TestHost;
 const ENTRA = { properties: { tenantId: '11111111-1111-4111-8111-111111111111', objectId: '22222222-2222-4222-8222-222222222222' } };
 
 type Ids = { p: string; c: string; a: string; s: string; o: string };
-type Route = { name: string; method: string; path: (ids: Ids) => string; body?: unknown };
+type Route = { name: string; method: string; auth: RouteSpec['auth']; path: (ids: Ids) => string; body?: unknown };
 const WEBHOOK = { properties: { url: 'http://127.0.0.1:9/hook', events: ['connection.deleted'] } };
 const ok: Ids = { p: 'prov', c: 'conn', a: 'pol', s: 'sub', o: 'op1' };
 const ID_OF: Record<string, keyof Ids> = { providerId: 'p', connectionId: 'c', policyId: 'a', subscriptionId: 's', operationId: 'o' };
@@ -25,6 +25,7 @@ const ID_OF: Record<string, keyof Ids> = { providerId: 'p', connectionId: 'c', p
 const EXAMPLES = new Map<unknown, unknown>([
   [providerPutSchema, oauth2Provider()],
   [connectionPutSchema, authCodeConnection],
+  [myConnectionPutSchema, { properties: { displayName: 'Mine' } }],
   [accessPolicyPutSchema, ENTRA],
   [webhookPutSchema, WEBHOOK],
   [webhookRotateSecretSchema, { keepPreviousSecretForHours: 1 }],
@@ -35,19 +36,21 @@ const EXAMPLES = new Map<unknown, unknown>([
 
 // Every route of the table that takes a bearer token (the browser and anonymous routes have
 // their own tests): built from shared/api/routes.ts, so a new route is attacked here too.
+const BEARER = (spec: RouteSpec) => spec.auth === 'admin' || spec.auth === 'connect' || spec.auth === 'policy' || spec.auth === 'person';
 const ROUTES: Route[] = (Object.entries(API) as [string, RouteSpec][])
-  .filter(([, spec]) => spec.auth === 'admin' || spec.auth === 'connect' || spec.auth === 'policy')
+  .filter(([, spec]) => BEARER(spec))
   .map(([name, spec]) => ({
     name,
     method: spec.method,
+    auth: spec.auth,
     path: (ids: Ids) => `/${spec.route.replace(/\{(\w+)\}/g, (_, param: string) => ids[ID_OF[param]])}`,
     ...(spec.body ? { body: EXAMPLES.get(spec.body) } : {}),
   }));
 const WRITES = ROUTES.filter((r) => (API as Record<string, RouteSpec>)[r.name].body);
 const WITH_IDS = ROUTES.filter((r) => r.path(ok) !== r.path({ p: 'x', c: 'y', a: 'z', s: 'w', o: 'v' }));
 
-it('attacks every admin, connect and policy route of the table, each body with a valid example beside the bad ones', () => {
-  expect(ROUTES.length).toBe(Object.values(API).filter((spec: RouteSpec) => spec.auth === 'admin' || spec.auth === 'connect' || spec.auth === 'policy').length);
+it('attacks every admin, policy and person route of the table, each body with a valid example beside the bad ones', () => {
+  expect(ROUTES.length).toBe(Object.values(API).filter(BEARER).length);
   expect(ROUTES.length).toBeGreaterThan(20);
   expect(WRITES.filter((r) => r.body === undefined).map((r) => r.name)).toEqual([]);
   expect(Object.keys(ID_OF).sort()).toEqual([...new Set(ROUTES.flatMap((r) => pathParameters((API as Record<string, RouteSpec>)[r.name].route)))].sort());
@@ -178,13 +181,18 @@ describe('bad tokens on every route', () => {
   for (const route of ROUTES) {
     it(`${route.name}: ${route.method} ${route.path(ok)} rejects every bad token`, async () => {
       for (const [name, header] of tokens) {
-        // A token without the admin role is a caller like any other on the token route (no policy: 403 there too).
+        // A token without the admin role is a caller like any other on the token route (no policy: 403 there too);
+        // on a person route it is a person, who has nothing here (an empty list, 404, 204, 403 SelfServiceDisabled).
         const body = route.body;
         const r = await send(name, route.method, route.path(ok), {
           token: null,
           ...(header ? { headers: { authorization: header } } : {}),
           ...(body ? { body } : {}),
         });
+        if (name === 'no admin role' && route.auth === 'person') {
+          expect({ name, status: r.status }).toEqual({ name, status: r.status < 500 && r.status !== 401 ? r.status : 'authenticated, and no 5xx' });
+          continue;
+        }
         expect({ name, status: r.status }).toEqual({ name, status: name === 'no admin role' ? 403 : 401 });
         expect(isErrorShape(r.body)).toBe(true);
         expect(r.text).not.toContain(header?.slice(7, 40) ?? '\u0000');

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { INFRA, declarations, params, readBicep } from './bicep';
+import { INFRA, declarations, moduleParams, params, readBicep, varObject } from './bicep';
 
 const bicepFiles = (dir: string): string[] =>
   readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? bicepFiles(join(dir, e.name)) : e.name.endsWith('.bicep') ? [relative(INFRA, join(dir, e.name))] : []));
@@ -60,5 +60,14 @@ describe('infra/main.parameters.json', () => {
     expect(file.parameters.environmentName.value).toBe('${AZURE_ENV_NAME}');
     expect(file.parameters.location.value).toBe('${AZURE_LOCATION}');
     expect(file.parameters.principalId.value).toBe('${AZURE_PRINCIPAL_ID}');
+  });
+
+  it('registers the console as a single-page app of the app registration and points its sign-in there', () => {
+    const main = readBicep('main.bicep');
+    expect(moduleParams(main, 'entra').get('consoleRedirectUris')?.value).toBe("['${baseUrl}/api/console/callback', '${baseUrl}/api/console/']");
+    expect(readBicep('app/entra.bicep').code).toMatch(/\n {2}spa: \{\n {4}redirectUris: consoleRedirectUris\n {2}\}/);
+    const oidc = varObject(main, 'consoleOidc');
+    expect(oidc.get('clientId')?.value).toBe('appClientId');
+    expect(oidc.get('scopes')?.value).toBe("'openid profile ${appIdentifierUri}/user_impersonation'");
   });
 });

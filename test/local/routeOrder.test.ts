@@ -99,6 +99,13 @@ describe('the real app under the host order', () => {
     expect(misses).toEqual([]);
   });
 
+  it("reaches the console's files for any path under console/, and nothing else", () => {
+    for (const path of ['console', 'console/', 'console/assets/index-abc.js', 'console/providers/p1', 'console/config.json'])
+      expect({ path, reached: reach(routes, 'GET', path) }).toEqual({ path, reached: 'console' });
+    expect(reach(routes, 'POST', 'console/x')).toBe('zzNotFound');
+    expect(reach(routes, 'GET', 'consoles')).toBe('zzNotFound');
+  });
+
   it('answers anything else with the catch-all (the API error shape), including known paths with other methods', () => {
     for (const [method, path] of [
       ['GET', 'nope'],

@@ -56,6 +56,15 @@ describe('loadSettings', () => {
     expect(s.dekCache.ttlMs).toBe(900000);
   });
 
+  it("reads the console's sign-in, and refuses one that is not { authority, clientId, scopes }", () => {
+    expect(loadSettings(valid).console).toEqual({});
+    const oidc = { authority: 'https://login.microsoftonline.com/t/v2.0/', clientId: 'c1', scopes: 'openid api://credman/user_impersonation' };
+    expect(loadSettings({ ...valid, CREDMAN_CONSOLE_OIDC: JSON.stringify(oidc) }).console).toEqual({ oidc: { ...oidc, authority: 'https://login.microsoftonline.com/t/v2.0' } });
+    for (const bad of ['not json', '{}', JSON.stringify({ ...oidc, authority: 'not a url' }), JSON.stringify({ ...oidc, extra: 1 })]) {
+      expect(() => loadSettings({ ...valid, CREDMAN_CONSOLE_OIDC: bad })).toThrow(/CREDMAN_CONSOLE_OIDC/);
+    }
+  });
+
   it('rejects a malformed issuers value with a readable message', () => {
     expect(() => loadSettings({ ...valid, CREDMAN_AUTH_ISSUERS: 'not json' })).toThrow(/CREDMAN_AUTH_ISSUERS: must be a JSON array/);
   });

@@ -48,7 +48,7 @@ export async function createProvider(
   world: OAuthWorld,
   providerId: string,
   clientId: string,
-  extra: { clientAuthentication?: 'basic' | 'body'; grants?: Array<'authorizationCode' | 'clientCredentials'> } = {},
+  extra: { clientAuthentication?: 'basic' | 'body'; grants?: Array<'authorizationCode' | 'clientCredentials'>; selfService?: { enabled: boolean; appIds?: string[] } } = {},
 ): Promise<ApiResponse> {
   const common = {
     clientId,
@@ -62,6 +62,7 @@ export async function createProvider(
     body: {
       properties: {
         identityProvider: 'oauth2',
+        ...(extra.selfService ? { selfService: extra.selfService } : {}),
         oauth2: {
           grantTypes: {
             ...(grants.includes('authorizationCode') ? { authorizationCode: { ...common, authorizationUrl: `${world.idp.url}/auth` } } : {}),

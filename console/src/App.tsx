@@ -1,0 +1,140 @@
+import { Button, makeStyles, MessageBar, MessageBarBody, MessageBarTitle, Spinner, Text, tokens } from '@fluentui/react-components';
+import type { User, UserManager } from 'oidc-client-ts';
+import { useCallback, useEffect, useState } from 'react';
+import { BASE, CALLBACK, displayName, loadConfig, userManager } from './auth';
+import { ConnectionsPage } from './ConnectionsPage';
+import { ProvidersPage } from './ProvidersPage';
+
+const useStyles = makeStyles({
+  header: {
+    display: 'flex',
+    alignItems: 'center',
+    gap: tokens.spacingHorizontalM,
+    padding: `${tokens.spacingVerticalM} ${tokens.spacingHorizontalXL}`,
+    backgroundColor: tokens.colorBrandBackground,
+    color: tokens.colorNeutralForegroundOnBrand,
+  },
+  title: { flexGrow: 1, color: tokens.colorNeutralForegroundOnBrand },
+  main: { padding: `${tokens.spacingVerticalL} ${tokens.spacingHorizontalXL}`, maxWidth: '72rem' },
+});
+
+type State =
+  { kind: 'loading' } | { kind: 'notConfigured' } | { kind: 'failed'; message: string } | { kind: 'signedOut'; manager: UserManager } | { kind: 'signedIn'; manager: UserManager; user: User };
+
+/** The page of the app a path names: the providers list, or the connections of one provider. */
+function route(pathname: string): { page: 'providers' } | { page: 'connections'; providerId: string } {
+  const rest = pathname.startsWith(BASE) ? pathname.slice(BASE.length) : '';
+  const match = /^providers\/([^/]+)\/?$/.exec(rest);
+  return match ? { page: 'connections', providerId: decodeURIComponent(match[1]) } : { page: 'providers' };
+}
+
+let starting: Promise<State> | undefined;
+
+/**
+ * Once per page load (effects may run twice): the configuration, the sign-in response when this is
+ * the callback (its state is single-use), then the signed-in user of this tab, if any.
+ */
+function start(): Promise<State> {
+  starting ??= (async (): Promise<State> => {
+    try {
+      const config = await loadConfig();
+      if (!config.configured || !config.authority || !config.clientId || !config.scopes) return { kind: 'notConfigured' };
+      const manager = userManager({ configured: true, authority: config.authority, clientId: config.clientId, scopes: config.scopes });
+      if (location.pathname === CALLBACK) {
+        const user = await manager.signinRedirectCallback();
+        const back = typeof user.state === 'string' && user.state.startsWith(BASE) && user.state !== CALLBACK ? user.state : BASE;
+        history.replaceState(null, '', back);
+      }
+      const user = await manager.getUser();
+      return user && !user.expired ? { kind: 'signedIn', manager, user } : { kind: 'signedOut', manager };
+    } catch (err) {
+      // oidc-client-ts errors carry the provider's error_description; nothing else is shown.
+      return { kind: 'failed', message: err instanceof Error ? err.message : String(err) };
+    }
+  })();
+  return starting;
+}
+
+export function App() {
+  const styles = useStyles();
+  const [state, setState] = useState<State>({ kind: 'loading' });
+  const [path, setPath] = useState(location.pathname);
+
+  useEffect(() => {
+    let cancelled = false;
+    void start().then((next) => {
+      if (cancelled) return;
+      setPath(location.pathname);
+      setState(next);
+    });
+    return () => {
+      cancelled = true;
+    };
+  }, []);
+
+  useEffect(() => {
+    const onPop = () => setPath(location.pathname);
+    addEventListener('popstate', onPop);
+    return () => removeEventListener('popstate', onPop);
+  }, []);
+
+  const navigate = useCallback((to: string) => {
+    history.pushState(null, '', to);
+    setPath(to);
+  }, []);
+
+  const current = route(path);
+  return (
+    <>
+      <header className={styles.header}>
+        <Text as="h1" size={500} weight="semibold" className={styles.title}>
+          credman console
+        </Text>
+        {state.kind === 'signedIn' && (
+          <>
+            <Text>Signed in as {displayName(state.user)}</Text>
+            <Button appearance="secondary" onClick={() => void state.manager.signoutRedirect()}>
+              Sign out
+            </Button>
+          </>
+        )}
+      </header>
+      <main className={styles.main}>
+        {state.kind === 'loading' && <Spinner label="Loading…" />}
+        {state.kind === 'notConfigured' && (
+          <MessageBar intent="warning">
+            <MessageBarBody>
+              <MessageBarTitle>Sign-in is not configured</MessageBarTitle>
+              The app has no CREDMAN_CONSOLE_OIDC setting, so the console cannot sign anyone in.
+            </MessageBarBody>
+          </MessageBar>
+        )}
+        {state.kind === 'failed' && (
+          <MessageBar intent="error">
+            <MessageBarBody>
+              <MessageBarTitle>Sign-in failed</MessageBarTitle>
+              {state.message}
+            </MessageBarBody>
+          </MessageBar>
+        )}
+        {state.kind === 'signedOut' && (
+          <section aria-labelledby="signin-heading">
+            <Text as="h2" id="signin-heading" size={600} block>
+              Sign in
+            </Text>
+            <p>Sign in to manage providers and connections.</p>
+            <Button appearance="primary" onClick={() => void state.manager.signinRedirect({ state: location.pathname })}>
+              Sign in
+            </Button>
+          </section>
+        )}
+        {state.kind === 'signedIn' &&
+          (current.page === 'connections' ? (
+            <ConnectionsPage token={state.user.access_token} providerId={current.providerId} navigate={navigate} />
+          ) : (
+            <ProvidersPage token={state.user.access_token} navigate={navigate} />
+          ))}
+      </main>
+    </>
+  );
+}

@@ -1,0 +1,53 @@
+import { Link, Spinner, Table, TableBody, TableCell, TableHeader, TableHeaderCell, TableRow, Text } from '@fluentui/react-components';
+import { listProviders } from './api';
+import { BASE } from './auth';
+import { ErrorMessage } from './ErrorMessage';
+import { useLoad } from './useLoad';
+
+export function ProvidersPage({ token, navigate }: { token: string; navigate: (to: string) => void }) {
+  const providers = useLoad(`providers:${token}`, () => listProviders(token));
+  return (
+    <section aria-labelledby="providers-heading">
+      <Text as="h2" id="providers-heading" size={600} block>
+        Providers
+      </Text>
+      {providers.kind === 'loading' && <Spinner label="Loading providers…" />}
+      {providers.kind === 'failed' && <ErrorMessage error={providers.error} />}
+      {providers.kind === 'done' && providers.value.length === 0 && <p>No provider yet. Create one with the API (PUT /api/providers/&#123;providerId&#125;).</p>}
+      {providers.kind === 'done' && providers.value.length > 0 && (
+        <Table aria-labelledby="providers-heading">
+          <TableHeader>
+            <TableRow>
+              <TableHeaderCell>Provider</TableHeaderCell>
+              <TableHeaderCell>Identity provider</TableHeaderCell>
+              <TableHeaderCell>Changed</TableHeaderCell>
+            </TableRow>
+          </TableHeader>
+          <TableBody>
+            {providers.value.map((p) => {
+              const href = `${BASE}providers/${encodeURIComponent(p.name)}`;
+              return (
+                <TableRow key={p.id}>
+                  <TableCell>
+                    <Link
+                      href={href}
+                      onClick={(e) => {
+                        e.preventDefault();
+                        navigate(href);
+                      }}
+                    >
+                      {p.properties.displayName ?? p.name}
+                    </Link>{' '}
+                    ({p.name})
+                  </TableCell>
+                  <TableCell>{p.properties.identityProvider}</TableCell>
+                  <TableCell>{new Date(p.properties.changedOn).toLocaleString()}</TableCell>
+                </TableRow>
+              );
+            })}
+          </TableBody>
+        </Table>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,39 @@
+import { UserManager, WebStorageStateStore, type User } from 'oidc-client-ts';
+
+// Sign-in: OpenID Connect authorization code with PKCE (oidc-client-ts), configured by the app at
+// /api/console/config.json (the CREDMAN_CONSOLE_OIDC setting). Tokens live in this tab's
+// sessionStorage only; no silent renew (no iframes: the CSP allows none).
+
+export const BASE = '/api/console/';
+export const CALLBACK = `${BASE}callback`;
+
+export interface ConsoleConfig {
+  configured: boolean;
+  authority?: string;
+  clientId?: string;
+  scopes?: string;
+}
+
+export async function loadConfig(): Promise<ConsoleConfig> {
+  const response = await fetch(`${BASE}config.json`, { cache: 'no-store' });
+  if (!response.ok) throw new Error(`config.json answered ${response.status}`);
+  return (await response.json()) as ConsoleConfig;
+}
+
+export function userManager(config: Required<ConsoleConfig>): UserManager {
+  return new UserManager({
+    authority: config.authority,
+    client_id: config.clientId,
+    redirect_uri: `${location.origin}${CALLBACK}`,
+    post_logout_redirect_uri: `${location.origin}${BASE}`,
+    response_type: 'code',
+    scope: config.scopes,
+    userStore: new WebStorageStateStore({ store: sessionStorage }),
+    automaticSilentRenew: false,
+    monitorSession: false,
+  });
+}
+
+export function displayName(user: User): string {
+  return user.profile.name ?? user.profile.preferred_username ?? user.profile.sub;
+}

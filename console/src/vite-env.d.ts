@@ -1,0 +1,2 @@
+// Vite's own module types (CSS side-effect imports).
+/// <reference types="vite/client" />
