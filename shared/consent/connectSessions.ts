@@ -14,6 +14,8 @@ import type { ProviderStore } from '../store/providers';
 /** What a session creates, sealed in its consent rows from the link to the confirmation. */
 export interface ConnectPayload {
   endUser: EndUser;
+  /** The app that created the session (issuer and subject): an end user id is the app's own name for its user. */
+  app: string;
   accessPolicies: Array<{ id: string; subject: PolicySubject }>;
 }
 
@@ -31,15 +33,17 @@ export class ConnectSessions {
   ) {}
 
   /** Before a link is issued: the provider exists with the authorization-code grant, the connection id is free or this end user's, issuers are trusted. */
-  async check(req: ConnectSessionRequest): Promise<ConnectPayload> {
+  async check(req: ConnectSessionRequest, requestedBy: { issuer: string; subject: string }): Promise<ConnectPayload> {
+    const app = JSON.stringify([requestedBy.issuer, requestedBy.subject]);
     const provider = await this.providers.get(req.providerId);
     if (!provider) throw new ProviderNotFoundError(req.providerId);
     if (!provider.grantTypes.authorizationCode) {
       throw new UnsupportedGrantTypeError(`Provider '${req.providerId}' is not configured for the authorization-code grant.`);
     }
-    refuseOthers(await this.connections.get(req.providerId, req.connectionId), req.endUser);
+    refuseOthers(await this.connections.get(req.providerId, req.connectionId), req.endUser, app);
     return {
       endUser: req.endUser,
+      app,
       accessPolicies: req.accessPolicies.map((p, i) => ({ id: p.id, subject: policySubjectOf(p.properties, this.trustedIssuers, `accessPolicies[${i}].properties`) })),
     };
   }
@@ -48,10 +52,10 @@ export class ConnectSessions {
   async materialize(providerId: string, connectionId: string, payload: ConnectPayload): Promise<string> {
     const existing = await this.connections.get(providerId, connectionId);
     // Checked again: the id may have been taken since the link was issued.
-    refuseOthers(existing, payload.endUser);
+    refuseOthers(existing, payload.endUser, payload.app);
     let createdOn = existing?.createdOn;
     if (!createdOn) {
-      const r = await this.connections.put(providerId, connectionId, { grantType: 'AuthorizationCode', parameters: {}, endUser: payload.endUser }, {});
+      const r = await this.connections.put(providerId, connectionId, { grantType: 'AuthorizationCode', parameters: {}, endUser: payload.endUser, endUserApp: payload.app }, {});
       createdOn = r.record.createdOn;
       const app = this.appIdentity;
       await this.policies.put(providerId, connectionId, app.objectId, { kind: 'entra', tenantId: app.tenantId, objectId: app.objectId }, createdOn);
@@ -62,9 +66,13 @@ export class ConnectSessions {
   }
 }
 
-/** A session may reconnect only a connection a session made for the same end user: never an admin's, never another user's. */
-function refuseOthers(existing: ConnectionRecord | undefined, endUser: EndUser): void {
-  if (existing && (existing.grantType !== 'AuthorizationCode' || existing.endUser?.id !== endUser.id)) {
+/**
+ * A session may reconnect only a connection a session of the same app made for the same end user:
+ * never an admin's, another user's, or another app's (end user ids are each app's own names, often
+ * guessable; another app's session would add its policies and its account to that connection).
+ */
+function refuseOthers(existing: ConnectionRecord | undefined, endUser: EndUser, app: string): void {
+  if (existing && (existing.grantType !== 'AuthorizationCode' || existing.endUser?.id !== endUser.id || existing.endUserApp !== app)) {
     throw new ForbiddenError(`Connection '${existing.id}' exists and is not one a connect session made for this end user.`);
   }
 }

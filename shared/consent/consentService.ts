@@ -130,7 +130,7 @@ export class ConsentService {
    */
   async createConnectSession(req: ConnectSessionRequest, requestedBy: Requester): Promise<{ connectLink: string; expiresOn: string }> {
     if (!this.options.connect) throw new Error('Connect sessions are not wired.');
-    const payload = await this.options.connect.check(req);
+    const payload = await this.options.connect.check(req, requestedBy);
     const { link, expiresAt } = await this.issueLink(req.providerId, req.connectionId, req.postLoginRedirectUrl, { requestedBy: JSON.stringify(requestedBy), connect: JSON.stringify(payload) });
     return { connectLink: link, expiresOn: new Date(expiresAt).toISOString() };
   }

@@ -22,7 +22,9 @@ export const MAX_CONNECT_SESSION_POLICIES = 10;
 export const connectSessionRequestSchema = z
   .object({
     providerId: identifierSchema,
-    connectionId: identifierSchema,
+    // `u.` and `p.` name people's self-service connections (shared/management/selfService.ts): an app
+    // holding one would lock its person out of theirs.
+    connectionId: identifierSchema.refine((id) => !/^[up]\./i.test(id), { message: "Ids starting with 'u.' or 'p.' are kept for people's self-service connections." }),
     accessPolicies: z
       .array(z.object({ id: identifierSchema, properties: accessPolicyPutSchema.shape.properties }).strict())
       .min(1)

@@ -24,6 +24,8 @@ export interface ConnectionRecord {
   expiresOn?: string;
   /** Set by a connect session: the app's end user the connection belongs to. */
   endUser?: EndUser;
+  /** The app (issuer and subject) whose connect session created it: only that app's sessions reconnect it. */
+  endUserApp?: string;
   /** Who created it through self-service (absent: an admin's connection). */
   owner?: ConnectionOwner;
   createdOn: string;
@@ -47,6 +49,7 @@ export interface ConnectionEntity {
   endUserId?: string;
   endUserName?: string;
   endUserEmail?: string;
+  endUserApp?: string;
   createdOn: string;
   changedOn: string;
   /** Token state (shared/store/connectionTokens.ts); the tokens themselves are in `secrets`. */
@@ -117,7 +120,7 @@ export class ConnectionStore {
   async put(
     providerId: string,
     id: string,
-    value: { displayName?: string; grantType: GrantTypeName; parameters: Record<string, string>; endUser?: EndUser; owner?: ConnectionOwner },
+    value: { displayName?: string; grantType: GrantTypeName; parameters: Record<string, string>; endUser?: EndUser; endUserApp?: string; owner?: ConnectionOwner },
     secretParameters: Record<string, string>,
     ifMatch?: string,
   ): Promise<{ created: boolean; record: ConnectionRecord }> {
@@ -158,6 +161,7 @@ export class ConnectionStore {
           // connection keeps its person's tokens, and its generation (a refresh under way stores into it).
           ...(keep && value.grantType === 'AuthorizationCode' ? {} : { grantGeneration: newGrantGeneration() }),
           ...endUserColumns(value.endUser ?? (existing && endUserOf(existing))),
+          ...(value.endUserApp ? { endUserApp: value.endUserApp } : existing?.endUserApp ? { endUserApp: existing.endUserApp } : {}),
           createdOn: existing?.createdOn ?? now,
           changedOn: now,
         };
@@ -218,6 +222,7 @@ function toRecord(providerId: string, id: string, e: ConnectionEntity, etag: str
     ...(e.errorCode ? { error: { code: e.errorCode, message: e.errorMessage ?? '' } } : {}),
     ...(e.expiresOn ? { expiresOn: e.expiresOn } : {}),
     ...(e.endUserId ? { endUser: endUserOf(e) } : {}),
+    ...(e.endUserApp ? { endUserApp: e.endUserApp } : {}),
     ...(e.owner ? { owner: JSON.parse(e.owner) as ConnectionOwner } : {}),
     createdOn: e.createdOn,
     changedOn: e.changedOn,

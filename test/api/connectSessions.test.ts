@@ -165,6 +165,8 @@ it('validates the session: identifiers, an existing provider, access policies (s
   const cases: Array<[string, unknown, number, string]> = [
     ['no provider', session('v1', { providerId: 'nope' }), 404, 'ProviderNotFound'],
     ['bad connection id', session('bad id!'), 400, 'ValidationError'],
+    ["a person's self-service id (u.)", session('u.11111111-1111-4111-8111-111111111111'), 400, 'ValidationError'],
+    ["a person's self-service id (P.)", session('P.0123456789abcdef'), 400, 'ValidationError'],
     ['bad provider id', session('v1', { providerId: '../x' }), 400, 'ValidationError'],
     ['no policies', session('v1', { accessPolicies: [] }), 400, 'ValidationError'],
     ['11 policies', session('v1', { accessPolicies: Array.from({ length: 11 }, (_, i) => ({ ...WORKLOAD_POLICY, id: `p${i}` })) }), 400, 'ValidationError'],
@@ -218,6 +220,17 @@ it('a connect-role caller confirms only the codes of sessions it created; admins
   // Its code was not spent by the refusals (they read, never take): the admin confirms both.
   expect((await confirm('carol-gh', q.get('consentCode'), host.adminToken)).status).toBe(200);
   expect((await confirm('admins', adminCode, host.adminToken)).status).toBe(200);
+});
+
+it("refuses another app's session for an end user it named the same: end user ids are each app's own (no takeover, no policies added)", async () => {
+  // carol-gh was created by this app's session for its end user `carol` (above).
+  const other = await host.token({ oid: OTHER_APP_OID, roles: ['Credman.Connect'] });
+  const policiesBefore = await host.request('GET', `/providers/${P}/connections/carol-gh/accessPolicies`);
+  const refused = await createSession(session('carol-gh', { endUser: { id: 'carol' } }), other);
+  expect({ status: refused.status, code: refused.body.error.code }).toEqual({ status: 403, code: 'Forbidden' });
+  expect((await host.request('GET', `/providers/${P}/connections/carol-gh/accessPolicies`)).body).toEqual(policiesBefore.body);
+  // The app that made it still may (a reconnect).
+  expect((await createSession(session('carol-gh', { endUser: { id: 'carol' } }))).status).toBe(200);
 });
 
 it("lists an end user's connections with $filter=endUser/id eq '…' and refuses any other filter (400)", async () => {
