@@ -60,7 +60,7 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 /** Codes of errors that are never answered (500s the HTTP wrapper renders as InternalError); they reach logs only. */
 export type InternalErrorCode = `Decryption${DecryptionReason}`;
 
-export const isErrorCode = (code: string): code is ErrorCode => (ERROR_CODES as readonly string[]).includes(code);
+const isErrorCode = (code: string): code is ErrorCode => (ERROR_CODES as readonly string[]).includes(code);
 
 /** The codes of `details[]`: which field or part failed, and how. */
 export type DetailCode =

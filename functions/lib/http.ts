@@ -27,7 +27,7 @@ export function handle(fn: Handler, format: ErrorFormat = 'json'): Handler {
 }
 
 /** Headers every answer of the app carries: no browser guesses a content type (a JSON error rendered as HTML). */
-export function hardened(response: HttpResponseInit): HttpResponseInit {
+function hardened(response: HttpResponseInit): HttpResponseInit {
   return { ...response, headers: { ...(response.headers as Record<string, string> | undefined), 'X-Content-Type-Options': 'nosniff' } };
 }
 

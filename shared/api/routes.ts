@@ -79,7 +79,7 @@ export interface RouteSpec {
 }
 
 /** Operation ids: `cascade:<providerId>`, `rotateKeys` and the like. */
-export const operationIdSchema = z
+const operationIdSchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9:._-]{0,199}$/)
   .meta({ description: '1-200 characters: letters, digits, ":", ".", "_" or "-", starting with a letter or digit' });

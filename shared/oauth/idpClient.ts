@@ -41,7 +41,7 @@ export class OAuthGrantError extends Error {
 }
 
 /** What an admin is told to do about a refused identity-provider endpoint. */
-export const PRIVATE_IDP_HINT = 'A private identity provider must be named in CREDMAN_IDP_ALLOWED_PRIVATE_HOSTS.';
+const PRIVATE_IDP_HINT = 'A private identity provider must be named in CREDMAN_IDP_ALLOWED_PRIVATE_HOSTS.';
 
 /**
  * An identity-provider URL the destination guard refuses (a 409 ProviderMisconfigured at run
