@@ -16,7 +16,7 @@ let host: TestHost;
 const ENTRA = { properties: { tenantId: '11111111-1111-4111-8111-111111111111', objectId: '22222222-2222-4222-8222-222222222222' } };
 
 type Ids = { p: string; c: string; a: string; s: string; o: string };
-type Route = { name: string; method: string; auth: RouteSpec['auth']; path: (ids: Ids) => string; body?: unknown };
+type Route = { name: string; spec: RouteSpec; method: string; path: (ids: Ids) => string; body?: unknown };
 const WEBHOOK = { properties: { url: 'http://127.0.0.1:9/hook', events: ['connection.deleted'] } };
 const ok: Ids = { p: 'prov', c: 'conn', a: 'pol', s: 'sub', o: 'op1' };
 const ID_OF: Record<string, keyof Ids> = { providerId: 'p', connectionId: 'c', policyId: 'a', subscriptionId: 's', operationId: 'o' };
@@ -41,19 +41,19 @@ const ROUTES: Route[] = (Object.entries(API) as [string, RouteSpec][])
   .filter(([, spec]) => BEARER(spec))
   .map(([name, spec]) => ({
     name,
+    spec,
     method: spec.method,
-    auth: spec.auth,
     path: (ids: Ids) => `/${spec.route.replace(/\{(\w+)\}/g, (_, param: string) => ids[ID_OF[param]])}`,
     ...(spec.body ? { body: EXAMPLES.get(spec.body) } : {}),
   }));
-const WRITES = ROUTES.filter((r) => (API as Record<string, RouteSpec>)[r.name].body);
+const WRITES = ROUTES.filter((r) => r.spec.body);
 const WITH_IDS = ROUTES.filter((r) => r.path(ok) !== r.path({ p: 'x', c: 'y', a: 'z', s: 'w', o: 'v' }));
 
 it('attacks every admin, policy and person route of the table, each body with a valid example beside the bad ones', () => {
   expect(ROUTES.length).toBe(Object.values(API).filter(BEARER).length);
   expect(ROUTES.length).toBeGreaterThan(20);
   expect(WRITES.filter((r) => r.body === undefined).map((r) => r.name)).toEqual([]);
-  expect(Object.keys(ID_OF).sort()).toEqual([...new Set(ROUTES.flatMap((r) => pathParameters((API as Record<string, RouteSpec>)[r.name].route)))].sort());
+  expect(Object.keys(ID_OF).sort()).toEqual([...new Set(ROUTES.flatMap((r) => pathParameters(r.spec.route)))].sort());
 });
 
 const BAD_IDS: [string, string][] = [
@@ -189,7 +189,7 @@ describe('bad tokens on every route', () => {
           ...(header ? { headers: { authorization: header } } : {}),
           ...(body ? { body } : {}),
         });
-        if (name === 'no admin role' && route.auth === 'person') {
+        if (name === 'no admin role' && route.spec.auth === 'person') {
           expect({ name, status: r.status }).toEqual({ name, status: r.status < 500 && r.status !== 401 ? r.status : 'authenticated, and no 5xx' });
           continue;
         }

@@ -11,6 +11,7 @@ import { loadApp } from '../local/durable/support';
 
 const table = Object.entries(ROUTES) as [string, RouteSpec][];
 let http: Registration[];
+const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name);
 
 // Handlers called here get no services: the routes' own parsing is under test, not the system.
 jest.doMock('../../functions/lib/runtime', () => ({ getServices: () => Promise.reject(new Error('no services here')), authorize: async () => ({ services: {}, caller: {} }) }));
@@ -43,7 +44,6 @@ it('registers exactly one HTTP function per entry, with its method, route and in
     authLevel: 'anonymous',
     durable: spec.durable === true,
   }));
-  const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name);
   expect(registered.sort(byName)).toEqual(declared.sort(byName));
 });
 
@@ -71,7 +71,6 @@ it('publishes every entry but the catch-all, under its function name, with its p
       body: spec.body ? (spec.bodyOptional ? 'optional' : 'required') : 'none',
       secured: spec.auth !== 'browser' && spec.auth !== 'anonymous',
     }));
-  const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name);
   expect(published.sort(byName)).toEqual(declared.sort(byName));
   // Only the catch-all and the console's files (not an API) stay out of the contract.
   expect(table.filter(([, spec]) => spec.unpublished).map(([name]) => name)).toEqual(['console', 'zzNotFound']);
@@ -94,7 +93,6 @@ it('is the routes table of docs/api.md, row for row (the contract people read)',
     );
   const documented = rows.map(([method, route, name, auth]) => ({ name, method, route, auth }));
   const declared = table.map(([name, spec]) => ({ name, method: spec.method, route: spec.route, auth: spec.auth }));
-  const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name);
   expect(documented.sort(byName)).toEqual(declared.sort(byName));
 });
 
