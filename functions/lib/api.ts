@@ -1,7 +1,7 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import type { z } from 'zod';
 import { InvalidIdentifierError } from '../../shared/errors';
-import { pathParameters, ROUTES, type AuthKind, type RouteName, type RouteSpec } from '../../shared/api/routes';
+import { pathParameters, ROUTES, type AuthKind, type CallerKind, type RouteName, type RouteSpec } from '../../shared/api/routes';
 import { parseIdentifier } from '../../shared/model/identifiers';
 import type { Caller } from '../../shared/identity/caller';
 import type { Services } from '../../shared/services';
@@ -17,7 +17,7 @@ type Spec<K extends RouteName> = (typeof ROUTES)[K];
 
 type ParamNames<R extends string> = R extends `${string}{${infer P}}${infer Rest}` ? (P extends `*${string}` ? never : P) | ParamNames<Rest> : never;
 
-type AuthOf<A extends AuthKind> = A extends 'admin' | 'connect' | 'policy' | 'person' ? { services: Services; caller: Caller } : A extends 'browser' ? { services: Services } : object;
+type AuthOf<A extends AuthKind> = A extends CallerKind ? { services: Services; caller: Caller } : A extends 'browser' ? { services: Services } : object;
 
 /** What a handler gets: the request, its invocation, and what its route entry declares. */
 export type Call<K extends RouteName> = {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { identifierSchema } from '../model/identifiers';
 import { errorSchema } from '../model/schemas';
 import { webhookDeliverySchema } from '../model/webhookSchemas';
-import { pathParameters, ROUTES, type RouteSpec } from './routes';
+import { pathParameters, ROUTES, takesBearer, type RouteSpec } from './routes';
 
 // OpenAPI 3.1, built from the route table (shared/api/routes.ts) and the zod schemas that validate
 // requests: JSON Schema 2020-12 is OpenAPI 3.1's dialect, so zod's own converter produces the
@@ -65,7 +65,7 @@ function operation(operationId: string, spec: RouteSpec, errorResponse: object):
     ...(params.length ? { parameters: params } : {}),
     ...(spec.body ? { requestBody: { required: !spec.bodyOptional, content: { 'application/json': { schema: schemaOf(spec.body) } } } } : {}),
     responses,
-    ...(spec.auth !== 'browser' && spec.auth !== 'anonymous' ? { security: [{ bearer: [] }] } : {}),
+    ...(takesBearer(spec.auth) ? { security: [{ bearer: [] }] } : {}),
   };
 }
 

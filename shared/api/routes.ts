@@ -37,6 +37,9 @@ import { webhookPutSchema, webhookRotateSecretSchema, webhookSchema, webhookWith
  * for their own self-service connections; a browser holding single-use consent state; anyone.
  */
 export type AuthKind = 'admin' | 'connect' | 'policy' | 'person' | 'browser' | 'anonymous';
+/** The kinds whose caller presents a bearer token: the handler gets the authenticated caller, the contract says `bearer`. */
+export type CallerKind = Exclude<AuthKind, 'browser' | 'anonymous'>;
+export const takesBearer = (auth: AuthKind): auth is CallerKind => auth !== 'browser' && auth !== 'anonymous';
 export type Method = 'GET' | 'PUT' | 'POST' | 'DELETE';
 
 export interface ResponseSpec {
