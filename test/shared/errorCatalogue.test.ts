@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { InvocationContext } from '@azure/functions';
+import { InvocationContext } from '@azure/functions';
 import { renderError } from '../../functions/lib/http';
 import { openApiDocument } from '../../shared/api/openapi';
 import { PAGE_HEADERS } from '../../shared/consent/pages';
@@ -47,7 +47,7 @@ describe('the error catalogue', () => {
 describe('the one error renderer', () => {
   const run = (err: unknown, format: 'json' | 'html') => {
     const logs: string[] = [];
-    const context = { invocationId: 'inv-1', warn: (m: string) => logs.push(`warn ${m}`), error: (m: string) => logs.push(`error ${m}`) } as unknown as InvocationContext;
+    const context = new InvocationContext({ invocationId: 'inv-1', logHandler: (level, ...args) => logs.push(`${level} ${args.join(' ')}`) });
     return { response: renderError(err, context, format), logs };
   };
   // The body's own headers: the content type, and the page's CSP, framing and caching headers.
