@@ -1,6 +1,6 @@
 import { app, type HttpRequest } from '@azure/functions';
 import { ConfigurationError, CredmanError, DependencyUnavailableError } from '../../shared/errors';
-import type { AuthKind, CallerKind } from '../../shared/api/routes';
+import type { AuthKind } from '../../shared/api/routes';
 import type { Caller } from '../../shared/identity/caller';
 import { createServices, type Services } from '../../shared/services';
 import { loadSettings, SettingsError } from '../../shared/settings';
@@ -67,9 +67,6 @@ function describe(err: unknown): string {
  * app role, 403). A `policy` caller is checked against the connection's access policies by the token
  * service; a `person` reaches only their own self-service connection (shared/management/selfService.ts).
  */
-export async function authorize(kind: CallerKind, request: HttpRequest): Promise<{ services: Services; caller: Caller }>;
-export async function authorize(kind: 'browser', request: HttpRequest): Promise<{ services: Services }>;
-export async function authorize(kind: Exclude<AuthKind, 'anonymous'>, request: HttpRequest): Promise<{ services: Services; caller?: Caller }>;
 export async function authorize(kind: Exclude<AuthKind, 'anonymous'>, request: HttpRequest): Promise<{ services: Services; caller?: Caller }> {
   const services = await getServices();
   if (kind === 'browser') return { services };
