@@ -1,6 +1,7 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DEV_ADMIN_OBJECT_ID, DEV_TENANT_ID } from './devIssuer';
+import { CONSOLE_BASE, CONSOLE_CALLBACK } from '../shared/consolePaths';
 import { DEV_AUDIENCE } from './hostSettings';
 
 // The local OpenID Connect provider (oidc-provider, the one the tests use as an identity provider)
@@ -96,8 +97,8 @@ async function createProvider({ issuer, baseUrl, adminRole }: { issuer: string; 
         application_type: 'web',
         grant_types: ['authorization_code'],
         response_types: ['code'],
-        redirect_uris: [`${baseUrl}/api/console/callback`],
-        post_logout_redirect_uris: [`${baseUrl}/api/console/`],
+        redirect_uris: [`${baseUrl}${CONSOLE_CALLBACK}`],
+        post_logout_redirect_uris: [`${baseUrl}${CONSOLE_BASE}`],
       },
     ],
     jwks: { keys: [{ ...privateKey.export({ format: 'jwk' }), use: 'sig', alg: 'RS256' }] },
