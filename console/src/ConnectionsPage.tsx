@@ -5,7 +5,7 @@ import { ErrorMessage } from './ErrorMessage';
 import { useLoad } from './useLoad';
 
 /** A connection's status in plain words. */
-export function describeStatus(c: Connection): { label: string; detail: string; color: 'success' | 'warning' | 'danger' } {
+function describeStatus(c: Connection): { label: string; detail: string; color: 'success' | 'warning' | 'danger' } {
   switch (c.properties.status) {
     case 'Connected':
       return {

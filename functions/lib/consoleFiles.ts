@@ -35,13 +35,13 @@ interface StaticFile {
   readonly cache: string;
 }
 
-export interface ConsoleFiles {
+interface ConsoleFiles {
   readonly files: ReadonlyMap<string, StaticFile>;
   readonly index: string | undefined;
 }
 
 /** Every servable file under `root`, by its path relative to it (`/`-separated). */
-export function loadConsoleFiles(root: string): ConsoleFiles {
+function loadConsoleFiles(root: string): ConsoleFiles {
   const files = new Map<string, StaticFile>();
   let entries: string[] = [];
   try {
