@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../local/chromium';
 import { runBench, spawnChild } from './children';
 
 // `npm run bench:console`: the console's built files (bytes, gzip) and its first load in Chromium
@@ -32,7 +32,7 @@ runBench('console', async (work, children) => {
     /listening on http:\/\/localhost:(\d+)\/api/,
   );
   children.push(host);
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  const browser = await launchChromium();
   try {
     const fcp: number[] = [];
     const usable: number[] = [];

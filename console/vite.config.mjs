@@ -1,7 +1,9 @@
 import { resolve } from 'node:path';
 import { defineConfig } from 'vite';
 
-// The console, built into dist/console, where functions/console.ts serves it at /api/console/.
+// The console, built into dist/console, where functions/console.ts serves it at /api/console/
+// (CONSOLE_BASE of shared/consolePaths.ts, which Vite's config loader takes only with a deprecation warning;
+// the built-page test of test/functions/console.test.ts holds the two together).
 export default defineConfig({
   root: import.meta.dirname,
   base: '/api/console/',

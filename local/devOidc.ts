@@ -1,6 +1,7 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DEV_ADMIN_OBJECT_ID, DEV_TENANT_ID } from './devIssuer';
+import { CONSOLE_BASE, CONSOLE_CALLBACK } from '../shared/consolePaths';
 import { DEV_AUDIENCE } from './hostSettings';
 
 // The local OpenID Connect provider (oidc-provider, the one the tests use as an identity provider)
@@ -10,20 +11,20 @@ import { DEV_AUDIENCE } from './hostSettings';
 // a restart signs everyone out. Loaded on the first request under /oidc (a host that never
 // serves the console pays nothing).
 
-export const DEV_OIDC_PATH = '/oidc';
-export const CONSOLE_CLIENT_ID = 'credman-console';
+const DEV_OIDC_PATH = '/oidc';
+const CONSOLE_CLIENT_ID = 'credman-console';
 /** Scopes the console asks for; `credman` is the app's API (the resource DEV_AUDIENCE). */
-export const CONSOLE_SCOPES = 'openid profile credman';
+const CONSOLE_SCOPES = 'openid profile credman';
 const API_SCOPE = 'credman';
 
-export interface DevAccount {
+interface DevAccount {
   readonly oid: string;
   readonly name: string;
   readonly admin: boolean;
 }
 
 /** The people of `npm start`: any password signs them in. */
-export const DEV_ACCOUNTS: Readonly<Record<string, DevAccount>> = {
+const DEV_ACCOUNTS: Readonly<Record<string, DevAccount>> = {
   admin: { oid: DEV_ADMIN_OBJECT_ID, name: 'Dev Admin', admin: true },
   alice: { oid: '00000000-0000-4000-8000-0000000a11ce', name: 'Alice', admin: false },
   bob: { oid: '00000000-0000-4000-8000-000000000b0b', name: 'Bob', admin: false },
@@ -96,8 +97,8 @@ async function createProvider({ issuer, baseUrl, adminRole }: { issuer: string; 
         application_type: 'web',
         grant_types: ['authorization_code'],
         response_types: ['code'],
-        redirect_uris: [`${baseUrl}/api/console/callback`],
-        post_logout_redirect_uris: [`${baseUrl}/api/console/`],
+        redirect_uris: [`${baseUrl}${CONSOLE_CALLBACK}`],
+        post_logout_redirect_uris: [`${baseUrl}${CONSOLE_BASE}`],
       },
     ],
     jwks: { keys: [{ ...privateKey.export({ format: 'jwk' }), use: 'sig', alg: 'RS256' }] },

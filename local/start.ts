@@ -1,6 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { basename, dirname, join, resolve } from 'node:path';
+import { CONSOLE_BASE } from '../shared/consolePaths';
 import { metrics } from '../shared/metrics';
 import { startAzurite, type EmbeddedAzurite } from './azurite';
 import type { DurableDriver } from './durable/driver';
@@ -152,7 +153,7 @@ async function main(): Promise<void> {
         }`
       : '  timers: off (CREDMAN_LOCAL_TIMERS=false)',
   );
-  console.log(`  console:                ${baseUrl}/api/console/ (sign in as admin, alice or bob, any password)`);
+  console.log(`  console:                ${baseUrl}${CONSOLE_BASE} (sign in as admin, alice or bob, any password)`);
   console.log(`  get a dev admin token:  TOKEN=$(npm run -s token -- --admin)`);
   console.log(`  first call:             curl -H "Authorization: Bearer $TOKEN" ${baseUrl}/api/identityProviders`);
 

@@ -1,7 +1,8 @@
 import { Button, makeStyles, MessageBar, MessageBarBody, MessageBarTitle, Spinner, Text, tokens } from '@fluentui/react-components';
 import type { User, UserManager } from 'oidc-client-ts';
 import { useCallback, useEffect, useState } from 'react';
-import { BASE, CALLBACK, displayName, loadConfig, userManager } from './auth';
+import { CONSOLE_BASE as BASE, CONSOLE_CALLBACK as CALLBACK } from '../../shared/consolePaths';
+import { displayName, loadConfig, userManager } from './auth';
 import { ConnectionsPage } from './ConnectionsPage';
 import { ProvidersPage } from './ProvidersPage';
 

@@ -1,11 +1,11 @@
 import { Badge, Link, Spinner, Table, TableBody, TableCell, TableHeader, TableHeaderCell, TableRow, Text } from '@fluentui/react-components';
 import { listConnections, type Connection } from './api';
-import { BASE } from './auth';
+import { CONSOLE_BASE as BASE } from '../../shared/consolePaths';
 import { ErrorMessage } from './ErrorMessage';
 import { useLoad } from './useLoad';
 
 /** A connection's status in plain words. */
-export function describeStatus(c: Connection): { label: string; detail: string; color: 'success' | 'warning' | 'danger' } {
+function describeStatus(c: Connection): { label: string; detail: string; color: 'success' | 'warning' | 'danger' } {
   switch (c.properties.status) {
     case 'Connected':
       return {

@@ -1,6 +1,6 @@
 import { Link, Spinner, Table, TableBody, TableCell, TableHeader, TableHeaderCell, TableRow, Text } from '@fluentui/react-components';
 import { listProviders } from './api';
-import { BASE } from './auth';
+import { CONSOLE_BASE as BASE } from '../../shared/consolePaths';
 import { ErrorMessage } from './ErrorMessage';
 import { useLoad } from './useLoad';
 

@@ -1,5 +1,8 @@
+import { parseErrorBody } from '../../client/src/contract';
+
 // Calls to the credman API with the signed-in person's access token. Every failure becomes an
-// ApiError carrying the API's own code and message (docs/api.md's error shape), never a stack.
+// ApiError carrying the API's own code and message (docs/api.md's error shape, read by the SDK's
+// parseErrorBody, which test/client/contract.test.ts holds to the server's schemas), never a stack.
 
 export class ApiError extends Error {
   constructor(
@@ -53,8 +56,8 @@ async function call<T>(token: string, url: string): Promise<T> {
     body = undefined;
   }
   if (!response.ok) {
-    const error = (body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
-    if (typeof error?.code === 'string' && typeof error.message === 'string') throw new ApiError(response.status, error.code, error.message);
+    const error = parseErrorBody(body)?.error;
+    if (error) throw new ApiError(response.status, error.code, error.message);
     throw new ApiError(response.status, `HTTP${response.status}`, `The API answered ${response.status} ${response.statusText}.`);
   }
   return body as T;

@@ -1,11 +1,9 @@
 import { UserManager, WebStorageStateStore, type User } from 'oidc-client-ts';
+import { CONSOLE_BASE, CONSOLE_CALLBACK } from '../../shared/consolePaths';
 
 // Sign-in: OpenID Connect authorization code with PKCE (oidc-client-ts), configured by the app at
 // /api/console/config.json (the CREDMAN_CONSOLE_OIDC setting). Tokens live in this tab's
 // sessionStorage only; no silent renew (no iframes: the CSP allows none).
-
-export const BASE = '/api/console/';
-export const CALLBACK = `${BASE}callback`;
 
 export interface ConsoleConfig {
   configured: boolean;
@@ -15,7 +13,7 @@ export interface ConsoleConfig {
 }
 
 export async function loadConfig(): Promise<ConsoleConfig> {
-  const response = await fetch(`${BASE}config.json`, { cache: 'no-store' });
+  const response = await fetch(`${CONSOLE_BASE}config.json`, { cache: 'no-store' });
   if (!response.ok) throw new Error(`config.json answered ${response.status}`);
   return (await response.json()) as ConsoleConfig;
 }
@@ -24,8 +22,8 @@ export function userManager(config: Required<ConsoleConfig>): UserManager {
   return new UserManager({
     authority: config.authority,
     client_id: config.clientId,
-    redirect_uri: `${location.origin}${CALLBACK}`,
-    post_logout_redirect_uri: `${location.origin}${BASE}`,
+    redirect_uri: `${location.origin}${CONSOLE_CALLBACK}`,
+    post_logout_redirect_uri: `${location.origin}${CONSOLE_BASE}`,
     response_type: 'code',
     scope: config.scopes,
     userStore: new WebStorageStateStore({ store: sessionStorage }),

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { extname, join, relative, sep } from 'node:path';
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
+import { CONSOLE_BASE } from '../../shared/consolePaths';
 import type { Settings } from '../../shared/settings';
 
 // The console (docs/console.md): the built single-page app (console/, `npm run build:console` into
@@ -10,7 +11,7 @@ import type { Settings } from '../../shared/settings';
 // so no `..`, encoded or not, can leave the folder. A path without a file extension is a page of
 // the app: index.html answers it (the app routes on the client).
 
-const PREFIX = '/api/console';
+const PREFIX = CONSOLE_BASE.slice(0, -1);
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -34,13 +35,13 @@ interface StaticFile {
   readonly cache: string;
 }
 
-export interface ConsoleFiles {
+interface ConsoleFiles {
   readonly files: ReadonlyMap<string, StaticFile>;
   readonly index: string | undefined;
 }
 
 /** Every servable file under `root`, by its path relative to it (`/`-separated). */
-export function loadConsoleFiles(root: string): ConsoleFiles {
+function loadConsoleFiles(root: string): ConsoleFiles {
   const files = new Map<string, StaticFile>();
   let entries: string[] = [];
   try {

@@ -289,7 +289,7 @@ async function raiseEvent(driver: DurableApiBackend, req: IncomingMessage, res: 
 }
 
 /** StatusResponsePayload, with times as the extension formats them (`ToString("s") + "Z"`). */
-export function statusPayload(row: InstanceRow, showInput: boolean, history?: Record<string, unknown>[]): Record<string, unknown> {
+function statusPayload(row: InstanceRow, showInput: boolean, history?: Record<string, unknown>[]): Record<string, unknown> {
   const time = (ms: number) => `${new Date(ms).toISOString().slice(0, 19)}Z`;
   return {
     name: row.name,

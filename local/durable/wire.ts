@@ -114,7 +114,7 @@ function activityFailure(name: string, err: unknown): [reason: string, details: 
 }
 
 /** An input or result as the worker gets it: JSON when it parses, else the text; null for none. */
-export function parseJson(text: string | null): unknown {
+function parseJson(text: string | null): unknown {
   if (text === null || text === '') return null;
   try {
     return JSON.parse(text) as unknown;

@@ -70,7 +70,7 @@ export function invocationContext(metadata: FunctionMetadata, provide: ProvideIn
 }
 
 /** The worker's log levels onto the host's: critical is an error, trace and debug are dropped. */
-export function logRouter(functionName: string, log: HostLog): (level: string, ...args: unknown[]) => void {
+function logRouter(functionName: string, log: HostLog): (level: string, ...args: unknown[]) => void {
   return (level, ...args) => {
     const line = `[${functionName}] ${args.map(String).join(' ')}`;
     if (level === 'error' || level === 'critical') log('error', line);

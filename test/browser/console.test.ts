@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../../local/chromium';
 import { startHost, type TestHost } from '../support/host';
 
 // The console in real Chromium against the local host (`npm start`'s): sign-in through the local
@@ -8,8 +9,6 @@ import { startHost, type TestHost } from '../support/host';
 // an accessibility scan (axe-core), and a person without the admin role told why they see nothing.
 // CREDMAN_SCREENSHOTS=1 writes the pages to docs/console/*.png.
 
-export const CHROMIUM = '/usr/bin/chromium';
-export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'];
 const SHOTS = process.env.CREDMAN_SCREENSHOTS === '1' ? join(__dirname, '..', '..', 'docs', 'console') : undefined;
 const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
@@ -19,8 +18,7 @@ let host: TestHost;
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`);
-  [host, browser] = await Promise.all([startHost(), chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })]);
+  [host, browser] = await Promise.all([startHost(), launchChromium()]);
   const provider = await host.request('PUT', '/providers/github-demo', {
     body: {
       properties: {

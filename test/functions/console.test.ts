@@ -1,10 +1,10 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HttpRequest, type HttpResponseInit } from '@azure/functions';
 import { consolePath, contentSecurityPolicy, serveConsoleFrom } from '../../functions/lib/consoleFiles';
 import { startHost, type TestHost } from '../support/host';
+import { rawRequest } from '../support/rawRequest';
 
 // The console's files, served by the app (functions/console.ts): content types, caching, the
 // Content-Security-Policy, the SPA fallback, and no way out of the build folder.
@@ -102,18 +102,8 @@ describe('the console in the local host (the real build)', () => {
     await host?.stop();
   });
 
-  /** A raw request: fetch would resolve `..` before sending it. */
-  const raw = (path: string) =>
-    new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }>((resolve, reject) => {
-      const url = new URL(host.baseUrl);
-      const req = httpRequest({ host: url.hostname, port: url.port, path, method: 'GET' }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
-      });
-      req.on('error', reject);
-      req.end();
-    });
+  /** fetch would resolve `..` before sending it. */
+  const raw = (path: string) => rawRequest(host.baseUrl, path);
 
   it('serves the built page with nosniff and a strict policy, and its script', async () => {
     const page = await raw('/api/console/');

@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
+import { CONSOLE_BASE, CONSOLE_CALLBACK } from '../../shared/consolePaths';
 import { INFRA, declarations, moduleParams, params, readBicep, varObject } from './bicep';
 
 const bicepFiles = (dir: string): string[] =>
@@ -64,7 +65,7 @@ describe('infra/main.parameters.json', () => {
 
   it('registers the console as a single-page app of the app registration and points its sign-in there', () => {
     const main = readBicep('main.bicep');
-    expect(moduleParams(main, 'entra').get('consoleRedirectUris')?.value).toBe("['${baseUrl}/api/console/callback', '${baseUrl}/api/console/']");
+    expect(moduleParams(main, 'entra').get('consoleRedirectUris')?.value).toBe(`['\${baseUrl}${CONSOLE_CALLBACK}', '\${baseUrl}${CONSOLE_BASE}']`);
     expect(readBicep('app/entra.bicep').code).toMatch(/\n {2}spa: \{\n {4}redirectUris: consoleRedirectUris\n {2}\}/);
     const oidc = varObject(main, 'consoleOidc');
     expect(oidc.get('clientId')?.value).toBe('appClientId');

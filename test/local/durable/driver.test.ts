@@ -1,5 +1,4 @@
 import type { AddressInfo } from 'node:net';
-import { request as httpRequest } from 'node:http';
 import { odata, TableClient } from '@azure/data-tables';
 import { app as functionsApp, type HttpRequest, type InvocationContext } from '@azure/functions';
 import type * as DF from 'durable-functions';
@@ -8,6 +7,7 @@ import { ManualClock } from '../../../local/durable/clock';
 import { DurableDriver } from '../../../local/durable/driver';
 import { httpRoutes, type HttpRoute } from '../../../local/host/routes';
 import { createHostServer } from '../../../local/host/server';
+import { rawRequest } from '../../support/rawRequest';
 import { clientOf, eventually, holdEpisodes as hold, loadApp, promptly, settle } from './support';
 
 // The local durable driver running the app's own kind of registrations (df.app.orchestration,
@@ -267,32 +267,23 @@ it('hands functions their client data and serves the management URLs through the
   }
 });
 
-/** A raw request, so that Host and Origin can be what a browser page or a rebinding DNS name sends. */
-function rawRequest(url: string, method: string, headers: Record<string, string>, body?: string): Promise<number> {
-  return new Promise((ok, fail) => {
-    const req = httpRequest(url, { method, headers }, (res) => {
-      res.resume();
-      res.on('end', () => ok(res.statusCode ?? 0));
-    });
-    req.on('error', fail);
-    req.end(body);
-  });
-}
+/** The status of a request sent as given, so that Host and Origin can be what a browser page or a rebinding DNS name sends. */
+const status = async (...args: Parameters<typeof rawRequest>) => (await rawRequest(...args)).status;
 
 it('obeys no browser: a cross-site request or a foreign Host is refused, and the webhook routes need the system key', async () => {
   const { driver, client } = await startDriver(new ManualClock());
   const rpc = new URL(driver.rpcBaseUrl);
   // A page's text/plain POST needs no preflight: it must not start (or delete) anything.
-  const crossSite = await rawRequest(`${rpc.origin}/durabletask/orchestrators/chain/evil`, 'POST', { origin: 'https://evil.example', 'content-type': 'text/plain' }, '["x"]');
+  const crossSite = await status(rpc.origin, '/durabletask/orchestrators/chain/evil', { method: 'POST', headers: { origin: 'https://evil.example', 'content-type': 'text/plain' }, body: '["x"]' });
   expect(crossSite).toBe(403);
   // DNS rebinding: a name of the attacker's that resolves to 127.0.0.1.
-  expect(await rawRequest(`${rpc.origin}/durabletask/instances/`, 'GET', { host: `evil.example:${rpc.port}` })).toBe(403);
+  expect(await status(rpc.origin, '/durabletask/instances/', { headers: { host: `evil.example:${rpc.port}` } })).toBe(403);
   await expect(client.getStatus('evil')).rejects.toThrow(/404/);
   // Under the host's webhook path, the key the management URLs carry, as in Azure.
-  const hook = `${rpc.origin}/runtime/webhooks/durabletask/instances/nope`;
-  expect(await rawRequest(hook, 'GET', {})).toBe(401);
-  expect(await rawRequest(`${hook}?code=wrong`, 'GET', {})).toBe(401);
-  expect(await rawRequest(`${hook}?code=${driver.systemKey}`, 'GET', {})).toBe(404);
+  const hook = '/runtime/webhooks/durabletask/instances/nope';
+  expect(await status(rpc.origin, hook)).toBe(401);
+  expect(await status(rpc.origin, `${hook}?code=wrong`)).toBe(401);
+  expect(await status(rpc.origin, `${hook}?code=${driver.systemKey}`)).toBe(404);
   expect(driver.clientData().requiredQueryStringParameters).toBe(`code=${driver.systemKey}`);
   // The library's own client (rpcBaseUrl, no key, no Origin) is unaffected.
   expect(await client.startNew('chain', { instanceId: 'fine', input: ['Oslo'] })).toBe('fine');
