@@ -1,4 +1,4 @@
-import { ForbiddenError, ProviderNotFoundError, UnsupportedGrantTypeError } from '../errors';
+import { ConnectionNotFoundError, ForbiddenError, PreconditionFailedError, ProviderNotFoundError, UnsupportedGrantTypeError } from '../errors';
 import { policySubjectOf } from '../management/accessPolicies';
 import type { ConnectSessionRequest } from '../model/runtimeSchemas';
 import type { EndUser } from '../model/schemas';
@@ -50,19 +50,26 @@ export class ConnectSessions {
 
   /** After a confirmed consent: the connection exists with the session's end user and policies. Returns its createdOn (the tokens go to that life of it). */
   async materialize(providerId: string, connectionId: string, payload: ConnectPayload): Promise<string> {
-    const existing = await this.connections.get(providerId, connectionId);
+    let existing = await this.connections.get(providerId, connectionId);
+    if (!existing) {
+      try {
+        // Create-only: a connection of this id made since the read above is checked below, never replaced.
+        existing = (
+          await this.connections.put(providerId, connectionId, { grantType: 'AuthorizationCode', parameters: {}, endUser: payload.endUser, endUserApp: payload.app }, {}, { createOnly: true })
+        ).record;
+        const app = this.appIdentity;
+        await this.policies.put(providerId, connectionId, app.objectId, { kind: 'entra', tenantId: app.tenantId, objectId: app.objectId }, existing.createdOn);
+      } catch (err) {
+        if (!(err instanceof PreconditionFailedError)) throw err;
+        existing = await this.connections.get(providerId, connectionId);
+        if (!existing) throw new ConnectionNotFoundError(providerId, connectionId, { recreated: true });
+      }
+    }
     // Checked again: the id may have been taken since the link was issued.
     refuseOthers(existing, payload.endUser, payload.app);
-    let createdOn = existing?.createdOn;
-    if (!createdOn) {
-      const r = await this.connections.put(providerId, connectionId, { grantType: 'AuthorizationCode', parameters: {}, endUser: payload.endUser, endUserApp: payload.app }, {});
-      createdOn = r.record.createdOn;
-      const app = this.appIdentity;
-      await this.policies.put(providerId, connectionId, app.objectId, { kind: 'entra', tenantId: app.tenantId, objectId: app.objectId }, createdOn);
-    }
-    for (const p of payload.accessPolicies) await this.policies.put(providerId, connectionId, p.id, p.subject, createdOn);
+    for (const p of payload.accessPolicies) await this.policies.put(providerId, connectionId, p.id, p.subject, existing.createdOn);
     this.onChanged(providerId, connectionId);
-    return createdOn;
+    return existing.createdOn;
   }
 }
 

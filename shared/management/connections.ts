@@ -19,6 +19,14 @@ const GRANT: Record<ConnectionPut['properties']['oauth2grantType'], GrantType> =
   ClientCredentials: 'clientCredentials',
 };
 
+export interface ConnectionPutOptions {
+  ifMatch?: string;
+  /** Never over a connection already there (412): a first write that checked the id was free. */
+  createOnly?: boolean;
+  /** The person creating it through self-service (shared/management/selfService.ts). */
+  owner?: ConnectionOwner;
+}
+
 export class ConnectionService {
   constructor(
     private readonly providers: ProviderStore,
@@ -46,8 +54,8 @@ export class ConnectionService {
     return { resource: connectionResource(c), etag: c.etag };
   }
 
-  /** `owner`: the person creating it through self-service (shared/management/selfService.ts). */
-  async put(providerId: string, id: string, body: ConnectionPut, ifMatch?: string, owner?: ConnectionOwner): Promise<Written<ConnectionResource>> {
+  async put(providerId: string, id: string, body: ConnectionPut, opts: ConnectionPutOptions = {}): Promise<Written<ConnectionResource>> {
+    const { ifMatch, createOnly, owner } = opts;
     const provider = await this.requireProvider(providerId);
     const props = body.properties;
     const grant = GRANT[props.oauth2grantType];
@@ -67,7 +75,7 @@ export class ConnectionService {
       id,
       { ...(props.displayName === undefined ? {} : { displayName: props.displayName }), grantType: props.oauth2grantType, parameters: split.plain, ...(owner ? { owner } : {}) },
       split.secret,
-      ifMatch,
+      { ifMatch, createOnly },
     );
     if (r.created) {
       const app = this.appIdentity;

@@ -8,7 +8,7 @@ import { DekCache } from '../../../shared/crypto/dekCache';
 import { EnvelopeCipher } from '../../../shared/crypto/envelope';
 import { RecordIntegrity } from '../../../shared/crypto/integrity';
 import { LocalKeyWrapper } from '../../../shared/crypto/localKeyWrapper';
-import { InvalidStateError } from '../../../shared/errors';
+import { ForbiddenError, InvalidStateError } from '../../../shared/errors';
 import { AccessPolicyStore } from '../../../shared/store/accessPolicies';
 import { ConnectionSealer } from '../../../shared/store/connectionSeal';
 import { ConnectionStore } from '../../../shared/store/connections';
@@ -23,6 +23,8 @@ let azurite: EmbeddedAzurite;
 let dir: string;
 let consent: ConsentService;
 let connections: ConnectionStore;
+let racing: ConnectSessions;
+let raceNextRead = false;
 let clock = Date.UTC(2026, 11, 3, 12);
 
 const REQUEST = {
@@ -58,6 +60,18 @@ beforeAll(async () => {
     { tenantId: REQUEST.accessPolicies[0].properties.tenantId, objectId: '33333333-3333-4333-8333-333333333333' },
     () => undefined,
   );
+  // Between its read and its write, an administrator creates a connection of the same id: the real
+  // store, with that write landing right after the read that found nothing.
+  const raced = Object.assign(Object.create(connections) as ConnectionStore, {
+    get: async (providerId: string, id: string) => {
+      const read = await connections.get(providerId, id);
+      const race = raceNextRead;
+      raceNextRead = false;
+      if (!read && race) await connections.put(providerId, id, { displayName: 'admin', grantType: 'AuthorizationCode', parameters: {} }, {});
+      return read;
+    },
+  });
+  racing = new ConnectSessions(providers, raced, policies, [], { tenantId: REQUEST.accessPolicies[0].properties.tenantId, objectId: '33333333-3333-4333-8333-333333333333' }, () => undefined);
   // The refresher and the identity-provider client are reached only after a sign-in, which these tests never get to.
   consent = new ConsentService(providers, connections, new ConsentStateStore(tables.consentStates, cipher, integrity), null as never, null as never, {
     publicBaseUrl: 'https://credman.example',
@@ -89,4 +103,15 @@ it('expires after CONSENT_TTL_MS (10 minutes): refused from then on, followed ju
   await expect(consent.start(stateOf(late.connectLink))).rejects.toBeInstanceOf(InvalidStateError);
   // Neither created anything: the connection waits for a confirmed consent.
   expect(await connections.get('p', 'alice')).toBeUndefined();
+});
+
+it('never takes over a connection created between its check and its write (create-only)', async () => {
+  const payload = await racing.check({ ...REQUEST, connectionId: 'raced' }, APP);
+  raceNextRead = true;
+  await expect(racing.materialize('p', 'raced', payload)).rejects.toBeInstanceOf(ForbiddenError);
+  // The administrator's connection stays theirs: no end user, no app, their display name.
+  const c = await connections.get('p', 'raced');
+  expect(c?.displayName).toBe('admin');
+  expect(c?.endUser).toBeUndefined();
+  expect(c?.endUserApp).toBeUndefined();
 });
