@@ -1,6 +1,6 @@
 import { ConnectionNotFoundError, ConnectionStateError, CredmanError, PreconditionFailedError, ProviderNotFoundError, UnsupportedGrantTypeError } from '../errors';
 import { connectionResource } from '../model/resources';
-import type { ConnectionOwner, ConnectionPut, ConnectionResource } from '../model/schemas';
+import type { ConnectionOwner, ConnectionPut, ConnectionResource, EndUser } from '../model/schemas';
 import { LifecycleService, type DeletedConnection } from '../lifecycle/lifecycleService';
 import { findTemplate, type GrantType } from '../oauth/catalogue';
 import type { AccessPolicyStore } from '../store/accessPolicies';
@@ -25,6 +25,9 @@ export interface ConnectionPutOptions {
   createOnly?: boolean;
   /** The person creating it through self-service (shared/management/selfService.ts). */
   owner?: ConnectionOwner;
+  /** The end user, and the app, of the connect session creating it (shared/consent/connectSessions.ts). */
+  endUser?: EndUser;
+  endUserApp?: string;
 }
 
 export class ConnectionService {
@@ -55,7 +58,7 @@ export class ConnectionService {
   }
 
   async put(providerId: string, id: string, body: ConnectionPut, opts: ConnectionPutOptions = {}): Promise<Written<ConnectionResource>> {
-    const { ifMatch, createOnly, owner } = opts;
+    const { ifMatch, createOnly, ...creator } = opts;
     const provider = await this.requireProvider(providerId);
     const props = body.properties;
     const grant = GRANT[props.oauth2grantType];
@@ -73,7 +76,7 @@ export class ConnectionService {
     const r = await this.connections.put(
       providerId,
       id,
-      { ...(props.displayName === undefined ? {} : { displayName: props.displayName }), grantType: props.oauth2grantType, parameters: split.plain, ...(owner ? { owner } : {}) },
+      { ...(props.displayName === undefined ? {} : { displayName: props.displayName }), grantType: props.oauth2grantType, parameters: split.plain, ...creator },
       split.secret,
       { ifMatch, createOnly },
     );

@@ -12,6 +12,10 @@ import { ForbiddenError, InvalidStateError } from '../../../shared/errors';
 import { AccessPolicyStore } from '../../../shared/store/accessPolicies';
 import { ConnectionSealer } from '../../../shared/store/connectionSeal';
 import { ConnectionStore } from '../../../shared/store/connections';
+import { ConnectionTokenStore } from '../../../shared/store/connectionTokens';
+import { ConnectionService } from '../../../shared/management/connections';
+import { AccessCheck } from '../../../shared/tokens/accessCheck';
+import { TokenService } from '../../../shared/tokens/tokenService';
 import { ConsentStateStore } from '../../../shared/store/consentStates';
 import { ProviderStore } from '../../../shared/store/providers';
 import { createTables } from '../../../shared/store/tables';
@@ -50,16 +54,14 @@ beforeAll(async () => {
     { identityProvider: 'oauth2', grantTypes: { authorizationCode: { clientId: 'c', authorizationUrl: 'https://idp.example/auth', tokenUrl: 'https://idp.example/token', scopes: 'openid' } } },
     { 'authorizationCode.clientSecret': 's' },
   );
-  connections = new ConnectionStore(tables.connections, new ConnectionSealer(tables.connections.tableName, cipher, integrity, async () => null));
+  const sealer = new ConnectionSealer(tables.connections.tableName, cipher, integrity, async () => null);
+  connections = new ConnectionStore(tables.connections, sealer);
   const policies = new AccessPolicyStore(tables.accessPolicies, integrity);
-  const sessions = new ConnectSessions(
-    providers,
-    connections,
-    policies,
-    [],
-    { tenantId: REQUEST.accessPolicies[0].properties.tenantId, objectId: '33333333-3333-4333-8333-333333333333' },
-    () => undefined,
-  );
+  const appIdentity = { tenantId: REQUEST.accessPolicies[0].properties.tenantId, objectId: '33333333-3333-4333-8333-333333333333' };
+  // The refresher and the identity-provider client are reached only for a client-credentials connection, which these tests never create.
+  const tokens = new TokenService(new AccessCheck(policies, new ConnectionTokenStore(tables.connections, sealer), 0), null as never, { cacheEnabled: true, appIdentity });
+  const connectionService = new ConnectionService(providers, connections, policies, appIdentity, tokens, null as never);
+  const sessions = new ConnectSessions(providers, connections, policies, [], connectionService, () => undefined);
   // Between its read and its write, an administrator creates a connection of the same id: the real
   // store, with that write landing right after the read that found nothing.
   const raced = Object.assign(Object.create(connections) as ConnectionStore, {
@@ -71,7 +73,7 @@ beforeAll(async () => {
       return read;
     },
   });
-  racing = new ConnectSessions(providers, raced, policies, [], { tenantId: REQUEST.accessPolicies[0].properties.tenantId, objectId: '33333333-3333-4333-8333-333333333333' }, () => undefined);
+  racing = new ConnectSessions(providers, raced, policies, [], connectionService, () => undefined);
   // The refresher and the identity-provider client are reached only after a sign-in, which these tests never get to.
   consent = new ConsentService(providers, connections, new ConsentStateStore(tables.consentStates, cipher, integrity), null as never, null as never, {
     publicBaseUrl: 'https://credman.example',
