@@ -111,9 +111,8 @@ export class SelfServiceService {
    */
   async put(caller: Caller, providerId: string, displayName?: string): Promise<Written<ConnectionResource>> {
     const id = selfServiceConnectionId(caller);
-    if (!offers(await this.providers.get(providerId))) throw new SelfServiceDisabledError(providerId);
-    // Read again verified against its envelope: a row changed outside credman (self-service
-    // switched on, appIds widened) is 409 RecordTampered, and nothing is created.
+    // Read verified against its envelope: a row changed outside credman (self-service switched on,
+    // appIds widened) is 409 RecordTampered, and nothing is created.
     const provider = (await this.providers.getWithSecrets(providerId))?.record;
     if (!offers(provider)) throw new SelfServiceDisabledError(providerId);
     const owner = ownerOf(caller);
