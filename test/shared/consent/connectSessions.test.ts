@@ -21,7 +21,8 @@ import { ProviderStore } from '../../../shared/store/providers';
 import { createTables } from '../../../shared/store/tables';
 
 // The expiry of a connect session, on Azurite with the consent service's clock moved: the link is
-// refused from its 10th minute on (test/api/connectSessions.test.ts runs the rest over HTTP).
+// refused from its 10th minute on; and the race of its create-only write with an administrator's
+// (test/api/connectSessions.test.ts runs the rest over HTTP).
 
 let azurite: EmbeddedAzurite;
 let dir: string;
