@@ -17,7 +17,7 @@ export async function getConnection({ services, params }: Call<'getConnection'>)
 
 export async function putConnection({ context, services, params, body, ifMatch }: Call<'putConnection'>) {
   const { providerId, connectionId } = params;
-  const r = await services.connections.put(providerId, connectionId, body, ifMatch);
+  const r = await services.connections.put(providerId, connectionId, body, { ifMatch });
   // A client-credentials connection has its first token now: its lifecycle starts (or wakes).
   if (r.resource.properties.status === 'Connected') {
     await lifecycleConnected(context, { providerId, connectionId, generation: LifecycleService.generationOf(r.resource.properties.createdOn) });

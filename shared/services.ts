@@ -123,7 +123,7 @@ export async function createServices(settings: Settings, deps: ServiceDeps): Pro
     publicBaseUrl: settings.publicBaseUrl,
     allowedRedirectOrigins: settings.consent.allowedRedirectOrigins,
     onChanged: forget,
-    connect: new ConnectSessions(providers, connections, policies, trustedIssuers, settings.appIdentity, forget),
+    connect: new ConnectSessions(providers, connections, policies, trustedIssuers, connectionService, forget),
   });
 
   return {

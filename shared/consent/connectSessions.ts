@@ -1,10 +1,11 @@
-import { ForbiddenError, ProviderNotFoundError, UnsupportedGrantTypeError } from '../errors';
+import { ConnectionNotFoundError, ForbiddenError, PreconditionFailedError, ProviderNotFoundError, UnsupportedGrantTypeError } from '../errors';
 import { policySubjectOf } from '../management/accessPolicies';
 import type { ConnectSessionRequest } from '../model/runtimeSchemas';
 import type { EndUser } from '../model/schemas';
 import type { AccessPolicyStore, PolicySubject } from '../store/accessPolicies';
 import type { ConnectionRecord, ConnectionStore } from '../store/connections';
 import type { ProviderStore } from '../store/providers';
+import type { ConnectionService } from '../management/connections';
 
 // Connect sessions (docs/api.md, "Connect sessions"): an app with the connect role lets one of its
 // users connect an account. The session is a login link (consentService.ts) whose sealed row also
@@ -26,8 +27,8 @@ export class ConnectSessions {
     private readonly policies: AccessPolicyStore,
     /** Issuers an issuer+subject policy may name (CREDMAN_AUTH_ISSUERS). */
     private readonly trustedIssuers: readonly string[],
-    /** The app's own identity, given a policy on every new connection (as ConnectionService does). */
-    private readonly appIdentity: { tenantId: string; objectId: string },
+    /** Creates the connection (with the app's own policy, as every connection gets). */
+    private readonly connectionService: Pick<ConnectionService, 'put'>,
     /** Tells the token cache that who may read a connection's tokens changed. */
     private readonly onChanged: (providerId: string, connectionId: string) => void,
   ) {}
@@ -53,16 +54,26 @@ export class ConnectSessions {
     const existing = await this.connections.get(providerId, connectionId);
     // Checked again: the id may have been taken since the link was issued.
     refuseOthers(existing, payload.endUser, payload.app);
-    let createdOn = existing?.createdOn;
-    if (!createdOn) {
-      const r = await this.connections.put(providerId, connectionId, { grantType: 'AuthorizationCode', parameters: {}, endUser: payload.endUser, endUserApp: payload.app }, {});
-      createdOn = r.record.createdOn;
-      const app = this.appIdentity;
-      await this.policies.put(providerId, connectionId, app.objectId, { kind: 'entra', tenantId: app.tenantId, objectId: app.objectId }, createdOn);
-    }
+    const createdOn = existing?.createdOn ?? (await this.create(providerId, connectionId, payload));
     for (const p of payload.accessPolicies) await this.policies.put(providerId, connectionId, p.id, p.subject, createdOn);
     this.onChanged(providerId, connectionId);
     return createdOn;
+  }
+
+  /** Creates the session's connection as any connection is created (the app's own policy with it); returns its createdOn. */
+  private async create(providerId: string, connectionId: string, payload: ConnectPayload): Promise<string> {
+    const body = { properties: { authorizationType: 'OAuth2' as const, oauth2grantType: 'AuthorizationCode' as const } };
+    try {
+      // Create-only: a connection of this id made since the read (an admin's, another app's session's) is checked, never replaced.
+      const r = await this.connectionService.put(providerId, connectionId, body, { createOnly: true, endUser: payload.endUser, endUserApp: payload.app });
+      return r.resource.properties.createdOn;
+    } catch (err) {
+      if (!(err instanceof PreconditionFailedError)) throw err;
+      const now = await this.connections.get(providerId, connectionId);
+      refuseOthers(now, payload.endUser, payload.app);
+      if (!now) throw new ConnectionNotFoundError(providerId, connectionId, { recreated: true });
+      return now.createdOn;
+    }
   }
 }
 

@@ -1,6 +1,6 @@
 import { ConnectionNotFoundError, ConnectionStateError, CredmanError, PreconditionFailedError, ProviderNotFoundError, UnsupportedGrantTypeError } from '../errors';
 import { connectionResource } from '../model/resources';
-import type { ConnectionOwner, ConnectionPut, ConnectionResource } from '../model/schemas';
+import type { ConnectionOwner, ConnectionPut, ConnectionResource, EndUser } from '../model/schemas';
 import { LifecycleService, type DeletedConnection } from '../lifecycle/lifecycleService';
 import { findTemplate, type GrantType } from '../oauth/catalogue';
 import type { AccessPolicyStore } from '../store/accessPolicies';
@@ -18,6 +18,17 @@ const GRANT: Record<ConnectionPut['properties']['oauth2grantType'], GrantType> =
   AuthorizationCode: 'authorizationCode',
   ClientCredentials: 'clientCredentials',
 };
+
+export interface ConnectionPutOptions {
+  ifMatch?: string;
+  /** Never over a connection already there (412): a first write that checked the id was free. */
+  createOnly?: boolean;
+  /** The person creating it through self-service (shared/management/selfService.ts). */
+  owner?: ConnectionOwner;
+  /** The end user, and the app, of the connect session creating it (shared/consent/connectSessions.ts). */
+  endUser?: EndUser;
+  endUserApp?: string;
+}
 
 export class ConnectionService {
   constructor(
@@ -46,8 +57,8 @@ export class ConnectionService {
     return { resource: connectionResource(c), etag: c.etag };
   }
 
-  /** `owner`: the person creating it through self-service (shared/management/selfService.ts). */
-  async put(providerId: string, id: string, body: ConnectionPut, ifMatch?: string, owner?: ConnectionOwner): Promise<Written<ConnectionResource>> {
+  async put(providerId: string, id: string, body: ConnectionPut, opts: ConnectionPutOptions = {}): Promise<Written<ConnectionResource>> {
+    const { ifMatch, createOnly, ...creator } = opts;
     const provider = await this.requireProvider(providerId);
     const props = body.properties;
     const grant = GRANT[props.oauth2grantType];
@@ -65,9 +76,9 @@ export class ConnectionService {
     const r = await this.connections.put(
       providerId,
       id,
-      { ...(props.displayName === undefined ? {} : { displayName: props.displayName }), grantType: props.oauth2grantType, parameters: split.plain, ...(owner ? { owner } : {}) },
+      { ...(props.displayName === undefined ? {} : { displayName: props.displayName }), grantType: props.oauth2grantType, parameters: split.plain, ...creator },
       split.secret,
-      ifMatch,
+      { ifMatch, createOnly },
     );
     if (r.created) {
       const app = this.appIdentity;

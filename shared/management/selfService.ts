@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ConnectionIdTakenError, ConnectionNotFoundError, SelfServiceDisabledError } from '../errors';
+import { ConnectionIdTakenError, ConnectionNotFoundError, PreconditionFailedError, SelfServiceDisabledError } from '../errors';
 import type { ConsentService } from '../consent/consentService';
 import { requesterOf } from '../consent/people';
 import type { Caller } from '../identity/caller';
@@ -28,7 +28,7 @@ export function selfServiceConnectionId(caller: Caller): string {
 }
 
 /** The owner recorded on the connection: who it is (what decides) and a name (display only). */
-export function ownerOf(caller: Caller): ConnectionOwner {
+function ownerOf(caller: Caller): ConnectionOwner {
   const who = caller.tenantId && caller.objectId ? { tenantId: caller.tenantId.toLowerCase(), objectId: caller.objectId.toLowerCase() } : { issuer: caller.issuer, subject: caller.subject };
   const name = caller.name ?? caller.userName;
   return { ...who, ...(name ? { displayName: name } : {}) };
@@ -46,6 +46,14 @@ function isOwner(c: ConnectionRecord, caller: Caller): boolean {
 function policyOf(owner: ConnectionOwner, appIds: readonly string[] | undefined): PolicySubject {
   if (owner.tenantId && owner.objectId) return { kind: 'entra', tenantId: owner.tenantId, objectId: owner.objectId, ...(appIds?.length ? { appIds: [...appIds] } : {}) };
   return { kind: 'issuer', issuer: owner.issuer as string, subject: owner.subject as string };
+}
+
+/** The caller's connection found at their id, as a PUT answers it: someone else's is 409 ConnectionIdTaken. */
+function ownedBy(providerId: string, c: ConnectionRecord | undefined, caller: Caller): Written<ConnectionResource> {
+  const id = selfServiceConnectionId(caller);
+  if (!c) throw new ConnectionNotFoundError(providerId, id, { recreated: true });
+  if (!isOwner(c, caller)) throw new ConnectionIdTakenError(id);
+  return { created: false, resource: connectionResource(c), etag: c.etag };
 }
 
 const offers = (p: ProviderRecord | undefined): p is ProviderRecord => p?.selfService?.enabled === true;
@@ -103,26 +111,28 @@ export class SelfServiceService {
    */
   async put(caller: Caller, providerId: string, displayName?: string): Promise<Written<ConnectionResource>> {
     const id = selfServiceConnectionId(caller);
-    if (!offers(await this.providers.get(providerId))) throw new SelfServiceDisabledError(providerId);
-    // Read again verified against its envelope: a row changed outside credman (self-service
-    // switched on, appIds widened) is 409 RecordTampered, and nothing is created.
+    // Read verified against its envelope: a row changed outside credman (self-service switched on,
+    // appIds widened) is 409 RecordTampered, and nothing is created.
     const provider = (await this.providers.getWithSecrets(providerId))?.record;
     if (!offers(provider)) throw new SelfServiceDisabledError(providerId);
     const owner = ownerOf(caller);
-    let existing = await this.connections.get(providerId, id);
-    if (existing && !isOwner(existing, caller)) throw new ConnectionIdTakenError(id);
-    let created = false;
-    if (!existing) {
+    const existing = await this.connections.get(providerId, id);
+    let written: Written<ConnectionResource>;
+    if (existing) written = ownedBy(providerId, existing, caller);
+    else {
       const body = { properties: { authorizationType: 'OAuth2' as const, oauth2grantType: 'AuthorizationCode' as const, ...(displayName ? { displayName } : {}) } };
-      const r = await this.connectionService.put(providerId, id, body, undefined, owner);
-      created = r.created;
-      existing = await this.connections.get(providerId, id);
-      if (!existing) throw new ConnectionNotFoundError(providerId, id, { recreated: true });
+      try {
+        // Create-only: an admin's connection of this id made since the read above is never taken over.
+        written = await this.connectionService.put(providerId, id, body, { createOnly: true, owner });
+      } catch (err) {
+        if (!(err instanceof PreconditionFailedError)) throw err;
+        written = ownedBy(providerId, await this.connections.get(providerId, id), caller);
+      }
     }
     // Written on every PUT: a crash between the two writes is repaired by repeating the PUT.
-    await this.policies.put(providerId, id, id, policyOf(owner, provider.selfService?.appIds), existing.createdOn);
+    await this.policies.put(providerId, id, id, policyOf(owner, provider.selfService?.appIds), written.resource.properties.createdOn);
     this.onChanged(providerId, id);
-    return { created, resource: connectionResource(existing), etag: existing.etag };
+    return written;
   }
 
   /** DELETE: the connection and its policies; false when the caller has none there. */

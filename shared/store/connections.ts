@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { odata, type TableClient } from '@azure/data-tables';
 import type { ConnectionOwner, ConnectionStatus, EndUser } from '../model/schemas';
-import { deleteCounted, deletePartition, readEntity, upsertCounted } from './countedPartition';
+import { deleteCounted, deletePartition, readEntity, upsertCounted, type UpsertOptions } from './countedPartition';
 import { listPartition, type Page } from './paging';
 import { TamperedRecordError } from '../errors';
 import type { ConnectionSealer } from './connectionSeal';
@@ -122,7 +122,7 @@ export class ConnectionStore {
     id: string,
     value: { displayName?: string; grantType: GrantTypeName; parameters: Record<string, string>; endUser?: EndUser; endUserApp?: string; owner?: ConnectionOwner },
     secretParameters: Record<string, string>,
-    ifMatch?: string,
+    condition: Pick<UpsertOptions, 'ifMatch' | 'createOnly'> = {},
   ): Promise<{ created: boolean; record: ConnectionRecord }> {
     const now = this.now().toISOString();
     const parameters = JSON.stringify(value.parameters);
@@ -169,7 +169,7 @@ export class ConnectionStore {
       {
         limit: MAX_CONNECTIONS_PER_PROVIDER,
         limitMessage: `A credential provider holds at most ${MAX_CONNECTIONS_PER_PROVIDER} connections.`,
-        ifMatch,
+        ...condition,
       },
     );
     this.sealer.written(providerId, id, r.entity.sealVersion);

@@ -59,6 +59,8 @@ export interface UpsertOptions {
   limit: number;
   limitMessage: string;
   ifMatch?: string;
+  /** RFC 9110 `If-None-Match: *`: create only; an item already there is 412, never replaced. */
+  createOnly?: boolean;
 }
 
 export interface Upserted<T extends object> {
@@ -70,7 +72,7 @@ export interface Upserted<T extends object> {
 
 /**
  * Creates the item if absent (subject to `limit`), or replaces it if present — conditionally on
- * `ifMatch` when given. `build` makes the entity to write from the current one, if any, so that
+ * `ifMatch` when given, never with `createOnly`. `build` makes the entity to write from the current one, if any, so that
  * a replace can keep what the caller does not own (creation time, state, tokens).
  */
 export function upsertCounted<T extends object>(client: TableClient, pk: string, rk: string, build: BuildEntity<T>, opts: UpsertOptions): Promise<Upserted<T>> {
@@ -83,7 +85,7 @@ async function upsertLocked<T extends object>(client: TableClient, pk: string, r
     await backoff(attempt);
     const existing = await readEntity<T>(client, pk, rk);
     if (existing) {
-      if (ifMatchFails(opts.ifMatch, existing.etag)) throw new PreconditionFailedError();
+      if (opts.createOnly || ifMatchFails(opts.ifMatch, existing.etag)) throw new PreconditionFailedError();
       const entity = await build(existing);
       try {
         const r = await client.updateEntity(entity, 'Replace', { etag: existing.etag });

@@ -3,6 +3,7 @@ import { CookieJar, completeConsent, parseForms, submitForm, type ConsentResult 
 import { FaultProxy } from './faultProxy';
 import { startIdp, type Idp, type IdpClient } from './idp';
 import type { ApiResponse, TestHost } from './host';
+import type { SelfService } from '../../shared/model/schemas';
 
 // A credman host, the real identity provider (oidc-provider) and the fault proxy in front of its
 // token endpoint, with the steps the OAuth tests repeat: register a client for the host's
@@ -48,7 +49,7 @@ export async function createProvider(
   world: OAuthWorld,
   providerId: string,
   clientId: string,
-  extra: { clientAuthentication?: 'basic' | 'body'; grants?: Array<'authorizationCode' | 'clientCredentials'>; selfService?: { enabled: boolean; appIds?: string[] } } = {},
+  extra: { clientAuthentication?: 'basic' | 'body'; grants?: Array<'authorizationCode' | 'clientCredentials'>; selfService?: SelfService } = {},
 ): Promise<ApiResponse> {
   const common = {
     clientId,

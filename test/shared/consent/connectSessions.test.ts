@@ -8,21 +8,28 @@ import { DekCache } from '../../../shared/crypto/dekCache';
 import { EnvelopeCipher } from '../../../shared/crypto/envelope';
 import { RecordIntegrity } from '../../../shared/crypto/integrity';
 import { LocalKeyWrapper } from '../../../shared/crypto/localKeyWrapper';
-import { InvalidStateError } from '../../../shared/errors';
+import { ForbiddenError, InvalidStateError } from '../../../shared/errors';
 import { AccessPolicyStore } from '../../../shared/store/accessPolicies';
 import { ConnectionSealer } from '../../../shared/store/connectionSeal';
 import { ConnectionStore } from '../../../shared/store/connections';
+import { ConnectionTokenStore } from '../../../shared/store/connectionTokens';
+import { ConnectionService } from '../../../shared/management/connections';
+import { AccessCheck } from '../../../shared/tokens/accessCheck';
+import { TokenService } from '../../../shared/tokens/tokenService';
 import { ConsentStateStore } from '../../../shared/store/consentStates';
 import { ProviderStore } from '../../../shared/store/providers';
 import { createTables } from '../../../shared/store/tables';
 
 // The expiry of a connect session, on Azurite with the consent service's clock moved: the link is
-// refused from its 10th minute on (test/api/connectSessions.test.ts runs the rest over HTTP).
+// refused from its 10th minute on; and the race of its create-only write with an administrator's
+// (test/api/connectSessions.test.ts runs the rest over HTTP).
 
 let azurite: EmbeddedAzurite;
 let dir: string;
 let consent: ConsentService;
 let connections: ConnectionStore;
+let racing: ConnectSessions;
+let raceNextRead = false;
 let clock = Date.UTC(2026, 11, 3, 12);
 
 const REQUEST = {
@@ -48,16 +55,26 @@ beforeAll(async () => {
     { identityProvider: 'oauth2', grantTypes: { authorizationCode: { clientId: 'c', authorizationUrl: 'https://idp.example/auth', tokenUrl: 'https://idp.example/token', scopes: 'openid' } } },
     { 'authorizationCode.clientSecret': 's' },
   );
-  connections = new ConnectionStore(tables.connections, new ConnectionSealer(tables.connections.tableName, cipher, integrity, async () => null));
+  const sealer = new ConnectionSealer(tables.connections.tableName, cipher, integrity, async () => null);
+  connections = new ConnectionStore(tables.connections, sealer);
   const policies = new AccessPolicyStore(tables.accessPolicies, integrity);
-  const sessions = new ConnectSessions(
-    providers,
-    connections,
-    policies,
-    [],
-    { tenantId: REQUEST.accessPolicies[0].properties.tenantId, objectId: '33333333-3333-4333-8333-333333333333' },
-    () => undefined,
-  );
+  const appIdentity = { tenantId: REQUEST.accessPolicies[0].properties.tenantId, objectId: '33333333-3333-4333-8333-333333333333' };
+  // The refresher and the identity-provider client are reached only for a client-credentials connection, which these tests never create.
+  const tokens = new TokenService(new AccessCheck(policies, new ConnectionTokenStore(tables.connections, sealer), 0), null as never, { cacheEnabled: true, appIdentity });
+  const connectionService = new ConnectionService(providers, connections, policies, appIdentity, tokens, null as never);
+  const sessions = new ConnectSessions(providers, connections, policies, [], connectionService, () => undefined);
+  // Between its read and its write, an administrator creates a connection of the same id: the real
+  // store, with that write landing right after the read that found nothing.
+  const raced = Object.assign(Object.create(connections) as ConnectionStore, {
+    get: async (providerId: string, id: string) => {
+      const read = await connections.get(providerId, id);
+      const race = raceNextRead;
+      raceNextRead = false;
+      if (!read && race) await connections.put(providerId, id, { displayName: 'admin', grantType: 'AuthorizationCode', parameters: {} }, {});
+      return read;
+    },
+  });
+  racing = new ConnectSessions(providers, raced, policies, [], connectionService, () => undefined);
   // The refresher and the identity-provider client are reached only after a sign-in, which these tests never get to.
   consent = new ConsentService(providers, connections, new ConsentStateStore(tables.consentStates, cipher, integrity), null as never, null as never, {
     publicBaseUrl: 'https://credman.example',
@@ -89,4 +106,15 @@ it('expires after CONSENT_TTL_MS (10 minutes): refused from then on, followed ju
   await expect(consent.start(stateOf(late.connectLink))).rejects.toBeInstanceOf(InvalidStateError);
   // Neither created anything: the connection waits for a confirmed consent.
   expect(await connections.get('p', 'alice')).toBeUndefined();
+});
+
+it('never takes over a connection created between its check and its write (create-only)', async () => {
+  const payload = await racing.check({ ...REQUEST, connectionId: 'raced' }, APP);
+  raceNextRead = true;
+  await expect(racing.materialize('p', 'raced', payload)).rejects.toBeInstanceOf(ForbiddenError);
+  // The administrator's connection stays theirs: no end user, no app, their display name.
+  const c = await connections.get('p', 'raced');
+  expect(c?.displayName).toBe('admin');
+  expect(c?.endUser).toBeUndefined();
+  expect(c?.endUserApp).toBeUndefined();
 });
