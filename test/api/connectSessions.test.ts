@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DEV_TENANT_ID } from '../../local/devIssuer';
 import { CookieJar, completeConsent } from '../support/consentDriver';
+import { localAppSettings } from '../support/appSettings';
 import { startHost, type TestHost } from '../support/host';
 import { createConnection, createProvider, registerClient, sleep, startOAuthWorld, tokenOf, type OAuthWorld } from '../support/oauthWorld';
 
@@ -123,7 +124,8 @@ it('an app with only the connect role connects its user: nothing before consent,
   expect(confirmed.body.properties).toMatchObject({ status: 'Connected', oauth2grantType: 'AuthorizationCode', endUser: ALICE });
 
   const policies = await host.request('GET', `/providers/${P}/connections/alice-gh/accessPolicies`);
-  expect(policies.body.value.map((p: { name: string }) => p.name).sort()).toEqual(expect.arrayContaining(['worker']));
+  // Exactly the session's policy and credman's own (every new connection has it): nothing else.
+  expect(policies.body.value.map((p: { name: string }) => p.name).sort()).toEqual([localAppSettings('', '').CREDMAN_APP_OBJECT_ID, 'worker'].sort());
   const worker = await tokenOf(host, P, 'alice-gh', '', await host.token({ oid: WORKLOAD_OID }));
   expect(worker.status).toBe(200);
   expect(worker.body.accessToken).toEqual(expect.any(String));
