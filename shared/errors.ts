@@ -2,8 +2,6 @@
 // `code`, never on message text. `expose` says whether the message may reach a client
 // (anything unexposed is rendered as a generic 500 by the HTTP wrapper).
 
-import type { DestinationProblem } from './net/destination';
-
 /**
  * Every `error.code` an answer of the API can carry (JSON error bodies, the consent pages and the
  * consent redirect's `code`). The one list: the type below, the published Error schema
@@ -79,6 +77,9 @@ export type DetailCode =
   | 'InvalidSetting'
   | DestinationProblem
   | TamperReason;
+
+/** Why a URL or address is not one credman may send to (shared/net/destination.ts). */
+export type DestinationProblem = 'InvalidUrl' | 'SchemeNotAllowed' | 'CredentialsInUrl' | 'DestinationNotAllowed';
 
 export interface ErrorDetail {
   code: DetailCode;

@@ -4,7 +4,9 @@ import { useCallback, useEffect, useState } from 'react';
 import { CONSOLE_BASE as BASE, CONSOLE_CALLBACK as CALLBACK } from '../../shared/consolePaths';
 import { displayName, loadConfig, userManager } from './auth';
 import { ConnectionsPage } from './ConnectionsPage';
+import { NavigationContext } from './navigation';
 import { ProvidersPage } from './ProvidersPage';
+import { parse, type Route } from './router';
 
 const useStyles = makeStyles({
   header: {
@@ -22,11 +24,16 @@ const useStyles = makeStyles({
 type State =
   { kind: 'loading' } | { kind: 'notConfigured' } | { kind: 'failed'; message: string } | { kind: 'signedOut'; manager: UserManager } | { kind: 'signedIn'; manager: UserManager; user: User };
 
-/** The page of the app a path names: the providers list, or the connections of one provider. */
-function route(pathname: string): { page: 'providers' } | { page: 'connections'; providerId: string } {
-  const rest = pathname.startsWith(BASE) ? pathname.slice(BASE.length) : '';
-  const match = /^providers\/([^/]+)\/?$/.exec(rest);
-  return match ? { page: 'connections', providerId: decodeURIComponent(match[1]) } : { page: 'providers' };
+/** The page a route names, for a signed-in person with this access token. */
+function Page({ route, token }: { route: Route; token: string }) {
+  switch (route.page) {
+    case 'provider':
+      return <ConnectionsPage token={token} providerId={route.providerId} />;
+    case 'notFound':
+      return <p>The console has no such page.</p>;
+    default:
+      return <ProvidersPage token={token} />;
+  }
 }
 
 let starting: Promise<State> | undefined;
@@ -84,9 +91,8 @@ export function App() {
     setPath(to);
   }, []);
 
-  const current = route(path);
   return (
-    <>
+    <NavigationContext.Provider value={navigate}>
       <header className={styles.header}>
         <Text as="h1" size={500} weight="semibold" className={styles.title}>
           credman console
@@ -129,13 +135,8 @@ export function App() {
             </Button>
           </section>
         )}
-        {state.kind === 'signedIn' &&
-          (current.page === 'connections' ? (
-            <ConnectionsPage token={state.user.access_token} providerId={current.providerId} navigate={navigate} />
-          ) : (
-            <ProvidersPage token={state.user.access_token} navigate={navigate} />
-          ))}
+        {state.kind === 'signedIn' && <Page route={parse(path)} token={state.user.access_token} />}
       </main>
-    </>
+    </NavigationContext.Provider>
   );
 }

@@ -1,7 +1,8 @@
-import { Badge, Link, Spinner, Table, TableBody, TableCell, TableHeader, TableHeaderCell, TableRow, Text } from '@fluentui/react-components';
+import { Badge, Spinner, Table, TableBody, TableCell, TableHeader, TableHeaderCell, TableRow, Text } from '@fluentui/react-components';
 import { listConnections, type Connection } from './api';
-import { CONSOLE_BASE as BASE } from '../../shared/consolePaths';
 import { ErrorMessage } from './ErrorMessage';
+import { NavLink } from './navigation';
+import { href } from './router';
 import { useLoad } from './useLoad';
 
 /** A connection's status in plain words. */
@@ -24,20 +25,12 @@ function describeStatus(c: Connection): { label: string; detail: string; color: 
   }
 }
 
-export function ConnectionsPage({ token, providerId, navigate }: { token: string; providerId: string; navigate: (to: string) => void }) {
+export function ConnectionsPage({ token, providerId }: { token: string; providerId: string }) {
   const connections = useLoad(`connections:${providerId}:${token}`, () => listConnections(token, providerId));
   return (
     <section aria-labelledby="connections-heading">
       <nav aria-label="Breadcrumb">
-        <Link
-          href={BASE}
-          onClick={(e) => {
-            e.preventDefault();
-            navigate(BASE);
-          }}
-        >
-          Providers
-        </Link>
+        <NavLink to={href.providers()}>Providers</NavLink>
       </nav>
       <Text as="h2" id="connections-heading" size={600} block>
         Connections of {providerId}

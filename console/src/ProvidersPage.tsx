@@ -1,10 +1,11 @@
-import { Link, Spinner, Table, TableBody, TableCell, TableHeader, TableHeaderCell, TableRow, Text } from '@fluentui/react-components';
+import { Spinner, Table, TableBody, TableCell, TableHeader, TableHeaderCell, TableRow, Text } from '@fluentui/react-components';
 import { listProviders } from './api';
-import { CONSOLE_BASE as BASE } from '../../shared/consolePaths';
 import { ErrorMessage } from './ErrorMessage';
+import { NavLink } from './navigation';
+import { href } from './router';
 import { useLoad } from './useLoad';
 
-export function ProvidersPage({ token, navigate }: { token: string; navigate: (to: string) => void }) {
+export function ProvidersPage({ token }: { token: string }) {
   const providers = useLoad(`providers:${token}`, () => listProviders(token));
   return (
     <section aria-labelledby="providers-heading">
@@ -25,20 +26,10 @@ export function ProvidersPage({ token, navigate }: { token: string; navigate: (t
           </TableHeader>
           <TableBody>
             {providers.value.map((p) => {
-              const href = `${BASE}providers/${encodeURIComponent(p.name)}`;
               return (
                 <TableRow key={p.id}>
                   <TableCell>
-                    <Link
-                      href={href}
-                      onClick={(e) => {
-                        e.preventDefault();
-                        navigate(href);
-                      }}
-                    >
-                      {p.properties.displayName ?? p.name}
-                    </Link>{' '}
-                    ({p.name})
+                    <NavLink to={href.provider(p.name)}>{p.properties.displayName ?? p.name}</NavLink> ({p.name})
                   </TableCell>
                   <TableCell>{p.properties.identityProvider}</TableCell>
                   <TableCell>{new Date(p.properties.changedOn).toLocaleString()}</TableCell>

@@ -1,5 +1,6 @@
 import dns from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
+import type { DestinationProblem } from '../errors';
 
 // Where credman may send a request: every outbound call whose URL an admin can name (webhook
 // deliveries, identity-provider token, discovery and registration endpoints) goes through this
@@ -12,8 +13,6 @@ import { isIP, type LookupFunction } from 'node:net';
 // ranges let through even so; nothing else is.
 
 export type AddressClass = 'public' | 'unspecified' | 'loopback' | 'private' | 'sharedAddressSpace' | 'linkLocal' | 'multicast' | 'platform' | 'reserved';
-
-export type DestinationProblem = 'InvalidUrl' | 'SchemeNotAllowed' | 'CredentialsInUrl' | 'DestinationNotAllowed';
 
 /** A URL or address credman may not send to; `code` says why. Messages name no secret. */
 export class DestinationError extends Error {
