@@ -3,8 +3,10 @@ import type { User, UserManager } from 'oidc-client-ts';
 import { useCallback, useEffect, useState } from 'react';
 import { CONSOLE_BASE as BASE, CONSOLE_CALLBACK as CALLBACK } from '../../shared/consolePaths';
 import { displayName, loadConfig, userManager } from './auth';
-import { ConnectionsPage } from './ConnectionsPage';
+import { CataloguePage } from './CataloguePage';
+import { ConnectionPage } from './ConnectionPage';
 import { NavigationContext } from './navigation';
+import { ProviderPage } from './ProviderPage';
 import { ProvidersPage } from './ProvidersPage';
 import { parse, type Route } from './router';
 
@@ -27,8 +29,12 @@ type State =
 /** The page a route names, for a signed-in person with this access token. */
 function Page({ route, token }: { route: Route; token: string }) {
   switch (route.page) {
+    case 'catalogue':
+      return <CataloguePage token={token} />;
     case 'provider':
-      return <ConnectionsPage token={token} providerId={route.providerId} />;
+      return <ProviderPage token={token} providerId={route.providerId} />;
+    case 'connection':
+      return <ConnectionPage token={token} providerId={route.providerId} connectionId={route.connectionId} />;
     case 'notFound':
       return <p>The console has no such page.</p>;
     default:
