@@ -169,7 +169,17 @@ function LoginLink({ token, path, c, onIssued }: { token: string; path: string; 
 
 function DeleteConnection({ token, path, providerId, name }: { token: string; path: string; providerId: string; name: string }) {
   const navigate = useNavigate();
-  const [state, setState] = useState<{ kind: 'idle' } | { kind: 'deleting'; progress?: string } | { kind: 'failed'; error: unknown }>({ kind: 'idle' });
+  const [open, setOpen] = useState(false);
+  const [state, setState] = useState<{ kind: 'idle' } | { kind: 'deleting'; progress?: string } | { kind: 'deleted' } | { kind: 'failed'; error: unknown }>({ kind: 'idle' });
+  const left = useRef(false);
+  // Leave the page only once the dialog has closed and Fluent's focus manager has given the page
+  // back (it does so shortly after the closing motion): unmounted earlier, the dialog leaves the
+  // rest of the page aria-hidden, hidden from assistive technology (adminJourney.test.ts checks).
+  const leave = () => {
+    if (left.current) return;
+    left.current = true;
+    navigate(href.provider(providerId));
+  };
   async function remove() {
     setState({ kind: 'deleting' });
     try {
@@ -177,7 +187,7 @@ function DeleteConnection({ token, path, providerId, name }: { token: string; pa
       // A durable delete answers 202 with its operation: wait for it to finish.
       if (r.status === 202 && r.body?.id) {
         for (;;) {
-          const op = await request<{ status: string; progress?: unknown }>(token, 'GET', `operations/${seg(r.body.id)}`);
+          const op = await request<{ status: string }>(token, 'GET', `operations/${seg(r.body.id)}`);
           if (FINISHED.has(op.body.status)) {
             if (op.body.status !== 'Completed') throw new ApiError(0, 'OperationFailed', `The delete ended ${op.body.status}.`);
             break;
@@ -186,41 +196,47 @@ function DeleteConnection({ token, path, providerId, name }: { token: string; pa
           await sleep(1000);
         }
       }
-      navigate(href.provider(providerId));
+      setState({ kind: 'deleted' });
+      setOpen(false);
+      setTimeout(leave, 2000); // should the closing motion not report its end
     } catch (error) {
       setState({ kind: 'failed', error });
     }
   }
+  const deleting = state.kind === 'deleting';
   return (
-    <>
-      <Dialog>
-        <DialogTrigger disableButtonEnhancement>
-          <Button disabled={state.kind === 'deleting'}>Delete connection</Button>
-        </DialogTrigger>
-        <DialogSurface>
-          <DialogBody>
-            <DialogTitle>Delete {name}?</DialogTitle>
-            <DialogContent>Its tokens and access policies are deleted, and apps can no longer get tokens through it. This cannot be undone.</DialogContent>
-            <DialogActions>
-              <DialogTrigger disableButtonEnhancement>
-                <Button appearance="secondary">Keep it</Button>
-              </DialogTrigger>
-              <DialogTrigger disableButtonEnhancement>
-                <Button appearance="primary" onClick={() => void remove()}>
-                  Delete
-                </Button>
-              </DialogTrigger>
-            </DialogActions>
-          </DialogBody>
-        </DialogSurface>
-      </Dialog>
-      {state.kind === 'deleting' && (
-        <Field validationMessage={state.progress ? `Deleting: ${state.progress}…` : 'Deleting…'} validationState="none">
-          <ProgressBar aria-label="Deleting the connection" />
-        </Field>
-      )}
-      {state.kind === 'failed' && <ErrorMessage error={state.error} />}
-    </>
+    <Dialog
+      open={open}
+      modalType="alert"
+      onOpenChange={(_, d) => !deleting && setOpen(d.open)}
+      surfaceMotion={{ onMotionFinish: (_, d) => d.direction === 'exit' && state.kind === 'deleted' && setTimeout(leave, 300) }}
+    >
+      <DialogTrigger disableButtonEnhancement>
+        <Button>Delete connection</Button>
+      </DialogTrigger>
+      <DialogSurface>
+        <DialogBody>
+          <DialogTitle>Delete {name}?</DialogTitle>
+          <DialogContent>
+            <p>Its tokens and access policies are deleted, and apps can no longer get tokens through it. This cannot be undone.</p>
+            {deleting && (
+              <Field validationMessage={state.progress ? `Deleting: ${state.progress}…` : 'Deleting…'} validationState="none">
+                <ProgressBar aria-label="Deleting the connection" />
+              </Field>
+            )}
+            {state.kind === 'failed' && <ErrorMessage error={state.error} />}
+          </DialogContent>
+          <DialogActions>
+            <Button appearance="secondary" disabled={deleting} onClick={() => setOpen(false)}>
+              Keep it
+            </Button>
+            <Button appearance="primary" disabled={deleting || state.kind === 'deleted'} onClick={() => void remove()}>
+              Delete
+            </Button>
+          </DialogActions>
+        </DialogBody>
+      </DialogSurface>
+    </Dialog>
   );
 }
 

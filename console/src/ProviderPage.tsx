@@ -111,8 +111,7 @@ const useStyles = makeStyles({
   summary: { display: 'grid', gridTemplateColumns: 'max-content 1fr', columnGap: tokens.spacingHorizontalL, rowGap: tokens.spacingVerticalXS, margin: `${tokens.spacingVerticalM} 0` },
   term: { fontWeight: tokens.fontWeightSemibold },
   pair: { display: 'contents' },
-  copy: { display: 'flex', gap: tokens.spacingHorizontalS, alignItems: 'end', maxWidth: '48rem' },
-  grow: { flexGrow: 1 },
+  copy: { maxWidth: '48rem' },
   section: { marginTop: tokens.spacingVerticalXL },
 });
 
@@ -120,23 +119,29 @@ const useStyles = makeStyles({
 export function CopyField({ label, value, hint }: { label: string; value: string; hint?: string }) {
   const styles = useStyles();
   const [copied, setCopied] = useState<'no' | 'yes' | 'failed'>('no');
+  const copy = () =>
+    void navigator.clipboard.writeText(value).then(
+      () => setCopied('yes'),
+      () => setCopied('failed'),
+    );
   return (
-    <div className={styles.copy}>
-      <Field label={label} hint={hint} className={styles.grow}>
-        <Input readOnly value={value} />
-      </Field>
-      <Button
-        onClick={() =>
-          void navigator.clipboard.writeText(value).then(
-            () => setCopied('yes'),
-            () => setCopied('failed'),
-          )
+    <Field
+      label={label}
+      hint={hint}
+      className={styles.copy}
+      validationMessage={copied === 'failed' ? 'The browser did not allow copying: select the text instead.' : undefined}
+      validationState={copied === 'failed' ? 'warning' : 'none'}
+    >
+      <Input
+        readOnly
+        value={value}
+        contentAfter={
+          <Button appearance="transparent" size="small" onClick={copy}>
+            {copied === 'yes' ? 'Copied' : 'Copy'}
+          </Button>
         }
-      >
-        {copied === 'yes' ? 'Copied' : 'Copy'}
-      </Button>
-      <span aria-live="polite">{copied === 'failed' ? 'The browser did not allow copying: select the text instead.' : ''}</span>
-    </div>
+      />
+    </Field>
   );
 }
 
