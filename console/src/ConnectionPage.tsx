@@ -22,7 +22,7 @@ import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react'
 import { ApiError, request, seg, type Connection } from './api';
 import { ErrorMessage } from './ErrorMessage';
 import { NavLink, useNavigate } from './navigation';
-import { accountOf, CopyField, describeStatus, when, type ConnectionProps } from './ProviderPage';
+import { accountOf, CopyField, describeStatus, when } from './ProviderPage';
 import { href } from './router';
 
 // One connection: its status and dates, what its lifecycle does next, a login link to (re)connect
@@ -36,17 +36,30 @@ const useStyles = makeStyles({
   actions: { display: 'flex', gap: tokens.spacingHorizontalM },
 });
 
+/** The lifecycle's reasons (shared/lifecycle/plan.ts) in words; one it does not know is shown as is. */
+const REASONS: Record<string, string> = {
+  ahead: 'the token is near its end',
+  expired: 'the token has expired',
+  exercise: 'the refresh token would otherwise go unused too long',
+  tokenDue: 'when the token is due for a refresh',
+  tokenEnds: 'when the token ends',
+  idleDeadline: 'before the refresh token would go unused too long',
+  activeWindowEnds: 'when recent use stops counting',
+  warning: 'to warn before the connection ends',
+  nothingDue: 'nothing is due before then',
+};
+
 /** What the connection's lifecycle does next, in plain words. */
-export function describeLifecycle(l: ConnectionProps['lifecycle']): string {
+export function describeLifecycle(l: Connection['properties']['lifecycle']): string {
   if (!l) return 'Not reported.';
-  const at = l.wakeOn ? ` on ${when(l.wakeOn)}` : '';
+  const at = l.wakeOn ? when(l.wakeOn) : undefined;
   const base = {
-    refresh: `credman refreshes its token${at || ' soon'}.`,
-    sleep: `Nothing to do until${at || ' it is needed'}: credman checks it again then.`,
-    awaitConsent: 'Waiting for someone to sign in with its login link: apps get no token until then.',
-    stop: 'Its lifecycle has ended: credman does nothing more with it until it is connected again.',
+    refresh: `credman refreshes its token${at ? ` on ${at}` : ' now'}`,
+    sleep: `Nothing to do until ${at ?? 'it is needed'}`,
+    awaitConsent: 'Waiting for someone to sign in with a login link: apps get no token until then',
+    stop: 'Its lifecycle has ended: credman does nothing more with it until it is connected again',
   }[l.action];
-  return l.reason ? `${base} (${l.reason})` : base;
+  return l.reason ? `${base} (${REASONS[l.reason] ?? l.reason}).` : `${base}.`;
 }
 
 type Loaded = { kind: 'loading' } | { kind: 'failed'; error: unknown } | { kind: 'done'; value: Connection };
@@ -80,7 +93,7 @@ const FINISHED = new Set(['Completed', 'Failed', 'Terminated', 'Canceled']);
 
 function Facts({ c }: { c: Connection }) {
   const styles = useStyles();
-  const p = c.properties as ConnectionProps;
+  const p = c.properties;
   const status = describeStatus(c);
   const rows: Array<[string, ReactNode]> = [
     [

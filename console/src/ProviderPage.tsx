@@ -43,15 +43,6 @@ import { useLoad } from './useLoad';
 // A provider: what it is (its template, redirect URL to register, grant types' non-secret values,
 // self-service), its connections (broken first, then the soonest to expire), and a form for a new one.
 
-/** The connection's dates and, on GET of one connection, what its lifecycle does next. */
-export type ConnectionProps = Connection['properties'] & {
-  refreshTokenExpiresOn?: string;
-  lastRefreshedOn?: string;
-  consentedOn?: string;
-  lastUsedOn?: string;
-  lifecycle?: { action: 'refresh' | 'sleep' | 'awaitConsent' | 'stop'; wakeOn?: string; reason?: string };
-};
-
 const relative = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
 const UNITS: Array<[Intl.RelativeTimeFormatUnit, number]> = [
   ['day', 86_400_000],
@@ -96,7 +87,7 @@ export function accountOf(c: Connection): string {
 
 /** The first moment something of the connection ends: its token or its refresh token. */
 const endOf = (c: Connection): number => {
-  const p = c.properties as ConnectionProps;
+  const p = c.properties;
   const times = [p.expiresOn, p.refreshTokenExpiresOn].filter((t): t is string => !!t).map(Date.parse);
   return times.length ? Math.min(...times) : Infinity;
 };
@@ -207,7 +198,7 @@ function ConnectionsTable({ providerId, connections }: { providerId: string; con
       <TableBody>
         {sortConnections(connections).map((c) => {
           const status = describeStatus(c);
-          const p = c.properties as ConnectionProps;
+          const p = c.properties;
           return (
             <TableRow key={c.id}>
               <TableCell>

@@ -73,7 +73,6 @@ it('signs an admin in through the OpenID provider, lists the providers and their
   await page.getByRole('heading', { name: 'Connections' }).waitFor();
   await page.getByText('Waiting for sign-in').waitFor();
   expect(page.url()).toBe(`${host.baseUrl}/api/console/providers/github-demo`);
-  if (SHOTS) await page.screenshot({ path: join(SHOTS, 'connections.png') });
   expect(await axeViolations(page)).toEqual([]);
 
   // A page reloaded by address (the SPA fallback) keeps the session of the tab.
