@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../../local/chromium';
+import { DEV_APP_OBJECT_ID } from '../../local/devIssuer';
 import { axeViolations, openConsole, signIn } from '../support/consoleBrowser';
 import { startHost, type TestHost } from '../support/host';
 import { startIdp, type Idp } from '../support/idp';
@@ -28,7 +29,7 @@ let idp: Idp;
 
 beforeAll(async () => {
   [host, browser, idp] = await Promise.all([
-    startHost({ CREDMAN_ALLOW_PRIVATE_NETWORKS: 'false', CREDMAN_IDP_ALLOWED_PRIVATE_HOSTS: '127.0.0.1' }),
+    startHost({ CREDMAN_ALLOW_PRIVATE_NETWORKS: 'false', CREDMAN_IDP_ALLOWED_PRIVATE_HOSTS: '127.0.0.1', CREDMAN_FORCE_REFRESH_MIN_INTERVAL_SECONDS: '0' }),
     launchChromium(),
     startIdp({ accessTokenTtl: 3600, scopes: ['api'], clients: [] }),
   ]);
@@ -154,6 +155,8 @@ it('creates a provider from the catalogue, a connection, connects it through the
   await page.getByText('Connected', { exact: true }).waitFor({ timeout: 15_000 });
   const tokenExpires = await page.locator('dt:text-is("Token expires") + dd').innerText();
   expect(tokenExpires).not.toBe('—');
+  for (const term of ['Last refresh', 'Consented']) expect(await page.locator(`dt:text-is("${term}") + dd`).innerText()).toMatch(/\d/);
+  expect(await page.locator('dt:text-is("Next") + dd').innerText()).toMatch(/^(Nothing to do until|credman refreshes its token)/);
   expect((await host.request('GET', '/providers/upstream/connections/octo')).body.properties.status).toBe('Connected');
   if (SHOTS) await page.screenshot({ path: join(SHOTS, 'connection.png') });
   expect(await axeViolations(page)).toEqual([]);
@@ -167,9 +170,29 @@ it('creates a provider from the catalogue, a connection, connects it through the
   if (SHOTS) await page.screenshot({ path: join(SHOTS, 'provider.png') });
   expect(await axeViolations(page)).toEqual([]);
 
-  // Delete, confirmed in a dialog: the progress shows, then the connection is gone.
+  // The grant is revoked upstream: the next (forced) refresh puts the connection in Error. The
+  // provider page lists it first, before a pending one whose id sorts earlier, with its error code.
+  expect((await host.request('PUT', '/providers/upstream/connections/aaa-pending', { body: { properties: { authorizationType: 'OAuth2', oauth2grantType: 'AuthorizationCode' } } })).status).toBe(201);
+  await idp.revokeAll();
+  const app = await host.token({ oid: DEV_APP_OBJECT_ID });
+  const refused = await host.request('POST', '/providers/upstream/connections/octo/token?forceRefresh=true', { token: app });
+  expect(refused.body.error.code).toBe('ReauthorizationRequired');
+  await page.reload();
+  await page.getByRole('heading', { name: 'Upstream IdP (upstream)' }).waitFor();
+  const rows = page.getByRole('row');
+  await rows.nth(2).waitFor();
+  expect(await rows.nth(1).innerText()).toMatch(/Octo account[\s\S]*Needs attention[\s\S]*ReauthorizationRequired/);
+  expect(await rows.nth(2).innerText()).toMatch(/aaa-pending[\s\S]*Waiting for sign-in/);
+
+  // Its page offers to reconnect: a new login link.
   await row.getByRole('link', { name: 'Octo account' }).click();
   await page.getByRole('heading', { name: 'Octo account (octo)' }).waitFor();
+  await page.getByText('ReauthorizationRequired').first().waitFor();
+  await page.getByRole('button', { name: 'Reconnect' }).click();
+  expect(await page.getByRole('link', { name: 'Open the login link' }).getAttribute('href')).toMatch(new RegExp(`^${escape(host.baseUrl)}/api/consent/start\\?state=`));
+  expect(await axeViolations(page)).toEqual([]);
+
+  // Delete, confirmed in a dialog: the progress shows, then the connection is gone.
   await page.evaluate(() => {
     const w = window as unknown as { sawProgress: boolean };
     w.sawProgress = false;
@@ -188,7 +211,8 @@ it('creates a provider from the catalogue, a connection, connects it through the
   expect(await axeViolations(page)).toEqual([]);
   await dialog.getByRole('button', { name: 'Delete' }).click();
   await page.getByRole('heading', { name: 'Upstream IdP (upstream)' }).waitFor();
-  await page.getByText('This provider has no connection yet.').waitFor();
+  await page.getByRole('link', { name: 'aaa-pending' }).waitFor();
+  expect(await page.getByRole('link', { name: 'Octo account' }).count()).toBe(0);
   // Nothing of the page is left hidden from assistive technology by the closed dialog.
   expect(await page.locator('#root[aria-hidden="true"]').count()).toBe(0);
   expect(await page.evaluate(() => (window as unknown as { sawProgress: boolean }).sawProgress)).toBe(true);
