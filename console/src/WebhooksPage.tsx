@@ -83,7 +83,7 @@ function SecretOnce({ issued, onDone }: { issued: Issued; onDone: () => void }) 
         <p>Store it where the receiver verifies deliveries (Standard Webhooks). credman shows it in this answer only; rotate the secret if you lose it.</p>
         {issued.previousSecretExpiresOn && <p>The previous secret signs too until {new Date(issued.previousSecretExpiresOn).toLocaleString()}.</p>}
         <Field label="Signing secret">
-          <Input readOnly value={issued.secret} />
+          <Input readOnly value={issued.secret} spellCheck={false} autoComplete="off" />
         </Field>
         {copied === true && <p role="status">Copied to the clipboard.</p>}
         {copied === false && <p role="status">The browser did not allow copying: select the secret and copy it by hand.</p>}
