@@ -10,9 +10,14 @@ export async function listConnections({ request, services, params, page }: Call<
   return collection(request, await services.connections.list(params.providerId, page.top, page.skipToken, filter), page.top);
 }
 
-export async function getConnection({ services, params }: Call<'getConnection'>) {
+export async function getConnection({ context, services, params }: Call<'getConnection'>) {
   const { resource, etag } = await services.connections.get(params.providerId, params.connectionId);
-  return json(200, resource, etag);
+  // The outlook reads the sealed token state; when that fails (a key outage), the rest still answers.
+  const lifecycle = await services.lifecycle.outlook(params.providerId, params.connectionId, resource.properties.createdOn).catch((err: unknown) => {
+    context.warn(`lifecycle outlook of ${params.providerId}/${params.connectionId} unavailable: ${err instanceof Error ? err.name : 'error'}`);
+    return undefined;
+  });
+  return json(200, lifecycle ? { ...resource, properties: { ...resource.properties, lifecycle } } : resource, etag);
 }
 
 export async function putConnection({ context, services, params, body, ifMatch }: Call<'putConnection'>) {

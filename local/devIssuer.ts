@@ -38,6 +38,11 @@ export interface MintOptions {
   /** Lifetime; default 3,600 (Entra's default is 60-90 minutes). */
   ttlSeconds?: number;
   roles?: string[];
+  /**
+   * Delegated scopes, in `scp` (a person signed in); default `user_impersonation`. `null`: an
+   * app-only token (client credentials): no `scp`, and `idtyp: app` as Entra's optional claim says.
+   */
+  scopes?: string | null;
 }
 
 interface KeyFile {
@@ -95,6 +100,7 @@ export class DevIssuer {
       oid,
       tid,
       azp: opts.appId ?? DEV_CLIENT_APP_ID,
+      ...(opts.scopes === null ? { idtyp: 'app' } : { scp: opts.scopes ?? 'user_impersonation' }),
       // Entra leaves `roles` and `groups` out when empty.
       ...(roles.length ? { roles } : {}),
       ...(opts.groups?.length ? { groups: [...opts.groups] } : {}),

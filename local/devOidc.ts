@@ -128,7 +128,8 @@ async function createProvider({ issuer, baseUrl, adminRole }: { issuer: string; 
     async extraTokenClaims(_ctx: unknown, token: { accountId?: string; clientId?: string }) {
       const account = token.accountId ? DEV_ACCOUNTS[token.accountId] : undefined;
       if (!account) return {};
-      return { oid: account.oid, tid: DEV_TENANT_ID, azp: token.clientId, name: account.name, ver: '2.0', ...(account.admin ? { roles: [adminRole] } : {}) };
+      // `scp`: a person's delegated token, as Entra's (self-service refuses app-only tokens).
+      return { oid: account.oid, tid: DEV_TENANT_ID, azp: token.clientId, scp: API_SCOPE, name: account.name, ver: '2.0', ...(account.admin ? { roles: [adminRole] } : {}) };
     },
     ttl: { AccessToken: 3600, AuthorizationCode: 60, IdToken: 3600, Interaction: 3600, Session: 8 * 3600, Grant: 8 * 3600 },
   });

@@ -1,7 +1,7 @@
 import { app, type HttpRequest } from '@azure/functions';
 import { ConfigurationError, CredmanError, DependencyUnavailableError } from '../../shared/errors';
 import type { AuthKind } from '../../shared/api/routes';
-import type { Caller } from '../../shared/identity/caller';
+import { requirePerson, type Caller } from '../../shared/identity/caller';
 import { createServices, type Services } from '../../shared/services';
 import { loadSettings, SettingsError } from '../../shared/settings';
 
@@ -65,7 +65,8 @@ function describe(err: unknown): string {
  * The services, and for `admin`, `connect`, `policy` and `person` routes the authenticated caller
  * (every failure a 401; `admin` also requires the admin app role, `connect` the admin or the connect
  * app role, 403). A `policy` caller is checked against the connection's access policies by the token
- * service; a `person` reaches only their own self-service connection (shared/management/selfService.ts).
+ * service; a `person` must be a person's delegated token (an app's own is 403) and reaches only their
+ * own self-service connection (shared/management/selfService.ts).
  */
 export async function authorize(kind: Exclude<AuthKind, 'anonymous'>, request: HttpRequest): Promise<{ services: Services; caller?: Caller }> {
   const services = await getServices();
@@ -73,5 +74,6 @@ export async function authorize(kind: Exclude<AuthKind, 'anonymous'>, request: H
   const caller = await services.auth.authenticate(request.headers.get('authorization'));
   if (kind === 'admin') services.auth.requireAdmin(caller);
   if (kind === 'connect') services.auth.requireConnect(caller);
+  if (kind === 'person') requirePerson(caller);
   return { services, caller };
 }

@@ -213,7 +213,11 @@ function toCaller(p: JWTPayload, trusted: TrustedIssuer): Caller {
   const str = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
   const strings = (v: unknown) => Object.freeze(Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
   // Frozen: one Caller object is shared by every request that presents the same token.
-  if (!trusted.entra) return Object.freeze({ issuer: trusted.issuer, subject: p.sub as string, roles: strings([]), groups: strings([]) });
+  if (!trusted.entra) {
+    const appOnly = str(p.client_id) !== undefined && p.client_id === p.sub;
+    return Object.freeze({ issuer: trusted.issuer, subject: p.sub as string, roles: strings([]), groups: strings([]), ...(appOnly ? { appOnly: true as const } : {}) });
+  }
+  const appOnly = p.idtyp === 'app' || str(p.scp) === undefined;
   return Object.freeze({
     issuer: trusted.issuer,
     subject: p.sub as string,
@@ -224,6 +228,7 @@ function toCaller(p: JWTPayload, trusted: TrustedIssuer): Caller {
     groups: strings(p.groups),
     ...(str(p.name) ? { name: str(p.name) } : {}),
     ...((str(p.preferred_username) ?? str(p.upn)) ? { userName: str(p.preferred_username) ?? str(p.upn) } : {}),
+    ...(appOnly ? { appOnly: true as const } : {}),
   });
 }
 

@@ -25,6 +25,17 @@ export interface Caller {
   readonly name?: string;
   /** Entra `preferred_username` (or v1 `upn`): for display only, like `name`. */
   readonly userName?: string;
+  /**
+   * The token is an application's own (client credentials), not a signed-in person's: Entra's
+   * `idtyp: app`, or an Entra token without `scp` (delegated tokens always carry it); for other
+   * issuers RFC 9068's `sub` equal to `client_id`.
+   */
+  readonly appOnly?: true;
+}
+
+/** Throws 403 unless a person signed in to get the token (self-service is for people, not apps). */
+export function requirePerson(caller: Caller): void {
+  if (caller.appOnly) throw new ForbiddenError("The token is an application's own, not a signed-in person's: self-service needs a person's (delegated) token.");
 }
 
 /** Throws 403 unless the caller holds the app role. */

@@ -4,7 +4,7 @@ import type { ConnectionTokenStore } from '../store/connectionTokens';
 import type { ProviderStore } from '../store/providers';
 import type { TokenService } from '../tokens/tokenService';
 import { planLifecycle, type LifecycleSettings, type Plan, type Warning } from './plan';
-import type { EndUser } from '../model/schemas';
+import type { ConnectionLifecycle, EndUser } from '../model/schemas';
 
 // The activities of a connection's lifecycle orchestration: each is one call here. Evaluation
 // reads the row and the provider and plans; refreshing goes through the token service's single
@@ -126,6 +126,19 @@ export class LifecycleService {
       now,
     );
     return { plan, warnings, tokenVersion: state.tokenVersion, reminderMs };
+  }
+
+  /** What the lifecycle of a connection does next, for people to read (GET of one connection). */
+  async outlook(providerId: string, connectionId: string, createdOn: string, now = Date.now()): Promise<ConnectionLifecycle> {
+    const { plan } = await this.evaluate(providerId, connectionId, now, LifecycleService.generationOf(createdOn));
+    switch (plan.kind) {
+      case 'sleep':
+        return { action: 'sleep', wakeOn: new Date(plan.until).toISOString(), reason: plan.reason };
+      case 'refresh':
+        return { action: 'refresh', reason: plan.reason };
+      default:
+        return { action: plan.kind };
+    }
   }
 
   /**

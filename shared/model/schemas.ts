@@ -141,6 +141,16 @@ export const connectionOwnerSchema = z
   .meta({ id: 'ConnectionOwner' });
 export type ConnectionOwner = z.infer<typeof connectionOwnerSchema>;
 
+/** What a connection's lifecycle does next (shared/lifecycle/plan.ts), for display. */
+export const connectionLifecycleSchema = z
+  .object({
+    action: z.enum(['refresh', 'sleep', 'awaitConsent', 'stop']),
+    wakeOn: z.iso.datetime().optional(),
+    reason: z.string().optional(),
+  })
+  .meta({ id: 'ConnectionLifecycle' });
+export type ConnectionLifecycle = z.infer<typeof connectionLifecycleSchema>;
+
 export const connectionSchema = resource(
   'connections',
   z.object({
@@ -150,9 +160,14 @@ export const connectionSchema = resource(
     parameters: z.record(z.string(), z.string()).optional(),
     status: connectionStatusSchema,
     error: z.object({ code: z.string(), message: z.string() }).optional(),
-    expiresOn: z.iso.datetime().optional(),
+    expiresOn: z.iso.datetime().optional().meta({ description: 'When the current access token expires.' }),
     endUser: endUserSchema.optional().meta({ description: 'The end user a connect session created (or reconnected) the connection for.' }),
     owner: connectionOwnerSchema.optional(),
+    consentedOn: z.iso.datetime().optional().meta({ description: 'The last completed consent.' }),
+    lastRefreshedOn: z.iso.datetime().optional().meta({ description: 'When the current access token was obtained (consent or refresh).' }),
+    refreshTokenExpiresOn: z.iso.datetime().optional().meta({ description: "The refresh token's end, where the identity provider said." }),
+    lastUsedOn: z.iso.datetime().optional().meta({ description: 'The last token served or consent, recorded at most hourly per instance.' }),
+    lifecycle: connectionLifecycleSchema.optional().meta({ description: 'Get of one connection only: what its lifecycle does next.' }),
     createdOn: z.iso.datetime(),
     changedOn: z.iso.datetime(),
   }),

@@ -28,9 +28,19 @@ export interface ConnectionRecord {
   endUserApp?: string;
   /** Who created it through self-service (absent: an admin's connection). */
   owner?: ConnectionOwner;
+  /** Token state for display (the tokens themselves are read only by the token store). */
+  activity?: ConnectionActivity;
   createdOn: string;
   changedOn: string;
   etag: string;
+}
+
+/** When the connection was consented, its access token obtained and last used, and its refresh token's end. */
+export interface ConnectionActivity {
+  consentedOn?: string;
+  obtainedOn?: string;
+  lastUsedOn?: string;
+  refreshExpiresOn?: string;
 }
 
 export interface ConnectionEntity {
@@ -224,10 +234,19 @@ function toRecord(providerId: string, id: string, e: ConnectionEntity, etag: str
     ...(e.endUserId ? { endUser: endUserOf(e) } : {}),
     ...(e.endUserApp ? { endUserApp: e.endUserApp } : {}),
     ...(e.owner ? { owner: JSON.parse(e.owner) as ConnectionOwner } : {}),
+    ...activityOf(e),
     createdOn: e.createdOn,
     changedOn: e.changedOn,
     etag,
   };
+}
+
+const ACTIVITY = ['consentedOn', 'obtainedOn', 'lastUsedOn', 'refreshExpiresOn'] as const;
+
+function activityOf(e: ConnectionEntity): { activity?: ConnectionActivity } {
+  const a: ConnectionActivity = {};
+  for (const k of ACTIVITY) if (typeof e[k] === 'string') a[k] = e[k];
+  return Object.keys(a).length ? { activity: a } : {};
 }
 
 export function endUserOf(e: Pick<ConnectionEntity, 'endUserId' | 'endUserName' | 'endUserEmail'>): EndUser | undefined {

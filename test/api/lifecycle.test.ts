@@ -72,6 +72,14 @@ it('refreshes ahead with no caller, notices a revoked grant by itself, reminds, 
   expect((await consent(host, P, 'c')).status).toBe('success');
   const first = await connection();
   expect(first.status).toBe('Connected');
+  // What the console shows: consent, the token's age, use, and the lifecycle's next wake (the token falls due).
+  expect(first.lastRefreshedOn).toBe(first.consentedOn);
+  expect(first.lastUsedOn).toBe(first.consentedOn);
+  expect(first.lifecycle).toMatchObject({ action: 'sleep', reason: 'tokenDue' });
+  expect(Date.parse(first.lifecycle.wakeOn)).toBeLessThan(Date.parse(first.expiresOn));
+  const listed = (await host.request('GET', `/providers/${P}/connections`)).body.value[0].properties;
+  expect(listed).toMatchObject({ consentedOn: first.consentedOn, lastRefreshedOn: first.lastRefreshedOn });
+  expect(listed.lifecycle).toBeUndefined(); // one connection's GET only: a list reads no sealed state
   await until(
     async () => events('connection.connected').length,
     (n) => n === 1,
@@ -85,11 +93,14 @@ it('refreshes ahead with no caller, notices a revoked grant by itself, reminds, 
   expect(refreshed.expiresOn > first.expiresOn).toBe(true);
   expect(Date.parse(first.expiresOn)).toBeGreaterThan(Date.now() - 1000); // before the old token ended
   expect((await world.idp.stats()).tokenSuccess.refresh_token).toBe(1);
+  expect(Date.parse(refreshed.lastRefreshedOn)).toBeGreaterThan(Date.parse(first.lastRefreshedOn));
+  expect(refreshed.consentedOn).toBe(first.consentedOn);
 
   // The grant is revoked at the provider: the next refresh ahead finds out, with nobody calling.
   await world.idp.revokeAll();
   const broken = await until(connection, (c) => c.status === 'Error', 30_000);
   expect(broken.error.code).toBe('ReauthorizationRequired');
+  expect(broken.lifecycle).toEqual({ action: 'awaitConsent' });
   await until(
     async () => events('connection.reauthorizationRequired').length,
     (n) => n >= 2,

@@ -155,6 +155,21 @@ describe('a person connects themselves', () => {
     expect((await host.request('GET', `/providers/${SS}/connections/${alice.id}`)).body.properties.status).toBe('Connected');
   });
 
+  it("refuses an application's own token on every person route, creating nothing", async () => {
+    const app = person();
+    const token = await host.token({ oid: app.oid, scopes: null }); // client credentials: a service principal, not a person
+    for (const [method, path] of [
+      ['GET', 'providers'],
+      ['GET', 'connections'],
+      ['PUT', mine(SS)],
+      ['POST', `${mine(SS)}/getLoginLinks`],
+    ] as const) {
+      const r = await me(method, path, token, method === 'GET' ? undefined : {});
+      expect([method, path, r.status, r.body.error.code]).toEqual([method, path, 403, 'Forbidden']);
+    }
+    expect((await host.request('GET', `/providers/${SS}/connections/${app.id}`)).status).toBe(404);
+  });
+
   it("answers 404 for an admin's connection at the person's id, and refuses to take it over", async () => {
     const carol = person();
     const token = await host.token({ oid: carol.oid });

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Settings } from '../../../shared/settings';
-import { requireRole, type Caller } from '../../../shared/identity/caller';
+import { requirePerson, requireRole, type Caller } from '../../../shared/identity/caller';
 import { CallerAuthenticator, type AuthLogEvent, type CallerAuthenticatorOptions } from '../../../shared/identity/authenticator';
 import { DEV_ADMIN_OBJECT_ID, DEV_CLIENT_APP_ID, DEV_TENANT_ID, DevIssuer, devIssuerJwksUri } from '../../../local/devIssuer';
 import { DEV_AUDIENCE } from '../../../local/hostSettings';
@@ -23,6 +23,7 @@ let dir: string;
 let issuerA: DevIssuer; // trusted, audience DEV_AUDIENCE
 let issuerB: DevIssuer; // trusted, audience OTHER_AUDIENCE only
 let stranger: DevIssuer; // claims to be A, signs with a key A never published
+let issuerC: DevIssuer; // trusted as a plain OpenID issuer (kind oidc)
 const fetches: Record<string, number> = {};
 const hanging: Array<() => void> = [];
 
@@ -31,7 +32,7 @@ beforeAll(async () => {
   server = createServer((req, res) => {
     const path = req.url ?? '';
     fetches[path] = (fetches[path] ?? 0) + 1;
-    const jwks = path === '/a/jwks.json' ? issuerA.jwks() : path === '/b/jwks.json' ? issuerB.jwks() : undefined;
+    const jwks = path === '/a/jwks.json' ? issuerA.jwks() : path === '/b/jwks.json' ? issuerB.jwks() : path === '/c/jwks.json' ? issuerC.jwks() : undefined;
     if (jwks) return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(jwks));
     if (path === '/hang/jwks.json') return void hanging.push(() => res.destroy());
     res.writeHead(500).end();
@@ -41,6 +42,7 @@ beforeAll(async () => {
   issuerA = await DevIssuer.loadOrCreate(join(dir, 'a'), `${base}/a`);
   issuerB = await DevIssuer.loadOrCreate(join(dir, 'b'), `${base}/b`);
   stranger = await DevIssuer.loadOrCreate(join(dir, 'stranger'), `${base}/a`);
+  issuerC = await DevIssuer.loadOrCreate(join(dir, 'c'), `${base}/c`);
 });
 
 afterAll(async () => {
@@ -54,6 +56,7 @@ function auth(): Settings['auth'] {
     issuers: [
       { issuer: issuerA.issuer, jwksUri: devIssuerJwksUri(issuerA.issuer), audiences: [DEV_AUDIENCE], kind: 'entra' },
       { issuer: issuerB.issuer, jwksUri: devIssuerJwksUri(issuerB.issuer), audiences: [OTHER_AUDIENCE], kind: 'entra' },
+      { issuer: issuerC.issuer, jwksUri: devIssuerJwksUri(issuerC.issuer), audiences: [DEV_AUDIENCE], kind: 'oidc' },
       { issuer: `${base}/broken`, jwksUri: `${base}/broken/jwks.json`, audiences: [DEV_AUDIENCE] },
       { issuer: `${base}/hang`, jwksUri: `${base}/hang/jwks.json`, audiences: [DEV_AUDIENCE] },
     ],
@@ -177,7 +180,29 @@ describe('CallerAuthenticator', () => {
       appId: 'app-1',
       roles: [],
       groups: [],
+      appOnly: true,
     });
+  });
+
+  it("tells a person's delegated token from an application's own", async () => {
+    const { authenticator } = make();
+    const person = await authenticator.authenticate(`Bearer ${await issuerA.mint({ oid: '33333333-3333-4333-8333-333333333333' })}`);
+    expect(person.appOnly).toBeUndefined();
+    expect(() => requirePerson(person)).not.toThrow();
+    const entraApps = [
+      await issuerA.mint({ scopes: null }), // idtyp: app, no scp
+      await issuerA.signClaims({ iss: issuerA.issuer, aud: DEV_AUDIENCE, sub: 'x', oid: '44444444-4444-4444-8444-444444444444', tid: DEV_TENANT_ID, exp: now() + 600 }), // no scp
+      await issuerA.signClaims({ iss: issuerA.issuer, aud: DEV_AUDIENCE, sub: 'x', scp: 'a', idtyp: 'app', exp: now() + 600 }), // idtyp wins
+    ];
+    // RFC 9068: a client-credentials token's subject is the client itself.
+    const oidcApp = await issuerC.signClaims({ iss: issuerC.issuer, aud: DEV_AUDIENCE, sub: 'svc', client_id: 'svc', exp: now() + 600 });
+    for (const token of [...entraApps, oidcApp]) {
+      const caller = await authenticator.authenticate(`Bearer ${token}`);
+      expect(caller.appOnly).toBe(true);
+      expect(() => requirePerson(caller)).toThrow(expect.objectContaining({ code: 'Forbidden', status: 403 }));
+    }
+    const oidcPerson = await authenticator.authenticate(`Bearer ${await issuerC.signClaims({ iss: issuerC.issuer, aud: DEV_AUDIENCE, sub: 'alice', client_id: 'svc', exp: now() + 600 })}`);
+    expect(oidcPerson).toEqual({ issuer: issuerC.issuer, subject: 'alice', roles: [], groups: [] });
   });
 
   it('accepts a token of a second trusted issuer with its own audience', async () => {
