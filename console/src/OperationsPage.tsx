@@ -38,6 +38,7 @@ const LABELS: Record<string, string> = {
   deletedConnections: 'Connections deleted',
   resumes: 'Resumed after faults',
   lastError: 'Last fault',
+  outcome: 'Outcome',
 };
 
 const show = (v: unknown): string => (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v));
@@ -50,7 +51,8 @@ export function operationInAddress(search: string): string | undefined {
 
 function Facts({ label, values }: { label: string; values: unknown }) {
   if (values === undefined || values === null) return null;
-  const entries = typeof values === 'object' && !Array.isArray(values) ? Object.entries(values) : [['value', values] as const];
+  // A failed orchestration's output is its error message, a string: shown as the outcome.
+  const entries = typeof values === 'object' && !Array.isArray(values) ? Object.entries(values) : [['outcome', values] as const];
   return (
     <>
       <Text as="h4" size={300} weight="semibold" block>
