@@ -2,11 +2,14 @@ import { Button, makeStyles, MessageBar, MessageBarBody, MessageBarTitle, Spinne
 import type { User, UserManager } from 'oidc-client-ts';
 import { useCallback, useEffect, useState } from 'react';
 import { CONSOLE_BASE as BASE, CONSOLE_CALLBACK as CALLBACK } from '../../shared/consolePaths';
+import { AccessPoliciesSection } from './AccessPoliciesSection';
 import { displayName, loadConfig, userManager } from './auth';
 import { ConnectionsPage } from './ConnectionsPage';
-import { NavigationContext } from './navigation';
+import { NavigationContext, NavLink } from './navigation';
+import { OperationsPage } from './OperationsPage';
 import { ProvidersPage } from './ProvidersPage';
-import { parse, type Route } from './router';
+import { href, parse, type Route } from './router';
+import { WebhooksPage } from './WebhooksPage';
 
 const useStyles = makeStyles({
   header: {
@@ -18,6 +21,12 @@ const useStyles = makeStyles({
     color: tokens.colorNeutralForegroundOnBrand,
   },
   title: { flexGrow: 1, color: tokens.colorNeutralForegroundOnBrand },
+  nav: {
+    display: 'flex',
+    gap: tokens.spacingHorizontalL,
+    padding: `${tokens.spacingVerticalS} ${tokens.spacingHorizontalXL}`,
+    borderBottom: `${tokens.strokeWidthThin} solid ${tokens.colorNeutralStroke2}`,
+  },
   main: { padding: `${tokens.spacingVerticalL} ${tokens.spacingHorizontalXL}`, maxWidth: '72rem' },
 });
 
@@ -29,12 +38,36 @@ function Page({ route, token }: { route: Route; token: string }) {
   switch (route.page) {
     case 'provider':
       return <ConnectionsPage token={token} providerId={route.providerId} />;
+    case 'connection':
+      // Until the connection page comes: its access policies alone.
+      return (
+        <>
+          <nav aria-label="Breadcrumb">
+            <NavLink to={href.provider(route.providerId)}>Connections of {route.providerId}</NavLink>
+          </nav>
+          <Text as="h2" size={600} block>
+            Connection {route.connectionId}
+          </Text>
+          <AccessPoliciesSection token={token} providerId={route.providerId} connectionId={route.connectionId} />
+        </>
+      );
+    case 'webhooks':
+      return <WebhooksPage token={token} />;
+    case 'operations':
+      return <OperationsPage token={token} />;
     case 'notFound':
       return <p>The console has no such page.</p>;
     default:
       return <ProvidersPage token={token} />;
   }
 }
+
+/** The admin's pages, and which routes count as each. */
+const SECTIONS: { label: string; to: string; pages: Route['page'][] }[] = [
+  { label: 'Providers', to: href.providers(), pages: ['home', 'providers'] },
+  { label: 'Webhooks', to: href.webhooks(), pages: ['webhooks'] },
+  { label: 'Operations', to: href.operations(), pages: ['operations'] },
+];
 
 let starting: Promise<State> | undefined;
 
@@ -86,6 +119,7 @@ export function App() {
     return () => removeEventListener('popstate', onPop);
   }, []);
 
+  const route = parse(path);
   const navigate = useCallback((to: string) => {
     history.pushState(null, '', to);
     setPath(to);
@@ -106,6 +140,15 @@ export function App() {
           </>
         )}
       </header>
+      {state.kind === 'signedIn' && (
+        <nav aria-label="Console" className={styles.nav}>
+          {SECTIONS.map((s) => (
+            <NavLink key={s.to} to={s.to} current={s.pages.includes(route.page)}>
+              {s.label}
+            </NavLink>
+          ))}
+        </nav>
+      )}
       <main className={styles.main}>
         {state.kind === 'loading' && <Spinner label="Loading…" />}
         {state.kind === 'notConfigured' && (
@@ -135,7 +178,7 @@ export function App() {
             </Button>
           </section>
         )}
-        {state.kind === 'signedIn' && <Page route={parse(path)} token={state.user.access_token} />}
+        {state.kind === 'signedIn' && <Page route={route} token={state.user.access_token} />}
       </main>
     </NavigationContext.Provider>
   );

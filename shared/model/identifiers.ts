@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { InvalidIdentifierError } from '../errors';
+import { IDENTIFIER_PATTERN } from './constants';
 
-export const IDENTIFIER_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,78}[A-Za-z0-9])?$/;
+export { IDENTIFIER_PATTERN };
 
 export const identifierSchema = z.string().regex(IDENTIFIER_PATTERN).meta({
   description: '1-80 characters: letters, digits, ".", "_" or "-", starting and ending with a letter or digit',
