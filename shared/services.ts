@@ -131,7 +131,7 @@ export async function createServices(settings: Settings, deps: ServiceDeps): Pro
     auth: new CallerAuthenticator(settings.auth, {
       logger: (e) => deps.log(e.event === 'JwksUnavailable' ? 'error' : 'info', `auth: ${e.event}${'issuer' in e ? ` ${e.issuer}` : ''}: ${e.reason}`),
     }),
-    providers: new ProviderService(providers, connections, policies, settings.publicBaseUrl, idp, forget),
+    providers: new ProviderService(providers, connections, policies, settings.publicBaseUrl, idp, forget, { allowPrivateNetworks: settings.outbound.allowPrivateNetworks }),
     connections: connectionService,
     accessPolicies: new AccessPolicyService(providers, connections, policies, trustedIssuers, forget),
     consent,

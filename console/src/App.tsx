@@ -5,10 +5,12 @@ import { CONSOLE_BASE as BASE, CONSOLE_CALLBACK as CALLBACK } from '../../shared
 import { displayName, loadConfig, userManager } from './auth';
 import { CataloguePage } from './CataloguePage';
 import { ConnectionPage } from './ConnectionPage';
-import { NavigationContext } from './navigation';
+import { NavigationContext, NavLink } from './navigation';
+import { OperationsPage } from './OperationsPage';
 import { ProviderPage } from './ProviderPage';
 import { ProvidersPage } from './ProvidersPage';
-import { parse, type Route } from './router';
+import { href, parse, type Route } from './router';
+import { WebhooksPage } from './WebhooksPage';
 
 const useStyles = makeStyles({
   header: {
@@ -20,6 +22,12 @@ const useStyles = makeStyles({
     color: tokens.colorNeutralForegroundOnBrand,
   },
   title: { flexGrow: 1, color: tokens.colorNeutralForegroundOnBrand },
+  nav: {
+    display: 'flex',
+    gap: tokens.spacingHorizontalL,
+    padding: `${tokens.spacingVerticalS} ${tokens.spacingHorizontalXL}`,
+    borderBottom: `${tokens.strokeWidthThin} solid ${tokens.colorNeutralStroke2}`,
+  },
   main: { padding: `${tokens.spacingVerticalL} ${tokens.spacingHorizontalXL}`, maxWidth: '72rem' },
 });
 
@@ -35,12 +43,23 @@ function Page({ route, token }: { route: Route; token: string }) {
       return <ProviderPage token={token} providerId={route.providerId} />;
     case 'connection':
       return <ConnectionPage token={token} providerId={route.providerId} connectionId={route.connectionId} />;
+    case 'webhooks':
+      return <WebhooksPage token={token} />;
+    case 'operations':
+      return <OperationsPage token={token} />;
     case 'notFound':
       return <p>The console has no such page.</p>;
     default:
       return <ProvidersPage token={token} />;
   }
 }
+
+/** The admin's pages, and which routes count as each. */
+const SECTIONS: { label: string; to: string; pages: Route['page'][] }[] = [
+  { label: 'Providers', to: href.providers(), pages: ['home', 'providers'] },
+  { label: 'Webhooks', to: href.webhooks(), pages: ['webhooks'] },
+  { label: 'Operations', to: href.operations(), pages: ['operations'] },
+];
 
 let starting: Promise<State> | undefined;
 
@@ -92,6 +111,7 @@ export function App() {
     return () => removeEventListener('popstate', onPop);
   }, []);
 
+  const route = parse(path);
   const navigate = useCallback((to: string) => {
     history.pushState(null, '', to);
     setPath(to);
@@ -112,6 +132,15 @@ export function App() {
           </>
         )}
       </header>
+      {state.kind === 'signedIn' && (
+        <nav aria-label="Console" className={styles.nav}>
+          {SECTIONS.map((s) => (
+            <NavLink key={s.to} to={s.to} current={s.pages.includes(route.page)}>
+              {s.label}
+            </NavLink>
+          ))}
+        </nav>
+      )}
       <main className={styles.main}>
         {state.kind === 'loading' && <Spinner label="Loading…" />}
         {state.kind === 'notConfigured' && (
@@ -141,7 +170,7 @@ export function App() {
             </Button>
           </section>
         )}
-        {state.kind === 'signedIn' && <Page route={parse(path)} token={state.user.access_token} />}
+        {state.kind === 'signedIn' && <Page route={route} token={state.user.access_token} />}
       </main>
     </NavigationContext.Provider>
   );

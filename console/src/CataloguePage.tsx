@@ -21,7 +21,7 @@ import {
 } from '@fluentui/react-components';
 import { useState, type FormEvent } from 'react';
 import type { z } from 'zod';
-import { IDENTIFIER_PATTERN, IDENTIFIER_RULE } from '../../shared/model/identifierPattern';
+import { IDENTIFIER_PATTERN, IDENTIFIER_RULE } from '../../shared/model/constants';
 import type { identityProviderSchema } from '../../shared/model/schemas';
 import { parameterValueProblem } from '../../shared/oauth/parameterValue';
 import { ApiError, get, request, seg, type Provider } from './api';

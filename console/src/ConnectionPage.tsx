@@ -19,6 +19,7 @@ import {
   tokens,
 } from '@fluentui/react-components';
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
+import { AccessPoliciesSection } from './AccessPoliciesSection';
 import { ApiError, request, seg, type Connection } from './api';
 import { ErrorMessage } from './ErrorMessage';
 import { NavLink, useNavigate } from './navigation';
@@ -184,13 +185,16 @@ function DeleteConnection({ token, path, providerId, name }: { token: string; pa
   const navigate = useNavigate();
   const [open, setOpen] = useState(false);
   const [state, setState] = useState<{ kind: 'idle' } | { kind: 'deleting'; progress?: string } | { kind: 'deleted' } | { kind: 'failed'; error: unknown }>({ kind: 'idle' });
-  const left = useRef(false);
-  // Leave the page only once the dialog has closed and Fluent's focus manager has given the page
-  // back (it does so shortly after the closing motion): unmounted earlier, the dialog leaves the
-  // rest of the page aria-hidden, hidden from assistive technology (adminJourney.test.ts checks).
-  const leave = () => {
-    if (left.current) return;
-    left.current = true;
+  const trigger = useRef<HTMLButtonElement>(null);
+  // Leave the page only once the dialog is gone and Fluent's focus manager has given the rest of
+  // the page back (it lifts its aria-hidden shortly after the closing motion): unmounted earlier,
+  // the dialog leaves the page hidden from assistive technology (adminJourney.test.ts checks).
+  const leaveWhenClosed = async () => {
+    for (let waited = 0; waited < 5000; waited += 50) {
+      const hidden = trigger.current?.closest('[aria-hidden="true"]');
+      if (!document.querySelector('[role="alertdialog"]') && !hidden) break;
+      await sleep(50);
+    }
     navigate(href.provider(providerId));
   };
   async function remove() {
@@ -211,21 +215,16 @@ function DeleteConnection({ token, path, providerId, name }: { token: string; pa
       }
       setState({ kind: 'deleted' });
       setOpen(false);
-      setTimeout(leave, 2000); // should the closing motion not report its end
+      await leaveWhenClosed();
     } catch (error) {
       setState({ kind: 'failed', error });
     }
   }
   const deleting = state.kind === 'deleting';
   return (
-    <Dialog
-      open={open}
-      modalType="alert"
-      onOpenChange={(_, d) => !deleting && setOpen(d.open)}
-      surfaceMotion={{ onMotionFinish: (_, d) => d.direction === 'exit' && state.kind === 'deleted' && setTimeout(leave, 300) }}
-    >
+    <Dialog open={open} modalType="alert" onOpenChange={(_, d) => !deleting && setOpen(d.open)}>
       <DialogTrigger disableButtonEnhancement>
-        <Button>Delete connection</Button>
+        <Button ref={trigger}>Delete connection</Button>
       </DialogTrigger>
       <DialogSurface>
         <DialogBody>
@@ -313,6 +312,7 @@ export function ConnectionPage({ token, providerId, connectionId }: { token: str
               )}
             </section>
           )}
+          <AccessPoliciesSection token={token} providerId={providerId} connectionId={connectionId} />
           <section aria-labelledby="delete-heading" className={styles.section}>
             <Text as="h3" id="delete-heading" size={500} block>
               Delete

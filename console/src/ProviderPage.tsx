@@ -20,7 +20,7 @@ import {
   tokens,
 } from '@fluentui/react-components';
 import { useState, type FormEvent } from 'react';
-import { IDENTIFIER_RULE } from '../../shared/model/identifierPattern';
+import { IDENTIFIER_RULE } from '../../shared/model/constants';
 import { ApiError, get, listConnections, request, seg, type Connection, type Provider } from './api';
 import {
   ApiProblem,

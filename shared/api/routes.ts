@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { OPERATION_ID_PATTERN } from '../model/constants';
 import {
   accessPolicyPutSchema,
   accessPolicySchema,
@@ -82,10 +83,7 @@ export interface RouteSpec {
 }
 
 /** Operation ids: `cascade:<providerId>`, `rotateKeys` and the like. */
-const operationIdSchema = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9:._-]{0,199}$/)
-  .meta({ description: '1-200 characters: letters, digits, ":", ".", "_" or "-", starting with a letter or digit' });
+const operationIdSchema = z.string().regex(OPERATION_ID_PATTERN).meta({ description: '1-200 characters: letters, digits, ":", ".", "_" or "-", starting with a letter or digit' });
 
 const found = (schema: z.ZodType) => [{ status: '200', schema, description: 'Found' }] as const;
 const page = (schema: z.ZodType) => [{ status: '200', schema: collectionOf(schema), description: 'A page' }] as const;

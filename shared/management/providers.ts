@@ -12,6 +12,7 @@ import { discoverAndRegister, updateRegistration } from '../oauth/dynamicRegistr
 import type { IdpClient } from '../oauth/idpClient';
 import type { ProviderTemplate } from '../oauth/template';
 import { checkDestinations, validateParameters } from './parameters';
+import { checkDestination, DestinationError, type DestinationOptions } from '../net/destination';
 
 /** Where a dynamic registration's secrets are kept among the provider's sealed secrets (RFC 7592's bearer included). */
 const SECRET = { clientSecret: 'authorizationCode.clientSecret', registrationAccessToken: 'authorizationCode.registrationAccessToken' } as const;
@@ -32,6 +33,8 @@ export class ProviderService {
     private readonly idp: IdpClient,
     /** Tells the token cache that a connection is gone. */
     private readonly onConnectionDeleted: (providerId: string, connectionId: string) => void = () => {},
+    /** The destination guard of the proxy's upstream (CREDMAN_ALLOW_PRIVATE_NETWORKS). */
+    private readonly outbound: DestinationOptions = { allowPrivateNetworks: false },
   ) {}
 
   /** The callback URL to register at the identity provider. */
@@ -83,6 +86,7 @@ export class ProviderService {
       await this.register(id, template, grantTypes.authorizationCode, secrets);
     }
     for (const g of grants) checkDestinations(this.idp, template, grantTypes[g] as Record<string, string>, `properties.oauth2.grantTypes.${g}`);
+    const apiBaseUrl = props.apiBaseUrl === undefined ? undefined : this.checkApiBaseUrl(props.apiBaseUrl);
     const r = await this.providers.put(
       id,
       {
@@ -90,11 +94,23 @@ export class ProviderService {
         identityProvider: template.id,
         grantTypes,
         ...(props.selfService ? { selfService: { enabled: props.selfService.enabled, ...(props.selfService.appIds ? { appIds: props.selfService.appIds.map((a) => a.toLowerCase()) } : {}) } } : {}),
+        ...(apiBaseUrl ? { apiBaseUrl } : {}),
       },
       secrets,
       ifMatch,
     );
     return { created: r.created, resource: providerResource(r.record, this.redirectUrl), etag: r.record.etag };
+  }
+
+  /** The proxy's upstream as stored: allowed by the destination guard, without a trailing slash. */
+  private checkApiBaseUrl(raw: string): string {
+    try {
+      const url = checkDestination(raw, this.outbound);
+      return url.href.replace(/\/+$/, '');
+    } catch (err) {
+      if (!(err instanceof DestinationError)) throw err;
+      throw new ValidationError('The API base URL is not a destination credman calls.', [{ code: err.code, target: 'properties.apiBaseUrl', message: err.message }]);
+    }
   }
 
   /**

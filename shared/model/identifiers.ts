@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { InvalidIdentifierError } from '../errors';
-import { IDENTIFIER_PATTERN, IDENTIFIER_RULE } from './identifierPattern';
+import { IDENTIFIER_PATTERN, IDENTIFIER_RULE } from './constants';
 
 export { IDENTIFIER_PATTERN };
 

@@ -15,6 +15,7 @@ export function providerResource(p: ProviderRecord, redirectUrl: string): Provid
       ...(p.displayName === undefined ? {} : { displayName: p.displayName }),
       identityProvider: p.identityProvider,
       ...(p.selfService ? { selfService: p.selfService } : {}),
+      ...(p.apiBaseUrl ? { apiBaseUrl: p.apiBaseUrl } : {}),
       oauth2: { redirectUrl, grantTypes: p.grantTypes },
       createdOn: p.createdOn,
       changedOn: p.changedOn,
@@ -77,6 +78,7 @@ export function identityProviderCatalogue() {
       scopeSeparator: t.scopeSeparator,
       refreshToken: { ...t.refreshToken },
       ...(t.dynamicRegistration ? { dynamicRegistration: true } : {}),
+      ...(t.apiBaseUrl ? { apiBaseUrl: t.apiBaseUrl } : {}),
     },
   }));
 }

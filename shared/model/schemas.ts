@@ -16,6 +16,13 @@ export const selfServiceSchema = z
   .meta({ id: 'SelfService' });
 export type SelfService = z.infer<typeof selfServiceSchema>;
 
+/** Where the proxy sends a connection's API calls: the provider's API root, chosen by admins, never by callers. */
+export const apiBaseUrlSchema = z
+  .url()
+  .max(2048)
+  .refine((u) => !/[?#]/.test(u), 'must have no query or fragment')
+  .meta({ description: "The provider's API root for the proxy (https; checked by the destination guard). Absent: the template's, if it has one." });
+
 const parameterMap = z.record(z.string().min(1).max(100), z.string().max(4096)).meta({ description: 'Template parameters by name; secret ones are write-only.' });
 
 export const providerPutSchema = z
@@ -25,6 +32,7 @@ export const providerPutSchema = z
         displayName: z.string().min(1).max(200).optional(),
         identityProvider: z.string().min(1).max(80),
         selfService: selfServiceSchema.optional(),
+        apiBaseUrl: apiBaseUrlSchema.optional(),
         oauth2: z
           .object({
             grantTypes: z
@@ -113,6 +121,7 @@ export const providerSchema = resource(
     displayName: z.string().optional(),
     identityProvider: z.string(),
     selfService: z.object({ enabled: z.boolean(), appIds: z.array(z.string()).optional() }).optional(),
+    apiBaseUrl: z.url().optional().meta({ description: "The API root an admin set (the proxy falls back to the template's)." }),
     oauth2: z.object({
       redirectUrl: z.url(),
       grantTypes: z.object({
@@ -229,6 +238,7 @@ export const identityProviderSchema = resource(
       })
       .meta({ description: 'Whether the provider issues refresh tokens, rotates them, and how long they live where documented.' }),
     dynamicRegistration: z.boolean().optional(),
+    apiBaseUrl: z.url().optional().meta({ description: "The provider's API root the proxy uses when the provider does not set its own." }),
   }),
 ).meta({ id: 'IdentityProvider' });
 

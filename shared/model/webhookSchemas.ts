@@ -1,18 +1,11 @@
 import { z } from 'zod';
+import { DEFAULT_KEEP_PREVIOUS_SECRET_HOURS, MAX_KEEP_PREVIOUS_SECRET_HOURS, WEBHOOK_EVENTS } from './constants';
 import { connectionStatusSchema, endUserSchema } from './schemas';
 
 // Webhook subscriptions: the request schema validates PUT bodies, and both generate /openapi.json.
 // Strict objects, as elsewhere: an unknown field is a 400 naming it.
 
-export const WEBHOOK_EVENTS = [
-  'connection.connected',
-  'connection.reauthorizationRequired',
-  'connection.refreshFailed',
-  'connection.expiringSoon',
-  'connection.deleted',
-  'provider.clientSecretInvalid',
-] as const;
-export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
+export { MAX_KEEP_PREVIOUS_SECRET_HOURS, WEBHOOK_EVENTS, type WebhookEventType } from './constants';
 
 export const webhookEventSchema = z.enum(WEBHOOK_EVENTS);
 
@@ -66,11 +59,9 @@ export const webhookWithSecretSchema = z
   })
   .meta({ id: 'WebhookWithSecret' });
 
-export const MAX_KEEP_PREVIOUS_SECRET_HOURS = 168;
-
 export const webhookRotateSecretSchema = z
   .object({
-    keepPreviousSecretForHours: z.number().int().min(0).max(MAX_KEEP_PREVIOUS_SECRET_HOURS).default(24).meta({
+    keepPreviousSecretForHours: z.number().int().min(0).max(MAX_KEEP_PREVIOUS_SECRET_HOURS).default(DEFAULT_KEEP_PREVIOUS_SECRET_HOURS).meta({
       description: 'How long the current secret keeps signing beside the new one (0: it stops at once, for a leaked secret).',
     }),
   })

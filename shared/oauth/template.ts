@@ -113,4 +113,9 @@ export interface ProviderTemplate {
    * admin parameters, but endpoints may name them; those whose name ends in `Url` are URLs.
    */
   derivedParameters?: string[];
+  /**
+   * The provider's API, where the proxy sends a connection's requests unless the admin set the
+   * provider's own `apiBaseUrl` (https, no query or fragment).
+   */
+  apiBaseUrl?: string;
 }

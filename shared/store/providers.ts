@@ -27,10 +27,15 @@ export interface ProviderRecord {
   /** Non-secret parameters only. */
   grantTypes: ProviderGrantTypes;
   selfService?: SelfService;
+  /** The proxy's upstream, set by an admin; in the envelope's binding. */
+  apiBaseUrl?: string;
   createdOn: string;
   changedOn: string;
   etag: string;
 }
+
+/** What a provider's envelope is bound to, besides its version. */
+export type ProviderConfig = Pick<ProviderRecord, 'identityProvider' | 'grantTypes' | 'selfService' | 'apiBaseUrl'>;
 
 interface ProviderEntity {
   displayName?: string;
@@ -38,6 +43,7 @@ interface ProviderEntity {
   grantTypes: string;
   /** JSON of SelfService; absent: never enabled. */
   selfService?: string;
+  apiBaseUrl?: string;
   secrets?: string;
   /** Grows with every write; in the envelope's binding (docs/storage.md, "Tamper detection"). */
   sealVersion?: number;
@@ -48,11 +54,13 @@ interface ProviderEntity {
 /**
  * What a provider's envelope is bound to: its template and every plain parameter of every grant
  * (client id, authorization, token and registration endpoints, issuer, scopes, client
- * authentication, …), and the row's version. Only the display name stays outside.
+ * authentication, …), self-service and the proxy's upstream, and the row's version. Only the
+ * display name stays outside.
  */
-export function providerBinding(identityProvider: string, grantTypes: ProviderGrantTypes, version: number, selfService?: SelfService): string {
-  // Self-service decides who may create connections and which apps their policies name; absent, the digest is as before it existed.
-  return canonicalJson({ config: digestOf({ identityProvider, grantTypes, ...(selfService ? { selfService } : {}) }), version });
+export function providerBinding({ identityProvider, grantTypes, selfService, apiBaseUrl }: ProviderConfig, version: number): string {
+  // Self-service decides who may create connections and which apps their policies name; the API
+  // root receives every proxied token. Each absent, the digest is as before it existed.
+  return canonicalJson({ config: digestOf({ identityProvider, grantTypes, ...(selfService ? { selfService } : {}), ...(apiBaseUrl ? { apiBaseUrl } : {}) }), version });
 }
 
 export class ProviderStore {
@@ -88,7 +96,8 @@ export class ProviderStore {
     } catch {
       throw this.integrity.tampered('provider', loc, 'Malformed');
     }
-    const opened = await this.integrity.openBound('provider', loc, e, (version) => providerBinding(e.identityProvider, grantTypes, version, selfService));
+    const config: ProviderConfig = { identityProvider: e.identityProvider, grantTypes, ...(selfService ? { selfService } : {}), ...(e.apiBaseUrl ? { apiBaseUrl: e.apiBaseUrl } : {}) };
+    const opened = await this.integrity.openBound('provider', loc, e, (version) => providerBinding(config, version));
     const { [BINDING_KEY]: bindingKey, ...secrets } = opened;
     return { record: toRecord(id, e, e.etag), secrets, ...(bindingKey ? { bindingKey } : {}) };
   }
@@ -113,12 +122,7 @@ export class ProviderStore {
   }
 
   /** Secrets are keyed `<grantType>.<parameter>`, e.g. `authorizationCode.clientSecret`. */
-  async put(
-    id: string,
-    value: { displayName?: string; identityProvider: string; grantTypes: ProviderGrantTypes; selfService?: SelfService },
-    secrets: Record<string, string>,
-    ifMatch?: string,
-  ): Promise<{ created: boolean; record: ProviderRecord }> {
+  async put(id: string, value: { displayName?: string } & ProviderConfig, secrets: Record<string, string>, ifMatch?: string): Promise<{ created: boolean; record: ProviderRecord }> {
     const now = this.now().toISOString();
     await this.integrity.ready();
     const r = await upsertCounted<ProviderEntity>(
@@ -135,7 +139,8 @@ export class ProviderStore {
           identityProvider: value.identityProvider,
           grantTypes: JSON.stringify(value.grantTypes),
           ...(value.selfService ? { selfService: JSON.stringify(value.selfService) } : {}),
-          secrets: await this.sealer.seal(this.loc(id), { ...secrets, [BINDING_KEY]: bindingKey }, providerBinding(value.identityProvider, value.grantTypes, version, value.selfService)),
+          ...(value.apiBaseUrl ? { apiBaseUrl: value.apiBaseUrl } : {}),
+          secrets: await this.sealer.seal(this.loc(id), { ...secrets, [BINDING_KEY]: bindingKey }, providerBinding(value, version)),
           sealVersion: version,
           createdOn: existing?.createdOn ?? now,
           changedOn: now,
@@ -176,6 +181,7 @@ function toRecord(id: string, e: ProviderEntity, etag: string): ProviderRecord {
     identityProvider: e.identityProvider,
     grantTypes: JSON.parse(e.grantTypes) as ProviderGrantTypes,
     ...(e.selfService ? { selfService: JSON.parse(e.selfService) as SelfService } : {}),
+    ...(e.apiBaseUrl ? { apiBaseUrl: e.apiBaseUrl } : {}),
     createdOn: e.createdOn,
     changedOn: e.changedOn,
     etag,

@@ -115,6 +115,27 @@ it('refuses a provider whose token endpoint is on loopback with a 400 naming tok
   expect(trap.seen).toEqual([]);
 });
 
+it('refuses a proxy upstream (apiBaseUrl) the destination guard refuses, naming the field; keeps a public one without its trailing slash', async () => {
+  const withApi = (apiBaseUrl: string) => ({ properties: { ...clientCredentials('https://idp.example/token').properties, apiBaseUrl } });
+  for (const [apiBaseUrl, code] of [
+    [`${trap.base}/api`, 'SchemeNotAllowed'],
+    ['https://127.0.0.1/api', 'DestinationNotAllowed'],
+    ['https://169.254.169.254/latest', 'DestinationNotAllowed'],
+    ['https://user:pw@api.example.com', 'CredentialsInUrl'],
+    ['ftp://api.example.com', 'SchemeNotAllowed'],
+  ]) {
+    const r = await strict.request('PUT', '/providers/api-ssrf', { body: withApi(apiBaseUrl) });
+    expect([apiBaseUrl, r.status, r.body.error.details[0]]).toEqual([apiBaseUrl, 400, expect.objectContaining({ code, target: 'properties.apiBaseUrl' })]);
+  }
+  const query = await strict.request('PUT', '/providers/api-ssrf', { body: withApi('https://api.example.com/?x=1') });
+  expect([query.status, query.body.error.details[0].target]).toEqual([400, 'properties.apiBaseUrl']);
+  expect((await strict.request('GET', '/providers/api-ssrf')).status).toBe(404);
+  const ok = await strict.request('PUT', '/providers/api-ssrf', { body: withApi('https://api.example.com/v2/') });
+  expect([ok.status, ok.body.properties.apiBaseUrl]).toEqual([201, 'https://api.example.com/v2']);
+  expect((await strict.request('GET', '/identityProviders')).body.value.find((t: { name: string }) => t.name === 'github').properties.apiBaseUrl).toBe('https://api.github.com');
+  expect(trap.seen).toEqual([]);
+});
+
 it('refuses a connection whose own parameters move the token endpoint onto loopback (400 naming the parameter), and sends nothing', async () => {
   expect((await strict.request('PUT', '/providers/public', { body: clientCredentials('https://idp.example/token') })).status).toBe(201);
   const r = await strict.request('PUT', '/providers/public/connections/moved', {

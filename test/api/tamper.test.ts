@@ -119,6 +119,21 @@ describe('a provider row pointed at the attacker (4a)', () => {
     expect(stolen).toEqual([]);
   });
 
+  it('a provider whose API base URL the attacker rewrites (where the proxy sends tokens) is refused', async () => {
+    expect(
+      (await createProvider(host, world, 'api', CLIENT, { clientAuthentication: 'body', grants: ['clientCredentials'], apiBaseUrl: 'https://api.example.com/v1/' })).body.properties.apiBaseUrl,
+    ).toBe('https://api.example.com/v1');
+    await newDaemon('api', 'daemon');
+    expect((await tokenOf(host, 'api', 'daemon', '?forceRefresh=true', app)).status).toBe(200);
+    await providers.updateEntity({ partitionKey: 'providers', rowKey: 'api', apiBaseUrl: attackerUrl }, 'Merge');
+    expectTampered(await tokenOf(host, 'api', 'daemon', '?forceRefresh=true', app), 'Tampered');
+    // Dropping it (so that the template's would apply) is a change too.
+    const { apiBaseUrl: _dropped, etag: _etag, timestamp: _ts, ...rest } = await providers.getEntity<Record<string, unknown>>('providers', 'api');
+    await providers.updateEntity({ ...rest, partitionKey: 'providers', rowKey: 'api' }, 'Replace');
+    expectTampered(await tokenOf(host, 'api', 'daemon', '?forceRefresh=true', app), 'Tampered');
+    expect(stolen).toEqual([]);
+  });
+
   it('a provider row the attacker seals themselves gets no refresh token', async () => {
     // In Azure the KEK is an RSA key: anyone with its public half (Key Vault "get") can seal an
     // envelope, though not open one. Here the test plays that attacker with the local KEK: it seals
@@ -136,7 +151,7 @@ describe('a provider row pointed at the attacker (4a)', () => {
     const secrets = await cipher.seal(
       { table: 'credmanProviders', partitionKey: 'providers', rowKey: 'forged' },
       { '!bindingKey': randomBytes(32).toString('base64'), 'authorizationCode.clientSecret': 'attacker', 'clientCredentials.clientSecret': 'attacker' },
-      providerBinding('oauth2', grantTypes, version),
+      providerBinding({ identityProvider: 'oauth2', grantTypes }, version),
     );
     await providers.updateEntity({ partitionKey: 'providers', rowKey: 'forged', grantTypes: JSON.stringify(grantTypes), secrets, sealVersion: version }, 'Merge');
 

@@ -45,10 +45,10 @@ export async function axeViolations(page: Page): Promise<{ id: string; impact: s
   // Evaluated through the debugging protocol, which the page's CSP does not govern.
   await page.evaluate(AXE);
   const found = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run: (ctx: object) => Promise<{ violations: { id: string; impact: string; nodes: unknown[] }[] }> } }).axe;
-    // Fluent's focus manager (Tabster) puts focusable aria-hidden sentinels at the edges of the page
-    // and of dialogs; focusing one moves focus on at once, so they are no tab stop axe should judge.
-    const result = await axe.run({ include: [[document.documentElement]], exclude: [['[data-tabster-dummy]']] });
+    const axe = (window as unknown as { axe: { run: (ctx: { include: Document[]; exclude: string[][] }) => Promise<{ violations: { id: string; impact: string; nodes: unknown[] }[] }> } }).axe;
+    // Tabster's focus sentinels (Fluent's focus management) are focusable and aria-hidden by design,
+    // a known false positive of aria-hidden-focus (microsoft/tabster#288): left out, nothing else.
+    const result = await axe.run({ include: [document], exclude: [['[data-tabster-dummy]']] });
     return result.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length }));
   });
   return found.filter((v) => v.impact === 'serious' || v.impact === 'critical');

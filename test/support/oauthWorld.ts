@@ -49,7 +49,7 @@ export async function createProvider(
   world: OAuthWorld,
   providerId: string,
   clientId: string,
-  extra: { clientAuthentication?: 'basic' | 'body'; grants?: Array<'authorizationCode' | 'clientCredentials'>; selfService?: SelfService } = {},
+  extra: { clientAuthentication?: 'basic' | 'body'; grants?: Array<'authorizationCode' | 'clientCredentials'>; selfService?: SelfService; apiBaseUrl?: string } = {},
 ): Promise<ApiResponse> {
   const common = {
     clientId,
@@ -64,6 +64,7 @@ export async function createProvider(
       properties: {
         identityProvider: 'oauth2',
         ...(extra.selfService ? { selfService: extra.selfService } : {}),
+        ...(extra.apiBaseUrl ? { apiBaseUrl: extra.apiBaseUrl } : {}),
         oauth2: {
           grantTypes: {
             ...(grants.includes('authorizationCode') ? { authorizationCode: { ...common, authorizationUrl: `${world.idp.url}/auth` } } : {}),

@@ -7,6 +7,7 @@ export const COLLABORATION: ProviderTemplate[] = [
   {
     id: 'slack',
     displayName: 'Slack (user token)',
+    apiBaseUrl: 'https://slack.com/api',
     documentationUrl: 'https://docs.slack.dev/authentication/installing-with-oauth',
     grantTypes: { authorizationCode: { parameters: [clientId, clientSecret, scopes('users:read', 'User token scopes (user_scope), e.g. "channels:read chat:write".')] } },
     endpoints: { authorizationUrl: 'https://slack.com/oauth/v2/authorize', tokenUrl: 'https://slack.com/api/oauth.v2.access' },
@@ -23,6 +24,7 @@ export const COLLABORATION: ProviderTemplate[] = [
   {
     id: 'notion',
     displayName: 'Notion',
+    apiBaseUrl: 'https://api.notion.com',
     documentationUrl: 'https://developers.notion.com/docs/authorization',
     grantTypes: { authorizationCode: { parameters: [clientId, clientSecret] } },
     endpoints: { authorizationUrl: 'https://api.notion.com/v1/oauth/authorize', tokenUrl: 'https://api.notion.com/v1/oauth/token' },
@@ -39,6 +41,7 @@ export const COLLABORATION: ProviderTemplate[] = [
   {
     id: 'asana',
     displayName: 'Asana',
+    apiBaseUrl: 'https://app.asana.com/api/1.0',
     documentationUrl: 'https://developers.asana.com/docs/oauth',
     grantTypes: { authorizationCode: { parameters: [clientId, clientSecret, scopes('default')] } },
     endpoints: { authorizationUrl: 'https://app.asana.com/-/oauth_authorize', tokenUrl: 'https://app.asana.com/-/oauth_token' },
@@ -52,6 +55,7 @@ export const COLLABORATION: ProviderTemplate[] = [
   {
     id: 'zoom',
     displayName: 'Zoom',
+    apiBaseUrl: 'https://api.zoom.us/v2',
     documentationUrl: 'https://developers.zoom.us/docs/integrations/oauth/',
     grantTypes: { authorizationCode: { parameters: [clientId, clientSecret, scopes(undefined, 'Usually set on the app in the Zoom Marketplace; leave empty.')] } },
     endpoints: { authorizationUrl: 'https://zoom.us/oauth/authorize', tokenUrl: 'https://zoom.us/oauth/token' },
@@ -65,6 +69,7 @@ export const COLLABORATION: ProviderTemplate[] = [
   {
     id: 'dropbox',
     displayName: 'Dropbox',
+    apiBaseUrl: 'https://api.dropboxapi.com',
     documentationUrl: 'https://developers.dropbox.com/oauth-guide',
     grantTypes: { authorizationCode: { parameters: [clientId, clientSecret, scopes(undefined, 'Scoped-app scopes, e.g. "files.content.read"; empty for all the app has.')] } },
     endpoints: { authorizationUrl: 'https://www.dropbox.com/oauth2/authorize', tokenUrl: 'https://api.dropboxapi.com/oauth2/token' },
@@ -79,6 +84,7 @@ export const COLLABORATION: ProviderTemplate[] = [
   {
     id: 'box',
     displayName: 'Box',
+    apiBaseUrl: 'https://api.box.com',
     documentationUrl: 'https://developer.box.com/guides/authentication/oauth2/',
     grantTypes: { authorizationCode: { parameters: [clientId, clientSecret, scopes(undefined, 'Optional: narrows the scopes set on the app.')] } },
     endpoints: { authorizationUrl: 'https://account.box.com/api/oauth2/authorize', tokenUrl: 'https://api.box.com/oauth2/token' },
@@ -92,6 +98,7 @@ export const COLLABORATION: ProviderTemplate[] = [
   {
     id: 'calendly',
     displayName: 'Calendly',
+    apiBaseUrl: 'https://api.calendly.com',
     documentationUrl: 'https://developer.calendly.com/how-to-access-calendly-data-on-behalf-of-authenticated-users',
     grantTypes: { authorizationCode: { parameters: [clientId, clientSecret, scopes()] } },
     endpoints: { authorizationUrl: 'https://auth.calendly.com/oauth/authorize', tokenUrl: 'https://auth.calendly.com/oauth/token' },
@@ -105,6 +112,7 @@ export const COLLABORATION: ProviderTemplate[] = [
   {
     id: 'discord',
     displayName: 'Discord',
+    apiBaseUrl: 'https://discord.com/api',
     documentationUrl: 'https://discord.com/developers/docs/topics/oauth2',
     grantTypes: {
       authorizationCode: { parameters: [clientId, clientSecret, scopes('identify')] },

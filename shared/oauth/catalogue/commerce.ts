@@ -7,6 +7,7 @@ export const COMMERCE: ProviderTemplate[] = [
   {
     id: 'xero',
     displayName: 'Xero',
+    apiBaseUrl: 'https://api.xero.com',
     documentationUrl: 'https://developer.xero.com/documentation/guides/oauth2/auth-flow',
     grantTypes: {
       authorizationCode: { parameters: [clientId, clientSecret, scopes('openid profile email offline_access', 'Scopes; keep offline_access for a refresh token, add e.g. accounting.transactions.')] },
@@ -62,6 +63,7 @@ export const COMMERCE: ProviderTemplate[] = [
   {
     id: 'stripe',
     displayName: 'Stripe Connect',
+    apiBaseUrl: 'https://api.stripe.com',
     documentationUrl: 'https://docs.stripe.com/connect/oauth-reference',
     grantTypes: {
       authorizationCode: {

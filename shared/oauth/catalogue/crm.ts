@@ -85,6 +85,7 @@ export const CRM: ProviderTemplate[] = [
   {
     id: 'hubspot',
     displayName: 'HubSpot',
+    apiBaseUrl: 'https://api.hubapi.com',
     documentationUrl: 'https://developers.hubspot.com/docs/api-reference/auth-oauth-v3/guide',
     grantTypes: { authorizationCode: { parameters: [clientId, clientSecret, scopes('oauth')] } },
     endpoints: { authorizationUrl: 'https://app.hubspot.com/oauth/authorize', tokenUrl: 'https://api.hubapi.com/oauth/v3/token' },

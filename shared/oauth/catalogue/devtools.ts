@@ -7,6 +7,7 @@ export const DEVTOOLS: ProviderTemplate[] = [
   {
     id: 'github',
     displayName: 'GitHub',
+    apiBaseUrl: 'https://api.github.com',
     documentationUrl: 'https://docs.github.com/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps',
     grantTypes: { authorizationCode: { parameters: [clientId, clientSecret, scopes(undefined, 'OAuth app scopes, e.g. "repo read:user"; GitHub Apps ignore them.')] } },
     endpoints: { authorizationUrl: 'https://github.com/login/oauth/authorize', tokenUrl: 'https://github.com/login/oauth/access_token' },
@@ -48,6 +49,7 @@ export const DEVTOOLS: ProviderTemplate[] = [
   {
     id: 'bitbucket',
     displayName: 'Bitbucket Cloud',
+    apiBaseUrl: 'https://api.bitbucket.org',
     documentationUrl: 'https://developer.atlassian.com/cloud/bitbucket/oauth-2/',
     grantTypes: {
       authorizationCode: { parameters: [clientId, clientSecret, scopes(undefined, 'Ignored by Bitbucket: scopes are set on the OAuth consumer.')] },
@@ -64,6 +66,7 @@ export const DEVTOOLS: ProviderTemplate[] = [
   {
     id: 'atlassian',
     displayName: 'Atlassian (Jira, Confluence)',
+    apiBaseUrl: 'https://api.atlassian.com',
     documentationUrl: 'https://developer.atlassian.com/cloud/jira/platform/oauth-2-3lo-apps/',
     grantTypes: { authorizationCode: { parameters: [clientId, clientSecret, scopes('read:me offline_access')] } },
     endpoints: { authorizationUrl: 'https://auth.atlassian.com/authorize', tokenUrl: 'https://auth.atlassian.com/oauth/token' },
@@ -80,6 +83,7 @@ export const DEVTOOLS: ProviderTemplate[] = [
   {
     id: 'linear',
     displayName: 'Linear',
+    apiBaseUrl: 'https://api.linear.app',
     documentationUrl: 'https://linear.app/developers/oauth-2-0-authentication',
     grantTypes: { authorizationCode: { parameters: [clientId, clientSecret, scopes('read')] } },
     endpoints: { authorizationUrl: 'https://linear.app/oauth/authorize', tokenUrl: 'https://api.linear.app/oauth/token' },
@@ -93,6 +97,7 @@ export const DEVTOOLS: ProviderTemplate[] = [
   {
     id: 'figma',
     displayName: 'Figma',
+    apiBaseUrl: 'https://api.figma.com',
     documentationUrl: 'https://developers.figma.com/docs/rest-api/oauth-apps/',
     grantTypes: { authorizationCode: { parameters: [clientId, clientSecret, scopes('file_content:read')] } },
     endpoints: {

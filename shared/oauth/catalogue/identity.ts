@@ -22,6 +22,7 @@ export const IDENTITY: ProviderTemplate[] = [
   {
     id: 'google',
     displayName: 'Google',
+    apiBaseUrl: 'https://www.googleapis.com',
     documentationUrl: 'https://developers.google.com/identity/protocols/oauth2/web-server',
     grantTypes: { authorizationCode: { parameters: [clientId, clientSecret, scopes('openid email')] } },
     endpoints: { authorizationUrl: 'https://accounts.google.com/o/oauth2/v2/auth', tokenUrl: 'https://oauth2.googleapis.com/token' },

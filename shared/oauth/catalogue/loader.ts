@@ -71,6 +71,10 @@ const templateSchema = z.strictObject({
   }),
   dynamicRegistration: z.boolean().optional(),
   derivedParameters: z.array(z.string().regex(NAME)).optional(),
+  apiBaseUrl: z
+    .url({ protocol: /^https$/ })
+    .refine((u) => !/[?#]/.test(u) && !u.endsWith('/'), 'must have no query, fragment or trailing slash')
+    .optional(),
 });
 
 /** Names the request builders set themselves: a template must not override them. */

@@ -31,6 +31,8 @@ function v2(id: string, displayName: string, documentationUrl: string, codeScope
   return {
     id,
     displayName,
+    // Graph, the API most connections call; a provider for another resource sets its own.
+    apiBaseUrl: 'https://graph.microsoft.com',
     documentationUrl,
     grantTypes: {
       authorizationCode: { parameters: [...common, codeScopes] },
@@ -54,6 +56,7 @@ export const MICROSOFT: ProviderTemplate[] = [
   {
     id: 'aad',
     displayName: 'Microsoft Entra ID (v1, resource-based)',
+    apiBaseUrl: 'https://graph.microsoft.com',
     documentationUrl: 'https://learn.microsoft.com/previous-versions/azure/active-directory/azuread-dev/v1-protocols-oauth-code',
     grantTypes: { authorizationCode: { parameters: aadParameters }, clientCredentials: { parameters: aadParameters } },
     endpoints: {

@@ -7,6 +7,7 @@ export const SOCIAL: ProviderTemplate[] = [
   {
     id: 'linkedin',
     displayName: 'LinkedIn',
+    apiBaseUrl: 'https://api.linkedin.com',
     documentationUrl: 'https://learn.microsoft.com/linkedin/shared/authentication/authorization-code-flow',
     grantTypes: { authorizationCode: { parameters: [clientId, clientSecret, scopes('openid profile email')] } },
     endpoints: { authorizationUrl: 'https://www.linkedin.com/oauth/v2/authorization', tokenUrl: 'https://www.linkedin.com/oauth/v2/accessToken' },
@@ -22,6 +23,7 @@ export const SOCIAL: ProviderTemplate[] = [
   {
     id: 'x',
     displayName: 'X (Twitter)',
+    apiBaseUrl: 'https://api.x.com',
     documentationUrl: 'https://docs.x.com/fundamentals/authentication/oauth-2-0/authorization-code',
     grantTypes: { authorizationCode: { parameters: [clientId, optionalClientSecret, scopes('tweet.read users.read offline.access')] } },
     endpoints: { authorizationUrl: 'https://x.com/i/oauth2/authorize', tokenUrl: 'https://api.x.com/2/oauth2/token' },
@@ -37,6 +39,7 @@ export const SOCIAL: ProviderTemplate[] = [
   {
     id: 'reddit',
     displayName: 'Reddit',
+    apiBaseUrl: 'https://oauth.reddit.com',
     documentationUrl: 'https://github.com/reddit-archive/reddit/wiki/OAuth2',
     grantTypes: {
       authorizationCode: { parameters: [clientId, clientSecret, scopes('identity read')] },
@@ -56,6 +59,7 @@ export const SOCIAL: ProviderTemplate[] = [
   {
     id: 'pinterest',
     displayName: 'Pinterest',
+    apiBaseUrl: 'https://api.pinterest.com',
     documentationUrl: 'https://developers.pinterest.com/docs/getting-started/set-up-authentication-and-authorization/',
     grantTypes: { authorizationCode: { parameters: [clientId, clientSecret, scopes('user_accounts:read boards:read pins:read')] } },
     endpoints: { authorizationUrl: 'https://www.pinterest.com/oauth/', tokenUrl: 'https://api.pinterest.com/v5/oauth/token' },
@@ -70,6 +74,7 @@ export const SOCIAL: ProviderTemplate[] = [
   {
     id: 'spotify',
     displayName: 'Spotify',
+    apiBaseUrl: 'https://api.spotify.com',
     documentationUrl: 'https://developer.spotify.com/documentation/web-api/tutorials/code-flow',
     grantTypes: {
       authorizationCode: { parameters: [clientId, clientSecret, scopes('user-read-email')] },

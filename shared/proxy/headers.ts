@@ -1,0 +1,59 @@
+import { randomUUID } from 'node:crypto';
+
+// Which headers cross the proxy. Towards the upstream: the caller's own, except those that belong
+// to this hop (RFC 9110 §7.6.1, and any the Connection header names), the caller's credentials for
+// credman (Authorization, Cookie) and what the platform's front end adds about the client and the
+// site (X-Forwarded-*, X-ARR-*, X-MS-*, Client-IP …): the upstream learns nothing of credman's
+// callers but what they chose to send. Back to the caller: the upstream's answer as it is (status,
+// rate-limit headers, Retry-After, content encoding and length: the bytes pass unchanged) but for
+// hop-by-hop headers and Set-Cookie, which would set the upstream's cookies on credman's origin.
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+const REQUEST_DROPPED = new Set(['authorization', 'cookie', 'host', 'forwarded', 'client-ip', 'disguised-host', 'was-default-hostname', 'max-forwards', 'expect']);
+const REQUEST_DROPPED_PREFIXES = ['x-forwarded-', 'x-arr-', 'x-ms-', 'x-original-', 'x-site-', 'x-waws-', 'x-appservice-'];
+const RESPONSE_DROPPED = new Set(['set-cookie']);
+
+/** The correlation id's header, both ways. */
+export const CORRELATION_HEADER = 'x-correlation-id';
+const CORRELATION = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Header names the Connection header lists: hop-by-hop too (RFC 9110 §7.6.1). */
+function connectionListed(value: string | undefined): Set<string> {
+  return new Set(
+    (value ?? '')
+      .split(',')
+      .map((t) => t.trim().toLowerCase())
+      .filter(Boolean),
+  );
+}
+
+/** The caller's headers as they go upstream, without the token (the caller attaches it). */
+export function upstreamRequestHeaders(incoming: Iterable<[string, string]>, correlationId: string): Record<string, string> {
+  const entries = [...incoming].map(([k, v]) => [k.toLowerCase(), v] as const);
+  const listed = connectionListed(entries.find(([k]) => k === 'connection')?.[1]);
+  const out: Record<string, string> = {};
+  for (const [k, v] of entries) {
+    if (HOP_BY_HOP.has(k) || listed.has(k) || REQUEST_DROPPED.has(k) || REQUEST_DROPPED_PREFIXES.some((p) => k.startsWith(p))) continue;
+    out[k] = out[k] === undefined ? v : `${out[k]}, ${v}`;
+  }
+  out[CORRELATION_HEADER] = correlationId;
+  return out;
+}
+
+/** The upstream's response headers as they go back to the caller. */
+export function callerResponseHeaders(upstream: Record<string, string | string[] | undefined>, correlationId: string): Record<string, string> {
+  const listed = connectionListed(typeof upstream.connection === 'string' ? upstream.connection : undefined);
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(upstream)) {
+    const k = name.toLowerCase();
+    if (value === undefined || HOP_BY_HOP.has(k) || listed.has(k) || RESPONSE_DROPPED.has(k)) continue;
+    out[k] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  out[CORRELATION_HEADER] = correlationId;
+  return out;
+}
+
+/** The caller's correlation id when it is a sane token, else a new one. */
+export function correlationIdOf(given: string | null | undefined): string {
+  return given && CORRELATION.test(given) ? given : randomUUID();
+}

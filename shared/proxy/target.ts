@@ -1,0 +1,34 @@
+// Where a proxied request goes: the provider's API root (admin-set, or the template's) joined with
+// the path and query the caller gave. The caller chooses the path under the root, never the host
+// or a path outside the root: a dot segment (also percent-encoded), a backslash (URL parsers read
+// it as a slash) or a control character is refused before anything is sent. Percent-encoded
+// slashes stay encoded (GitLab's `projects/group%2Fname`): they are one segment to the upstream too.
+
+export class ProxyPathError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProxyPathError';
+  }
+}
+
+const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;
+// eslint-disable-next-line no-control-regex -- control characters are what it finds
+const FORBIDDEN = /[\\\u0000-\u001f\u007f#]|%5c|%00/i;
+
+/**
+ * The upstream URL of a request: `rawPath` is the still percent-encoded remainder after
+ * `proxy/{providerId}/{connectionId}/`, `search` the raw query string (with its `?`, or empty).
+ */
+export function upstreamUrl(apiBaseUrl: string, rawPath: string, search: string): URL {
+  const base = new URL(apiBaseUrl);
+  if (FORBIDDEN.test(rawPath) || search.includes('#')) throw new ProxyPathError('The path may not hold a backslash, a control character or a fragment.');
+  const segments = rawPath.split('/');
+  if (segments.some((s) => DOT_SEGMENT.test(s))) throw new ProxyPathError('The path may not hold "." or ".." segments.');
+  const root = base.pathname.replace(/\/+$/, '');
+  const url = new URL(`${base.origin}${root}/${rawPath}${search}`);
+  // Belt and braces: whatever the parser made of it, it is still under the root.
+  if (url.origin !== base.origin || (url.pathname !== root && !url.pathname.startsWith(`${root}/`))) {
+    throw new ProxyPathError('The path leaves the API root.');
+  }
+  return url;
+}

@@ -1,0 +1,89 @@
+import { CORRELATION_HEADER, callerResponseHeaders, correlationIdOf, upstreamRequestHeaders } from '../../../shared/proxy/headers';
+
+// What crosses the proxy: the caller's credentials for credman, this hop's headers and the
+// platform's notes about the client never reach the upstream; its Set-Cookie never reaches the caller.
+
+it("drops the caller's credentials, hop-by-hop headers (and those Connection names) and the front end's headers; keeps the rest", () => {
+  const out = upstreamRequestHeaders(
+    [
+      ['Authorization', 'Bearer credman-token'],
+      ['Cookie', 'session=1'],
+      ['Host', 'credman.example'],
+      ['Connection', 'keep-alive, X-Secret-Hop'],
+      ['X-Secret-Hop', 'x'],
+      ['Keep-Alive', 'timeout=5'],
+      ['Transfer-Encoding', 'chunked'],
+      ['TE', 'trailers'],
+      ['Upgrade', 'websocket'],
+      ['Proxy-Authorization', 'Basic x'],
+      ['X-Forwarded-For', '203.0.113.9'],
+      ['X-ARR-LOG-ID', 'x'],
+      ['X-MS-CLIENT-PRINCIPAL', 'eyJ...'],
+      ['Client-IP', '203.0.113.9:1234'],
+      ['Forwarded', 'for=203.0.113.9'],
+      ['X-Original-URL', '/api/proxy/p/c/x'],
+      ['Expect', '100-continue'],
+      ['Accept', 'application/vnd.github+json'],
+      ['Content-Type', 'application/json'],
+      ['Content-Length', '12'],
+      ['X-GitHub-Api-Version', '2022-11-28'],
+      ['If-None-Match', '"abc"'],
+    ],
+    'corr-1',
+  );
+  expect(out).toEqual({
+    accept: 'application/vnd.github+json',
+    'content-type': 'application/json',
+    'content-length': '12',
+    'x-github-api-version': '2022-11-28',
+    'if-none-match': '"abc"',
+    [CORRELATION_HEADER]: 'corr-1',
+  });
+});
+
+it('joins repeated request headers and replaces any correlation id the caller put in a header of its own', () => {
+  expect(
+    upstreamRequestHeaders(
+      [
+        ['Accept', 'a'],
+        ['accept', 'b'],
+        ['X-Correlation-Id', 'spoof'],
+      ],
+      'c',
+    ),
+  ).toEqual({ accept: 'a, b', [CORRELATION_HEADER]: 'c' });
+});
+
+it("passes the upstream's status headers back unchanged but for hop-by-hop headers and Set-Cookie", () => {
+  const out = callerResponseHeaders(
+    {
+      'content-type': 'application/json',
+      'content-length': '2',
+      'content-encoding': 'gzip',
+      'retry-after': '30',
+      'x-ratelimit-remaining': '0',
+      'x-ratelimit-reset': '1700000000',
+      'set-cookie': ['a=1', 'b=2'],
+      connection: 'close, x-hop',
+      'x-hop': '1',
+      'transfer-encoding': 'chunked',
+      link: ['<https://api.github.com/x?page=2>; rel="next"'],
+    },
+    'corr-2',
+  );
+  expect(out).toEqual({
+    'content-type': 'application/json',
+    'content-length': '2',
+    'content-encoding': 'gzip',
+    'retry-after': '30',
+    'x-ratelimit-remaining': '0',
+    'x-ratelimit-reset': '1700000000',
+    link: '<https://api.github.com/x?page=2>; rel="next"',
+    [CORRELATION_HEADER]: 'corr-2',
+  });
+});
+
+it('keeps a sane correlation id the caller sent and makes one otherwise', () => {
+  expect(correlationIdOf('req-123:abc')).toBe('req-123:abc');
+  for (const bad of [undefined, null, '', 'has space', 'x'.repeat(129), 'new\nline']) expect(correlationIdOf(bad)).toMatch(/^[0-9a-f-]{36}$/);
+});

@@ -1,0 +1,40 @@
+import { ProxyPathError, upstreamUrl } from '../../../shared/proxy/target';
+
+// The caller picks a path under the provider's API root, never another host or a path above it.
+
+it('joins the API root, the path and the query as given', () => {
+  expect(upstreamUrl('https://api.github.com', 'repos/octo/cat/issues', '?state=open&per_page=100').href).toBe('https://api.github.com/repos/octo/cat/issues?state=open&per_page=100');
+  expect(upstreamUrl('https://graph.microsoft.com/v1.0', 'me/messages', '').href).toBe('https://graph.microsoft.com/v1.0/me/messages');
+  expect(upstreamUrl('https://app.asana.com/api/1.0', '', '').href).toBe('https://app.asana.com/api/1.0/');
+});
+
+it('keeps percent-encoding as the caller wrote it: an encoded slash stays one segment', () => {
+  expect(upstreamUrl('https://gitlab.example.com/api/v4', 'projects/group%2Fname/issues', '?search=a%20b').href).toBe('https://gitlab.example.com/api/v4/projects/group%2Fname/issues?search=a%20b');
+});
+
+it.each([
+  ['..', 'a parent segment'],
+  ['a/../../admin', 'a parent segment inside'],
+  ['%2e%2e/admin', 'an encoded parent segment'],
+  ['.%2E/admin', 'a half-encoded parent segment'],
+  ['./x', 'a dot segment'],
+  ['a\\..\\b', 'backslashes'],
+  ['a%5c..%5cb', 'encoded backslashes'],
+  ['a\u0000b', 'a NUL'],
+  ['a%00b', 'an encoded NUL'],
+  ['a\nb', 'a line feed'],
+  ['a#frag', 'a fragment'],
+])('refuses %j (%s)', (path) => {
+  expect(() => upstreamUrl('https://api.example.com/v1', path, '')).toThrow(ProxyPathError);
+});
+
+it('never lets the path name another host', () => {
+  for (const path of ['/evil.example/x', '//evil.example/x', '@evil.example/x', 'https://evil.example/x', ':443@evil.example']) {
+    const url = upstreamUrl('https://api.example.com/v1', path, '');
+    expect([path, url.host, url.pathname.startsWith('/v1/')]).toEqual([path, 'api.example.com', true]);
+  }
+});
+
+it('refuses a fragment smuggled into the query', () => {
+  expect(() => upstreamUrl('https://api.example.com', 'x', '?a=1#b')).toThrow(ProxyPathError);
+});
