@@ -132,6 +132,20 @@ export function ApiProblem({ error, rest }: { error: unknown; rest: ApiError['de
   );
 }
 
+/** The API's shape rules for `apiBaseUrl` (shared/model/schemas.ts); https and the destination guard are the API's to judge (it may allow http on private networks). */
+function apiBaseUrlProblem(value: string): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    return 'must be an absolute URL';
+  }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') return 'must be an https URL';
+  if (u.username || u.password) return 'must not carry credentials';
+  if (/[?#]/.test(value)) return 'must have no query or fragment';
+  return undefined;
+}
+
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function ProviderForm({ token, template }: { token: string; template: IdentityProvider }) {
@@ -146,6 +160,7 @@ function ProviderForm({ token, template }: { token: string; template: IdentityPr
   const [values, setValues] = useState<Record<string, string>>(() => defaults(grants[0]));
   const [selfService, setSelfService] = useState(false);
   const [appIds, setAppIds] = useState('');
+  const [apiBaseUrl, setApiBaseUrl] = useState('');
   const [errors, setErrors] = useState<FieldErrors>({});
   const [failure, setFailure] = useState<{ error: unknown; rest: ApiError['details'] }>();
   const [busy, setBusy] = useState(false);
@@ -156,6 +171,7 @@ function ProviderForm({ token, template }: { token: string; template: IdentityPr
     if (target.startsWith(prefix)) return target.slice(prefix.length);
     if (target.startsWith('properties.selfService')) return 'selfService';
     if (target === 'properties.displayName') return 'displayName';
+    if (target.startsWith('properties.apiBaseUrl')) return 'apiBaseUrl';
     return undefined;
   };
 
@@ -167,6 +183,8 @@ function ProviderForm({ token, template }: { token: string; template: IdentityPr
     const idProblem = checkId(id);
     if (idProblem) found.id = idProblem;
     if (displayName.length > 200) found.displayName = 'The display name may have at most 200 characters.';
+    const apiProblem = apiBaseUrl.trim() ? apiBaseUrlProblem(apiBaseUrl.trim()) : undefined;
+    if (apiProblem) found.apiBaseUrl = `The API base URL ${apiProblem}.`;
     const ids = appIds.split(/[\s,]+/).filter(Boolean);
     if (selfService && ids.some((a) => !GUID.test(a))) found.selfService = 'Application ids are GUIDs, separated by spaces or commas.';
     setErrors(found);
@@ -190,6 +208,7 @@ function ProviderForm({ token, template }: { token: string; template: IdentityPr
           ...(displayName.trim() ? { displayName: displayName.trim() } : {}),
           identityProvider: template.name,
           ...(selfService ? { selfService: { enabled: true, ...(ids.length ? { appIds: ids } : {}) } } : {}),
+          ...(apiBaseUrl.trim() ? { apiBaseUrl: apiBaseUrl.trim() } : {}),
           oauth2: { grantTypes: { [grant]: checked.values } },
         },
       };
@@ -243,6 +262,14 @@ function ProviderForm({ token, template }: { token: string; template: IdentityPr
       {params.map((p) => (
         <ParameterField key={`${grant}.${p.name}`} p={p} value={values[p.name] ?? ''} error={errors[p.name]} onChange={(v) => setValues({ ...values, [p.name]: v })} />
       ))}
+      <Field
+        label="API base URL"
+        hint={`The API root credman's token proxy calls for this provider (https). Empty: ${template.properties.apiBaseUrl ?? 'none, the proxy is not offered'}.`}
+        validationMessage={errors.apiBaseUrl}
+        validationState={errors.apiBaseUrl ? 'error' : 'none'}
+      >
+        <Input name="apiBaseUrl" type="url" value={apiBaseUrl} placeholder={template.properties.apiBaseUrl} onChange={(_, d) => setApiBaseUrl(d.value)} autoComplete="off" />
+      </Field>
       <Field
         label="Self-service"
         hint="Signed-in people may create and consent their own connection under this provider (needs the authorization-code grant)."

@@ -317,7 +317,9 @@ export function ConnectionPage({ token, providerId, connectionId }: { token: str
             <Text as="h3" id="delete-heading" size={500} block>
               Delete
             </Text>
-            <DeleteConnection token={token} path={path} providerId={providerId} name={connection.value.properties.displayName ?? connectionId} />
+            <div>
+              <DeleteConnection token={token} path={path} providerId={providerId} name={connection.value.properties.displayName ?? connectionId} />
+            </div>
           </section>
         </>
       )}

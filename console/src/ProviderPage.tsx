@@ -146,6 +146,8 @@ function Summary({ provider, template }: { provider: Provider; template?: Identi
       <dl className={styles.summary}>
         <dt className={styles.term}>Identity provider</dt>
         <dd>{template?.properties.displayName ?? p.identityProvider}</dd>
+        <dt className={styles.term}>API base URL</dt>
+        <dd>{p.apiBaseUrl ?? (template?.properties.apiBaseUrl ? `${template.properties.apiBaseUrl} (the template's)` : 'None')}</dd>
         <dt className={styles.term}>Self-service</dt>
         <dd>
           {p.selfService?.enabled

@@ -82,6 +82,7 @@ it('creates a provider from the catalogue, a connection, connects it through the
   await field(page, 'Token URL').fill(`${idp.url.replace('127.0.0.1', 'localhost')}/token`);
   await field(page, 'Scopes').fill('openid offline_access api');
   await field(page, 'Client authentication').fill('bogus');
+  await field(page, 'API base URL').fill('https://api.example/v1?page=1');
   await page.evaluate(() => scrollTo(0, 0));
   if (SHOTS) await page.screenshot({ path: join(SHOTS, 'catalogue.png') });
   expect(await axeViolations(page)).toEqual([]);
@@ -91,10 +92,12 @@ it('creates a provider from the catalogue, a connection, connects it through the
   await page.getByText('Client authentication does not have the expected form (basic|body).').waitFor();
   expect(await field(page, 'Client authentication').getAttribute('aria-invalid')).toBe('true');
   expect(await said(page, 'Client authentication')).toContain('does not have the expected form');
+  expect(await said(page, 'API base URL')).toContain('must have no query or fragment');
   expect((await host.request('GET', '/providers/upstream')).status).toBe(404);
 
   // A token URL only the API refuses (its destination guard): its code, and the detail at the field.
   await field(page, 'Client authentication').fill('basic');
+  await field(page, 'API base URL').fill('');
   await page.getByRole('button', { name: 'Create provider' }).click();
   await page.getByRole('alert').getByText('ValidationError').waitFor();
   expect(await said(page, 'Token URL')).toContain('must be named in CREDMAN_IDP_ALLOWED_PRIVATE_HOSTS');
@@ -115,6 +118,7 @@ it('creates a provider from the catalogue, a connection, connects it through the
   expect(redirectUrl).toBe(`${host.baseUrl}/api/consent/callback`);
   expect(await page.locator('main').innerText()).not.toContain(secret);
   expect(await page.locator('main').innerText()).toContain('cm-console');
+  expect(await page.locator('dt:text-is("API base URL") + dd').innerText()).toBe('None');
   await idp.addClient({
     client_id: 'cm-console',
     client_secret: secret,
