@@ -113,6 +113,20 @@ export function App() {
     };
   }, []);
 
+  // The renewed session (refresh token) replaces the user; one that can no longer renew signs out.
+  const manager = state.kind === 'signedIn' || state.kind === 'signedOut' ? state.manager : undefined;
+  useEffect(() => {
+    if (!manager) return;
+    const loaded = (user: User) => setState({ kind: 'signedIn', manager, user });
+    const expired = () => setState({ kind: 'signedOut', manager });
+    manager.events.addUserLoaded(loaded);
+    manager.events.addAccessTokenExpired(expired);
+    return () => {
+      manager.events.removeUserLoaded(loaded);
+      manager.events.removeAccessTokenExpired(expired);
+    };
+  }, [manager]);
+
   useEffect(() => {
     const onPop = () => setPath(location.pathname);
     addEventListener('popstate', onPop);
