@@ -4,9 +4,11 @@ import { useCallback, useEffect, useState } from 'react';
 import { CONSOLE_BASE as BASE, CONSOLE_CALLBACK as CALLBACK } from '../../shared/consolePaths';
 import { displayName, loadConfig, userManager } from './auth';
 import { ConnectionsPage } from './ConnectionsPage';
-import { NavigationContext } from './navigation';
+import { Home } from './Home';
+import { MyConnectionsPage } from './MyConnectionsPage';
+import { NavigationContext, NavLink } from './navigation';
 import { ProvidersPage } from './ProvidersPage';
-import { parse, type Route } from './router';
+import { href, parse, type Route } from './router';
 
 const useStyles = makeStyles({
   header: {
@@ -18,6 +20,7 @@ const useStyles = makeStyles({
     color: tokens.colorNeutralForegroundOnBrand,
   },
   title: { flexGrow: 1, color: tokens.colorNeutralForegroundOnBrand },
+  headerLink: { color: tokens.colorNeutralForegroundOnBrand, ':hover': { color: tokens.colorNeutralForegroundOnBrand }, ':hover:active': { color: tokens.colorNeutralForegroundOnBrand } },
   main: { padding: `${tokens.spacingVerticalL} ${tokens.spacingHorizontalXL}`, maxWidth: '72rem' },
 });
 
@@ -27,6 +30,10 @@ type State =
 /** The page a route names, for a signed-in person with this access token. */
 function Page({ route, token }: { route: Route; token: string }) {
   switch (route.page) {
+    case 'home':
+      return <Home token={token} />;
+    case 'me':
+      return <MyConnectionsPage token={token} />;
     case 'provider':
       return <ConnectionsPage token={token} providerId={route.providerId} />;
     case 'notFound':
@@ -99,6 +106,11 @@ export function App() {
         </Text>
         {state.kind === 'signedIn' && (
           <>
+            <nav aria-label="Your account">
+              <NavLink to={href.me()} current={parse(path).page === 'me'} className={styles.headerLink}>
+                My connections
+              </NavLink>
+            </nav>
             <Text>Signed in as {displayName(state.user)}</Text>
             <Button appearance="secondary" onClick={() => void state.manager.signoutRedirect()}>
               Sign out
