@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../../local/chromium';
 import { axeViolations, openConsole as open, signIn as signInAs } from '../support/consoleBrowser';
+import { CookieJar, completeConsent } from '../support/consentDriver';
 import { startHost, type TestHost } from '../support/host';
 import { registerClient, startOAuthWorld, tokenOf, type OAuthWorld } from '../support/oauthWorld';
 
@@ -143,7 +144,7 @@ it('lands a person on My connections, connects her through the upstream sign-in,
   await page.context().close();
 });
 
-it("shows bob none of alice's connection, and the API refuses him on it", async () => {
+it("shows bob none of alice's connection, the API refuses him on it, and his console cannot complete her sign-in", async () => {
   const { page, errors } = await signIn('bob');
   await row(page, 'Upstream (oidc-provider)').getByText('Not connected').waitFor();
   expect(await page.locator('main').innerText()).not.toContain('Connected to');
@@ -164,7 +165,26 @@ it("shows bob none of alice's connection, and the API refuses him on it", async 
   const bobsApp = await host.token({ oid: bob.oid, appId: APP });
   expect((await tokenOf(host, UPSTREAM, alice.connectionId, '', bobsApp)).status).toBe(403);
   expect((await host.request('GET', `/providers/${UPSTREAM}/connections/${alice.connectionId}`)).body.properties.status).toBe('Connected');
-  expect(errors.filter((e) => !/status of 403/.test(e))).toEqual([]);
+
+  // Alice signs in again (her own link, outside this browser), and the address it ends at, with
+  // her consent code, reaches bob's console: it confirms with bob's token, which owns no such
+  // connection, so nothing happens and her code still works for her.
+  const back = `${host.baseUrl}/api/console/me`;
+  const link = await host.request('POST', `/me/providers/${UPSTREAM}/connection/getLoginLinks`, { token: alice.appToken, body: { postLoginRedirectUrl: `${back}?provider=${UPSTREAM}` } });
+  const end = await completeConsent(link.body.loginLink as string, { login: 'alice', cookieJar: new CookieJar(), stopWhen: (u) => u.href.startsWith(back) });
+  const consentCode = end.url.searchParams.get('consentCode');
+  expect(consentCode).toEqual(expect.any(String));
+  await page.goto(end.url.href);
+  await page.getByText('Your sign-in could not be completed').waitFor();
+  await page.getByText(/ConnectionNotFound/).waitFor();
+  await row(page, 'Upstream (oidc-provider)').getByText('Not connected').waitFor();
+  expect(page.url()).toBe(back);
+  expect(await axeViolations(page)).toEqual([]);
+  expect((await host.request('GET', `/me/providers/${UPSTREAM}/connection`, { token: bob.token })).status).toBe(404);
+  const hers = await host.request('POST', `/me/providers/${UPSTREAM}/connection/confirmConsentCode`, { token: alice.appToken, body: { consentCode } });
+  expect([hers.status, hers.body.properties.status]).toEqual([200, 'Connected']);
+  // The failed confirmation is the API's 404, which Chromium reports as a failed resource.
+  expect(errors.filter((e) => !/status of 40[34]/.test(e))).toEqual([]);
   await page.context().close();
 });
 
