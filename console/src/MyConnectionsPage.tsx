@@ -121,6 +121,9 @@ const SIGN_IN_FAILURES: Readonly<Record<string, string>> = {
   BrowserMismatch: 'The sign-in finished in another browser than the one that started it, so nothing was connected.',
 };
 
+/** The code of a failed sign-in, as credman writes codes: anyone can put other text in an address. */
+const errorCode = (code: string | null): string => (code && /^[A-Z][A-Za-z]{1,63}$/.test(code) ? code : 'SignInFailed');
+
 /** The sign-in that came back, until a mounted page has shown its outcome (React may mount a page twice). */
 let arrived: { landing: Landing; done: Promise<unknown> } | undefined;
 
@@ -135,7 +138,7 @@ function landing(token: string): typeof arrived {
   const status = q.get('status');
   if (providerId && status) {
     const consentCode = q.get('consentCode');
-    const found: Landing = status === 'confirmationRequired' && consentCode ? { providerId, consentCode } : { providerId, failed: q.get('code') ?? 'SignInFailed' };
+    const found: Landing = status === 'confirmationRequired' && consentCode ? { providerId, consentCode } : { providerId, failed: errorCode(q.get('code')) };
     const done = 'consentCode' in found ? request(token, 'POST', `${mine(providerId)}/confirmConsentCode`, { body: { consentCode: found.consentCode } }) : Promise.resolve();
     arrived = { landing: found, done };
     history.replaceState(history.state, '', location.pathname);

@@ -188,6 +188,26 @@ it("shows bob none of alice's connection, the API refuses him on it, and his con
   await page.context().close();
 });
 
+it('says nothing was connected when bob declines at the provider, and shows no text an address brings', async () => {
+  const { page } = await signIn('bob');
+  await page.getByRole('button', { name: 'Connect Calendar (demo)' }).click();
+  await page.waitForURL((u) => u.href.startsWith(world.idp.url));
+  await page.locator('input[name="login"]').fill('bob');
+  await page.locator('input[name="password"]').fill('any password');
+  await page.getByRole('button', { name: 'Sign-in' }).click();
+  await page.locator('a[href$="/abort"]').click();
+  await page.getByText('Nothing was connected').waitFor();
+  await page.getByText(/ConsentDenied: You declined to grant access/).waitFor();
+  await row(page, 'Calendar (demo)').getByText('Needs sign-in again').waitFor();
+  expect(await axeViolations(page)).toEqual([]);
+
+  // A crafted address: its words never reach the page, only a code credman could have written.
+  await page.goto(`${host.baseUrl}/api/console/me?provider=${CALENDAR}&status=error&code=${encodeURIComponent('Call +1 555 0100 to restore your account')}`);
+  await page.getByText(/SignInFailed: The sign-in did not finish/).waitFor();
+  expect(await page.locator('main').innerText()).not.toContain('555');
+  await page.context().close();
+});
+
 it('tells alice her connection needs sign-in again when the upstream grant is revoked, and reconnects her', async () => {
   await world.idp.revokeAll();
   const refused = await tokenOf(host, UPSTREAM, alice.connectionId, '?forceRefresh=true', alice.appToken);
