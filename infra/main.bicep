@@ -235,7 +235,8 @@ var entraIssuer = {
 var consoleOidc = {
   authority: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
   clientId: appClientId
-  scopes: 'openid profile ${appIdentifierUri}/user_impersonation'
+  // offline_access: a refresh token (24 hours for a SPA) renews the session without iframes.
+  scopes: 'openid profile offline_access ${appIdentifierUri}/user_impersonation'
 }
 
 // Every setting of shared/settings.ts that Azure needs (test/infra checks the list against the schema).

@@ -14,7 +14,7 @@ import { DEV_AUDIENCE } from './hostSettings';
 const DEV_OIDC_PATH = '/oidc';
 const CONSOLE_CLIENT_ID = 'credman-console';
 /** Scopes the console asks for; `credman` is the app's API (the resource DEV_AUDIENCE). */
-const CONSOLE_SCOPES = 'openid profile credman';
+const CONSOLE_SCOPES = 'openid profile offline_access credman';
 const API_SCOPE = 'credman';
 
 interface DevAccount {
@@ -63,7 +63,7 @@ type ProviderClass = new (issuer: string, configuration: Record<string, unknown>
  * The handler of the host server's chain for /oidc (the provider sees paths below it; it learns
  * its mount from `originalUrl`, as under Express).
  */
-export function devOidcHandler(opts: { issuer: string; baseUrl: string; adminRole: string }): (req: IncomingMessage, res: ServerResponse) => boolean {
+export function devOidcHandler(opts: ProviderOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
   let handler: Promise<(req: IncomingMessage, res: ServerResponse) => void> | undefined;
   return (req, res) => {
     const url = req.url ?? '';
@@ -84,7 +84,15 @@ export function devOidcHandler(opts: { issuer: string; baseUrl: string; adminRol
   };
 }
 
-async function createProvider({ issuer, baseUrl, adminRole }: { issuer: string; baseUrl: string; adminRole: string }): Promise<OidcProvider> {
+interface ProviderOptions {
+  issuer: string;
+  baseUrl: string;
+  adminRole: string;
+  /** Access-token lifetime in seconds. */
+  tokenSeconds: number;
+}
+
+async function createProvider({ issuer, baseUrl, adminRole, tokenSeconds }: ProviderOptions): Promise<OidcProvider> {
   // ESM only (and untyped): imported as such from this CommonJS module.
   const specifier = 'oidc-provider';
   const { default: Provider } = (await import(specifier)) as { default: ProviderClass };
@@ -95,7 +103,8 @@ async function createProvider({ issuer, baseUrl, adminRole }: { issuer: string; 
         client_id: CONSOLE_CLIENT_ID,
         token_endpoint_auth_method: 'none',
         application_type: 'web',
-        grant_types: ['authorization_code'],
+        // Refresh tokens renew the console's session without iframes (rotated: a public client).
+        grant_types: ['authorization_code', 'refresh_token'],
         response_types: ['code'],
         redirect_uris: [`${baseUrl}${CONSOLE_CALLBACK}`],
         post_logout_redirect_uris: [`${baseUrl}${CONSOLE_BASE}`],
@@ -104,7 +113,7 @@ async function createProvider({ issuer, baseUrl, adminRole }: { issuer: string; 
     jwks: { keys: [{ ...privateKey.export({ format: 'jwk' }), use: 'sig', alg: 'RS256' }] },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     claims: { openid: ['sub'], profile: ['name', 'preferred_username'] },
-    scopes: ['openid', API_SCOPE],
+    scopes: ['openid', 'offline_access', API_SCOPE],
     pkce: { required: () => true },
     async findAccount(_ctx: unknown, sub: string) {
       const account = DEV_ACCOUNTS[sub];
@@ -119,7 +128,7 @@ async function createProvider({ issuer, baseUrl, adminRole }: { issuer: string; 
         useGrantedResource: () => true,
         getResourceServerInfo: (_ctx: unknown, resource: string) => {
           if (resource !== DEV_AUDIENCE) throw new Error(`unknown resource ${resource}`);
-          return { scope: API_SCOPE, audience: DEV_AUDIENCE, accessTokenTTL: 3600, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } };
+          return { scope: API_SCOPE, audience: DEV_AUDIENCE, accessTokenTTL: tokenSeconds, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } };
         },
       },
     },
@@ -131,7 +140,7 @@ async function createProvider({ issuer, baseUrl, adminRole }: { issuer: string; 
       // `scp`: a person's delegated token, as Entra's (self-service refuses app-only tokens).
       return { oid: account.oid, tid: DEV_TENANT_ID, azp: token.clientId, scp: API_SCOPE, name: account.name, ver: '2.0', ...(account.admin ? { roles: [adminRole] } : {}) };
     },
-    ttl: { AccessToken: 3600, AuthorizationCode: 60, IdToken: 3600, Interaction: 3600, Session: 8 * 3600, Grant: 8 * 3600 },
+    ttl: { AccessToken: tokenSeconds, AuthorizationCode: 60, IdToken: 3600, Interaction: 3600, Session: 8 * 3600, Grant: 8 * 3600 },
   });
   provider.use(async (ctx, next) => {
     // The dev login page takes any name: only the dev accounts may sign in.

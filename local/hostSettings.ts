@@ -13,6 +13,8 @@ const hostSchema = z.object({
   CREDMAN_LOCAL_DURABLE: z.enum(['true', 'false']).default('true'),
   /** Run timer triggers (housekeeping…) on their schedules; `false` leaves them out. */
   CREDMAN_LOCAL_TIMERS: z.enum(['true', 'false']).default('true'),
+  /** Lifetime of the local OpenID provider's access tokens (the console renews them 60 s before the end). */
+  CREDMAN_LOCAL_SIGNIN_TOKEN_SECONDS: z.coerce.number().int().min(61).max(86400).default(3600),
 });
 
 export interface LocalHostSettings {
@@ -20,6 +22,7 @@ export interface LocalHostSettings {
   dataDir: string;
   durable: boolean;
   timers: boolean;
+  signInTokenSeconds: number;
 }
 
 export function localEnvironment(cwd = process.cwd()): Record<string, string | undefined> {
@@ -42,6 +45,7 @@ export function loadLocalHostSettings(env: Record<string, string | undefined>): 
     dataDir: parsed.data.CREDMAN_LOCAL_DATA_DIR,
     durable: parsed.data.CREDMAN_LOCAL_DURABLE === 'true',
     timers: parsed.data.CREDMAN_LOCAL_TIMERS === 'true',
+    signInTokenSeconds: parsed.data.CREDMAN_LOCAL_SIGNIN_TOKEN_SECONDS,
   };
 }
 

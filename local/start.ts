@@ -83,7 +83,7 @@ async function main(): Promise<void> {
   const baseUrl = `http://localhost:${port}`;
   issuer = await DevIssuer.loadOrCreate(host.dataDir, devIssuerUrl(port));
   const oidcIssuer = devOidcIssuer(baseUrl);
-  oidc = devOidcHandler({ issuer: oidcIssuer, baseUrl, adminRole: env.CREDMAN_ADMIN_ROLE || DEV_ADMIN_ROLE });
+  oidc = devOidcHandler({ issuer: oidcIssuer, baseUrl, adminRole: env.CREDMAN_ADMIN_ROLE || DEV_ADMIN_ROLE, tokenSeconds: host.signInTokenSeconds });
 
   let azurite: EmbeddedAzurite | undefined;
   if (!env.CREDMAN_STORAGE_CONNECTION_STRING && !env.CREDMAN_TABLE_ENDPOINT) {

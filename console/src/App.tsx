@@ -5,11 +5,14 @@ import { CONSOLE_BASE as BASE, CONSOLE_CALLBACK as CALLBACK } from '../../shared
 import { displayName, loadConfig, userManager } from './auth';
 import { CataloguePage } from './CataloguePage';
 import { ConnectionPage } from './ConnectionPage';
+import { Home, useRole, type Role } from './Home';
+import { MyConnectionsPage } from './MyConnectionsPage';
 import { NavigationContext, NavLink } from './navigation';
 import { OperationsPage } from './OperationsPage';
 import { ProviderPage } from './ProviderPage';
 import { ProvidersPage } from './ProvidersPage';
 import { href, parse, type Route } from './router';
+import type { Loaded } from './useLoad';
 import { WebhooksPage } from './WebhooksPage';
 
 const useStyles = makeStyles({
@@ -28,6 +31,7 @@ const useStyles = makeStyles({
     padding: `${tokens.spacingVerticalS} ${tokens.spacingHorizontalXL}`,
     borderBottom: `${tokens.strokeWidthThin} solid ${tokens.colorNeutralStroke2}`,
   },
+  headerLink: { color: tokens.colorNeutralForegroundOnBrand, ':hover': { color: tokens.colorNeutralForegroundOnBrand }, ':hover:active': { color: tokens.colorNeutralForegroundOnBrand } },
   main: { padding: `${tokens.spacingVerticalL} ${tokens.spacingHorizontalXL}`, maxWidth: '72rem' },
 });
 
@@ -35,10 +39,14 @@ type State =
   { kind: 'loading' } | { kind: 'notConfigured' } | { kind: 'failed'; message: string } | { kind: 'signedOut'; manager: UserManager } | { kind: 'signedIn'; manager: UserManager; user: User };
 
 /** The page a route names, for a signed-in person with this access token. */
-function Page({ route, token }: { route: Route; token: string }) {
+function Page({ route, token, role }: { route: Route; token: string; role: Loaded<Role> }) {
   switch (route.page) {
     case 'catalogue':
       return <CataloguePage token={token} />;
+    case 'home':
+      return <Home token={token} role={role} />;
+    case 'me':
+      return <MyConnectionsPage token={token} />;
     case 'provider':
       return <ProviderPage token={token} providerId={route.providerId} />;
     case 'connection':
@@ -60,6 +68,28 @@ const SECTIONS: { label: string; to: string; pages: Route['page'][] }[] = [
   { label: 'Webhooks', to: href.webhooks(), pages: ['webhooks'] },
   { label: 'Operations', to: href.operations(), pages: ['operations'] },
 ];
+
+/** A signed-in person's console: the admin sections when the server says they administer it, and the page. */
+function SignedIn({ user, route }: { user: User; route: Route }) {
+  const styles = useStyles();
+  const role = useRole(user.profile.sub, user.access_token);
+  return (
+    <>
+      {role.kind === 'done' && role.value === 'admin' && (
+        <nav aria-label="Console" className={styles.nav}>
+          {SECTIONS.map((s) => (
+            <NavLink key={s.to} to={s.to} current={s.pages.includes(route.page)}>
+              {s.label}
+            </NavLink>
+          ))}
+        </nav>
+      )}
+      <main className={styles.main}>
+        <Page route={route} token={user.access_token} role={role} />
+      </main>
+    </>
+  );
+}
 
 let starting: Promise<State> | undefined;
 
@@ -105,6 +135,20 @@ export function App() {
     };
   }, []);
 
+  // The renewed session (refresh token) replaces the user; one that can no longer renew signs out.
+  const manager = state.kind === 'signedIn' || state.kind === 'signedOut' ? state.manager : undefined;
+  useEffect(() => {
+    if (!manager) return;
+    const loaded = (user: User) => setState({ kind: 'signedIn', manager, user });
+    const expired = () => setState({ kind: 'signedOut', manager });
+    manager.events.addUserLoaded(loaded);
+    manager.events.addAccessTokenExpired(expired);
+    return () => {
+      manager.events.removeUserLoaded(loaded);
+      manager.events.removeAccessTokenExpired(expired);
+    };
+  }, [manager]);
+
   useEffect(() => {
     const onPop = () => setPath(location.pathname);
     addEventListener('popstate', onPop);
@@ -125,6 +169,11 @@ export function App() {
         </Text>
         {state.kind === 'signedIn' && (
           <>
+            <nav aria-label="Your account">
+              <NavLink to={href.me()} current={parse(path).page === 'me'} className={styles.headerLink}>
+                My connections
+              </NavLink>
+            </nav>
             <Text>Signed in as {displayName(state.user)}</Text>
             <Button appearance="secondary" onClick={() => void state.manager.signoutRedirect()}>
               Sign out
@@ -132,46 +181,39 @@ export function App() {
           </>
         )}
       </header>
-      {state.kind === 'signedIn' && (
-        <nav aria-label="Console" className={styles.nav}>
-          {SECTIONS.map((s) => (
-            <NavLink key={s.to} to={s.to} current={s.pages.includes(route.page)}>
-              {s.label}
-            </NavLink>
-          ))}
-        </nav>
+      {state.kind === 'signedIn' && <SignedIn user={state.user} route={route} />}
+      {state.kind !== 'signedIn' && (
+        <main className={styles.main}>
+          {state.kind === 'loading' && <Spinner label="Loading…" />}
+          {state.kind === 'notConfigured' && (
+            <MessageBar intent="warning">
+              <MessageBarBody>
+                <MessageBarTitle>Sign-in is not configured</MessageBarTitle>
+                The app has no CREDMAN_CONSOLE_OIDC setting, so the console cannot sign anyone in.
+              </MessageBarBody>
+            </MessageBar>
+          )}
+          {state.kind === 'failed' && (
+            <MessageBar intent="error">
+              <MessageBarBody>
+                <MessageBarTitle>Sign-in failed</MessageBarTitle>
+                {state.message}
+              </MessageBarBody>
+            </MessageBar>
+          )}
+          {state.kind === 'signedOut' && (
+            <section aria-labelledby="signin-heading">
+              <Text as="h2" id="signin-heading" size={600} block>
+                Sign in
+              </Text>
+              <p>Sign in to manage providers and connections.</p>
+              <Button appearance="primary" onClick={() => void state.manager.signinRedirect({ state: location.pathname + location.search })}>
+                Sign in
+              </Button>
+            </section>
+          )}
+        </main>
       )}
-      <main className={styles.main}>
-        {state.kind === 'loading' && <Spinner label="Loading…" />}
-        {state.kind === 'notConfigured' && (
-          <MessageBar intent="warning">
-            <MessageBarBody>
-              <MessageBarTitle>Sign-in is not configured</MessageBarTitle>
-              The app has no CREDMAN_CONSOLE_OIDC setting, so the console cannot sign anyone in.
-            </MessageBarBody>
-          </MessageBar>
-        )}
-        {state.kind === 'failed' && (
-          <MessageBar intent="error">
-            <MessageBarBody>
-              <MessageBarTitle>Sign-in failed</MessageBarTitle>
-              {state.message}
-            </MessageBarBody>
-          </MessageBar>
-        )}
-        {state.kind === 'signedOut' && (
-          <section aria-labelledby="signin-heading">
-            <Text as="h2" id="signin-heading" size={600} block>
-              Sign in
-            </Text>
-            <p>Sign in to manage providers and connections.</p>
-            <Button appearance="primary" onClick={() => void state.manager.signinRedirect({ state: location.pathname })}>
-              Sign in
-            </Button>
-          </section>
-        )}
-        {state.kind === 'signedIn' && <Page route={route} token={state.user.access_token} />}
-      </main>
     </NavigationContext.Provider>
   );
 }

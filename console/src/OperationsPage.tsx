@@ -36,10 +36,19 @@ const LABELS: Record<string, string> = {
   scanned: 'Envelopes scanned',
   rewrapped: 'Envelopes rewrapped',
   deletedConnections: 'Connections deleted',
+  stepsDone: 'Steps done',
+  stepsTotal: 'Steps in all',
   resumes: 'Resumed after faults',
   lastError: 'Last fault',
   outcome: 'Outcome',
 };
+
+/** How far a running operation is, when its progress names steps done of a total. */
+function fractionDone(progress: Record<string, unknown> | undefined): number | undefined {
+  const done = progress?.stepsDone;
+  const total = progress?.stepsTotal;
+  return typeof done === 'number' && typeof total === 'number' && total > 0 ? Math.min(1, Math.max(0, done / total)) : undefined;
+}
 
 const show = (v: unknown): string => (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v));
 
@@ -111,8 +120,8 @@ function OperationStatus({ token, id }: { token: string; id: string }) {
           validationState={ended ? (ended.color === 'success' ? 'success' : 'error') : 'none'}
           validationMessage={ended ? `${words}.` : 'Still running: this page asks again every second.'}
         >
-          {/* No total to measure against (the workflows report counts): moving until the operation ends. */}
-          <ProgressBar value={ended ? 1 : undefined} max={1} color={ended?.color ?? 'brand'} />
+          {/* Measured where the workflow reports steps (key rotation: tables); otherwise moving until it ends. */}
+          <ProgressBar value={ended ? 1 : fractionDone(operation?.progress)} max={1} color={ended?.color ?? 'brand'} />
         </Field>
       )}
       {operation && (

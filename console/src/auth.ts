@@ -3,7 +3,8 @@ import { CONSOLE_BASE, CONSOLE_CALLBACK } from '../../shared/consolePaths';
 
 // Sign-in: OpenID Connect authorization code with PKCE (oidc-client-ts), configured by the app at
 // /api/console/config.json (the CREDMAN_CONSOLE_OIDC setting). Tokens live in this tab's
-// sessionStorage only; no silent renew (no iframes: the CSP allows none).
+// sessionStorage only. The session renews itself before the access token expires with the refresh
+// token (scope offline_access): oidc-client-ts uses it instead of an iframe, which the CSP forbids.
 
 export interface ConsoleConfig {
   configured: boolean;
@@ -27,7 +28,7 @@ export function userManager(config: Required<ConsoleConfig>): UserManager {
     response_type: 'code',
     scope: config.scopes,
     userStore: new WebStorageStateStore({ store: sessionStorage }),
-    automaticSilentRenew: false,
+    automaticSilentRenew: true,
     monitorSession: false,
   });
 }

@@ -8,11 +8,12 @@ export const NavigationContext = createContext<(to: string) => void>((to) => loc
 
 export const useNavigate = () => useContext(NavigationContext);
 
-export function NavLink({ to, children, current }: { to: string; children: ReactNode; current?: boolean }) {
+export function NavLink({ to, children, current, className }: { to: string; children: ReactNode; current?: boolean; className?: string }) {
   const navigate = useNavigate();
   return (
     <Link
       href={to}
+      {...(className ? { className } : {})}
       {...(current ? { 'aria-current': 'page' as const } : {})}
       onClick={(e) => {
         if (e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return;

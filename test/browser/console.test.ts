@@ -7,7 +7,8 @@ import { startHost, type TestHost } from '../support/host';
 
 // The console in real Chromium against the local host (`npm start`'s): sign-in through the local
 // OpenID provider's own login and consent pages, the providers an admin created through the API,
-// an accessibility scan (axe-core), and a person without the admin role told why they see nothing.
+// an accessibility scan (axe-core), and a person without the admin role on their own page (My
+// connections) and told why the providers page shows nothing.
 // CREDMAN_SCREENSHOTS=1 writes the pages to docs/console/*.png.
 
 const SHOTS = process.env.CREDMAN_SCREENSHOTS === '1' ? join(__dirname, '..', '..', 'docs', 'console') : undefined;
@@ -63,6 +64,7 @@ it('signs an admin in through the OpenID provider, lists the providers and their
   await page.getByRole('heading', { name: 'Providers' }).waitFor();
   await page.getByRole('link', { name: 'GitHub (demo)' }).waitFor();
   expect(await page.getByText('Signed in as Dev Admin').count()).toBe(1);
+  expect(await page.getByRole('link', { name: 'My connections' }).getAttribute('href')).toBe('/api/console/me');
   if (SHOTS) await page.screenshot({ path: join(SHOTS, 'providers.png') });
   expect(await axeViolations(page)).toEqual([]);
 
@@ -90,9 +92,17 @@ it('signs an admin in through the OpenID provider, lists the providers and their
   await page.context().close();
 });
 
-it('tells a person without the admin role why they see no providers, with the API code, and no admin data', async () => {
+it('lands a person without the admin role on My connections, and tells them why the providers page shows nothing, with the API code', async () => {
   const { page, errors, outside } = await openConsole();
   await signIn(page, 'alice');
+  // The home asks the server (one page of providers, answered 403) and shows the person's own page.
+  await page.getByRole('heading', { name: 'My connections' }).waitFor();
+  await page.getByText('No provider offers self-service yet').waitFor();
+  expect(await page.getByRole('heading', { name: 'Providers' }).count()).toBe(0);
+  expect(await page.locator('main').innerText()).not.toContain('github-demo');
+  expect(await axeViolations(page)).toEqual([]);
+
+  await page.goto(`${host.baseUrl}/api/console/providers`);
   await page.getByText('You are not an administrator of credman').waitFor();
   const text = await page.locator('main').innerText();
   expect(text).toContain('Forbidden');
@@ -100,7 +110,7 @@ it('tells a person without the admin role why they see no providers, with the AP
   expect(await page.getByText('Signed in as Alice').count()).toBe(1);
   if (SHOTS) await page.screenshot({ path: join(SHOTS, 'not-admin.png') });
   expect(await axeViolations(page)).toEqual([]);
-  // The failed call is the API's 403, which Chromium reports as a failed resource.
+  // The failed calls are the API's 403s, which Chromium reports as failed resources.
   expect(errors.filter((e) => !/status of 403/.test(e))).toEqual([]);
   expect(outside).toEqual([]);
   await page.context().close();

@@ -4,6 +4,7 @@ import { LifecycleService } from '../../shared/lifecycle/lifecycleService';
 import type { Services } from '../../shared/services';
 import { startDurableWorld, type DurableWorld } from '../support/durableWorld';
 import { eventually, loadApp, onActivity } from '../local/durable/support';
+import { SECRET_TABLES } from '../../functions/workflows/keyRotation/names';
 
 // The eternal and long orchestrations (connectionLifecycle, providerCascade, rotateKeys,
 // publishNotice) with their real functions and activities on the local durable driver, while a
@@ -125,7 +126,10 @@ it('resumes key rotation after Key Vault throttles it for longer than its retrie
   const id = await startOperation(world.context('rotateKeysNow'), 'rotateKeys', 'rotateKeys', {});
 
   const during = await world.fireTimersWithin(id, RETRY_WINDOW);
-  expect(during.status).toMatchObject({ runtimeStatus: 'Running', customStatus: { table: 'connections', resumes: 1, lastError: 'DependencyUnavailable' } });
+  expect(during.status).toMatchObject({
+    runtimeStatus: 'Running',
+    customStatus: { table: 'connections', resumes: 1, lastError: 'DependencyUnavailable', stepsDone: 1, stepsTotal: SECRET_TABLES.length },
+  });
   expect(await failedAttempts(id, 'rewrapPage')).toBe(DEPENDENCY_RETRY.maxNumberOfAttempts);
   expect(world.vault.failed).toBeGreaterThan(0);
   expect((during.waitsUntil as number) - world.clock.now()).toBe(RESUME_AFTER_MS);

@@ -69,6 +69,6 @@ describe('infra/main.parameters.json', () => {
     expect(readBicep('app/entra.bicep').code).toMatch(/\n {2}spa: \{\n {4}redirectUris: consoleRedirectUris\n {2}\}/);
     const oidc = varObject(main, 'consoleOidc');
     expect(oidc.get('clientId')?.value).toBe('appClientId');
-    expect(oidc.get('scopes')?.value).toBe("'openid profile ${appIdentifierUri}/user_impersonation'");
+    expect(oidc.get('scopes')?.value).toBe("'openid profile offline_access ${appIdentifierUri}/user_impersonation'");
   });
 });

@@ -17,7 +17,8 @@ export const rotateKeys: OrchestrationHandler = function* (context: Orchestratio
   let { table = 0, continuation, scanned = 0, rewrapped = 0 } = input;
   let progressed = false;
   const progress = (): RotateInput => ({ table, ...(continuation === undefined ? {} : { continuation }), scanned, rewrapped });
-  const status = () => ({ table: SECRET_TABLES[Math.min(table, SECRET_TABLES.length - 1)], scanned, rewrapped });
+  // stepsDone/stepsTotal: tables finished of all, what a progress bar can measure against.
+  const status = () => ({ table: SECRET_TABLES[Math.min(table, SECRET_TABLES.length - 1)], scanned, rewrapped, stepsDone: table, stepsTotal: SECRET_TABLES.length });
   try {
     for (let page = 0; page < PAGES_PER_EXECUTION && table < SECRET_TABLES.length; page++) {
       const r = yield* callWithRetry(context, rewrapPage, { table: SECRET_TABLES[table], continuation });
