@@ -162,6 +162,7 @@ it('creates a provider from the catalogue, a connection, connects it through the
   for (const term of ['Last refresh', 'Consented']) expect(await page.locator(`dt:text-is("${term}") + dd`).innerText()).toMatch(/\d/);
   expect(await page.locator('dt:text-is("Next") + dd').innerText()).toMatch(/^(Nothing to do until|credman refreshes its token)/);
   expect((await host.request('GET', '/providers/upstream/connections/octo')).body.properties.status).toBe('Connected');
+  await page.evaluate(() => scrollTo(0, 0));
   if (SHOTS) await page.screenshot({ path: join(SHOTS, 'connection.png') });
   expect(await axeViolations(page)).toEqual([]);
 
@@ -171,6 +172,7 @@ it('creates a provider from the catalogue, a connection, connects it through the
   const row = page.getByRole('row', { name: /Octo account/ });
   await row.getByText('Connected').waitFor();
   expect(await row.innerText()).toMatch(/\d/);
+  await page.evaluate(() => scrollTo(0, 0));
   if (SHOTS) await page.screenshot({ path: join(SHOTS, 'provider.png') });
   expect(await axeViolations(page)).toEqual([]);
 
