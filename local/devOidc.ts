@@ -115,6 +115,10 @@ async function createProvider({ issuer, baseUrl, adminRole, tokenSeconds }: Prov
     claims: { openid: ['sub'], profile: ['name', 'preferred_username'] },
     scopes: ['openid', 'offline_access', API_SCOPE],
     pkce: { required: () => true },
+    // As Entra does for a SPA that asks for offline_access: a refresh token without forcing the
+    // consent prompt (oidc-provider keeps offline_access only with prompt=consent, per OpenID
+    // Connect Core §11). It lasts as long as the provider's session.
+    issueRefreshToken: (_ctx: unknown, client: { grantTypeAllowed(type: string): boolean }) => client.grantTypeAllowed('refresh_token'),
     async findAccount(_ctx: unknown, sub: string) {
       const account = DEV_ACCOUNTS[sub];
       return account && { accountId: sub, claims: async () => ({ sub, name: account.name, preferred_username: sub }) };

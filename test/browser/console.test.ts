@@ -126,3 +126,34 @@ it('refuses an account the dev provider does not know', async () => {
   await page.getByText('No such dev account').waitFor();
   await page.context().close();
 });
+
+it('renews the session with the refresh token before the access token ends, without an iframe, and keeps working', async () => {
+  // Tokens of 61 s: the console renews them a minute before the end, so at once.
+  const short = await startHost({ CREDMAN_LOCAL_SIGNIN_TOKEN_SECONDS: '61' });
+  try {
+    const { page, errors, outside } = await open(browser, short.baseUrl);
+    await signInAs(page, short.baseUrl, 'admin');
+    await page.getByRole('heading', { name: 'Providers' }).waitFor();
+    const accessToken = () =>
+      page.evaluate(() => Object.entries(sessionStorage).find(([k]) => k.startsWith('oidc.user'))?.[1] ?? '{}').then((u) => (JSON.parse(u) as { access_token?: string }).access_token);
+    const first = await accessToken();
+    expect(first).toBeTruthy();
+    let renewed = first;
+    for (const end = Date.now() + 20_000; renewed === first && Date.now() < end;) {
+      await page.waitForTimeout(250);
+      renewed = await accessToken();
+    }
+    expect(renewed).not.toBe(first);
+    expect(await page.locator('iframe').count()).toBe(0);
+    // The renewed token is the one the pages use, and the API takes it.
+    await page.getByRole('link', { name: 'Webhooks' }).click();
+    await page.getByRole('heading', { name: 'Webhooks' }).waitFor();
+    expect(await page.getByText('Your sign-in is no longer valid').count()).toBe(0);
+    expect((await short.request('GET', '/webhooks', { token: renewed as string })).status).toBe(200);
+    expect(errors).toEqual([]);
+    expect(outside).toEqual([]);
+    await page.context().close();
+  } finally {
+    await short.stop();
+  }
+});
