@@ -2,13 +2,14 @@ import { Button, makeStyles, MessageBar, MessageBarBody, MessageBarTitle, Spinne
 import type { User, UserManager } from 'oidc-client-ts';
 import { useCallback, useEffect, useState } from 'react';
 import { CONSOLE_BASE as BASE, CONSOLE_CALLBACK as CALLBACK } from '../../shared/consolePaths';
-import { AccessPoliciesSection } from './AccessPoliciesSection';
 import { displayName, loadConfig, userManager } from './auth';
-import { ConnectionsPage } from './ConnectionsPage';
+import { CataloguePage } from './CataloguePage';
+import { ConnectionPage } from './ConnectionPage';
 import { Home, useRole, type Role } from './Home';
 import { MyConnectionsPage } from './MyConnectionsPage';
 import { NavigationContext, NavLink } from './navigation';
 import { OperationsPage } from './OperationsPage';
+import { ProviderPage } from './ProviderPage';
 import { ProvidersPage } from './ProvidersPage';
 import { href, parse, type Route } from './router';
 import type { Loaded } from './useLoad';
@@ -40,25 +41,16 @@ type State =
 /** The page a route names, for a signed-in person with this access token. */
 function Page({ route, token, role }: { route: Route; token: string; role: Loaded<Role> }) {
   switch (route.page) {
+    case 'catalogue':
+      return <CataloguePage token={token} />;
     case 'home':
       return <Home token={token} role={role} />;
     case 'me':
       return <MyConnectionsPage token={token} />;
     case 'provider':
-      return <ConnectionsPage token={token} providerId={route.providerId} />;
+      return <ProviderPage token={token} providerId={route.providerId} />;
     case 'connection':
-      // Until the connection page comes: its access policies alone.
-      return (
-        <>
-          <nav aria-label="Breadcrumb">
-            <NavLink to={href.provider(route.providerId)}>Connections of {route.providerId}</NavLink>
-          </nav>
-          <Text as="h2" size={600} block>
-            Connection {route.connectionId}
-          </Text>
-          <AccessPoliciesSection token={token} providerId={route.providerId} connectionId={route.connectionId} />
-        </>
-      );
+      return <ConnectionPage token={token} providerId={route.providerId} connectionId={route.connectionId} />;
     case 'webhooks':
       return <WebhooksPage token={token} />;
     case 'operations':

@@ -1,20 +1,38 @@
-import { Spinner, Table, TableBody, TableCell, TableHeader, TableHeaderCell, TableRow, Text } from '@fluentui/react-components';
+import { Button, makeStyles, Spinner, Table, TableBody, TableCell, TableHeader, TableHeaderCell, TableRow, Text } from '@fluentui/react-components';
 import { listProviders } from './api';
 import { ErrorMessage } from './ErrorMessage';
-import { NavLink } from './navigation';
+import { NavLink, useNavigate } from './navigation';
 import { href } from './router';
 import { useLoad } from './useLoad';
 
+const useStyles = makeStyles({ bar: { display: 'flex', alignItems: 'center', justifyContent: 'space-between' } });
+
 export function ProvidersPage({ token }: { token: string }) {
+  const styles = useStyles();
+  const navigate = useNavigate();
   const providers = useLoad(`providers:${token}`, () => listProviders(token));
   return (
     <section aria-labelledby="providers-heading">
-      <Text as="h2" id="providers-heading" size={600} block>
-        Providers
-      </Text>
+      <div className={styles.bar}>
+        <Text as="h2" id="providers-heading" size={600} block>
+          Providers
+        </Text>
+        <Button
+          appearance="primary"
+          as="a"
+          href={href.catalogue()}
+          onClick={(e) => {
+            if (e.ctrlKey || e.metaKey || e.shiftKey) return;
+            e.preventDefault();
+            navigate(href.catalogue());
+          }}
+        >
+          New provider
+        </Button>
+      </div>
       {providers.kind === 'loading' && <Spinner label="Loading providers…" />}
       {providers.kind === 'failed' && <ErrorMessage error={providers.error} />}
-      {providers.kind === 'done' && providers.value.length === 0 && <p>No provider yet. Create one with the API (PUT /api/providers/&#123;providerId&#125;).</p>}
+      {providers.kind === 'done' && providers.value.length === 0 && <p>No provider yet: create one with New provider.</p>}
       {providers.kind === 'done' && providers.value.length > 0 && (
         <Table aria-labelledby="providers-heading">
           <TableHeader>

@@ -10,11 +10,19 @@ export type { AccessPolicyResource, ConnectionResource, ConnectionStatus, MyProv
 export type Provider = ProviderResource;
 export type Connection = ConnectionResource;
 
+/** One problem of a failed request, `target` naming the field (`properties.displayName`…) when it is one. */
+export interface ApiErrorDetail {
+  code: string;
+  target?: string;
+  message: string;
+}
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
+    readonly details: ApiErrorDetail[] = [],
   ) {
     super(message);
     this.name = 'ApiError';
@@ -54,7 +62,7 @@ export async function request<T>(token: string, method: string, path: string, op
   }
   if (!response.ok) {
     const error = parseErrorBody(body)?.error;
-    if (error) throw new ApiError(response.status, error.code, error.message);
+    if (error) throw new ApiError(response.status, error.code, error.message, error.details);
     throw new ApiError(response.status, `HTTP${response.status}`, `The API answered ${response.status} ${response.statusText}.`);
   }
   const etag = response.headers.get('ETag') ?? undefined;

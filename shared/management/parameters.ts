@@ -1,46 +1,12 @@
 import { type ErrorDetail, UnsupportedGrantTypeError, ValidationError } from '../errors';
-import { templateParameters, type GrantType, type ProviderTemplate, type TemplateParameter } from '../oauth/catalogue';
+import { templateParameters, type GrantType, type ProviderTemplate } from '../oauth/catalogue';
 import { kindOf, placeholdersOf, resolveEndpoints } from '../oauth/endpoints';
 import { IdpDestinationError, type IdpClient } from '../oauth/idpClient';
+import { parameterValueProblem } from '../oauth/parameterValue';
 
 export interface SplitParameters {
   plain: Record<string, string>;
   secret: Record<string, string>;
-}
-
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const CONTROL = /[\u0000-\u001f\u007f]/;
-
-const compiled = new Map<string, RegExp>();
-/** A template pattern, anchored: the whole value must match (the catalogue loader checked it compiles). */
-function anchored(pattern: string): RegExp {
-  let re = compiled.get(pattern);
-  if (!re) {
-    re = new RegExp(`^(?:${pattern})$`, 'u');
-    compiled.set(pattern, re);
-  }
-  return re;
-}
-
-function checkValue(p: TemplateParameter, value: string): string | undefined {
-  if (value.trim() === '') return 'must not be empty';
-  if (CONTROL.test(value)) return 'must not contain control characters';
-  if (p.kind === 'url') {
-    let u: URL;
-    try {
-      u = new URL(value);
-    } catch {
-      return 'must be an absolute URL';
-    }
-    if (u.protocol !== 'https:' && u.protocol !== 'http:') return 'must be an http(s) URL';
-    if (u.username || u.password) return 'must not carry credentials';
-  }
-  if (p.kind === 'date' && (!/^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2}))?$/.test(value) || Number.isNaN(Date.parse(value)))) {
-    return 'must be an ISO 8601 date';
-  }
-  // Values that land in an endpoint's host or path (subdomain, domain, realm) must not reshape it.
-  if (p.pattern !== undefined && !anchored(p.pattern).test(value)) return `does not have the expected form (${p.pattern})`;
-  return undefined;
 }
 
 /**
@@ -63,7 +29,7 @@ export function validateParameters(template: ProviderTemplate, grant: GrantType,
       details.push({ code: 'UnknownParameter', target: `${target}.${name}`, message: `'${name}' is not a parameter of this grant type.` });
       continue;
     }
-    const problem = checkValue(p, value);
+    const problem = parameterValueProblem(p, value);
     if (problem) {
       details.push({ code: 'InvalidValue', target: `${target}.${name}`, message: `'${name}' ${problem}.` });
       continue;

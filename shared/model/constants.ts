@@ -4,6 +4,8 @@
 
 /** A resource identifier: 1-80 letters, digits, ".", "_" or "-", starting and ending with a letter or digit. */
 export const IDENTIFIER_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,78}[A-Za-z0-9])?$/;
+/** The same, in words (the OpenAPI description, the console's hints). */
+export const IDENTIFIER_RULE = '1-80 characters: letters, digits, ".", "_" or "-", starting and ending with a letter or digit';
 
 /** An operation id (`rotateKeys`, `cascade:<providerId>`): 1-200 letters, digits, ":", ".", "_" or "-", starting with a letter or digit. */
 export const OPERATION_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9:._-]{0,199}$/;

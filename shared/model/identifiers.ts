@@ -1,12 +1,10 @@
 import { z } from 'zod';
 import { InvalidIdentifierError } from '../errors';
-import { IDENTIFIER_PATTERN } from './constants';
+import { IDENTIFIER_PATTERN, IDENTIFIER_RULE } from './constants';
 
 export { IDENTIFIER_PATTERN };
 
-export const identifierSchema = z.string().regex(IDENTIFIER_PATTERN).meta({
-  description: '1-80 characters: letters, digits, ".", "_" or "-", starting and ending with a letter or digit',
-});
+export const identifierSchema = z.string().regex(IDENTIFIER_PATTERN).meta({ description: IDENTIFIER_RULE });
 
 /** Route parameters arrive decoded; anything outside the pattern is 400 InvalidIdentifier. */
 export function parseIdentifier(value: string | undefined, target: string): string {
