@@ -25,7 +25,8 @@ export function upstreamUrl(apiBaseUrl: string, rawPath: string, search: string)
   const base = new URL(apiBaseUrl);
   if (FORBIDDEN.test(rawPath) || search.includes('#')) throw new ProxyPathError('The path may not hold a backslash, a control character, a query or a fragment.');
   if (search !== '' && !search.startsWith('?')) throw new ProxyPathError('The query must start with "?".');
-  const segments = rawPath.split('/');
+  // Split at encoded slashes too: an upstream that decodes %2F before it resolves dot segments reads `..%2F` as `../`.
+  const segments = rawPath.split(/\/|%2f/i);
   if (segments.some((s) => DOT_SEGMENT.test(s))) throw new ProxyPathError('The path may not hold "." or ".." segments.');
   const root = base.pathname.replace(/\/+$/, '');
   const url = new URL(`${base.origin}${root}/${rawPath}${search}`);

@@ -48,6 +48,8 @@ it.each([
   ['a/..?x=1', 'a parent segment ended by a query in the path'],
   ['a/%2e%2e?', 'an encoded parent segment ended by a query in the path'],
   ['a?b', 'a query inside the path (a decoded %3F)'],
+  ['..%2fadmin', 'a parent segment before an encoded slash (an upstream that decodes %2F first reads ../)'],
+  ['a/%2e%2e%2F%2e%2e%2Fadmin', 'encoded parent segments and slashes'],
 ])('refuses %j (%s)', (path) => {
   expect(() => upstreamUrl('https://api.example.com/v1', path, '')).toThrow(ProxyPathError);
 });
