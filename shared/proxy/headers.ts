@@ -9,18 +9,21 @@ import { randomUUID } from 'node:crypto';
 // hop-by-hop headers and Set-Cookie, which would set the upstream's cookies on credman's origin.
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
-const REQUEST_DROPPED = new Set(['authorization', 'cookie', 'host', 'forwarded', 'client-ip', 'disguised-host', 'was-default-hostname', 'max-forwards', 'expect']);
-const REQUEST_DROPPED_PREFIXES = ['x-forwarded-', 'x-arr-', 'x-ms-', 'x-original-', 'x-site-', 'x-waws-', 'x-appservice-'];
+// x-functions-key and x-zumo-auth are credentials for the Functions host and App Service authentication.
+const REQUEST_DROPPED = new Set(['authorization', 'cookie', 'host', 'forwarded', 'client-ip', 'disguised-host', 'was-default-hostname', 'max-forwards', 'expect', 'x-functions-key', 'x-zumo-auth']);
+const REQUEST_DROPPED_PREFIXES = ['x-forwarded-', 'x-arr-', 'x-ms-', 'x-original-', 'x-site-', 'x-waws-', 'x-appservice-', 'x-client-', 'x-azure-', 'x-fd-'];
 const RESPONSE_DROPPED = new Set(['set-cookie']);
 
 /** The correlation id's header, both ways. */
 export const CORRELATION_HEADER = 'x-correlation-id';
 const CORRELATION = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** Header names the Connection header lists: hop-by-hop too (RFC 9110 §7.6.1). */
-function connectionListed(value: string | undefined): Set<string> {
+/** Header names every Connection header lists (a field may repeat): hop-by-hop too (RFC 9110 §7.6.1). */
+function connectionListed(values: readonly (string | readonly string[] | undefined)[]): Set<string> {
   return new Set(
-    (value ?? '')
+    values
+      .flat()
+      .join(',')
       .split(',')
       .map((t) => t.trim().toLowerCase())
       .filter(Boolean),
@@ -30,7 +33,7 @@ function connectionListed(value: string | undefined): Set<string> {
 /** The caller's headers as they go upstream, without the token (the caller attaches it). */
 export function upstreamRequestHeaders(incoming: Iterable<[string, string]>, correlationId: string): Record<string, string> {
   const entries = [...incoming].map(([k, v]) => [k.toLowerCase(), v] as const);
-  const listed = connectionListed(entries.find(([k]) => k === 'connection')?.[1]);
+  const listed = connectionListed(entries.filter(([k]) => k === 'connection').map(([, v]) => v));
   const out: Record<string, string> = {};
   for (const [k, v] of entries) {
     if (HOP_BY_HOP.has(k) || listed.has(k) || REQUEST_DROPPED.has(k) || REQUEST_DROPPED_PREFIXES.some((p) => k.startsWith(p))) continue;
@@ -42,7 +45,7 @@ export function upstreamRequestHeaders(incoming: Iterable<[string, string]>, cor
 
 /** The upstream's response headers as they go back to the caller. */
 export function callerResponseHeaders(upstream: Record<string, string | string[] | undefined>, correlationId: string): Record<string, string> {
-  const listed = connectionListed(typeof upstream.connection === 'string' ? upstream.connection : undefined);
+  const listed = connectionListed(Object.entries(upstream).flatMap(([k, v]) => (k.toLowerCase() === 'connection' ? [v] : [])));
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(upstream)) {
     const k = name.toLowerCase();

@@ -3,6 +3,8 @@
 // or a path outside the root: a dot segment (also percent-encoded), a backslash (URL parsers read
 // it as a slash) or a control character is refused before anything is sent. Percent-encoded
 // slashes stay encoded (GitLab's `projects/group%2Fname`): they are one segment to the upstream too.
+// A dot segment followed by a path parameter (`..;x`, which Tomcat and Jetty read as `..`) is one
+// too, and a `?` in the path (a decoded %3F) is refused: it would end the path where we did not look.
 
 export class ProxyPathError extends Error {
   constructor(message: string) {
@@ -11,9 +13,9 @@ export class ProxyPathError extends Error {
   }
 }
 
-const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;
+const DOT_SEGMENT = /^(?:\.|%2e){1,2}(?:;.*)?$/i;
 // eslint-disable-next-line no-control-regex -- control characters are what it finds
-const FORBIDDEN = /[\\\u0000-\u001f\u007f#]|%5c|%00/i;
+const FORBIDDEN = /[\\\u0000-\u001f\u007f#?]|%5c|%00/i;
 
 /**
  * The upstream URL of a request: `rawPath` is the still percent-encoded remainder after
@@ -21,8 +23,10 @@ const FORBIDDEN = /[\\\u0000-\u001f\u007f#]|%5c|%00/i;
  */
 export function upstreamUrl(apiBaseUrl: string, rawPath: string, search: string): URL {
   const base = new URL(apiBaseUrl);
-  if (FORBIDDEN.test(rawPath) || search.includes('#')) throw new ProxyPathError('The path may not hold a backslash, a control character or a fragment.');
-  const segments = rawPath.split('/');
+  if (FORBIDDEN.test(rawPath) || search.includes('#')) throw new ProxyPathError('The path may not hold a backslash, a control character, a query or a fragment.');
+  if (search !== '' && !search.startsWith('?')) throw new ProxyPathError('The query must start with "?".');
+  // Split at encoded slashes too: an upstream that decodes %2F before it resolves dot segments reads `..%2F` as `../`.
+  const segments = rawPath.split(/\/|%2f/i);
   if (segments.some((s) => DOT_SEGMENT.test(s))) throw new ProxyPathError('The path may not hold "." or ".." segments.');
   const root = base.pathname.replace(/\/+$/, '');
   const url = new URL(`${base.origin}${root}/${rawPath}${search}`);

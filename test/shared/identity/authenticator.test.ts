@@ -205,6 +205,19 @@ describe('CallerAuthenticator', () => {
     expect(oidcPerson).toEqual({ issuer: issuerC.issuer, subject: 'alice', roles: [], groups: [] });
   });
 
+  // Review: the non-Entra issuers credman trusts are workload issuers (Kubernetes, GitHub Actions);
+  // their tokens carry no client_id, so sub === client_id never holds and a workload counts as a person.
+  it.each([
+    ['a Kubernetes service account', { sub: 'system:serviceaccount:ns:sa', kubernetes_io: { namespace: 'ns' } }],
+    ['a GitHub Actions job', { sub: 'repo:octo/cat:ref:refs/heads/main', repository: 'octo/cat', job_workflow_ref: 'octo/cat/.github/workflows/x.yml@refs/heads/main' }],
+    ['an Auth0 client-credentials token', { sub: 'svc@clients', azp: 'svc', gty: 'client-credentials' }],
+    ['an Okta client-credentials token', { sub: 'svc', cid: 'svc' }],
+  ])("does not take %s for a person's delegated token", async (_what, claims) => {
+    const { authenticator } = make();
+    const caller = await authenticator.authenticate(`Bearer ${await issuerC.signClaims({ iss: issuerC.issuer, aud: DEV_AUDIENCE, exp: now() + 600, ...claims })}`);
+    expect(() => requirePerson(caller)).toThrow(expect.objectContaining({ code: 'Forbidden', status: 403 }));
+  });
+
   it('accepts a token of a second trusted issuer with its own audience', async () => {
     const { authenticator } = make();
     const caller = await authenticator.authenticate(`Bearer ${await issuerB.mint({ audience: OTHER_AUDIENCE, oid: '22222222-2222-4222-8222-222222222222' })}`);

@@ -87,3 +87,34 @@ it('keeps a sane correlation id the caller sent and makes one otherwise', () => 
   expect(correlationIdOf('req-123:abc')).toBe('req-123:abc');
   for (const bad of [undefined, null, '', 'has space', 'x'.repeat(129), 'new\nline']) expect(correlationIdOf(bad)).toMatch(/^[0-9a-f-]{36}$/);
 });
+
+// Review: the platform's other notes about the client and credman's own credentials.
+it("drops App Service's and Front Door's client address headers and the Functions host's key headers", () => {
+  const out = upstreamRequestHeaders(
+    [
+      ['X-Client-IP', '203.0.113.9'],
+      ['X-Client-Port', '50123'],
+      ['X-Azure-ClientIP', '203.0.113.9'],
+      ['X-Azure-SocketIP', '203.0.113.9'],
+      ['X-FD-HealthProbe', '1'],
+      ['X-Functions-Key', 'host-key'],
+      ['X-ZUMO-AUTH', 'easy-auth-token'],
+      ['Accept', 'a'],
+    ],
+    'c',
+  );
+  expect(out).toEqual({ accept: 'a', [CORRELATION_HEADER]: 'c' });
+});
+
+it('drops what every Connection header names, not only the first', () => {
+  const out = upstreamRequestHeaders(
+    [
+      ['Connection', 'keep-alive'],
+      ['Connection', 'X-Secret-Hop'],
+      ['X-Secret-Hop', 'x'],
+    ],
+    'c',
+  );
+  expect(out).toEqual({ [CORRELATION_HEADER]: 'c' });
+  expect(callerResponseHeaders({ Connection: 'x-hop', 'x-hop': '1' }, 'c')).toEqual({ [CORRELATION_HEADER]: 'c' });
+});
