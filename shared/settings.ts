@@ -19,6 +19,11 @@ const trustedIssuer = z
     audiences: z.array(z.string().min(1)).optional(),
     /** `entra` when the issuer's tid/oid/groups/roles claims are Entra ID's; default from the issuer URL. */
     kind: z.enum(['entra', 'oidc']).optional(),
+    /**
+     * Other (`oidc`) issuers: whether their tokens can be a signed-in person's (self-service). Off by
+     * default: workload tokens (Kubernetes, GitHub Actions) do not say they are not a person's.
+     */
+    people: z.boolean().optional(),
   })
   .strict();
 
@@ -160,7 +165,7 @@ export interface Settings {
   readonly kek: { readonly provider: 'keyvault'; readonly keyId: string } | { readonly provider: 'local'; readonly file: string };
   readonly dekCache: { readonly ttlMs: number; readonly maxEntries: number };
   readonly auth: {
-    readonly issuers: ReadonlyArray<{ readonly issuer: string; readonly jwksUri: string; readonly audiences: readonly string[]; readonly kind?: 'entra' | 'oidc' }>;
+    readonly issuers: ReadonlyArray<{ readonly issuer: string; readonly jwksUri: string; readonly audiences: readonly string[]; readonly kind?: 'entra' | 'oidc'; readonly people?: boolean }>;
     readonly adminRole: string;
     readonly connectRole: string;
     readonly clockSkewSeconds: number;

@@ -53,6 +53,8 @@ interface TrustedIssuer {
   readonly audiences: string[];
   /** Entra claims (tid, oid, groups, roles, azp/appid) are believed only from Entra issuers. */
   readonly entra: boolean;
+  /** Another issuer's tokens may be people's (its `people` setting); Entra's say so themselves. */
+  readonly people: boolean;
   readonly getKey: JWTVerifyGetKey;
 }
 
@@ -110,7 +112,7 @@ export class CallerAuthenticator {
           throw new JwksUnavailable(describe(err), { cause: err });
         }
       };
-      this.issuers.set(i.issuer, { issuer: i.issuer, jwksUri: i.jwksUri, audiences: [...i.audiences], entra: isEntraIssuer(i), getKey });
+      this.issuers.set(i.issuer, { issuer: i.issuer, jwksUri: i.jwksUri, audiences: [...i.audiences], entra: isEntraIssuer(i), people: i.people === true, getKey });
     }
   }
 
@@ -214,7 +216,9 @@ function toCaller(p: JWTPayload, trusted: TrustedIssuer): Caller {
   const strings = (v: unknown) => Object.freeze(Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
   // Frozen: one Caller object is shared by every request that presents the same token.
   if (!trusted.entra) {
-    const appOnly = str(p.client_id) !== undefined && p.client_id === p.sub;
+    // Client credentials as RFC 9068 (sub = client_id), Auth0 (gty) and Okta (cid = sub) mark them.
+    const clientCredentials = (str(p.client_id) !== undefined && p.client_id === p.sub) || p.gty === 'client-credentials' || (str(p.cid) !== undefined && p.cid === p.sub);
+    const appOnly = !trusted.people || clientCredentials;
     return Object.freeze({ issuer: trusted.issuer, subject: p.sub as string, roles: strings([]), groups: strings([]), ...(appOnly ? { appOnly: true as const } : {}) });
   }
   const appOnly = p.idtyp === 'app' || str(p.scp) === undefined;

@@ -28,7 +28,8 @@ export interface Caller {
   /**
    * The token is an application's own (client credentials), not a signed-in person's: Entra's
    * `idtyp: app`, or an Entra token without `scp` (delegated tokens always carry it); for other
-   * issuers RFC 9068's `sub` equal to `client_id`.
+   * issuers any token unless the issuer is trusted for people (`people`), and then one marked as
+   * client credentials (RFC 9068's `sub` equal to `client_id`, Auth0's `gty`, Okta's `cid`).
    */
   readonly appOnly?: true;
 }

@@ -238,7 +238,7 @@ it('creates a webhook subscription, shows its signing secret once (the one deliv
   await dialog.getByRole('spinbutton', { name: /Keep the previous secret signing/ }).fill('2');
   expect(await axeViolations(page)).toEqual([]);
   await dialog.getByRole('button', { name: 'Rotate' }).click();
-  await page.getByText('The previous secret signs too until').waitFor();
+  await page.getByText(/^The previous secret signs too until/).waitFor();
   const rotated = await page.getByRole('textbox', { name: 'Signing secret' }).inputValue();
   expect(rotated).toMatch(/^whsec_/);
   expect(rotated).not.toBe(secret);

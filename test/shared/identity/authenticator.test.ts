@@ -23,7 +23,8 @@ let dir: string;
 let issuerA: DevIssuer; // trusted, audience DEV_AUDIENCE
 let issuerB: DevIssuer; // trusted, audience OTHER_AUDIENCE only
 let stranger: DevIssuer; // claims to be A, signs with a key A never published
-let issuerC: DevIssuer; // trusted as a plain OpenID issuer (kind oidc)
+let issuerC: DevIssuer; // trusted as a plain OpenID issuer (kind oidc): workloads, never people
+let issuerD: DevIssuer; // kind oidc, trusted for people
 const fetches: Record<string, number> = {};
 const hanging: Array<() => void> = [];
 
@@ -32,7 +33,7 @@ beforeAll(async () => {
   server = createServer((req, res) => {
     const path = req.url ?? '';
     fetches[path] = (fetches[path] ?? 0) + 1;
-    const jwks = path === '/a/jwks.json' ? issuerA.jwks() : path === '/b/jwks.json' ? issuerB.jwks() : path === '/c/jwks.json' ? issuerC.jwks() : undefined;
+    const jwks = path === '/a/jwks.json' ? issuerA.jwks() : path === '/b/jwks.json' ? issuerB.jwks() : path === '/c/jwks.json' ? issuerC.jwks() : path === '/d/jwks.json' ? issuerD.jwks() : undefined;
     if (jwks) return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(jwks));
     if (path === '/hang/jwks.json') return void hanging.push(() => res.destroy());
     res.writeHead(500).end();
@@ -43,6 +44,7 @@ beforeAll(async () => {
   issuerB = await DevIssuer.loadOrCreate(join(dir, 'b'), `${base}/b`);
   stranger = await DevIssuer.loadOrCreate(join(dir, 'stranger'), `${base}/a`);
   issuerC = await DevIssuer.loadOrCreate(join(dir, 'c'), `${base}/c`);
+  issuerD = await DevIssuer.loadOrCreate(join(dir, 'd'), `${base}/d`);
 });
 
 afterAll(async () => {
@@ -57,6 +59,7 @@ function auth(): Settings['auth'] {
       { issuer: issuerA.issuer, jwksUri: devIssuerJwksUri(issuerA.issuer), audiences: [DEV_AUDIENCE], kind: 'entra' },
       { issuer: issuerB.issuer, jwksUri: devIssuerJwksUri(issuerB.issuer), audiences: [OTHER_AUDIENCE], kind: 'entra' },
       { issuer: issuerC.issuer, jwksUri: devIssuerJwksUri(issuerC.issuer), audiences: [DEV_AUDIENCE], kind: 'oidc' },
+      { issuer: issuerD.issuer, jwksUri: devIssuerJwksUri(issuerD.issuer), audiences: [DEV_AUDIENCE], kind: 'oidc', people: true },
       { issuer: `${base}/broken`, jwksUri: `${base}/broken/jwks.json`, audiences: [DEV_AUDIENCE] },
       { issuer: `${base}/hang`, jwksUri: `${base}/hang/jwks.json`, audiences: [DEV_AUDIENCE] },
     ],
@@ -194,15 +197,21 @@ describe('CallerAuthenticator', () => {
       await issuerA.signClaims({ iss: issuerA.issuer, aud: DEV_AUDIENCE, sub: 'x', oid: '44444444-4444-4444-8444-444444444444', tid: DEV_TENANT_ID, exp: now() + 600 }), // no scp
       await issuerA.signClaims({ iss: issuerA.issuer, aud: DEV_AUDIENCE, sub: 'x', scp: 'a', idtyp: 'app', exp: now() + 600 }), // idtyp wins
     ];
-    // RFC 9068: a client-credentials token's subject is the client itself.
-    const oidcApp = await issuerC.signClaims({ iss: issuerC.issuer, aud: DEV_AUDIENCE, sub: 'svc', client_id: 'svc', exp: now() + 600 });
-    for (const token of [...entraApps, oidcApp]) {
+    // An issuer trusted for people still marks client credentials: RFC 9068 (sub = client_id), Auth0 (gty), Okta (cid = sub).
+    const oidcApps = [
+      await issuerD.signClaims({ iss: issuerD.issuer, aud: DEV_AUDIENCE, sub: 'svc', client_id: 'svc', exp: now() + 600 }),
+      await issuerD.signClaims({ iss: issuerD.issuer, aud: DEV_AUDIENCE, sub: 'svc@clients', gty: 'client-credentials', exp: now() + 600 }),
+      await issuerD.signClaims({ iss: issuerD.issuer, aud: DEV_AUDIENCE, sub: 'svc', cid: 'svc', exp: now() + 600 }),
+      // An issuer not trusted for people: even a token that looks delegated.
+      await issuerC.signClaims({ iss: issuerC.issuer, aud: DEV_AUDIENCE, sub: 'alice', client_id: 'svc', exp: now() + 600 }),
+    ];
+    for (const token of [...entraApps, ...oidcApps]) {
       const caller = await authenticator.authenticate(`Bearer ${token}`);
       expect(caller.appOnly).toBe(true);
       expect(() => requirePerson(caller)).toThrow(expect.objectContaining({ code: 'Forbidden', status: 403 }));
     }
-    const oidcPerson = await authenticator.authenticate(`Bearer ${await issuerC.signClaims({ iss: issuerC.issuer, aud: DEV_AUDIENCE, sub: 'alice', client_id: 'svc', exp: now() + 600 })}`);
-    expect(oidcPerson).toEqual({ issuer: issuerC.issuer, subject: 'alice', roles: [], groups: [] });
+    const oidcPerson = await authenticator.authenticate(`Bearer ${await issuerD.signClaims({ iss: issuerD.issuer, aud: DEV_AUDIENCE, sub: 'alice', client_id: 'svc', exp: now() + 600 })}`);
+    expect(oidcPerson).toEqual({ issuer: issuerD.issuer, subject: 'alice', roles: [], groups: [] });
   });
 
   // Review: the non-Entra issuers credman trusts are workload issuers (Kubernetes, GitHub Actions);
