@@ -92,6 +92,8 @@ function SignedIn({ user, route }: { user: User; route: Route }) {
 }
 
 let starting: Promise<State> | undefined;
+/** Where sign-in returns to when the address had to forget it (a consent code); else the page as it is. */
+let returnTo: string | undefined;
 
 /**
  * Once per page load (effects may run twice): the configuration, the sign-in response when this is
@@ -109,7 +111,14 @@ function start(): Promise<State> {
         history.replaceState(null, '', back);
       }
       const user = await manager.getUser();
-      return user && !user.expired ? { kind: 'signedIn', manager, user } : { kind: 'signedOut', manager };
+      if (user && !user.expired) return { kind: 'signedIn', manager, user };
+      // Signed out on a page whose address holds a consent code: the code leaves the address bar and
+      // history now, and goes on only in the sign-in's state (this tab's sessionStorage).
+      if (new URLSearchParams(location.search).has('consentCode')) {
+        returnTo = location.pathname + location.search;
+        history.replaceState(null, '', location.pathname);
+      }
+      return { kind: 'signedOut', manager };
     } catch (err) {
       // oidc-client-ts errors carry the provider's error_description; nothing else is shown.
       return { kind: 'failed', message: err instanceof Error ? err.message : String(err) };
@@ -207,7 +216,7 @@ export function App() {
                 Sign in
               </Text>
               <p>Sign in to manage providers and connections.</p>
-              <Button appearance="primary" onClick={() => void state.manager.signinRedirect({ state: location.pathname + location.search })}>
+              <Button appearance="primary" onClick={() => void state.manager.signinRedirect({ state: returnTo ?? location.pathname + location.search })}>
                 Sign in
               </Button>
             </section>

@@ -28,6 +28,8 @@ export function userManager(config: Required<ConsoleConfig>): UserManager {
     response_type: 'code',
     scope: config.scopes,
     userStore: new WebStorageStateStore({ store: sessionStorage }),
+    // The sign-in's own state (where to return, which may hold a consent code) too: never localStorage.
+    stateStore: new WebStorageStateStore({ store: sessionStorage }),
     automaticSilentRenew: true,
     monitorSession: false,
   });

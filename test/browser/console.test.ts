@@ -157,3 +157,24 @@ it('renews the session with the refresh token before the access token ends, with
     await short.stop();
   }
 });
+
+it('keeps a consent code that arrives signed out out of the address bar, history and localStorage, and completes it after sign-in', async () => {
+  const { page } = await open(browser, host.baseUrl);
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  const landing = `${host.baseUrl}/api/console/me?provider=github-demo&status=confirmationRequired&consentCode=code-from-the-redirect`;
+  await page.goto(landing);
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  expect(page.url()).toBe(`${host.baseUrl}/api/console/me`);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(/\/oidc\/interaction\//);
+  const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }));
+  expect(stored).not.toContain('code-from-the-redirect');
+  await page.locator('input[name="login"]').fill('alice');
+  await page.locator('input[name="password"]').fill('any password');
+  await page.getByRole('button', { name: 'Sign-in' }).click();
+  await page.getByRole('button', { name: 'Continue' }).click();
+  // Back on My connections, which confirms the code with alice's token (it is no code of hers: refused, nothing connected).
+  await page.getByText('Your sign-in could not be completed').waitFor();
+  expect(page.url()).not.toContain('code-from-the-redirect');
+  await page.context().close();
+});
