@@ -10,8 +10,8 @@ export async function getAccessPolicy({ services, params }: Call<'getAccessPolic
   return json(200, resource, etag);
 }
 
-export async function putAccessPolicy({ services, params, body, ifMatch }: Call<'putAccessPolicy'>) {
-  const r = await services.accessPolicies.put(params.providerId, params.connectionId, params.policyId, body, ifMatch);
+export async function putAccessPolicy({ services, params, body, ifMatch, createOnly }: Call<'putAccessPolicy'>) {
+  const r = await services.accessPolicies.put(params.providerId, params.connectionId, params.policyId, body, { ifMatch, createOnly });
   return json(r.created ? 201 : 200, r.resource, r.etag);
 }
 

@@ -20,9 +20,9 @@ export async function getConnection({ context, services, params }: Call<'getConn
   return json(200, lifecycle ? { ...resource, properties: { ...resource.properties, lifecycle } } : resource, etag);
 }
 
-export async function putConnection({ context, services, params, body, ifMatch }: Call<'putConnection'>) {
+export async function putConnection({ context, services, params, body, ifMatch, createOnly }: Call<'putConnection'>) {
   const { providerId, connectionId } = params;
-  const r = await services.connections.put(providerId, connectionId, body, { ifMatch });
+  const r = await services.connections.put(providerId, connectionId, body, { ifMatch, createOnly });
   // A client-credentials connection has its first token now: its lifecycle starts (or wakes).
   if (r.resource.properties.status === 'Connected') {
     await lifecycleConnected(context, { providerId, connectionId, generation: LifecycleService.generationOf(r.resource.properties.createdOn) });

@@ -13,8 +13,8 @@ export async function getProvider({ services, params }: Call<'getProvider'>) {
   return json(200, resource, etag);
 }
 
-export async function putProvider({ services, params, body, ifMatch }: Call<'putProvider'>) {
-  const r = await services.providers.put(params.providerId, body, ifMatch);
+export async function putProvider({ services, params, body, ifMatch, createOnly }: Call<'putProvider'>) {
+  const r = await services.providers.put(params.providerId, body, { ifMatch, createOnly });
   return json(r.created ? 201 : 200, r.resource, r.etag);
 }
 

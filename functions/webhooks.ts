@@ -19,9 +19,9 @@ export async function getWebhook({ services, params }: Call<'getWebhook'>) {
   return json(200, resource, etag);
 }
 
-export async function putWebhook({ request, services, params, body, ifMatch }: Call<'putWebhook'>) {
+export async function putWebhook({ request, services, params, body, ifMatch, createOnly }: Call<'putWebhook'>) {
   const id = params.subscriptionId;
-  const r = await services.webhooks.put(id, body, ifMatch);
+  const r = await services.webhooks.put(id, body, { ifMatch, createOnly });
   return r.created ? created(request, id, r.resource, r.etag) : json(200, r.resource, r.etag);
 }
 

@@ -27,7 +27,7 @@ import {
 import { useState, type FormEvent } from 'react';
 import type { AccessPolicyPut } from '../../shared/model/schemas';
 import { IDENTIFIER_PATTERN } from '../../shared/model/constants';
-import { all, request, seg, type AccessPolicyResource } from './api';
+import { all, alreadyExists, request, seg, type AccessPolicyResource } from './api';
 import { ErrorMessage } from './ErrorMessage';
 import { useLoad } from './useLoad';
 
@@ -84,12 +84,14 @@ function httpsUrl(s: string): boolean {
   }
 }
 
+const DUPLICATE = 'This connection has a policy with this id already: choose another.';
+
 /** The request body, or what is wrong with the form, field by field. */
 function check(form: Form, existing: readonly Policy[]): { body: AccessPolicyPut } | { problems: Problems } {
   const problems: Problems = {};
   const id = form.policyId.trim();
   if (!IDENTIFIER_PATTERN.test(id)) problems.policyId = '1-80 letters, digits, ".", "_" or "-", starting and ending with a letter or digit.';
-  else if (existing.some((p) => p.name === id)) problems.policyId = 'This connection has a policy with this id already: choose another (saving would replace it).';
+  else if (existing.some((p) => p.name === id)) problems.policyId = DUPLICATE;
   if (form.kind === 'entra') {
     if (!GUID.test(form.tenantId.trim())) problems.tenantId = 'A GUID, such as 72f988bf-86f1-41af-91ab-2d7cd011db47.';
     if (!GUID.test(form.objectId.trim())) problems.objectId = 'A GUID: the object id of the user, group or service principal.';
@@ -138,11 +140,17 @@ export function AccessPoliciesSection({ token, providerId, connectionId }: { tok
     setSaving(true);
     try {
       const id = form.policyId.trim();
-      await request(token, 'PUT', `${base}/${seg(id)}`, { body: checked.body });
+      // Create only: the list may be stale; a policy added meanwhile under this id is never replaced.
+      await request(token, 'PUT', `${base}/${seg(id)}`, { body: checked.body, createOnly: true });
       setSaved(id);
       setForm(EMPTY);
       reload();
     } catch (err) {
+      if (alreadyExists(err)) {
+        setProblems({ policyId: DUPLICATE });
+        reload();
+        return;
+      }
       setFailure(err);
     } finally {
       setSaving(false);

@@ -24,7 +24,7 @@ import type { z } from 'zod';
 import { IDENTIFIER_PATTERN, IDENTIFIER_RULE } from '../../shared/model/constants';
 import type { identityProviderSchema } from '../../shared/model/schemas';
 import { parameterValueProblem } from '../../shared/oauth/parameterValue';
-import { ApiError, get, request, seg, type Provider } from './api';
+import { alreadyExists, ApiError, get, request, seg, type Provider } from './api';
 import { ErrorMessage } from './ErrorMessage';
 import { NavLink, useNavigate } from './navigation';
 import { href } from './router';
@@ -191,18 +191,6 @@ function ProviderForm({ token, template }: { token: string; template: IdentityPr
     if (Object.keys(found).length) return;
     setBusy(true);
     try {
-      // PUT replaces: a new provider must not overwrite one that has this id (the API has no create-only for providers).
-      const exists = await request<Provider>(token, 'GET', `providers/${seg(id)}`).then(
-        () => true,
-        (err: unknown) => {
-          if (err instanceof ApiError && err.code === 'ProviderNotFound') return false;
-          throw err;
-        },
-      );
-      if (exists) {
-        setErrors({ id: `A provider '${id}' exists already: choose another id, or change that provider.` });
-        return;
-      }
       const body = {
         properties: {
           ...(displayName.trim() ? { displayName: displayName.trim() } : {}),
@@ -212,9 +200,14 @@ function ProviderForm({ token, template }: { token: string; template: IdentityPr
           oauth2: { grantTypes: { [grant]: checked.values } },
         },
       };
-      await request<Provider>(token, 'PUT', `providers/${seg(id)}`, { body });
+      // Create only: a new provider never overwrites one that has this id (412).
+      await request<Provider>(token, 'PUT', `providers/${seg(id)}`, { body, createOnly: true });
       navigate(href.provider(id));
     } catch (err) {
+      if (alreadyExists(err)) {
+        setErrors({ id: `A provider '${id}' exists already: choose another id, or change that provider.` });
+        return;
+      }
       const { fields, rest } = fieldErrorsOf(err, fieldOf);
       setErrors(fields);
       setFailure({ error: err, rest });

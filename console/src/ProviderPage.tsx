@@ -21,7 +21,7 @@ import {
 } from '@fluentui/react-components';
 import { useState, type FormEvent } from 'react';
 import { IDENTIFIER_RULE } from '../../shared/model/constants';
-import { ApiError, get, listConnections, request, seg, type Connection, type Provider } from './api';
+import { alreadyExists, ApiError, get, listConnections, request, seg, type Connection, type Provider } from './api';
 import {
   ApiProblem,
   checkId,
@@ -255,18 +255,6 @@ function NewConnectionForm({ token, provider, template }: { token: string; provi
     if (Object.keys(found).length) return;
     setBusy(true);
     try {
-      // PUT replaces: check that the id is free first (the admin API has no create-only).
-      const exists = await request<Connection>(token, 'GET', `providers/${seg(providerId)}/connections/${seg(id)}`).then(
-        () => true,
-        (err: unknown) => {
-          if (err instanceof ApiError && err.code === 'ConnectionNotFound') return false;
-          throw err;
-        },
-      );
-      if (exists) {
-        setErrors({ connectionId: `A connection '${id}' exists already.` });
-        return;
-      }
       const body = {
         properties: {
           ...(displayName.trim() ? { displayName: displayName.trim() } : {}),
@@ -275,9 +263,14 @@ function NewConnectionForm({ token, provider, template }: { token: string; provi
           ...(Object.keys(checked.values).length ? { parameters: checked.values } : {}),
         },
       };
-      await request<Connection>(token, 'PUT', `providers/${seg(providerId)}/connections/${seg(id)}`, { body });
+      // Create only: never replaces a connection that has this id (412).
+      await request<Connection>(token, 'PUT', `providers/${seg(providerId)}/connections/${seg(id)}`, { body, createOnly: true });
       navigate(href.connection(providerId, id));
     } catch (err) {
+      if (alreadyExists(err)) {
+        setErrors({ connectionId: `A connection '${id}' exists already.` });
+        return;
+      }
       const { fields, rest } = fieldErrorsOf(err, (t) =>
         t.startsWith('properties.parameters.') ? t.slice('properties.parameters.'.length) : t === 'properties.displayName' ? 'connectionDisplayName' : undefined,
       );

@@ -39,7 +39,12 @@ export interface RequestOptions {
   body?: unknown;
   /** The ETag the change is conditional on (If-Match). */
   ifMatch?: string;
+  /** Create only (If-None-Match: *): the API answers 412 PreconditionFailed when it exists. */
+  createOnly?: boolean;
 }
+
+/** A create-only write's refusal: something has that id already. */
+export const alreadyExists = (err: unknown): boolean => err instanceof ApiError && err.status === 412;
 
 /** One call to `/api/<path>` (or a same-origin URL the API handed out, such as a nextLink). */
 export async function request<T>(token: string, method: string, path: string, options: RequestOptions = {}): Promise<Answer<T>> {
@@ -47,6 +52,7 @@ export async function request<T>(token: string, method: string, path: string, op
   const headers: Record<string, string> = { Authorization: `Bearer ${token}`, Accept: 'application/json' };
   if (options.body !== undefined) headers['Content-Type'] = 'application/json';
   if (options.ifMatch) headers['If-Match'] = options.ifMatch;
+  if (options.createOnly) headers['If-None-Match'] = '*';
   let response: Response;
   try {
     response = await fetch(url, { method, headers, ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }) });

@@ -1,6 +1,6 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import type { z } from 'zod';
-import { InvalidIdentifierError } from '../../shared/errors';
+import { InvalidIdentifierError, ValidationError } from '../../shared/errors';
 import { pathParameters, ROUTES, type AuthKind, type CallerKind, type RouteName, type RouteSpec } from '../../shared/api/routes';
 import { parseIdentifier } from '../../shared/model/identifiers';
 import type { Caller } from '../../shared/identity/caller';
@@ -25,6 +25,8 @@ export type Call<K extends RouteName> = {
   context: InvocationContext;
   params: Record<ParamNames<Spec<K>['route']>, string>;
   ifMatch: string | undefined;
+  /** `If-None-Match: *` on a conditional PUT: create only (412 when it exists). */
+  createOnly: boolean;
   body: Spec<K> extends { body: infer B extends z.ZodType } ? z.output<B> : undefined;
   page: Spec<K> extends { paged: true } ? { top: number; skipToken?: string } : undefined;
 } & AuthOf<Spec<K>['auth']>;
@@ -36,6 +38,7 @@ interface AnyCall {
   context: InvocationContext;
   params: Record<string, string>;
   ifMatch: string | undefined;
+  createOnly: boolean;
   body: unknown;
   page: { top: number; skipToken?: string } | undefined;
   services?: Services;
@@ -69,7 +72,8 @@ export function httpHandler<K extends RouteName>(name: K, handler: (call: Call<K
   const params = pathParameters(spec.route);
   const run = handler as unknown as (call: AnyCall) => Promise<HttpResponseInit>;
   const invoke: Handler = async (request, context) => {
-    const call: AnyCall = { request, context, params: {}, ifMatch: request.headers.get('if-match') ?? undefined, body: undefined, page: undefined };
+    const ifMatch = request.headers.get('if-match') ?? undefined;
+    const call: AnyCall = { request, context, params: {}, ifMatch, createOnly: createOnlyOf(spec, request, ifMatch), body: undefined, page: undefined };
     if (spec.auth !== 'anonymous') Object.assign(call, await authorize(spec.auth, request));
     for (const p of params) call.params[p] = parameter(spec, p, request.params[p]);
     if (spec.paged) call.page = paging(request);
@@ -77,6 +81,20 @@ export function httpHandler<K extends RouteName>(name: K, handler: (call: Call<K
     return run(call);
   };
   return handle(invoke, spec.auth === 'browser' ? 'html' : 'json');
+}
+
+/**
+ * `If-None-Match: *` on a conditional PUT (RFC 9110 §13.1.2): create, never replace. Only `*` means
+ * something for a write; another value, or both preconditions at once, is a 400 rather than ignored.
+ */
+function createOnlyOf(spec: RouteSpec, request: HttpRequest, ifMatch: string | undefined): boolean {
+  const value = request.headers.get('if-none-match');
+  if (value === null || spec.method !== 'PUT' || !spec.conditional) return false;
+  if (value.trim() !== '*')
+    throw new ValidationError('If-None-Match takes only * on a write (create only).', [{ code: 'InvalidValue', target: 'If-None-Match', message: 'Send If-None-Match: * to create only.' }]);
+  if (ifMatch !== undefined)
+    throw new ValidationError('Send If-Match or If-None-Match, not both.', [{ code: 'InvalidValue', target: 'If-None-Match', message: 'If-Match replaces, If-None-Match: * creates.' }]);
+  return true;
 }
 
 function parameter(spec: RouteSpec, name: string, value: string | undefined): string {

@@ -50,6 +50,8 @@ function operation(operationId: string, spec: RouteSpec, errorResponse: object):
   }
   for (const q of spec.query ?? []) params.push({ name: q.name, in: 'query', required: false, schema: q.schema, description: q.description });
   if (spec.conditional) params.push({ name: 'If-Match', in: 'header', required: false, schema: { type: 'string' } });
+  if (spec.conditional && spec.method === 'PUT')
+    params.push({ name: 'If-None-Match', in: 'header', required: false, schema: { type: 'string', enum: ['*'] }, description: 'Create only: 412 when it exists.' });
   const responses: Record<string, object> = {};
   for (const r of spec.responses) {
     responses[r.status] = {

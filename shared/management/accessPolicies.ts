@@ -5,6 +5,7 @@ import type { AccessPolicyStore, PolicySubject } from '../store/accessPolicies';
 import type { ConnectionStore } from '../store/connections';
 import type { Page } from '../store/paging';
 import type { ProviderStore } from '../store/providers';
+import type { Precondition } from '../store/countedPartition';
 import type { Written } from './providers';
 
 /** The subject a policy body names (an issuer only if trusted: 400 otherwise); `target` names the body's properties in the error. */
@@ -49,10 +50,10 @@ export class AccessPolicyService {
     return { resource: accessPolicyResource(a), etag: a.etag };
   }
 
-  async put(providerId: string, connectionId: string, id: string, body: AccessPolicyPut, ifMatch?: string): Promise<Written<AccessPolicyResource>> {
+  async put(providerId: string, connectionId: string, id: string, body: AccessPolicyPut, pre: Precondition = {}): Promise<Written<AccessPolicyResource>> {
     const createdOn = await this.requireConnection(providerId, connectionId);
     const subject = policySubjectOf(body.properties, this.trustedIssuers, 'properties');
-    const r = await this.policies.put(providerId, connectionId, id, subject, createdOn, ifMatch);
+    const r = await this.policies.put(providerId, connectionId, id, subject, createdOn, pre);
     this.onChanged(providerId, connectionId);
     return { created: r.created, resource: accessPolicyResource(r.record), etag: r.record.etag };
   }

@@ -4,7 +4,7 @@ import type { ProviderPut, ProviderResource } from '../model/schemas';
 import { providerResource } from '../model/resources';
 import { findTemplate, type GrantType } from '../oauth/catalogue';
 import type { AccessPolicyStore } from '../store/accessPolicies';
-import { ifMatchFails } from '../store/countedPartition';
+import { ifMatchFails, type Precondition } from '../store/countedPartition';
 import type { ConnectionStore } from '../store/connections';
 import type { Page } from '../store/paging';
 import type { ProviderGrantTypes, ProviderStore } from '../store/providers';
@@ -53,7 +53,9 @@ export class ProviderService {
     return { resource: providerResource(p, this.redirectUrl), etag: p.etag };
   }
 
-  async put(id: string, body: ProviderPut, ifMatch?: string): Promise<Written<ProviderResource>> {
+  async put(id: string, body: ProviderPut, pre: Precondition = {}): Promise<Written<ProviderResource>> {
+    // Before any registration at the identity provider: the store enforces it again at the write.
+    if (pre.createOnly && (await this.providers.get(id))) throw new PreconditionFailedError();
     const props = body.properties;
     const template = findTemplate(props.identityProvider);
     if (!template) {
@@ -97,7 +99,7 @@ export class ProviderService {
         ...(apiBaseUrl ? { apiBaseUrl } : {}),
       },
       secrets,
-      ifMatch,
+      pre,
     );
     return { created: r.created, resource: providerResource(r.record, this.redirectUrl), etag: r.record.etag };
   }

@@ -2,7 +2,7 @@ import type { TableClient } from '@azure/data-tables';
 import type { RecordLocation } from '../crypto';
 import type { RecordIntegrity } from '../crypto/integrity';
 import { TamperedRecordError } from '../errors';
-import { deleteCounted, deletePartition, readEntity, upsertCounted } from './countedPartition';
+import { deleteCounted, deletePartition, readEntity, upsertCounted, type Precondition } from './countedPartition';
 import { listPartition, type Page } from './paging';
 
 // A connection's policies form one partition, "<providerId>:<connectionId>" (":" is not an
@@ -84,7 +84,14 @@ export class AccessPolicyStore {
     };
   }
 
-  async put(providerId: string, connectionId: string, id: string, subject: PolicySubject, connectionCreatedOn: string, ifMatch?: string): Promise<{ created: boolean; record: AccessPolicyRecord }> {
+  async put(
+    providerId: string,
+    connectionId: string,
+    id: string,
+    subject: PolicySubject,
+    connectionCreatedOn: string,
+    pre: Precondition = {},
+  ): Promise<{ created: boolean; record: AccessPolicyRecord }> {
     const now = this.now().toISOString();
     const pk = policyPartition(providerId, connectionId);
     const r = await upsertCounted<PolicyEntity>(
@@ -100,7 +107,7 @@ export class AccessPolicyStore {
       {
         limit: MAX_POLICIES_PER_CONNECTION,
         limitMessage: `A connection holds at most ${MAX_POLICIES_PER_CONNECTION} access policies.`,
-        ifMatch,
+        ...pre,
       },
     );
     this.integrity.written(this.loc(pk, id), r.entity.sealVersion);

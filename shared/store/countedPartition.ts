@@ -54,13 +54,17 @@ export function ifMatchFails(ifMatch: string | undefined, etag: string | undefin
   return etag === undefined || (ifMatch !== '*' && ifMatch !== etag);
 }
 
+/** A write's HTTP preconditions (RFC 9110): `If-Match`, or `If-None-Match: *` (create only). */
+export interface Precondition {
+  ifMatch?: string;
+  /** `If-None-Match: *`: create only; an item already there is 412, never replaced. */
+  createOnly?: boolean;
+}
+
 export type BuildEntity<T extends object> = (existing: TableEntityResult<T> | undefined) => Promise<TableEntity<T>>;
-export interface UpsertOptions {
+export interface UpsertOptions extends Precondition {
   limit: number;
   limitMessage: string;
-  ifMatch?: string;
-  /** RFC 9110 `If-None-Match: *`: create only; an item already there is 412, never replaced. */
-  createOnly?: boolean;
 }
 
 export interface Upserted<T extends object> {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { TableClient, TableEntityResult } from '@azure/data-tables';
 import { TamperedRecordError } from '../errors';
 import { canonicalJson, digestOf, type RecordIntegrity } from '../crypto/integrity';
-import { deleteCounted, readEntity, upsertCounted } from './countedPartition';
+import { deleteCounted, readEntity, upsertCounted, type Precondition } from './countedPartition';
 import { listPartition, type Page } from './paging';
 import type { EnvelopeCipher, RecordLocation } from '../crypto';
 import type { SelfService } from '../model/schemas';
@@ -122,7 +122,7 @@ export class ProviderStore {
   }
 
   /** Secrets are keyed `<grantType>.<parameter>`, e.g. `authorizationCode.clientSecret`. */
-  async put(id: string, value: { displayName?: string } & ProviderConfig, secrets: Record<string, string>, ifMatch?: string): Promise<{ created: boolean; record: ProviderRecord }> {
+  async put(id: string, value: { displayName?: string } & ProviderConfig, secrets: Record<string, string>, pre: Precondition = {}): Promise<{ created: boolean; record: ProviderRecord }> {
     const now = this.now().toISOString();
     await this.integrity.ready();
     const r = await upsertCounted<ProviderEntity>(
@@ -146,7 +146,7 @@ export class ProviderStore {
           changedOn: now,
         };
       },
-      { limit: MAX_PROVIDERS, limitMessage: `An instance holds at most ${MAX_PROVIDERS} credential providers.`, ifMatch },
+      { limit: MAX_PROVIDERS, limitMessage: `An instance holds at most ${MAX_PROVIDERS} credential providers.`, ...pre },
     );
     this.integrity.written(this.loc(id), r.entity.sealVersion);
     return { created: r.created, record: toRecord(id, r.entity, r.etag) };

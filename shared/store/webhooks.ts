@@ -5,7 +5,7 @@ import { PreconditionFailedError, TamperedRecordError } from '../errors';
 import type { WebhookEventType } from '../model/webhookSchemas';
 import { asSigningSecret } from '../webhooks/signing';
 import { joinUrl, splitUrl } from '../webhooks/urlQuery';
-import { deleteCounted, ifMatchFails, readEntity, upsertCounted } from './countedPartition';
+import { deleteCounted, ifMatchFails, readEntity, upsertCounted, type Precondition } from './countedPartition';
 import { listPartition, type Page } from './paging';
 import { isNotFound, isPreconditionFailed, unavailable } from './storageErrors';
 
@@ -113,7 +113,7 @@ export class WebhookStore {
    * there is none yet (`secretIssued` says so). A replace whose URL is the stored redacted one
    * keeps the sealed query, so that what GET showed can be sent back.
    */
-  async put(id: string, value: { url: string; events: WebhookEventType[] }, secret: string, ifMatch?: string): Promise<{ created: boolean; record: WebhookRecord; secretIssued: boolean }> {
+  async put(id: string, value: { url: string; events: WebhookEventType[] }, secret: string, pre: Precondition = {}): Promise<{ created: boolean; record: WebhookRecord; secretIssued: boolean }> {
     const now = this.now();
     let secretIssued = false;
     const r = await upsertCounted<WebhookEntity>(
@@ -139,7 +139,7 @@ export class WebhookStore {
           existing?.sealVersion,
         );
       },
-      { limit: MAX_WEBHOOKS, limitMessage: `An instance holds at most ${MAX_WEBHOOKS} webhook subscriptions.`, ifMatch },
+      { limit: MAX_WEBHOOKS, limitMessage: `An instance holds at most ${MAX_WEBHOOKS} webhook subscriptions.`, ...pre },
     );
     this.integrity.written(this.location(id), r.entity.sealVersion);
     return { created: r.created, record: this.toRecord(id, r.entity, r.etag), secretIssued };

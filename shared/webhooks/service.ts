@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { ValidationError, WebhookNotFoundError } from '../errors';
 import type { WebhookPut, WebhookResource, WebhookRotateSecret } from '../model/webhookSchemas';
 import type { Page } from '../store/paging';
+import type { Precondition } from '../store/countedPartition';
 import type { WebhookRecord, WebhookStore } from '../store/webhooks';
 import { checkDestination, DestinationError } from '../net/destination';
 import type { WebhookPublisher } from './publisher';
@@ -32,7 +33,7 @@ export class WebhookService {
   }
 
   /** Creates (with a new secret, returned in `resource`) or replaces URL and events (the secrets stay). */
-  async put(id: string, body: WebhookPut, ifMatch?: string): Promise<{ created: boolean; resource: WebhookResource; etag: string }> {
+  async put(id: string, body: WebhookPut, pre: Precondition = {}): Promise<{ created: boolean; resource: WebhookResource; etag: string }> {
     const { url, events } = body.properties;
     try {
       checkDestination(url, this.options);
@@ -41,7 +42,7 @@ export class WebhookService {
       throw new ValidationError('The webhook URL is not allowed.', [{ code: err.code, target: 'properties.url', message: err.message }]);
     }
     const secret = newSigningSecret();
-    const r = await this.store.put(id, { url, events }, secret, ifMatch);
+    const r = await this.store.put(id, { url, events }, secret, pre);
     return { created: r.created, resource: webhookResource(r.record, r.secretIssued ? secret : undefined), etag: r.record.etag };
   }
 
@@ -51,7 +52,7 @@ export class WebhookService {
    */
   async create(body: WebhookPut): Promise<{ id: string; resource: WebhookResource; etag: string }> {
     const id = newSubscriptionId();
-    const r = await this.put(id, body);
+    const r = await this.put(id, body, { createOnly: true });
     return { id, resource: r.resource, etag: r.etag };
   }
 

@@ -60,6 +60,28 @@ describe('credential providers', () => {
     expect((await host.request('GET', '/providers/cond')).body.error.code).toBe('ProviderNotFound');
   });
 
+  it('creates only with If-None-Match: * on every PUT (412 when it exists, nothing replaced); refuses other values and both headers', async () => {
+    const createOnly = { 'if-none-match': '*' };
+    const puts: Array<[string, unknown]> = [
+      ['/providers/once', oauth2Provider()],
+      ['/providers/once/connections/c', authCodeConnection],
+      ['/providers/once/connections/c/accessPolicies/p', { properties: { tenantId: '11111111-1111-4111-8111-111111111111', objectId: '22222222-2222-4222-8222-222222222222' } }],
+      ['/webhooks/once', { properties: { url: 'https://hooks.example/x', events: ['connection.deleted'] } }],
+    ];
+    for (const [path, body] of puts) {
+      const first = await host.request('PUT', path, { body, headers: createOnly });
+      expect([path, first.status]).toEqual([path, 201]);
+      const again = await host.request('PUT', path, { body, headers: createOnly });
+      expect([path, again.status, again.body.error.code]).toEqual([path, 412, 'PreconditionFailed']);
+      expect((await host.request('GET', path)).headers.get('etag')).toBe(first.headers.get('etag'));
+      for (const headers of [{ 'if-none-match': '"some-etag"' }, { ...createOnly, 'if-match': first.headers.get('etag') as string }]) {
+        const bad = await host.request('PUT', path, { body, headers });
+        expect([path, bad.status, bad.body.error.details[0].target]).toEqual([path, 400, 'If-None-Match']);
+      }
+      expect((await host.request('GET', path)).headers.get('etag')).toBe(first.headers.get('etag'));
+    }
+  });
+
   it('pages with $top and nextLink, every item once', async () => {
     for (const id of ['p1', 'p2', 'p3', 'p4', 'p5']) {
       expect((await host.request('PUT', `/providers/page-${id}`, { body: oauth2Provider() })).status).toBe(201);

@@ -92,7 +92,7 @@ describe('row MACs', () => {
     const store = new AccessPolicyStore(table, integrity);
     const subject = (objectId: string) => ({ kind: 'entra' as const, tenantId: 't', objectId });
     const first = await store.put('gh', 'alice', 'p', subject('alice'), CREATED);
-    await expect(store.put('gh', 'alice', 'p', subject('bob'), CREATED, 'W/"datetime\'2000-01-01T00%3A00%3A00Z\'"')).rejects.toMatchObject({ status: 412 });
+    await expect(store.put('gh', 'alice', 'p', subject('bob'), CREATED, { ifMatch: 'W/"datetime\'2000-01-01T00%3A00%3A00Z\'"' })).rejects.toMatchObject({ status: 412 });
     expect((await store.get('gh', 'alice', 'p'))?.subject).toMatchObject({ objectId: 'alice' });
     expect((await store.list('gh', 'alice', 10)).items.map((r) => r.etag)).toEqual([first.record.etag]);
     // A write it took is remembered: its older copy put back is a rollback.
