@@ -1,19 +1,23 @@
 import { Button, makeStyles, MessageBar, MessageBarBody, MessageBarTitle, Spinner, Text, tokens } from '@fluentui/react-components';
 import type { User, UserManager } from 'oidc-client-ts';
-import { useCallback, useEffect, useState } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useState } from 'react';
 import { CONSOLE_BASE as BASE, CONSOLE_CALLBACK as CALLBACK } from '../../shared/consolePaths';
 import { displayName, loadConfig, userManager } from './auth';
-import { CataloguePage } from './CataloguePage';
-import { ConnectionPage } from './ConnectionPage';
-import { Home, useRole, type Role } from './Home';
-import { MyConnectionsPage } from './MyConnectionsPage';
+import { useRole, type Role } from './role';
 import { NavigationContext, NavLink } from './navigation';
-import { OperationsPage } from './OperationsPage';
-import { ProviderPage } from './ProviderPage';
-import { ProvidersPage } from './ProvidersPage';
 import { href, parse, type Route } from './router';
 import type { Loaded } from './useLoad';
-import { WebhooksPage } from './WebhooksPage';
+
+// Pages load when first shown (the sign-in page needs none of them): each is its own chunk, from
+// this origin as the CSP's script-src 'self' allows.
+const CataloguePage = lazy(() => import('./CataloguePage').then((m) => ({ default: m.CataloguePage })));
+const ConnectionPage = lazy(() => import('./ConnectionPage').then((m) => ({ default: m.ConnectionPage })));
+const Home = lazy(() => import('./Home').then((m) => ({ default: m.Home })));
+const MyConnectionsPage = lazy(() => import('./MyConnectionsPage').then((m) => ({ default: m.MyConnectionsPage })));
+const OperationsPage = lazy(() => import('./OperationsPage').then((m) => ({ default: m.OperationsPage })));
+const ProviderPage = lazy(() => import('./ProviderPage').then((m) => ({ default: m.ProviderPage })));
+const ProvidersPage = lazy(() => import('./ProvidersPage').then((m) => ({ default: m.ProvidersPage })));
+const WebhooksPage = lazy(() => import('./WebhooksPage').then((m) => ({ default: m.WebhooksPage })));
 
 const useStyles = makeStyles({
   header: {
@@ -85,7 +89,9 @@ function SignedIn({ user, route }: { user: User; route: Route }) {
         </nav>
       )}
       <main className={styles.main}>
-        <Page route={route} token={user.access_token} role={role} />
+        <Suspense fallback={<Spinner label="Loading…" />}>
+          <Page route={route} token={user.access_token} role={role} />
+        </Suspense>
       </main>
     </>
   );
