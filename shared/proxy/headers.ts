@@ -6,13 +6,33 @@ import { randomUUID } from 'node:crypto';
 // site (X-Forwarded-*, X-ARR-*, X-MS-*, Client-IP …): the upstream learns nothing of credman's
 // callers but what they chose to send. Back to the caller: the upstream's answer as it is (status,
 // rate-limit headers, Retry-After, content encoding and length: the bytes pass unchanged) but for
-// hop-by-hop headers and Set-Cookie, which would set the upstream's cookies on credman's origin.
+// hop-by-hop headers and what would act on credman's own origin rather than describe the answer:
+// Set-Cookie, HSTS, Clear-Site-Data, Alt-Svc, CORS grants, a CSP or frame policy of the upstream's.
+// The answer is served from credman's origin, so it is always sandboxed and never sniffed: an HTML
+// body from the upstream cannot run script there.
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 // x-functions-key and x-zumo-auth are credentials for the Functions host and App Service authentication.
 const REQUEST_DROPPED = new Set(['authorization', 'cookie', 'host', 'forwarded', 'client-ip', 'disguised-host', 'was-default-hostname', 'max-forwards', 'expect', 'x-functions-key', 'x-zumo-auth']);
 const REQUEST_DROPPED_PREFIXES = ['x-forwarded-', 'x-arr-', 'x-ms-', 'x-original-', 'x-site-', 'x-waws-', 'x-appservice-', 'x-client-', 'x-azure-', 'x-fd-'];
-const RESPONSE_DROPPED = new Set(['set-cookie']);
+const RESPONSE_DROPPED = new Set([
+  'set-cookie',
+  'strict-transport-security',
+  'clear-site-data',
+  'alt-svc',
+  'content-security-policy',
+  'content-security-policy-report-only',
+  'x-frame-options',
+  'x-content-type-options',
+  'permissions-policy',
+  'cross-origin-opener-policy',
+  'cross-origin-embedder-policy',
+  'cross-origin-resource-policy',
+  'refresh',
+]);
+const RESPONSE_DROPPED_PREFIXES = ['access-control-'];
+/** Set on every proxied answer (what credman's origin says about a body it did not write). */
+const RESPONSE_ADDED = { 'content-security-policy': "sandbox; default-src 'none'", 'x-content-type-options': 'nosniff' } as const;
 
 /** The correlation id's header, both ways. */
 export const CORRELATION_HEADER = 'x-correlation-id';
@@ -49,9 +69,10 @@ export function callerResponseHeaders(upstream: Record<string, string | string[]
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(upstream)) {
     const k = name.toLowerCase();
-    if (value === undefined || HOP_BY_HOP.has(k) || listed.has(k) || RESPONSE_DROPPED.has(k)) continue;
+    if (value === undefined || HOP_BY_HOP.has(k) || listed.has(k) || RESPONSE_DROPPED.has(k) || RESPONSE_DROPPED_PREFIXES.some((p) => k.startsWith(p))) continue;
     out[k] = Array.isArray(value) ? value.join(', ') : value;
   }
+  Object.assign(out, RESPONSE_ADDED);
   out[CORRELATION_HEADER] = correlationId;
   return out;
 }

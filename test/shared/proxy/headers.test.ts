@@ -54,6 +54,8 @@ it('joins repeated request headers and replaces any correlation id the caller pu
   ).toEqual({ accept: 'a, b', [CORRELATION_HEADER]: 'c' });
 });
 
+const SANDBOXED = { 'content-security-policy': "sandbox; default-src 'none'", 'x-content-type-options': 'nosniff' };
+
 it("passes the upstream's status headers back unchanged but for hop-by-hop headers and Set-Cookie", () => {
   const out = callerResponseHeaders(
     {
@@ -79,8 +81,30 @@ it("passes the upstream's status headers back unchanged but for hop-by-hop heade
     'x-ratelimit-remaining': '0',
     'x-ratelimit-reset': '1700000000',
     link: '<https://api.github.com/x?page=2>; rel="next"',
+    ...SANDBOXED,
     [CORRELATION_HEADER]: 'corr-2',
   });
+});
+
+it("drops what would act on credman's origin, and sandboxes every answer: an upstream's HTML cannot run there", () => {
+  const out = callerResponseHeaders(
+    {
+      'Content-Type': 'text/html',
+      'Strict-Transport-Security': 'max-age=63072000; includeSubDomains; preload',
+      'Clear-Site-Data': '"*"',
+      'Alt-Svc': 'h3=":443"',
+      'Access-Control-Allow-Origin': '*',
+      'Access-Control-Allow-Credentials': 'true',
+      'Content-Security-Policy': "script-src 'unsafe-inline'",
+      'X-Frame-Options': 'ALLOWALL',
+      'X-Content-Type-Options': 'sniff-please',
+      'Cross-Origin-Opener-Policy': 'unsafe-none',
+      Refresh: '0; url=https://evil.example/',
+      ETag: '"v1"',
+    },
+    'c',
+  );
+  expect(out).toEqual({ 'content-type': 'text/html', etag: '"v1"', ...SANDBOXED, [CORRELATION_HEADER]: 'c' });
 });
 
 it('keeps a sane correlation id the caller sent and makes one otherwise', () => {
@@ -116,5 +140,5 @@ it('drops what every Connection header names, not only the first', () => {
     'c',
   );
   expect(out).toEqual({ [CORRELATION_HEADER]: 'c' });
-  expect(callerResponseHeaders({ Connection: 'x-hop', 'x-hop': '1' }, 'c')).toEqual({ [CORRELATION_HEADER]: 'c' });
+  expect(callerResponseHeaders({ Connection: 'x-hop', 'x-hop': '1' }, 'c')).toEqual({ ...SANDBOXED, [CORRELATION_HEADER]: 'c' });
 });
