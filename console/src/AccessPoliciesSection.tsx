@@ -21,26 +21,18 @@ import {
   TableRow,
   Text,
   Textarea,
-  makeStyles,
-  tokens,
 } from '@fluentui/react-components';
 import { useState, type FormEvent } from 'react';
 import type { AccessPolicyPut } from '../../shared/model/schemas';
 import { IDENTIFIER_PATTERN } from '../../shared/model/constants';
 import { all, alreadyExists, request, seg, type AccessPolicyResource } from './api';
 import { ErrorMessage } from './ErrorMessage';
+import { useFormStyles } from './forms';
 import { useLoad } from './useLoad';
 
 // Who may get a connection's tokens (POST …/token): its access policies, in words, added and
 // deleted here (docs/api.md, "Access policies"). The form checks what it can before sending; the
 // API stays the judge (its ValidationError is shown as it comes).
-
-const useStyles = makeStyles({
-  form: { display: 'flex', flexDirection: 'column', gap: tokens.spacingVerticalM, maxWidth: '40rem', marginTop: tokens.spacingVerticalXL },
-  submit: { alignSelf: 'flex-start' },
-  // Ids and GUIDs are long words: they wrap in their cell rather than run into the next.
-  cell: { wordBreak: 'break-word' },
-});
 
 type Policy = AccessPolicyResource;
 type Entra = { tenantId: string; objectId: string; appIds?: string[] };
@@ -111,7 +103,7 @@ function check(form: Form, existing: readonly Policy[]): { body: AccessPolicyPut
 }
 
 export function AccessPoliciesSection({ token, providerId, connectionId }: { token: string; providerId: string; connectionId: string }) {
-  const styles = useStyles();
+  const forms = useFormStyles();
   const base = `providers/${seg(providerId)}/connections/${seg(connectionId)}/accessPolicies`;
   const [version, setVersion] = useState(0);
   const policies = useLoad(`policies:${providerId}:${connectionId}:${token}:${version}`, () => all<Policy>(token, base));
@@ -207,9 +199,9 @@ export function AccessPoliciesSection({ token, providerId, connectionId }: { tok
               const words = describePolicy(p.properties);
               return (
                 <TableRow key={p.id}>
-                  <TableCell className={styles.cell}>{p.name}</TableCell>
-                  <TableCell className={styles.cell}>{words.who}</TableCell>
-                  <TableCell className={styles.cell}>{words.limits}</TableCell>
+                  <TableCell className={forms.cell}>{p.name}</TableCell>
+                  <TableCell className={forms.cell}>{words.who}</TableCell>
+                  <TableCell className={forms.cell}>{words.limits}</TableCell>
                   <TableCell>
                     <Button size="small" aria-label={`Delete access policy ${p.name}`} onClick={() => void askDelete(p)}>
                       Delete
@@ -228,7 +220,7 @@ export function AccessPoliciesSection({ token, providerId, connectionId }: { tok
         </MessageBar>
       )}
 
-      <form onSubmit={(e) => void add(e)} noValidate aria-labelledby={`${headingId}-add`} className={styles.form}>
+      <form onSubmit={(e) => void add(e)} noValidate aria-labelledby={`${headingId}-add`} className={forms.form}>
         <Text as="h4" id={`${headingId}-add`} size={400} weight="semibold" block>
           Add an access policy
         </Text>
@@ -263,7 +255,7 @@ export function AccessPoliciesSection({ token, providerId, connectionId }: { tok
             </Field>
           </>
         )}
-        <Button type="submit" appearance="primary" disabled={saving} className={styles.submit}>
+        <Button type="submit" appearance="primary" disabled={saving} className={forms.submit}>
           {saving ? 'Adding…' : 'Add access policy'}
         </Button>
       </form>

@@ -3,7 +3,6 @@ import {
   Field,
   Input,
   Link,
-  makeStyles,
   Radio,
   RadioGroup,
   SearchBox,
@@ -17,14 +16,24 @@ import {
   TableRow,
   Text,
   Textarea,
-  tokens,
 } from '@fluentui/react-components';
 import { useState, type FormEvent } from 'react';
-import type { z } from 'zod';
-import { IDENTIFIER_PATTERN, IDENTIFIER_RULE } from '../../shared/model/constants';
-import type { identityProviderSchema } from '../../shared/model/schemas';
-import { parameterValueProblem } from '../../shared/oauth/parameterValue';
-import { alreadyExists, ApiError, get, request, seg, type Provider } from './api';
+import { IDENTIFIER_RULE } from '../../shared/model/constants';
+import { request, seg, type Provider } from './api';
+import {
+  ApiProblem,
+  checkId,
+  checkParameters,
+  createFailure,
+  GRANT_LABEL,
+  listIdentityProviders,
+  ParameterField,
+  useFormStyles,
+  type Failure,
+  type FieldErrors,
+  type GrantType,
+  type IdentityProvider,
+} from './forms';
 import { ErrorMessage } from './ErrorMessage';
 import { NavLink, useNavigate } from './navigation';
 import { href } from './router';
@@ -34,103 +43,6 @@ import { useLoad } from './useLoad';
 // type chosen, a provider form generated from the template's parameters: labels, hints, required
 // marks, secrets as password fields (never prefilled: the API never returns them), defaults, and
 // the API's own value rules (shared/oauth/parameterValue.ts) checked before anything is sent.
-
-export type IdentityProvider = z.infer<typeof identityProviderSchema>;
-export type Parameter = IdentityProvider['properties']['grantTypes'][string]['parameters'][number];
-export type GrantType = 'authorizationCode' | 'clientCredentials';
-
-export const GRANT_LABEL: Record<string, string> = {
-  authorizationCode: 'Authorization code (a person signs in)',
-  clientCredentials: 'Client credentials (the app signs in as itself)',
-};
-
-export const listIdentityProviders = (token: string) => get<{ value: IdentityProvider[] }>(token, 'identityProviders').then((r) => r.value);
-
-export const useFormStyles = makeStyles({
-  form: { display: 'flex', flexDirection: 'column', gap: tokens.spacingVerticalM, maxWidth: '40rem', marginTop: tokens.spacingVerticalM },
-  actions: { display: 'flex', gap: tokens.spacingHorizontalM, marginTop: tokens.spacingVerticalS },
-  list: { maxHeight: '24rem', overflowY: 'auto', marginTop: tokens.spacingVerticalS },
-});
-
-/** Field errors by field name; `''` would be no error, so absent means fine. */
-export type FieldErrors = Record<string, string>;
-
-/** One generated field for a template parameter. Secret ones are password fields that show nothing stored. */
-export function ParameterField({ p, value, error, optional, onChange }: { p: Parameter; value: string; error?: string; optional?: boolean; onChange: (v: string) => void }) {
-  const required = p.required && !optional;
-  const hint = p.default !== undefined ? `${p.description} Default: ${p.default}.` : p.description;
-  return (
-    <Field label={p.displayName} hint={hint} required={required} validationMessage={error} validationState={error ? 'error' : 'none'}>
-      <Input
-        name={p.name}
-        value={value}
-        type={p.secret ? 'password' : p.kind === 'url' ? 'url' : p.kind === 'date' ? 'date' : 'text'}
-        autoComplete={p.secret ? 'new-password' : 'off'}
-        onChange={(_, d) => onChange(d.value)}
-      />
-    </Field>
-  );
-}
-
-/**
- * The values to send for one grant type, or the problems found: each non-empty value must meet the
- * API's rules, a required one without default must be given. Empty fields are left out (the API
- * fills defaults). `optional` (a connection's overrides): nothing is required.
- */
-export function checkParameters(params: Parameter[], values: Record<string, string>, optional = false): { values: Record<string, string>; errors: FieldErrors } {
-  const out: Record<string, string> = {};
-  const errors: FieldErrors = {};
-  for (const p of params) {
-    const v = values[p.name] ?? '';
-    if (v === '') {
-      if (p.required && p.default === undefined && !optional) errors[p.name] = `${p.displayName} is required.`;
-      continue;
-    }
-    const problem = parameterValueProblem(p, v);
-    if (problem) errors[p.name] = `${p.displayName} ${problem}.`;
-    else out[p.name] = v;
-  }
-  return { values: out, errors };
-}
-
-export function checkId(id: string): string | undefined {
-  return IDENTIFIER_PATTERN.test(id) ? undefined : `The id must be ${IDENTIFIER_RULE}.`;
-}
-
-/**
- * The API's field-level problems (`details[].target`, e.g. `properties.oauth2.grantTypes.authorizationCode.tokenUrl`)
- * as field errors, through `fieldOf` (target → field name); the others stay with the error message.
- */
-export function fieldErrorsOf(error: unknown, fieldOf: (target: string) => string | undefined): { fields: FieldErrors; rest: ApiError['details'] } {
-  const fields: FieldErrors = {};
-  const rest: ApiError['details'] = [];
-  if (!(error instanceof ApiError)) return { fields, rest };
-  for (const d of error.details) {
-    const field = d.target === undefined ? undefined : fieldOf(d.target);
-    if (field) fields[field] = fields[field] ? `${fields[field]} ${d.message}` : d.message;
-    else rest.push(d);
-  }
-  return { fields, rest };
-}
-
-/** The API's answer and the details no field took. */
-export function ApiProblem({ error, rest }: { error: unknown; rest: ApiError['details'] }) {
-  return (
-    <div role="alert">
-      <ErrorMessage error={error} />
-      {rest.length > 0 && (
-        <ul>
-          {rest.map((d, i) => (
-            <li key={i}>
-              <code>{d.code}</code>
-              {d.target ? ` (${d.target})` : ''}: {d.message}
-            </li>
-          ))}
-        </ul>
-      )}
-    </div>
-  );
-}
 
 /** The API's shape rules for `apiBaseUrl` (shared/model/schemas.ts); https and the destination guard are the API's to judge (it may allow http on private networks). */
 function apiBaseUrlProblem(value: string): string | undefined {
@@ -162,7 +74,7 @@ function ProviderForm({ token, template }: { token: string; template: IdentityPr
   const [appIds, setAppIds] = useState('');
   const [apiBaseUrl, setApiBaseUrl] = useState('');
   const [errors, setErrors] = useState<FieldErrors>({});
-  const [failure, setFailure] = useState<{ error: unknown; rest: ApiError['details'] }>();
+  const [failure, setFailure] = useState<Failure>();
   const [busy, setBusy] = useState(false);
   const params = template.properties.grantTypes[grant].parameters;
 
@@ -204,13 +116,9 @@ function ProviderForm({ token, template }: { token: string; template: IdentityPr
       await request<Provider>(token, 'PUT', `providers/${seg(id)}`, { body, createOnly: true });
       navigate(href.provider(id));
     } catch (err) {
-      if (alreadyExists(err)) {
-        setErrors({ id: `A provider '${id}' exists already: choose another id, or change that provider.` });
-        return;
-      }
-      const { fields, rest } = fieldErrorsOf(err, fieldOf);
-      setErrors(fields);
-      setFailure({ error: err, rest });
+      const refused = createFailure(err, fieldOf, { field: 'id', message: `A provider '${id}' exists already: choose another id, or change that provider.` });
+      setErrors(refused.fields);
+      setFailure(refused.failure);
     } finally {
       setBusy(false);
     }

@@ -21,20 +21,21 @@ import {
 } from '@fluentui/react-components';
 import { useState, type FormEvent } from 'react';
 import { IDENTIFIER_RULE } from '../../shared/model/constants';
-import { alreadyExists, ApiError, get, listConnections, request, seg, type Connection, type Provider } from './api';
+import { get, listConnections, request, seg, type Connection, type Provider } from './api';
 import {
   ApiProblem,
   checkId,
   checkParameters,
-  fieldErrorsOf,
+  createFailure,
   GRANT_LABEL,
   listIdentityProviders,
   ParameterField,
   useFormStyles,
+  type Failure,
   type FieldErrors,
   type GrantType,
   type IdentityProvider,
-} from './CataloguePage';
+} from './forms';
 import { ErrorMessage } from './ErrorMessage';
 import { NavLink, useNavigate } from './navigation';
 import { href } from './router';
@@ -239,7 +240,7 @@ function NewConnectionForm({ token, provider, template }: { token: string; provi
   const [displayName, setDisplayName] = useState('');
   const [values, setValues] = useState<Record<string, string>>({});
   const [errors, setErrors] = useState<FieldErrors>({});
-  const [failure, setFailure] = useState<{ error: unknown; rest: ApiError['details'] }>();
+  const [failure, setFailure] = useState<Failure>();
   const [busy, setBusy] = useState(false);
   const params = template?.properties.grantTypes[grant]?.parameters ?? [];
   const providerId = provider.name;
@@ -267,15 +268,10 @@ function NewConnectionForm({ token, provider, template }: { token: string; provi
       await request<Connection>(token, 'PUT', `providers/${seg(providerId)}/connections/${seg(id)}`, { body, createOnly: true });
       navigate(href.connection(providerId, id));
     } catch (err) {
-      if (alreadyExists(err)) {
-        setErrors({ connectionId: `A connection '${id}' exists already.` });
-        return;
-      }
-      const { fields, rest } = fieldErrorsOf(err, (t) =>
-        t.startsWith('properties.parameters.') ? t.slice('properties.parameters.'.length) : t === 'properties.displayName' ? 'connectionDisplayName' : undefined,
-      );
-      setErrors(fields);
-      setFailure({ error: err, rest });
+      const fieldOf = (t: string) => (t.startsWith('properties.parameters.') ? t.slice('properties.parameters.'.length) : t === 'properties.displayName' ? 'connectionDisplayName' : undefined);
+      const refused = createFailure(err, fieldOf, { field: 'connectionId', message: `A connection '${id}' exists already.` });
+      setErrors(refused.fields);
+      setFailure(refused.failure);
     } finally {
       setBusy(false);
     }

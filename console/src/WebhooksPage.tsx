@@ -30,6 +30,7 @@ import { DEFAULT_KEEP_PREVIOUS_SECRET_HOURS, MAX_KEEP_PREVIOUS_SECRET_HOURS as M
 import type { WebhookPut, WebhookResource } from '../../shared/model/webhookSchemas';
 import { all, request, seg } from './api';
 import { ErrorMessage } from './ErrorMessage';
+import { useFormStyles } from './forms';
 import { useLoad } from './useLoad';
 
 // Webhook subscriptions (docs/webhooks.md): listed, created, their signing secret rotated, deleted.
@@ -37,11 +38,7 @@ import { useLoad } from './useLoad';
 // page's memory alone (never in storage or the address), and gone on reload.
 
 const useStyles = makeStyles({
-  form: { display: 'flex', flexDirection: 'column', gap: tokens.spacingVerticalM, maxWidth: '40rem', marginTop: tokens.spacingVerticalXL },
-  submit: { alignSelf: 'flex-start' },
   events: { display: 'flex', flexDirection: 'column', border: 'none', padding: 0, margin: 0 },
-  // Ids, URLs and event names are long words: they wrap in their cell rather than run into the next.
-  cell: { wordBreak: 'break-word' },
   list: { margin: 0, paddingLeft: tokens.spacingHorizontalL },
 });
 
@@ -100,6 +97,7 @@ function SecretOnce({ issued, onDone }: { issued: Issued; onDone: () => void }) 
 
 export function WebhooksPage({ token }: { token: string }) {
   const styles = useStyles();
+  const forms = useFormStyles();
   const [version, setVersion] = useState(0);
   const webhooks = useLoad(`webhooks:${token}:${version}`, () => all<WebhookResource>(token, 'webhooks'));
   const reload = () => setVersion((v) => v + 1);
@@ -204,9 +202,9 @@ export function WebhooksPage({ token }: { token: string }) {
               const previous = w.properties.previousSecretExpiresOn;
               return (
                 <TableRow key={w.id}>
-                  <TableCell className={styles.cell}>{w.name}</TableCell>
-                  <TableCell className={styles.cell}>{w.properties.url}</TableCell>
-                  <TableCell className={styles.cell}>
+                  <TableCell className={forms.cell}>{w.name}</TableCell>
+                  <TableCell className={forms.cell}>{w.properties.url}</TableCell>
+                  <TableCell className={forms.cell}>
                     <ul className={styles.list}>
                       {w.properties.events.map((ev) => (
                         <li key={ev}>{ev}</li>
@@ -232,7 +230,7 @@ export function WebhooksPage({ token }: { token: string }) {
         </Table>
       )}
 
-      <form onSubmit={(e) => void create(e)} noValidate aria-labelledby="webhook-add-heading" className={styles.form}>
+      <form onSubmit={(e) => void create(e)} noValidate aria-labelledby="webhook-add-heading" className={forms.form}>
         <Text as="h3" id="webhook-add-heading" size={500} block>
           Add a subscription
         </Text>
@@ -250,7 +248,7 @@ export function WebhooksPage({ token }: { token: string }) {
             </Text>
           )}
         </fieldset>
-        <Button type="submit" appearance="primary" disabled={busy} className={styles.submit}>
+        <Button type="submit" appearance="primary" disabled={busy} className={forms.submit}>
           {busy ? 'Creating…' : 'Create subscription'}
         </Button>
       </form>
