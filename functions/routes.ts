@@ -7,9 +7,10 @@ import { register } from './lib/api';
 import * as me from './me';
 import * as operations from './operations';
 import * as providers from './providers';
+import * as proxy from './proxy';
 import * as tokens from './tokens';
 import * as webhooks from './webhooks';
 
 // Every HTTP function: the route table (shared/api/routes.ts) with each entry's handler, which
 // lives in the file of its resource.
-register({ ...providers, ...connections, ...accessPolicies, ...tokens, ...webhooks, ...identityProviders, ...consent, ...operations, ...me, ...consoleApp });
+register({ ...providers, ...connections, ...accessPolicies, ...tokens, ...proxy, ...webhooks, ...identityProviders, ...consent, ...operations, ...me, ...consoleApp });

@@ -41,6 +41,7 @@ export const ERROR_CODES = [
   'ConsentDenied',
   'ProviderMisconfigured',
   'ConnectionIdTaken',
+  'ProxyNotConfigured',
   // 412, 413, 415, 429
   'PreconditionFailed',
   'PayloadTooLarge',
@@ -51,6 +52,8 @@ export const ERROR_CODES = [
   'InvalidConfiguration',
   'IdentityProviderError',
   'DependencyUnavailable',
+  'UpstreamUnavailable',
+  'UpstreamTimeout',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -103,7 +106,7 @@ export class CredmanError extends Error {
   }
 
   get expose(): boolean {
-    return this.status < 500 || this.status === 502 || this.status === 503;
+    return this.status < 500 || this.status === 502 || this.status === 503 || this.status === 504;
   }
 }
 
@@ -352,5 +355,28 @@ export class BrowserMismatchError extends CredmanError {
 export class SignInProviderGoneError extends NotFoundError {
   constructor() {
     super('ProviderNotFound', 'The credential provider of this sign-in no longer exists.');
+  }
+}
+
+// The token proxy's errors (shared/proxy): before the upstream answered. Once it has, its own status passes through.
+
+/** The provider has no API base URL (none set, none in its template): the proxy has nowhere to send. */
+export class ProxyNotConfiguredError extends CredmanError {
+  constructor(providerId: string) {
+    super('ProxyNotConfigured', 409, `Provider '${providerId}' has no API base URL: an administrator sets properties.apiBaseUrl.`);
+  }
+}
+
+/** The upstream API could not be reached (refused, reset, DNS, TLS) or its destination is not allowed. */
+export class UpstreamUnavailableError extends CredmanError {
+  constructor(message: string, cause?: unknown) {
+    super('UpstreamUnavailable', 502, message, { cause });
+  }
+}
+
+/** The upstream API did not answer within the proxy's time limit. */
+export class UpstreamTimeoutError extends CredmanError {
+  constructor(seconds: number) {
+    super('UpstreamTimeout', 504, `The upstream API did not answer within ${seconds} seconds.`);
   }
 }

@@ -31,6 +31,7 @@ import { rewrapPage, type RewrapPage } from './crypto/rewrapper';
 import { DEFAULT_MIN_VALIDITY_SECONDS } from './tokens/freshness';
 import { WebhookPublisher } from './webhooks/publisher';
 import { WebhookService } from './webhooks/service';
+import { ProxyService } from './proxy/proxyService';
 
 // The composition root: settings in, services out. Built once per process at app start.
 
@@ -43,6 +44,8 @@ export interface Services {
   readonly consent: ConsentService;
   readonly selfService: SelfServiceService;
   readonly tokens: TokenService;
+  /** The token proxy: a caller's request sent to the connection's API with its token. */
+  readonly proxy: ProxyService;
   readonly refresher: TokenRefresher;
   readonly health: Health;
   /** Webhook subscriptions (management) and `.publisher`, which sends events to them. */
@@ -137,6 +140,7 @@ export async function createServices(settings: Settings, deps: ServiceDeps): Pro
     consent,
     selfService: new SelfServiceService(providers, connections, policies, connectionService, consent, forget),
     tokens,
+    proxy: new ProxyService(tokens, providers, { allowPrivateNetworks: settings.outbound.allowPrivateNetworks, providerTtlMs: settings.tokenCache.policyTtlMs }),
     refresher,
     health: new Health(tables, wrapper),
     webhooks,

@@ -54,6 +54,7 @@ export const ERROR_CODES = [
   'ConsentDenied',
   'ProviderMisconfigured',
   'ConnectionIdTaken',
+  'ProxyNotConfigured',
   // 412, 413, 415, 429
   'PreconditionFailed',
   'PayloadTooLarge',
@@ -64,6 +65,8 @@ export const ERROR_CODES = [
   'InvalidConfiguration',
   'IdentityProviderError',
   'DependencyUnavailable',
+  'UpstreamUnavailable',
+  'UpstreamTimeout',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

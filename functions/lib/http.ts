@@ -28,7 +28,8 @@ export function handle(fn: Handler, format: ErrorFormat = 'json'): Handler {
 
 /** Headers every answer of the app carries: no browser guesses a content type (a JSON error rendered as HTML). */
 function hardened(response: HttpResponseInit): HttpResponseInit {
-  return { ...response, headers: { ...(response.headers as Record<string, string> | undefined), 'X-Content-Type-Options': 'nosniff' } };
+  const headers = Object.entries((response.headers as Record<string, string> | undefined) ?? {}).filter(([k]) => k.toLowerCase() !== 'x-content-type-options');
+  return { ...response, headers: { ...Object.fromEntries(headers), 'X-Content-Type-Options': 'nosniff' } };
 }
 
 /**

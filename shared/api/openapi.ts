@@ -40,8 +40,16 @@ function schemaOf(s: z.ZodType): object {
   return JSON.parse(JSON.stringify(rest).replaceAll('"#/$defs/', `"${COMPONENTS}`)) as object;
 }
 
+/** The methods an any-method route is published with. */
+export const ANY_METHOD = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
+/** `proxy` + GET → `proxyGet`. */
+export const anyMethodOperationId = (name: string, method: string): string => `${name}${method[0]}${method.slice(1).toLowerCase()}`;
+
 function operation(operationId: string, spec: RouteSpec, errorResponse: object): object {
   const params: object[] = pathParameters(spec.route).map((name) => ({ name, in: 'path', required: true, schema: schemaOf(spec.params?.[name] ?? identifierSchema) }));
+  const rest = /\{\*(\w+)\}/.exec(spec.route)?.[1];
+  if (rest) params.push({ name: rest, in: 'path', required: true, schema: { type: 'string' }, description: 'The rest of the path; it may hold slashes.' });
   if (spec.paged) {
     params.push(
       { name: '$top', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 100, default: 50 } },
@@ -88,8 +96,12 @@ export function openApiDocument(): object {
   const errorResponse = { description: 'Error', content: { 'application/json': { schema: schemaOf(errorSchema) } } };
   const paths: Record<string, Record<string, object>> = {};
   for (const [operationId, spec] of Object.entries(ROUTES) as [string, RouteSpec][]) {
-    if (spec.unpublished || spec.method === '*') continue;
-    (paths[`/${spec.route}`] ??= {})[spec.method.toLowerCase()] = operation(operationId, spec, errorResponse);
+    if (spec.unpublished) continue;
+    // Any method: one operation per method OpenAPI clients use, the catch-all a path parameter that may hold slashes.
+    const path = `/${spec.route.replace('{*', '{')}`;
+    for (const method of spec.method === '*' ? ANY_METHOD : [spec.method]) {
+      (paths[path] ??= {})[method.toLowerCase()] = operation(spec.method === '*' ? anyMethodOperationId(operationId, method) : operationId, spec, errorResponse);
+    }
   }
   cached = {
     openapi: '3.1.0',

@@ -199,6 +199,21 @@ export const ROUTES = {
     ],
   },
 
+  // Any method: the caller's request goes to the provider's API with the connection's token (docs/api.md, "The token proxy").
+  proxy: {
+    method: '*',
+    route: `proxy/{providerId}/{connectionId}/{*path}`,
+    auth: 'policy',
+    summary: "A request to the connection's API, with its access token attached",
+    responses: [
+      { status: '2XX', description: "The upstream's answer, status, headers and body as it gave them (less hop-by-hop headers, cookies and what would act on credman's origin)" },
+      { status: '401', description: "The upstream's 401 when its request could not be sent again after a refresh (credman-token-refreshed says whether a new token exists); or Unauthenticated" },
+      { status: '409', description: 'ConnectionNotConnected, ReauthorizationRequired, ProxyNotConfigured' },
+      { status: '502', description: 'UpstreamUnavailable' },
+      { status: '504', description: 'UpstreamTimeout' },
+    ],
+  },
+
   createConnectSession: {
     method: 'POST',
     route: 'connectSessions',

@@ -118,4 +118,11 @@ export interface ProviderTemplate {
    * provider's own `apiBaseUrl` (https, no query or fragment).
    */
   apiBaseUrl?: string;
+  /**
+   * A field of the token response that names the API root of the connection's own instance
+   * (Salesforce's `instance_url`): used, after the destination guard, where the admin set none.
+   */
+  apiBaseUrlClaim?: string;
+  /** Where the proxy puts the access token: `Authorization: Bearer <token>` unless the API wants another header (Shopify's `X-Shopify-Access-Token`). */
+  apiToken?: { header: string; scheme?: string };
 }

@@ -42,8 +42,9 @@ const ROUTES: Route[] = (Object.entries(API) as [string, RouteSpec][])
   .map(([name, spec]) => ({
     name,
     spec,
-    method: spec.method,
-    path: (ids: Ids) => `/${spec.route.replace(/\{(\w+)\}/g, (_, param: string) => ids[ID_OF[param]])}`,
+    // Any method (the proxy): attacked with GET, its catch-all a plain path.
+    method: spec.method === '*' ? 'GET' : spec.method,
+    path: (ids: Ids) => `/${spec.route.replace(/\{\*\w+\}/, 'rest').replace(/\{(\w+)\}/g, (_, param: string) => ids[ID_OF[param]])}`,
     ...(spec.body ? { body: EXAMPLES.get(spec.body) } : {}),
   }));
 const WRITES = ROUTES.filter((r) => r.spec.body);

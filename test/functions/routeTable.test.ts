@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Registration } from '../../local/host/coreApi';
-import { openApiDocument } from '../../shared/api/openapi';
+import { ANY_METHOD, anyMethodOperationId, openApiDocument } from '../../shared/api/openapi';
 import { pathParameters, ROUTES, type RouteSpec } from '../../shared/api/routes';
 import { HttpRequest, InvocationContext } from '@azure/functions';
 import { loadApp } from '../local/durable/support';
@@ -63,11 +63,15 @@ it('publishes every entry but the catch-all, under its function name, with its p
   );
   const declared = table
     .filter(([, spec]) => !spec.unpublished)
-    .map(([name, spec]) => ({
+    // Any method: one operation per method, named after it; the catch-all is a path parameter.
+    .flatMap(([name, spec]) =>
+      spec.method === '*' ? ANY_METHOD.map((m): [string, string, RouteSpec] => [anyMethodOperationId(name, m), m, spec]) : [[name, spec.method, spec] as [string, string, RouteSpec]],
+    )
+    .map(([name, method, spec]) => ({
       name,
-      method: spec.method,
-      route: spec.route,
-      path: pathParameters(spec.route),
+      method,
+      route: spec.route.replace('{*', '{'),
+      path: [...pathParameters(spec.route), ...[...spec.route.matchAll(/\{\*(\w+)\}/g)].map((m) => m[1])],
       body: spec.body ? (spec.bodyOptional ? 'optional' : 'required') : 'none',
       secured: spec.auth !== 'browser' && spec.auth !== 'anonymous',
     }));
@@ -102,6 +106,7 @@ it('lets exactly these routes skip the admin role (every other entry is admin)',
   expect(table.filter(([, spec]) => spec.auth !== 'admin').map(([name, spec]) => `${name}:${spec.auth}`)).toEqual([
     'confirmConsentCode:connect',
     'getToken:policy',
+    'proxy:policy',
     'createConnectSession:connect',
     'listMyProviders:person',
     'listMyConnections:person',

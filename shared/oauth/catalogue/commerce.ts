@@ -59,6 +59,8 @@ export const COMMERCE: ProviderTemplate[] = [
     // Offline tokens do not expire; no refresh token. The token goes in X-Shopify-Access-Token.
     refreshToken: { issued: false, rotates: false },
     tokenResponse: { format: 'json' },
+    // The Admin API lives under the shop's own host (its apiBaseUrl is the admin's to set) and takes the token in its own header.
+    apiToken: { header: 'X-Shopify-Access-Token' },
   },
   {
     id: 'stripe',

@@ -36,6 +36,8 @@ export const CRM: ProviderTemplate[] = [
     // The response has no expires_in (instance_url and issued_at instead); the session timeout is
     // org configuration, so assume its shortest setting, 15 minutes.
     tokenResponse: { format: 'json', defaultExpiresInSeconds: 900 },
+    // Each org's API is on its own instance, which the token response names.
+    apiBaseUrlClaim: 'instance_url',
   },
   {
     id: 'servicenow',

@@ -75,6 +75,16 @@ const templateSchema = z.strictObject({
     .url({ protocol: /^https$/ })
     .refine((u) => !/[?#]/.test(u) && !u.endsWith('/'), 'must have no query, fragment or trailing slash')
     .optional(),
+  apiBaseUrlClaim: z.string().regex(NAME).optional(),
+  apiToken: z
+    .strictObject({
+      header: z.string().regex(/^[A-Za-z0-9-]+$/),
+      scheme: z
+        .string()
+        .regex(/^[A-Za-z0-9-]+$/)
+        .optional(),
+    })
+    .optional(),
 });
 
 /** Names the request builders set themselves: a template must not override them. */

@@ -1,0 +1,43 @@
+import type { HttpRequest } from '@azure/functions';
+import { Readable } from 'node:stream';
+import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
+import { ValidationError } from '../shared/errors';
+import { CORRELATION_HEADER } from '../shared/proxy/headers';
+import type { Call } from './lib/api';
+
+// The token proxy (shared/proxy): the caller's request, path and query as they were sent, goes to
+// the connection's API; its answer streams back.
+
+export async function proxy({ request, services, caller, params }: Call<'proxy'>) {
+  const answer = await services.proxy.forward(
+    caller,
+    params.providerId,
+    params.connectionId,
+    {
+      method: request.method,
+      ...rawTarget(request, params.providerId, params.connectionId),
+      headers: request.headers,
+      body: request.body && Readable.fromWeb(request.body as NodeReadableStream<Uint8Array>),
+    },
+    request.headers.get(CORRELATION_HEADER),
+  );
+  return { status: answer.status, headers: answer.headers, ...(answer.body ? { body: answer.body } : {}) };
+}
+
+/**
+ * The path under the connection and the query, still percent-encoded as the caller sent them (the
+ * route's `{*path}` is decoded): taken from the URL after `proxy/{providerId}/{connectionId}/`.
+ * Identifiers are plain characters, so they appear in the URL as they are in the parameters.
+ */
+function rawTarget(request: HttpRequest, providerId: string, connectionId: string): { rawPath: string; search: string } {
+  const url = new URL(request.url);
+  const marker = `/proxy/${providerId}/${connectionId}`.toLowerCase();
+  const at = url.pathname.toLowerCase().indexOf(marker);
+  const rest = at < 0 ? undefined : url.pathname.slice(at + marker.length);
+  if (rest === undefined || (rest !== '' && !rest.startsWith('/'))) {
+    throw new ValidationError('Write the provider and connection ids of a proxied request without percent-encoding.', [
+      { code: 'InvalidValue', target: 'path', message: 'proxy/{providerId}/{connectionId}/{path}' },
+    ]);
+  }
+  return { rawPath: rest.slice(1), search: url.search };
+}
