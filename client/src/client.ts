@@ -2,7 +2,7 @@ import type { TokenCredential } from '@azure/identity';
 import { credentialAuth, platformAuth, type CallerAuth } from './callerAuth';
 import { CredmanError, CredmanUnavailableError, isRetryableStatus, SdkErrorCode } from './errors';
 import { checkMinValidity, resolveOptions, type CredmanClientOptions, type ResolvedOptions } from './options';
-import { isAbort, readTokenResponse, type CredmanToken } from './response';
+import { isAbort, readError, readTokenResponse, type CredmanToken } from './response';
 import { backoffMs, sleep } from './retry';
 import { TokenCache } from './tokenCache';
 
@@ -38,14 +38,7 @@ export class CredmanClient {
   }
 
   async getToken(providerId: string, connectionId: string, options: GetTokenOptions = {}): Promise<CredmanToken> {
-    for (const [name, id] of [
-      ['providerId', providerId],
-      ['connectionId', connectionId],
-    ] as const) {
-      if (typeof id !== 'string' || !IDENTIFIER.test(id)) {
-        throw new CredmanError(SdkErrorCode.InvalidIdentifier, `The ${name} is not a valid identifier.`);
-      }
-    }
+    checkIds(providerId, connectionId);
     const minValidity = options.minValidity === undefined ? this.#o.minValidity : checkMinValidity(options.minValidity, 'minValidity');
     const force = options.forceRefresh === true;
     const key = `${providerId}/${connectionId}`;
@@ -68,6 +61,36 @@ export class CredmanClient {
       if (err instanceof CredmanError && [401, 403, 404].includes(err.status)) this.#cache.delete(key);
       throw err;
     }
+  }
+
+  /**
+   * Sends a request to the connection's API through credman's token proxy: `path` (with its query)
+   * is under the provider's API root, `init` is fetch's. Resolves with the upstream's answer as it
+   * came (any status: a 404 of the API is the API's); rejects with a CredmanError when credman
+   * itself refused (no policy, consent needed, upstream unreachable …). Not retried: a body may be
+   * a stream. No token ever reaches this process.
+   */
+  async proxy(providerId: string, connectionId: string, path: string, init: RequestInit = {}): Promise<Response> {
+    checkIds(providerId, connectionId);
+    const url = new URL(this.#o.baseUrl);
+    const base = `${url.pathname.replace(/\/+$/, '')}/api/proxy/${providerId}/${connectionId}/`;
+    const target = new URL(`${url.origin}${base}${path.replace(/^\/+/, '')}`);
+    if (!target.pathname.startsWith(base)) throw new CredmanError(SdkErrorCode.InvalidPath, 'The path leaves the connection.');
+    const bearer = await this.#auth.token();
+    const headers = new Headers(init.headers);
+    headers.set('authorization', `Bearer ${bearer}`);
+    let res: Response;
+    try {
+      res = await this.#o.fetch(target, { ...init, headers, redirect: 'manual' });
+    } catch (err) {
+      if (isAbort(err)) throw err; // the caller's own signal
+      const code = (err as { cause?: { code?: unknown } })?.cause?.code;
+      throw new CredmanUnavailableError(SdkErrorCode.NetworkError, `credman at ${url.origin} could not be reached${typeof code === 'string' ? ` (${code})` : ''}.`, { cause: err });
+    }
+    // The upstream's answers carry credman's Via (RFC 9110 §7.6.3); credman's own do not.
+    if (/(?:^|,)\s*1\.1 credman\s*$/.test(res.headers.get('via') ?? '')) return res;
+    if (res.status === 401) this.#auth.rejected(bearer);
+    throw await readError(res);
   }
 
   async #fetchWithRetries(providerId: string, connectionId: string, minValidity: number, force: boolean): Promise<CredmanToken> {
@@ -109,6 +132,17 @@ export class CredmanClient {
       const code = (err as { cause?: { code?: unknown } })?.cause?.code;
       const why = typeof code === 'string' ? ` (${code})` : '';
       throw new CredmanUnavailableError(SdkErrorCode.NetworkError, `credman at ${url.origin} could not be reached${why}.`, { cause: err });
+    }
+  }
+}
+
+function checkIds(providerId: string, connectionId: string): void {
+  for (const [name, id] of [
+    ['providerId', providerId],
+    ['connectionId', connectionId],
+  ] as const) {
+    if (typeof id !== 'string' || !IDENTIFIER.test(id)) {
+      throw new CredmanError(SdkErrorCode.InvalidIdentifier, `The ${name} is not a valid identifier.`);
     }
   }
 }

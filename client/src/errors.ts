@@ -28,6 +28,8 @@ export const SdkErrorCode = {
   CallerTokenUnavailable: 'CallerTokenUnavailable',
   /** A provider or connection id that the API would refuse; no request is sent. */
   InvalidIdentifier: 'InvalidIdentifier',
+  /** A proxy path that would leave the connection (`..`); no request is sent. */
+  InvalidPath: 'InvalidPath',
 } as const;
 
 export class CredmanError extends Error {

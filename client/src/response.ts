@@ -30,7 +30,8 @@ export async function readTokenResponse(res: Response): Promise<CredmanToken> {
   };
 }
 
-async function readError(res: Response): Promise<CredmanError> {
+/** credman's error answer as a typed error (its shape, or UnexpectedResponse). */
+export async function readError(res: Response): Promise<CredmanError> {
   const status = res.status;
   const retryAfter = parseRetryAfter(res.headers.get('retry-after'));
   const Err = errorClassFor(status);

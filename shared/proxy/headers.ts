@@ -34,6 +34,9 @@ const RESPONSE_DROPPED_PREFIXES = ['access-control-'];
 /** Set on every proxied answer (what credman's origin says about a body it did not write). */
 const RESPONSE_ADDED = { 'content-security-policy': "sandbox; default-src 'none'", 'x-content-type-options': 'nosniff' } as const;
 
+/** What credman adds to an upstream answer's Via. */
+export const VIA = '1.1 credman';
+
 /** The correlation id's header, both ways. */
 export const CORRELATION_HEADER = 'x-correlation-id';
 const CORRELATION = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -73,6 +76,8 @@ export function callerResponseHeaders(upstream: Record<string, string | string[]
     out[k] = Array.isArray(value) ? value.join(', ') : value;
   }
   Object.assign(out, RESPONSE_ADDED);
+  // RFC 9110 §7.6.3: a proxy says it forwarded the answer; the SDK tells the upstream's answers from credman's own by it.
+  out.via = out.via ? `${out.via}, ${VIA}` : VIA;
   out[CORRELATION_HEADER] = correlationId;
   return out;
 }

@@ -2,7 +2,9 @@ import { request as httpRequest } from 'node:http';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CredmanClient } from '../../client/src';
 import { startAzurite, type EmbeddedAzurite } from '../../local/azurite';
+import { devCredential } from '../client/clientWorld';
 import { DEV_TENANT_ID } from '../../local/devIssuer';
 import { isErrorShape, startHost, type TestHost } from '../support/host';
 import { consent, createConnection, createProvider, registerClient, startOAuthWorld, type OAuthWorld } from '../support/oauthWorld';
@@ -198,4 +200,23 @@ it('answers 409 ProxyNotConfigured for a provider with no API base URL', async (
   expect((await consent(host, 'bare', 'c')).status).toBe('success');
   const configured = await host.request('GET', '/proxy/bare/c/anything', { token: caller });
   expect([configured.status, configured.body.error.code]).toEqual([409, 'ProxyNotConfigured']);
+});
+
+describe("the SDK's proxy()", () => {
+  const client = () => new CredmanClient({ baseUrl: host.baseUrl, credential: devCredential(host, CALLER) });
+
+  it("resolves with the upstream's answer, whatever its status", async () => {
+    const ok = await client().proxy(P, 'alice', 'echo?x=1', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1}' });
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toMatchObject({ method: 'POST', url: '/v1/echo?x=1', bodyBytes: 7 });
+    const limited = await client().proxy(P, 'alice', '/limited');
+    expect([limited.status, limited.headers.get('retry-after')]).toEqual([429, '7']);
+  });
+
+  it('rejects with a typed error when credman itself refuses, and sends nothing for a path that leaves the connection', async () => {
+    const stranger = new CredmanClient({ baseUrl: host.baseUrl, credential: devCredential(host, STRANGER) });
+    await expect(stranger.proxy(P, 'alice', 'echo')).rejects.toMatchObject({ status: 403, code: 'Forbidden' });
+    await expect(client().proxy(P, 'alice', '../bob/echo')).rejects.toMatchObject({ code: 'InvalidPath' });
+    expect(api.seen).toHaveLength(0);
+  });
 });

@@ -54,7 +54,8 @@ it('joins repeated request headers and replaces any correlation id the caller pu
   ).toEqual({ accept: 'a, b', [CORRELATION_HEADER]: 'c' });
 });
 
-const SANDBOXED = { 'content-security-policy': "sandbox; default-src 'none'", 'x-content-type-options': 'nosniff' };
+// Added to every answer: the sandbox, and the proxy's Via.
+const SANDBOXED = { 'content-security-policy': "sandbox; default-src 'none'", 'x-content-type-options': 'nosniff', via: '1.1 credman' };
 
 it("passes the upstream's status headers back unchanged but for hop-by-hop headers and Set-Cookie", () => {
   const out = callerResponseHeaders(
@@ -141,4 +142,8 @@ it('drops what every Connection header names, not only the first', () => {
   );
   expect(out).toEqual({ [CORRELATION_HEADER]: 'c' });
   expect(callerResponseHeaders({ Connection: 'x-hop', 'x-hop': '1' }, 'c')).toEqual({ ...SANDBOXED, [CORRELATION_HEADER]: 'c' });
+});
+
+it("adds credman to the upstream's Via (RFC 9110 §7.6.3)", () => {
+  expect(callerResponseHeaders({ Via: '1.1 varnish' }, 'c').via).toBe('1.1 varnish, 1.1 credman');
 });
