@@ -27,8 +27,8 @@ export interface TokenWorld {
    * alone). `appRoot`: another build of credman (its dist/local/start.js) than this one.
    */
   host(name: string, env?: Record<string, string>, nodeArgs?: string[], appRoot?: string): Promise<BenchHost>;
-  /** Creates the client-credentials provider and connection through `host`; every host serves them. */
-  createConnection(host: BenchHost): Promise<void>;
+  /** Creates the client-credentials provider (with `apiBaseUrl` for the proxy) and connection through `host`; every host serves them. */
+  createConnection(host: BenchHost, opts?: { apiBaseUrl?: string }): Promise<void>;
 }
 
 export async function startTokenWorld(work: string, children: Child[]): Promise<TokenWorld> {
@@ -65,14 +65,14 @@ export async function startTokenWorld(work: string, children: Child[]): Promise<
       const issuer = await DevIssuer.loadOrCreate(dataDir, devIssuerUrl(h.port));
       return { ...h, issuer, api: `http://localhost:${h.port}/api` };
     },
-    async createConnection(host) {
+    async createConnection(host, opts = {}) {
       const headers = { authorization: `Bearer ${await host.issuer.mint({ admin: true })}`, 'content-type': 'application/json' };
       const put = async (path: string, body: unknown) => {
         const r = await fetch(`${host.api}${path}`, { method: 'PUT', headers, body: JSON.stringify(body) });
         if (r.status >= 300) throw new Error(`PUT ${path}: ${r.status} ${await r.text()}`);
       };
       const clientCredentials = { clientId: CLIENT.id, clientSecret: CLIENT.secret, tokenUrl: `http://127.0.0.1:${idp.port}/token`, scopes: 'api', clientAuthentication: 'basic' };
-      await put('/providers/bench', { properties: { identityProvider: 'oauth2', oauth2: { grantTypes: { clientCredentials } } } });
+      await put('/providers/bench', { properties: { identityProvider: 'oauth2', ...opts, oauth2: { grantTypes: { clientCredentials } } } });
       await put('/providers/bench/connections/load', { properties: { authorizationType: 'OAuth2', oauth2grantType: 'ClientCredentials' } });
     },
   };

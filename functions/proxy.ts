@@ -17,11 +17,17 @@ export async function proxy({ request, services, caller, params }: Call<'proxy'>
       method: request.method,
       ...rawTarget(request, params.providerId, params.connectionId),
       headers: request.headers,
-      body: request.body && Readable.fromWeb(request.body as NodeReadableStream<Uint8Array>),
+      body: bodyOf(request),
     },
     request.headers.get(CORRELATION_HEADER),
   );
   return { status: answer.status, headers: answer.headers, ...(answer.body ? { body: answer.body } : {}) };
+}
+
+/** The caller's body as it arrives; none for GET and HEAD (not even read: the request object builds its stream on demand). */
+function bodyOf(request: HttpRequest): Readable | null {
+  if (request.method === 'GET' || request.method === 'HEAD') return null;
+  return request.body && Readable.fromWeb(request.body as NodeReadableStream<Uint8Array>);
 }
 
 /**
