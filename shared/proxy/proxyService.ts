@@ -15,7 +15,7 @@ import { ForcedRefreshLimitError } from '../tokens/refresher';
 import type { TokenService } from '../tokens/tokenService';
 import { callerResponseHeaders, correlationIdOf, upstreamRequestHeaders } from './headers';
 import { PROXY_LIMITS, type ProxyLimits } from './limits';
-import { ProxyPathError, upstreamUrl } from './target';
+import { apiRootOf, ProxyPathError, upstreamUrl } from './target';
 
 // The token proxy: a caller with an access policy on a connection sends a request; it goes to the
 // provider's API with the connection's access token attached, and the answer comes back as the
@@ -55,7 +55,7 @@ export interface ProxyOptions {
 }
 
 interface Upstream {
-  /** The admin's API root, else the template's; undefined: the token response's (`apiBaseUrlClaim`) or none. */
+  /** The admin's API root, if set. */
   apiBaseUrl: string | undefined;
   template: ProviderTemplate;
   loadedAt: number;
@@ -127,14 +127,13 @@ export class ProxyService {
     if (!provider) throw new ProviderNotFoundError(providerId);
     const template = findTemplate(provider.record.identityProvider);
     if (!template) throw new CredmanError('ProviderMisconfigured', 409, `Provider '${providerId}' names an unknown template.`);
-    const loaded = { apiBaseUrl: provider.record.apiBaseUrl ?? (template.apiBaseUrlClaim ? undefined : template.apiBaseUrl), template, loadedAt: now };
+    const loaded = { apiBaseUrl: provider.record.apiBaseUrl, template, loadedAt: now };
     this.upstreams.set(providerId, loaded);
     return loaded;
   }
 
   private targetOf(providerId: string, upstream: Upstream, claims: Record<string, unknown>, call: ProxyCall): URL {
-    const claimed = upstream.template.apiBaseUrlClaim && claims[upstream.template.apiBaseUrlClaim];
-    const root = upstream.apiBaseUrl ?? (typeof claimed === 'string' ? claimed : upstream.template.apiBaseUrl);
+    const root = apiRootOf(upstream.apiBaseUrl, upstream.template, claims);
     if (!root) throw new ProxyNotConfiguredError(providerId);
     let url: URL;
     try {

@@ -6,6 +6,20 @@
 // A dot segment followed by a path parameter (`..;x`, which Tomcat and Jetty read as `..`) is one
 // too, and a `?` in the path (a decoded %3F) is refused: it would end the path where we did not look.
 
+import type { ProviderTemplate } from '../oauth/template';
+
+/**
+ * The API root of a connection: the admin's (the provider's `apiBaseUrl`), else the one its token
+ * response names where the template says so (Salesforce's `instance_url`: each org its own
+ * instance), else the template's default; undefined: none.
+ */
+export function apiRootOf(adminSet: string | undefined, template: Pick<ProviderTemplate, 'apiBaseUrl' | 'apiBaseUrlClaim'>, claims: Record<string, unknown>): string | undefined {
+  if (adminSet) return adminSet;
+  const claimed = template.apiBaseUrlClaim === undefined ? undefined : claims[template.apiBaseUrlClaim];
+  if (typeof claimed === 'string' && claimed !== '') return claimed;
+  return template.apiBaseUrl;
+}
+
 export class ProxyPathError extends Error {
   constructor(message: string) {
     super(message);

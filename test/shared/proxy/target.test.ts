@@ -1,4 +1,5 @@
-import { ProxyPathError, upstreamUrl } from '../../../shared/proxy/target';
+import { findTemplate } from '../../../shared/oauth/catalogue';
+import { apiRootOf, ProxyPathError, upstreamUrl } from '../../../shared/proxy/target';
 
 // The caller picks a path under the provider's API root, never another host or a path above it.
 
@@ -57,4 +58,27 @@ it.each([
 it('refuses a query string that does not start with "?" (it would join the path)', () => {
   expect(() => upstreamUrl('https://api.example.com/v1', '', '/../admin')).toThrow(ProxyPathError);
   expect(() => upstreamUrl('https://api.example.com/v1', 'x', 'y')).toThrow(ProxyPathError);
+});
+
+describe('the API root of a connection', () => {
+  const salesforce = findTemplate('salesforce')!;
+  const github = findTemplate('github')!;
+  const instance = { instance_url: 'https://acme.my.salesforce.com', token_type: 'Bearer' };
+
+  it("is the admin's when set, whatever the template or token response say", () => {
+    expect(apiRootOf('https://ghe.example.com/api/v3', github, {})).toBe('https://ghe.example.com/api/v3');
+    expect(apiRootOf('https://proxy.example.com', salesforce, instance)).toBe('https://proxy.example.com');
+  });
+
+  it("is the token response's instance for Salesforce, and no other field of it", () => {
+    expect(salesforce.apiBaseUrlClaim).toBe('instance_url');
+    expect(apiRootOf(undefined, salesforce, instance)).toBe('https://acme.my.salesforce.com');
+    expect(apiRootOf(undefined, salesforce, { instance_url: 42 })).toBeUndefined();
+    expect(apiRootOf(undefined, github, { instance_url: 'https://evil.example' })).toBe('https://api.github.com');
+  });
+
+  it("is the template's default otherwise, and none for a template without one", () => {
+    expect(apiRootOf(undefined, github, {})).toBe('https://api.github.com');
+    expect(apiRootOf(undefined, findTemplate('oauth2')!, {})).toBeUndefined();
+  });
 });
