@@ -108,6 +108,9 @@ export class ProxyService {
           throw err;
         }
       }
+      // A forced refresh within CREDMAN_FORCE_REFRESH_MIN_INTERVAL_SECONDS of the last one gets that
+      // token: if it is the one just refused, nothing new exists and sending again is pointless.
+      if (token === served.context.accessToken) token = undefined;
       refreshed = token !== undefined;
       if (token !== undefined && body.replayable) {
         res.resume();

@@ -27,6 +27,8 @@ let azurite: EmbeddedAzurite;
 let host: TestHost;
 /** The same storage, private networks refused (the identity provider alone allowed): as in Azure. */
 let guarded: TestHost;
+/** The same storage, forced refreshes coalesced within 30 s (the default). */
+let coalescing: TestHost;
 let caller: string;
 
 beforeAll(async () => {
@@ -34,9 +36,22 @@ beforeAll(async () => {
   api = await startUpstreamApi({ endpoint: `${world.idp.url}/token/introspection`, clientId: CLIENT, clientSecret: world.clientSecret });
   azurite = await startAzurite();
   const kek = join(mkdtempSync(join(tmpdir(), 'credman-kek-')), 'kek.json');
-  const env = { CREDMAN_LOCAL_KEK_FILE: kek, CREDMAN_LOCAL_DURABLE: 'false', CREDMAN_IDP_RETRIES: '0', CREDMAN_FORCE_REFRESH_MIN_INTERVAL_SECONDS: '0' };
-  [host, guarded] = await Promise.all([startHost(env, azurite), startHost({ ...env, CREDMAN_ALLOW_PRIVATE_NETWORKS: 'false', CREDMAN_IDP_ALLOWED_PRIVATE_HOSTS: '127.0.0.1' }, azurite)]);
-  await registerClient(world, [host, guarded], CLIENT);
+  const env = {
+    CREDMAN_LOCAL_KEK_FILE: kek,
+    CREDMAN_LOCAL_DURABLE: 'false',
+    CREDMAN_IDP_RETRIES: '0',
+    CREDMAN_FORCE_REFRESH_MIN_INTERVAL_SECONDS: '0',
+    // This suite refreshes by force a dozen times a minute on purpose.
+    CREDMAN_FORCE_REFRESH_PER_CALLER_PER_MINUTE: '100',
+    CREDMAN_FORCE_REFRESH_PER_CONNECTION_PER_MINUTE: '100',
+    CREDMAN_FORCE_REFRESH_PER_CLIENT_PER_MINUTE: '100',
+  };
+  [host, guarded, coalescing] = await Promise.all([
+    startHost(env, azurite),
+    startHost({ ...env, CREDMAN_ALLOW_PRIVATE_NETWORKS: 'false', CREDMAN_IDP_ALLOWED_PRIVATE_HOSTS: '127.0.0.1' }, azurite),
+    startHost({ ...env, CREDMAN_FORCE_REFRESH_MIN_INTERVAL_SECONDS: '30' }, azurite),
+  ]);
+  await registerClient(world, [host, guarded, coalescing], CLIENT);
   expect((await createProvider(host, world, P, CLIENT, { apiBaseUrl: `${api.url}/v1` })).status).toBe(201);
   expect((await createConnection(host, P, 'alice')).status).toBe(201);
   expect((await consent(host, P, 'alice')).status).toBe('success');
@@ -46,7 +61,7 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
-  await Promise.all([host?.stop(), guarded?.stop()]);
+  await Promise.all([host?.stop(), guarded?.stop(), coalescing?.stop()]);
   await azurite?.stop();
   await api?.stop();
   await world?.stop();
@@ -162,6 +177,20 @@ it('after an upstream 401 on a streamed body, refreshes but does not resend: the
   const again = await send(host, 'upload', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'a body of unknown length', chunked: true });
   expect(again.status).toBe(200);
   expect(again.headers['credman-token-refreshed']).toBeUndefined();
+});
+
+it('does not resend when the forced refresh brings back the very token the upstream refused (obtained within the interval)', async () => {
+  const fresh = await host.request('POST', `/providers/${P}/connections/alice/token?forceRefresh=true`, { token: caller });
+  expect(fresh.status).toBe(200);
+  api.refuse(fresh.body.accessToken);
+  await world.idp.resetStats();
+  const r = await send(coalescing, 'echo', { token: await coalescing.token({ oid: CALLER }) });
+  expect(r.status).toBe(401);
+  expect(r.headers['credman-token-refreshed']).toBe('false');
+  expect(api.seen).toHaveLength(1);
+  expect((await world.idp.stats()).token.refresh_token).toBe(0);
+  // Past that, a refresh does happen: the next test starts from a token the API accepts.
+  expect((await host.request('POST', `/providers/${P}/connections/alice/token?forceRefresh=true`, { token: caller })).status).toBe(200);
 });
 
 it('answers a caller without an access policy 403, before anything reaches the upstream', async () => {
