@@ -148,7 +148,7 @@ export async function createServices(settings: Settings, deps: ServiceDeps): Pro
     selfService,
     tokens,
     proxy,
-    mcp: { directory: new McpDirectory(providers, connections, policies, selfService), selfService, proxy },
+    mcp: { directory: new McpDirectory(providers, connections, policies, selfService), selfService, proxy, log: deps.log },
     refresher,
     health: new Health(tables, wrapper),
     webhooks,

@@ -23,28 +23,31 @@ export interface McpDeps {
   directory: McpDirectory;
   selfService: SelfServiceService;
   proxy: ProxyService;
+  /** Where a tool's unexpected failure is logged (by type and code only: the model gets a generic error). */
+  log: (level: 'error', message: string) => void;
 }
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
 const text = (value: unknown): CallToolResult => ({ content: [{ type: 'text', text: JSON.stringify(value, null, 2) }], structuredContent: value as Record<string, unknown> });
 
-/** A tool error the model can read: the API's code and message (internals never; a 500 says only that). */
-function failure(err: unknown): CallToolResult {
-  const message = isExposed(err) ? `${err.code}: ${err.message}` : 'InternalError: the request failed.';
-  return { isError: true, content: [{ type: 'text', text: message }] };
-}
-
-async function guarded(run: () => Promise<CallToolResult>): Promise<CallToolResult> {
-  try {
-    return await run();
-  } catch (err) {
-    return failure(err);
-  }
+/** A tool error the model can read: the API's code and message; anything else is logged by type and answered generically. */
+function failure(tool: string, err: unknown, log: McpDeps['log']): CallToolResult {
+  if (isExposed(err)) return { isError: true, content: [{ type: 'text', text: `${err.code}: ${err.message}` }] };
+  const code = (err as { code?: unknown } | null)?.code;
+  log('error', `mcp ${tool}: unhandled ${err instanceof Error ? err.name : typeof err}${typeof code === 'string' ? ` (${code})` : ''}`);
+  return { isError: true, content: [{ type: 'text', text: 'InternalError: the request failed.' }] };
 }
 
 /** The MCP server for one caller. Build one per request: it holds the caller, and the stateless transport is single-use. */
 export function mcpServerFor(caller: Caller, deps: McpDeps): McpServer {
+  const guarded = async (tool: string, run: () => Promise<CallToolResult>): Promise<CallToolResult> => {
+    try {
+      return await run();
+    } catch (err) {
+      return failure(tool, err, deps.log);
+    }
+  };
   const server = new McpServer({ name: 'credman', version: '1.0.0' }, { capabilities: { tools: {} } });
 
   server.registerTool(
@@ -56,7 +59,7 @@ export function mcpServerFor(caller: Caller, deps: McpDeps): McpServer {
       inputSchema: {},
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
-    () => guarded(async () => text(await deps.directory.usable(caller))),
+    () => guarded('list_connections', async () => text(await deps.directory.usable(caller))),
   );
 
   server.registerTool(
@@ -69,7 +72,7 @@ export function mcpServerFor(caller: Caller, deps: McpDeps): McpServer {
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
     ({ providerId }) =>
-      guarded(async () => {
+      guarded('connect', async () => {
         requirePerson(caller);
         const { resource } = await deps.selfService.put(caller, providerId);
         const { loginLink } = await deps.selfService.getLoginLink(caller, providerId);
@@ -100,7 +103,7 @@ export function mcpServerFor(caller: Caller, deps: McpDeps): McpServer {
       annotations: { readOnlyHint: false, openWorldHint: true },
     },
     (args) =>
-      guarded(async () => {
+      guarded('call_api', async () => {
         const at = args.path.indexOf('?');
         const rawPath = (at < 0 ? args.path : args.path.slice(0, at)).replace(/^\/+/, '');
         const search = at < 0 ? '' : args.path.slice(at);
