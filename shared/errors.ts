@@ -142,8 +142,9 @@ export class InvalidQueryError extends CredmanError {
 }
 
 export class UnauthenticatedError extends CredmanError {
-  constructor(message = 'A valid bearer token is required.') {
-    super('Unauthenticated', 401, message, { headers: { 'WWW-Authenticate': 'Bearer' } });
+  /** `resourceMetadata`: the URL of the resource's RFC 9728 metadata, named in the challenge (§5.1). */
+  constructor(message = 'A valid bearer token is required.', resourceMetadata?: string) {
+    super('Unauthenticated', 401, message, { headers: { 'WWW-Authenticate': resourceMetadata ? `Bearer resource_metadata="${resourceMetadata}"` : 'Bearer' } });
   }
 }
 

@@ -32,6 +32,8 @@ import { DEFAULT_MIN_VALIDITY_SECONDS } from './tokens/freshness';
 import { WebhookPublisher } from './webhooks/publisher';
 import { WebhookService } from './webhooks/service';
 import { ProxyService } from './proxy/proxyService';
+import { McpDirectory } from './mcp/directory';
+import type { McpDeps } from './mcp/tools';
 
 // The composition root: settings in, services out. Built once per process at app start.
 
@@ -46,6 +48,8 @@ export interface Services {
   readonly tokens: TokenService;
   /** The token proxy: a caller's request sent to the connection's API with its token. */
   readonly proxy: ProxyService;
+  /** What the MCP server's tools use (shared/mcp). */
+  readonly mcp: McpDeps;
   readonly refresher: TokenRefresher;
   readonly health: Health;
   /** Webhook subscriptions (management) and `.publisher`, which sends events to them. */
@@ -129,6 +133,9 @@ export async function createServices(settings: Settings, deps: ServiceDeps): Pro
     connect: new ConnectSessions(providers, connections, policies, trustedIssuers, connectionService, forget),
   });
 
+  const selfService = new SelfServiceService(providers, connections, policies, connectionService, consent, forget);
+  const proxy = new ProxyService(tokens, providers, { allowPrivateNetworks: settings.outbound.allowPrivateNetworks, providerTtlMs: settings.tokenCache.policyTtlMs });
+
   return {
     settings,
     auth: new CallerAuthenticator(settings.auth, {
@@ -138,9 +145,10 @@ export async function createServices(settings: Settings, deps: ServiceDeps): Pro
     connections: connectionService,
     accessPolicies: new AccessPolicyService(providers, connections, policies, trustedIssuers, forget),
     consent,
-    selfService: new SelfServiceService(providers, connections, policies, connectionService, consent, forget),
+    selfService,
     tokens,
-    proxy: new ProxyService(tokens, providers, { allowPrivateNetworks: settings.outbound.allowPrivateNetworks, providerTtlMs: settings.tokenCache.policyTtlMs }),
+    proxy,
+    mcp: { directory: new McpDirectory(providers, connections, policies, selfService), selfService, proxy, log: deps.log },
     refresher,
     health: new Health(tables, wrapper),
     webhooks,

@@ -1,13 +1,13 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import type { z } from 'zod';
-import { InvalidIdentifierError, ValidationError } from '../../shared/errors';
+import { InvalidIdentifierError, UnauthenticatedError, ValidationError } from '../../shared/errors';
 import { pathParameters, ROUTES, type AuthKind, type CallerKind, type RouteName, type RouteSpec } from '../../shared/api/routes';
 import { parseIdentifier } from '../../shared/model/identifiers';
 import type { Caller } from '../../shared/identity/caller';
 import type { Services } from '../../shared/services';
 import { handle, paging, readJson, type Handler } from './http';
 import { durableClientInput } from '../workflows/common';
-import { authorize } from './runtime';
+import { authorize, getServices } from './runtime';
 
 // Registers the route table (shared/api/routes.ts): one `app.http` per entry, with the auth of its
 // kind, its path parameters validated, its paging and JSON body parsed, and the one error renderer
@@ -74,13 +74,20 @@ export function httpHandler<K extends RouteName>(name: K, handler: (call: Call<K
   const invoke: Handler = async (request, context) => {
     const ifMatch = request.headers.get('if-match') ?? undefined;
     const call: AnyCall = { request, context, params: {}, ifMatch, createOnly: createOnlyOf(spec, request, ifMatch), body: undefined, page: undefined };
-    if (spec.auth !== 'anonymous') Object.assign(call, await authorize(spec.auth, request));
+    if (spec.auth !== 'anonymous') Object.assign(call, await authorize(spec.auth, request).catch((err: unknown) => challenged(err, spec)));
     for (const p of params) call.params[p] = parameter(spec, p, request.params[p]);
     if (spec.paged) call.page = paging(request);
     if (spec.body) call.body = await readJson(request, spec.body, { optional: spec.bodyOptional });
     return run(call);
   };
   return handle(invoke, spec.auth === 'browser' ? 'html' : 'json');
+}
+
+/** A 401 of a route with RFC 9728 metadata names the metadata's URL, so that clients (MCP's) find the issuers to sign in with. */
+async function challenged(err: unknown, spec: RouteSpec): Promise<never> {
+  if (!spec.resourceMetadata || !(err instanceof UnauthenticatedError)) throw err;
+  const { settings } = await getServices();
+  throw new UnauthenticatedError(err.message, `${settings.publicBaseUrl}/api/${spec.resourceMetadata}`);
 }
 
 /**

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MCP_METADATA_ROUTE, MCP_ROUTE } from '../mcp/metadata';
 import { OPERATION_ID_PATTERN } from '../model/constants';
 import {
   accessPolicyPutSchema,
@@ -78,6 +79,8 @@ export interface RouteSpec {
   /** Starts or queries durable orchestrations: the function declares the durable client input. */
   readonly durable?: boolean;
   readonly responses: readonly ResponseSpec[];
+  /** The route of this one's OAuth Protected Resource Metadata (RFC 9728): its 401s name it in `WWW-Authenticate` (`resource_metadata`). */
+  readonly resourceMetadata?: string;
   /** Not part of the published contract (the catch-all, the console's files). */
   readonly unpublished?: boolean;
 }
@@ -283,6 +286,29 @@ export const ROUTES = {
     body: confirmConsentCodeSchema,
     durable: true,
     responses: [{ status: '200', schema: connectionSchema, description: 'The connection, holding the new tokens (400 ValidationError/InvalidConsentCode: used, expired or of another connection)' }],
+  },
+
+  // The MCP server for AI agents (docs/mcp.md): JSON-RPC over streamable HTTP, stateless. Any
+  // authenticated caller reaches it; each tool checks what the caller may do (policies, self-service).
+  mcp: {
+    method: '*',
+    route: MCP_ROUTE,
+    auth: 'policy',
+    summary: 'The MCP endpoint (streamable HTTP, stateless): POST one JSON-RPC message or batch; the tools act as the caller',
+    resourceMetadata: MCP_METADATA_ROUTE,
+    responses: [
+      { status: '200', description: 'POST: the JSON-RPC answer (application/json)' },
+      { status: '202', description: 'POST of notifications or responses only: accepted' },
+      { status: '401', description: 'Unauthenticated, with WWW-Authenticate: Bearer resource_metadata="<the RFC 9728 metadata URL>"' },
+      { status: '405', description: 'GET, PUT, PATCH, DELETE: no server stream and no session (stateless); Allow: POST' },
+    ],
+  },
+  mcpResourceMetadata: {
+    method: 'GET',
+    route: MCP_METADATA_ROUTE,
+    auth: 'anonymous',
+    summary: 'OAuth Protected Resource Metadata (RFC 9728) of the MCP endpoint: which issuers it accepts tokens from',
+    responses: [{ status: '200', description: '{ resource, authorization_servers, bearer_methods_supported, resource_name }' }],
   },
 
   listWebhooks: { method: 'GET', route: 'webhooks', auth: 'admin', summary: 'List webhook subscriptions', paged: true, responses: page(webhookSchema) },
