@@ -124,6 +124,7 @@ export async function invokeStreaming(call: StreamInvocation, req: IncomingMessa
   const invocationId = randomUUID();
   const forward = httpRequest(new URL(req.url ?? '/', call.worker.httpUri), { method: req.method, headers: forwardedHeaders(req, invocationId), agent });
   forward.setTimeout(ACTIVITY_TIMEOUT_MS, () => forward.destroy(new Error('activity timeout')));
+  forward.setNoDelay(true);
   let tooLarge = false;
   let received = 0;
   req.on('data', (chunk: Buffer) => {
