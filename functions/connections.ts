@@ -2,11 +2,11 @@ import { requesterOf } from '../shared/consent/people';
 import { parseConnectionFilter } from '../shared/management/connectionFilter';
 import { LifecycleService } from '../shared/lifecycle/lifecycleService';
 import type { Call } from './lib/api';
-import { collection, json } from './lib/http';
+import { collection, json, queryValue } from './lib/http';
 import { lifecycleConnected, lifecycleDeleted } from './workflows/lifecycle/client';
 
 export async function listConnections({ request, services, params, page }: Call<'listConnections'>) {
-  const filter = parseConnectionFilter(request.query.get('$filter'));
+  const filter = parseConnectionFilter(queryValue(request, '$filter') ?? null);
   return collection(request, await services.connections.list(params.providerId, page.top, page.skipToken, filter), page.top);
 }
 

@@ -2,6 +2,7 @@ import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/fu
 import type { ConsentOutcome } from '../shared/consent/consentService';
 import { PAGE_HEADERS, renderPage } from '../shared/consent/pages';
 import type { Call } from './lib/api';
+import { queryValue, readCapped } from './lib/http';
 import { lifecycleConnected } from './workflows/lifecycle/client';
 
 // The browser side of consent: redirects and HTML pages, never JSON. Authorised by the
@@ -10,7 +11,7 @@ import { lifecycleConnected } from './workflows/lifecycle/client';
 const MAX_FORM_BYTES = 4096;
 
 export async function consentStart({ request, services }: Call<'consentStart'>) {
-  return render(request, await services.consent.start(request.query.get('state') ?? ''));
+  return render(request, await services.consent.start(queryValue(request, 'state') ?? ''));
 }
 
 /** New tokens: the connection's lifecycle starts, or wakes if it was waiting for this consent. */
@@ -20,15 +21,16 @@ async function afterOutcome(context: InvocationContext, outcome: ConsentOutcome)
 }
 
 export async function consentCallback({ request, context, services }: Call<'consentCallback'>) {
-  const q = (name: string) => request.query.get(name) ?? undefined;
+  const q = (name: string) => queryValue(request, name);
   const outcome = await afterOutcome(context, await services.consent.callback({ state: q('state'), code: q('code'), error: q('error'), iss: q('iss') }, cookies(request)));
   return render(request, outcome);
 }
 
 export async function consentConfirm({ request, context, services }: Call<'consentConfirm'>) {
   const type = (request.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
-  const raw = type === 'application/x-www-form-urlencoded' ? await request.text() : '';
-  const form = new URLSearchParams(raw.length <= MAX_FORM_BYTES ? raw : '');
+  // Read up to the limit only (the body streams); a larger form is read as empty.
+  const bytes = type === 'application/x-www-form-urlencoded' ? await readCapped(request, MAX_FORM_BYTES) : undefined;
+  const form = new URLSearchParams(bytes?.toString('utf8') ?? '');
   const decision = await services.consent.decide(form.get('consentCode') ?? '', form.get('decision') === 'confirm', cookies(request));
   return render(request, await afterOutcome(context, decision));
 }

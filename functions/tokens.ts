@@ -3,6 +3,7 @@ import { InvalidQueryError } from '../shared/errors';
 import { tokenQuerySchema } from '../shared/model/runtimeSchemas';
 import type { TokenOptions } from '../shared/tokens/tokenService';
 import type { Call } from './lib/api';
+import { queryValue } from './lib/http';
 
 // The runtime: a workload with an access policy on the connection gets its current access token.
 
@@ -14,8 +15,8 @@ export async function getToken({ request, services, caller, params }: Call<'getT
 const TOKEN_HEADERS = { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' };
 
 function tokenOptions(request: HttpRequest): TokenOptions {
-  const minValidity = request.query.get('minValidity') ?? undefined;
-  const forceRefresh = request.query.get('forceRefresh') ?? undefined;
+  const minValidity = queryValue(request, 'minValidity');
+  const forceRefresh = queryValue(request, 'forceRefresh');
   if (minValidity === undefined && forceRefresh === undefined) return {}; // the hot path
   const q = tokenQuerySchema.safeParse({ minValidity, forceRefresh });
   if (!q.success) {

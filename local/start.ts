@@ -6,8 +6,9 @@ import { metrics } from '../shared/metrics';
 import { startAzurite, type EmbeddedAzurite } from './azurite';
 import type { DurableDriver } from './durable/driver';
 import { installCoreApi, runHooks } from './host/coreApi';
-import { httpRoutes, type HttpRoute } from './host/routes';
-import { createHostServer } from './host/server';
+import { httpRoutes } from './host/routes';
+import { createHostServer, type HostTable } from './host/server';
+import { streamWorker } from './host/stream';
 import { DEV_ADMIN_ROLE, DEV_APP_OBJECT_ID, DEV_ISSUER_JWKS_PATH, DEV_TENANT_ID, DevIssuer, devIssuerJwksUri } from './devIssuer';
 import { DEV_AUDIENCE, devIssuerUrl, loadLocalHostSettings, localEnvironment } from './hostSettings';
 import { devConsoleOidc, devOidcHandler, devOidcIssuer, devOidcJwksUri } from './devOidc';
@@ -46,7 +47,7 @@ async function main(): Promise<void> {
   const host = loadLocalHostSettings(env);
   mkdirSync(host.dataDir, { recursive: true, mode: 0o700 });
 
-  const table: { routes: HttpRoute[] } = { routes: [] };
+  const table: HostTable = { routes: [] };
   let issuer: DevIssuer | undefined;
   let durable: DurableDriver | undefined;
   let oidc: ReturnType<typeof devOidcHandler> | undefined;
@@ -114,6 +115,8 @@ async function main(): Promise<void> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- each function file registers itself on load, after the core API shim is installed
   for (const file of entryPoints()) require(file);
   await runHooks(core, 'appStart');
+  // As the worker answers the host's init: its capabilities (HttpUri when the app streams).
+  table.stream = await streamWorker(core);
   // The Durable Functions extension's part: orchestrations, activities, the client API
   // (CREDMAN_LOCAL_DURABLE=false leaves it out, as a Functions host without the extension would).
   const hub = taskHubName();
@@ -142,6 +145,7 @@ async function main(): Promise<void> {
   timers?.start();
 
   console.log(`credman local host listening on ${baseUrl}/api (${table.routes.length} HTTP functions, storage: ${azurite ? 'embedded Azurite, in memory' : 'configured'})`);
+  console.log(table.stream ? `  HTTP streaming: on, the worker's proxy at ${table.stream.httpUri.href}` : '  HTTP streaming: off');
   console.log(durable ? `  durable functions: task hub ${durable.taskHubName}, the extension's RPC endpoint at ${durable.rpcBaseUrl}` : '  durable functions: off (CREDMAN_LOCAL_DURABLE=false)');
   console.log(
     timers

@@ -13,6 +13,9 @@ import { authorize, getServices } from './runtime';
 // kind, its path parameters validated, its paging and JSON body parsed, and the one error renderer
 // (HTML for browser routes, JSON for the rest). Handlers receive what their entry declares.
 
+// Bodies stream through the worker (issue 19); set here, where every `app.http` passes, since the worker's glob of `main` has no fixed file order.
+app.setup({ enableHttpStream: true });
+
 type Spec<K extends RouteName> = (typeof ROUTES)[K];
 
 type ParamNames<R extends string> = R extends `${string}{${infer P}}${infer Rest}` ? (P extends `*${string}` ? never : P) | ParamNames<Rest> : never;

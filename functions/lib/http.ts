@@ -82,8 +82,8 @@ export async function readJson<T extends z.ZodType>(request: HttpRequest, schema
   if (type !== 'application/json' && !(options.optional && type === '')) throw new UnsupportedMediaTypeError();
   const declared = Number(request.headers.get('content-length') ?? '0');
   if (declared > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
-  const bytes = Buffer.from(await request.arrayBuffer());
-  if (bytes.length > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
+  const bytes = await readCapped(request, MAX_BODY_BYTES);
+  if (bytes === undefined) throw new PayloadTooLargeError(MAX_BODY_BYTES);
   if (type === '') {
     // Decided on the bytes read, not the headers: a chunked body without a type is refused, not dropped.
     if (bytes.length > 0) throw new UnsupportedMediaTypeError();
@@ -96,6 +96,27 @@ export async function readJson<T extends z.ZodType>(request: HttpRequest, schema
     throw new InvalidJsonError();
   }
   return validated(schema, value);
+}
+
+/**
+ * The body, read from its stream (bodies stream through the worker) and given up as soon as it
+ * passes `max` bytes (undefined then), so a chunked body without a length is never held whole.
+ */
+export async function readCapped(request: HttpRequest, max: number): Promise<Buffer | undefined> {
+  if (!request.body) return Buffer.alloc(0);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const reader = request.body.getReader();
+  for (;;) {
+    const { done, value } = (await reader.read()) as { done: boolean; value?: Uint8Array };
+    if (done) return Buffer.concat(chunks, size);
+    size += value?.length ?? 0;
+    if (size > max) {
+      await reader.cancel();
+      return undefined;
+    }
+    if (value) chunks.push(Buffer.from(value.buffer, value.byteOffset, value.byteLength));
+  }
 }
 
 function validated<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
@@ -113,11 +134,22 @@ function validated<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
   return parsed.data;
 }
 
+/**
+ * A query parameter by its exact name. Handlers see the URL's query as sent (bodies stream, and the
+ * library then reads the query from the URL: names case-sensitive, repeats kept); a repeated one
+ * is refused rather than one of its values picked.
+ */
+export function queryValue(request: HttpRequest, name: string): string | undefined {
+  const all = request.query.getAll(name);
+  if (all.length > 1) throw new InvalidQueryError(name, `${name} must be given at most once.`);
+  return all[0];
+}
+
 export function paging(request: HttpRequest): { top: number; skipToken?: string } {
-  const rawTop = request.query.get('$top');
-  const top = topSchema.safeParse(rawTop ?? undefined);
+  const rawTop = queryValue(request, '$top');
+  const top = topSchema.safeParse(rawTop);
   if (!top.success) throw new InvalidQueryError('$top', '$top must be an integer from 1 to 100.');
-  const skipToken = request.query.get('$skipToken') ?? undefined;
+  const skipToken = queryValue(request, '$skipToken');
   return { top: top.data, ...(skipToken === undefined ? {} : { skipToken }) };
 }
 

@@ -1,7 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 
-/** The Functions host's request size limit (the durable extension's API is served by the host too). */
-const MAX_REQUEST_BYTES = 100 * 1024 * 1024;
+/**
+ * The Functions host's request size limit (`HttpRequestBodySizeMiddleware`; Kestrel enforces it as
+ * the body is read). The durable extension's API is served by the host too.
+ */
+export const MAX_REQUEST_BYTES = 100 * 1024 * 1024;
 
 /** The request's body; undefined when it is larger than `limit` (read to its end all the same). */
 export function readBody(req: IncomingMessage, limit = MAX_REQUEST_BYTES): Promise<Buffer | undefined> {

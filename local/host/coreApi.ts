@@ -29,6 +29,8 @@ export interface Registration {
 export interface CoreApiState {
   registrations: Registration[];
   hooks: Map<string, CoreCallback[]>;
+  /** What `@azure/functions` handed to `setProgrammingModel` (see local/host/stream.ts). */
+  programmingModel?: unknown;
 }
 
 type Require = (this: NodeJS.Module, id: string) => unknown;
@@ -36,15 +38,14 @@ type Require = (this: NodeJS.Module, id: string) => unknown;
 /** Installs `@azure/functions-core` for every later `require`; returns what the app registers. */
 export function installCoreApi(hostVersion: string): CoreApiState {
   const state: CoreApiState = { registrations: [], hooks: new Map() };
-  let programmingModel: unknown;
   const coreApi = {
     version: '3.10.1',
     hostVersion,
     setProgrammingModel(model: unknown) {
-      programmingModel = model;
+      state.programmingModel = model;
     },
     getProgrammingModel() {
-      return programmingModel;
+      return state.programmingModel;
     },
     registerFunction(metadata: FunctionMetadata, handler: CoreCallback) {
       if (state.registrations.some((r) => r.metadata.name === metadata.name)) {

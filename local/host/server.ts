@@ -4,10 +4,13 @@ import { readBody } from './body';
 import { byType, consoleLog, invocationContext, type InputProviders } from './invocation';
 import { LazyNativeRequest } from './nativeRequest';
 import { pathSegments, resolveRoute, type HttpRoute } from './routes';
+import { invokeStreaming, type StreamWorker } from './stream';
 
 // Serves the app's HTTP functions under /api the way the Functions host does: it matches the
-// route, builds HttpRequest and InvocationContext from @azure/functions, calls the registered
-// handler and writes its HttpResponse back.
+// route, then either forwards the request to the worker's proxy and runs the invocation through the
+// library (an app that streams, local/host/stream.ts), or builds HttpRequest and
+// InvocationContext from @azure/functions, calls the registered handler and writes its
+// HttpResponse back (an app that does not, as the host's RPC path does).
 
 const ROUTE_PREFIX = '/api';
 
@@ -15,10 +18,16 @@ export type ExtraRoute = (req: IncomingMessage, res: ServerResponse) => boolean;
 
 const log = consoleLog();
 
-/** `table.routes` is read per request: the app registers its functions after the port is bound. */
-export function createHostServer(table: { routes: HttpRoute[] }, extra: ExtraRoute[] = [], inputs: InputProviders = {}): Server {
+/** What the host serves; read per request: the app registers its functions (and says whether it streams) after the port is bound. */
+export interface HostTable {
+  routes: HttpRoute[];
+  stream?: StreamWorker;
+}
+
+/** `table` is read per request: the app registers its functions after the port is bound. */
+export function createHostServer(table: HostTable, extra: ExtraRoute[] = [], inputs: InputProviders = {}): Server {
   return createServer((req, res) => {
-    serve(table.routes, extra, inputs, req, res).catch((err: unknown) => {
+    serve(table, extra, inputs, req, res).catch((err: unknown) => {
       console.error(`[host] request failed: ${err instanceof Error ? err.name : String(err)}`);
       if (!res.headersSent) res.writeHead(500).end();
       else res.destroy();
@@ -26,7 +35,7 @@ export function createHostServer(table: { routes: HttpRoute[] }, extra: ExtraRou
   });
 }
 
-async function serve(routes: HttpRoute[], extra: ExtraRoute[], inputs: InputProviders, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function serve(table: HostTable, extra: ExtraRoute[], inputs: InputProviders, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const host = req.headers.host ?? 'localhost';
   const url = new URL(req.url ?? '/', `http://${host}`);
   if (extra.some((route) => route(req, res))) return;
@@ -43,9 +52,14 @@ async function serve(routes: HttpRoute[], extra: ExtraRoute[], inputs: InputProv
     return;
   }
   const method = (req.method ?? 'GET').toUpperCase();
-  const found = resolveRoute(routes, method, segments);
+  const found = resolveRoute(table.routes, method, segments);
   if (!found) {
     res.writeHead(404).end();
+    return;
+  }
+  if (table.stream) {
+    const query = url.search ? hostQuery(url.searchParams) : {};
+    await invokeStreaming({ worker: table.stream, registration: found.route.registration, params: found.params, query, provide: byType(inputs), log }, req, res);
     return;
   }
   const body = await readBody(req);

@@ -337,6 +337,13 @@ describe('consent phishing through the login link is refused', () => {
     expect((await submitForm(page.body, page.url, victim, { decision: 'confirm' })).status).toBe(400);
   }, 30_000);
 
+  it('binds the sign-in with a cookie as the streaming worker writes it (the cookie package, replacing any Set-Cookie header)', async () => {
+    await createConnection(host, P, 'cookieShape');
+    const followed = await fetch(await loginLink(host, P, 'cookieShape'), { redirect: 'manual' });
+    expect(followed.status).toBe(302);
+    expect(followed.headers.getSetCookie()).toEqual([expect.stringMatching(/^credman_consent_[A-Za-z0-9_-]{16}=[A-Za-z0-9_-]{43}; Max-Age=600; Path=\/api\/consent; HttpOnly; SameSite=Lax$/)]);
+  });
+
   it('a second follower of a followed link gets LoginLinkUsed and changes nothing; the first sign-in still completes', async () => {
     await createConnection(host, P, 'owned');
     const link = await loginLink(host, P, 'owned');

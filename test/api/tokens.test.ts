@@ -140,6 +140,10 @@ describe('the token endpoint', () => {
     expect((await tokenOf(host, P, 'daemon', '?minValidity=-1', app)).body.error.code).toBe('ValidationError');
     expect((await tokenOf(host, P, 'daemon', '?minValidity=abc', app)).status).toBe(400);
     expect((await tokenOf(host, P, 'daemon', '?forceRefresh=yes', app)).body.error.details[0].target).toBe('forceRefresh');
+    // Bodies stream, so the query comes from the URL as sent (not the host's merged one): a repeat is
+    // refused, not one value picked, and names are case-sensitive (an unknown name is ignored).
+    expect((await tokenOf(host, P, 'daemon', '?minValidity=1&minValidity=2', app)).body.error.details[0].target).toBe('minValidity');
+    expect((await tokenOf(host, P, 'daemon', '?MINVALIDITY=abc', app)).status).not.toBe(400);
     expect((await tokenOf(host, P, 'nope', '', app)).status).toBe(403);
     expect((await tokenOf(host, P, 'bad id!', '', app)).body.error.code).toBe('InvalidIdentifier');
   });

@@ -132,11 +132,16 @@ it('publishes the contract reviewed with the last change to it (update: npx jest
 });
 
 describe('an optional JSON body (getLoginLinks)', () => {
-  /* eslint-disable @typescript-eslint/no-require-imports -- after the runtime mock */
-  const { httpHandler } = require('../../functions/lib/api') as typeof import('../../functions/lib/api');
-  const { json } = require('../../functions/lib/http') as typeof import('../../functions/lib/http');
-  /* eslint-enable @typescript-eslint/no-require-imports */
-  const echo = httpHandler('getLoginLinks', async ({ body }) => json(200, body));
+  let echo: ReturnType<typeof import('../../functions/lib/api').httpHandler>;
+  // Loaded in beforeAll, after the runtime mock and after the app (loadApp): functions/lib/api
+  // calls app.setup on load, which looks for the worker's core API once.
+  beforeAll(() => {
+    /* eslint-disable @typescript-eslint/no-require-imports -- after the runtime mock */
+    const { httpHandler } = require('../../functions/lib/api') as typeof import('../../functions/lib/api');
+    const { json } = require('../../functions/lib/http') as typeof import('../../functions/lib/http');
+    /* eslint-enable @typescript-eslint/no-require-imports */
+    echo = httpHandler('getLoginLinks', async ({ body }) => json(200, body));
+  });
   const send = async (headers: Record<string, string>, body?: string) => {
     const request = new HttpRequest({
       method: 'POST',
