@@ -1,14 +1,14 @@
 import type { HttpRequest } from '@azure/functions';
-import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import { PayloadTooLargeError } from '../shared/errors';
 import { protectedResourceMetadata } from '../shared/mcp/metadata';
-import { mcpServerFor } from '../shared/mcp/tools';
 import type { Call } from './lib/api';
+import { readCapped } from './lib/http';
 import { getServices } from './lib/runtime';
 
-// The MCP endpoint (docs/mcp.md): the SDK's web-standard streamable HTTP transport, stateless (no
-// session id: any instance answers any request) with JSON answers (no SSE stream to hold open). A
-// server and a transport per request, for the caller our own authentication established.
+// The MCP endpoint (docs/mcp.md; the exchange itself is shared/mcp/endpoint.ts). The SDK (some
+// 80 modules) is loaded by the first MCP request, not by every cold start of the app.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const endpoint = () => require('../shared/mcp/endpoint') as typeof import('../shared/mcp/endpoint');
 
 /** A JSON-RPC message or batch: the tools' arguments are small (call_api's body at most 64 KiB of text). */
 const MAX_MESSAGE_BYTES = 256 * 1024;
@@ -22,15 +22,8 @@ export async function mcp({ request, services, caller }: Call<'mcp'>) {
       jsonBody: { jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed: this server is stateless; POST each message.' }, id: null },
     };
   }
-  const server = mcpServerFor(caller, services.mcp);
-  const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
-  await server.connect(transport);
-  try {
-    const answer = await transport.handleRequest(await webRequest(request));
-    return { status: answer.status, headers: Object.fromEntries(answer.headers), body: await answer.text() };
-  } finally {
-    await server.close();
-  }
+  const answer = await endpoint().answerMcp(caller, services.mcp, await webRequest(request));
+  return { status: answer.status, headers: Object.fromEntries(answer.headers), body: await answer.text() };
 }
 
 export async function mcpResourceMetadata(_: Call<'mcpResourceMetadata'>) {
@@ -41,7 +34,7 @@ export async function mcpResourceMetadata(_: Call<'mcpResourceMetadata'>) {
 /** The request as the SDK takes it: a web Request, its body read within the bound. */
 async function webRequest(request: HttpRequest): Promise<Request> {
   if (Number(request.headers.get('content-length') ?? '0') > MAX_MESSAGE_BYTES) throw new PayloadTooLargeError(MAX_MESSAGE_BYTES);
-  const body = Buffer.from(await request.arrayBuffer());
-  if (body.length > MAX_MESSAGE_BYTES) throw new PayloadTooLargeError(MAX_MESSAGE_BYTES);
-  return new Request(request.url, { method: request.method, headers: request.headers, body });
+  const body = await readCapped(request, MAX_MESSAGE_BYTES);
+  if (body === undefined) throw new PayloadTooLargeError(MAX_MESSAGE_BYTES);
+  return new Request(request.url, { method: request.method, headers: request.headers, body: new Uint8Array(body) });
 }
