@@ -176,7 +176,7 @@ export const connectionSchema = resource(
     expiresOn: z.iso.datetime().optional().meta({ description: 'When the current access token expires.' }),
     endUser: endUserSchema.optional().meta({ description: 'The end user a connect session created (or reconnected) the connection for.' }),
     owner: connectionOwnerSchema.optional(),
-    agentTokenAccess: z.literal(true).optional().meta({ description: "An administrator lets the MCP server's get_token tool return the raw access token (absent: off)." }),
+    agentTokenAccess: z.boolean().optional().meta({ description: "true: an administrator lets the MCP server's get_token tool return the raw access token (absent: off)." }),
     consentedOn: z.iso.datetime().optional().meta({ description: 'The last completed consent.' }),
     lastRefreshedOn: z.iso.datetime().optional().meta({ description: 'When the current access token was obtained (consent or refresh).' }),
     refreshTokenExpiresOn: z.iso.datetime().optional().meta({ description: "The refresh token's end, where the identity provider said." }),
