@@ -128,7 +128,7 @@ export function mcpServerFor(caller: Caller, deps: McpDeps): McpServer {
   );
 
   // Raw tokens stay out of the model's context unless an administrator turned the connection's
-  // agentTokenAccess on (docs/mcp.md, "get_token"). The caller's access policy is checked first
+  // agentTokenAccess on (docs/mcp.md, "get_token and agentTokenAccess"). The caller's access policy is checked first
   // (Forbidden says nothing of the switch); the switch is read after, from the verified row, so
   // turning it off takes effect at once on every instance.
   server.registerTool(

@@ -6,8 +6,9 @@ import { ConnectionStateError, DecryptionError, ProviderNotFoundError } from '..
 // (a random key sealed in the provider's own envelope: shared/store/providers.ts), to its grant
 // type and plain parameters, and to a version. A provider row made or changed by someone else
 // cannot open it, so its refresh token never leaves for an endpoint credman was not given.
-// The administrator's agentTokenAccess switch (docs/mcp.md, "get_token and agentTokenAccess") is in the binding too,
-// and a row with it on always has a bound envelope: a storage writer cannot turn it on.
+// The administrator's agentTokenAccess switch (docs/mcp.md, "get_token and agentTokenAccess") is
+// in the binding too, and a row with it on always has a bound envelope: a storage writer cannot
+// turn it on.
 
 /** The provider's binding key; null for a provider written before binding began, undefined when there is no provider. */
 export type ProviderKeyOf = (providerId: string) => Promise<string | null | undefined>;
