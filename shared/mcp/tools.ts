@@ -7,12 +7,14 @@ import { requirePerson, type Caller } from '../identity/caller';
 import type { SelfServiceService } from '../management/selfService';
 import { identifierSchema } from '../model/identifiers';
 import type { ProxyService } from '../proxy/proxyService';
+import type { TokenService } from '../tokens/tokenService';
 import type { McpDirectory } from './directory';
 
 // The MCP server's tools (docs/mcp.md). A server is built per request for one authenticated
 // caller and acts as that caller only: every tool goes through the same services, policy checks
-// and self-service rules as the HTTP API. No tool result ever holds a token: `call_api` returns
-// the upstream's status and body, never the request credman sent.
+// and self-service rules as the HTTP API. No tool result holds a token except get_token's, on a
+// connection whose administrator turned agentTokenAccess on: `call_api` returns the upstream's
+// status and body, never the request credman sent.
 
 /** How much of an upstream body `call_api` returns (as text); the rest is cut and said so. */
 export const MAX_RESULT_BYTES = 64 * 1024;
@@ -23,6 +25,9 @@ export interface McpDeps {
   directory: McpDirectory;
   selfService: SelfServiceService;
   proxy: ProxyService;
+  tokens: Pick<TokenService, 'getToken'>;
+  /** The connection's agentTokenAccess switch, read from its row as verified with the envelope (a tampered row throws). */
+  agentTokenAccess: (providerId: string, connectionId: string) => Promise<boolean>;
   /** Where a tool's unexpected failure is logged (by type and code only: the model gets a generic error). */
   log: (level: 'error', message: string) => void;
 }
@@ -122,8 +127,10 @@ export function mcpServerFor(caller: Caller, deps: McpDeps): McpServer {
       }),
   );
 
-  // Raw tokens stay out of the model's context: the per-connection switch an administrator would
-  // turn on does not exist yet, so this tool refuses every connection (docs/mcp.md, "get_token").
+  // Raw tokens stay out of the model's context unless an administrator turned the connection's
+  // agentTokenAccess on (docs/mcp.md, "get_token and agentTokenAccess"). The caller's access policy is checked first
+  // (Forbidden says nothing of the switch); the switch is read after, from the verified row, so
+  // turning it off takes effect at once on every instance.
   server.registerTool(
     'get_token',
     {
@@ -132,7 +139,17 @@ export function mcpServerFor(caller: Caller, deps: McpDeps): McpServer {
       inputSchema: { providerId: identifierSchema, connectionId: identifierSchema },
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
-    () => ({ isError: true, content: [{ type: 'text', text: 'TokenExposureNotEnabled: raw tokens are not enabled for this connection; use call_api.' }] }),
+    ({ providerId, connectionId }) =>
+      guarded('get_token', async () => {
+        const { context } = await deps.tokens.getToken(caller, providerId, connectionId);
+        if (!(await deps.agentTokenAccess(providerId, connectionId))) {
+          return {
+            isError: true,
+            content: [{ type: 'text', text: 'TokenExposureNotEnabled: raw tokens are not enabled for this connection (an administrator turns on agentTokenAccess); use call_api.' }],
+          };
+        }
+        return text({ accessToken: context.accessToken, tokenType: context.tokenType, ...(context.expiresOn ? { expiresOn: context.expiresOn } : {}) });
+      }),
   );
 
   return server;

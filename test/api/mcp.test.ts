@@ -7,15 +7,16 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { DEV_TENANT_ID } from '../../local/devIssuer';
 import { CookieJar, completeConsent, submitForm } from '../support/consentDriver';
 import { startHost, type TestHost } from '../support/host';
-import { consent, createConnection, createProvider, registerClient, startOAuthWorld, type OAuthWorld } from '../support/oauthWorld';
+import { consent, createConnection, createProvider, registerClient, startOAuthWorld, tokenOf, type OAuthWorld } from '../support/oauthWorld';
 import { startUpstreamApi, type UpstreamApi } from '../support/upstreamApi';
 
 // Issue 19, the MCP server (docs/mcp.md), end to end with the SDK's own client over streamable
 // HTTP against the local host: a person's agent lists the tools, gets a login link for a
 // self-service provider, and once the person consented (oidc-provider, through credman's pages)
 // calls the upstream API (which accepts only tokens oidc-provider says are active) through
-// call_api. Another person, and a workload, reach nothing that is not theirs; no token is ever in
-// a tool result; an unauthenticated request is told where the RFC 9728 metadata is.
+// call_api. Another person, and a workload, reach nothing that is not theirs; no token is in a
+// tool result until an administrator turns a connection's agentTokenAccess on, and then only for
+// callers holding a policy; an unauthenticated request is told where the RFC 9728 metadata is.
 
 const SS = 'mcpss';
 const PLAIN = 'plain';
@@ -168,6 +169,62 @@ describe('callers without access', () => {
     expect(tokens.length).toBeGreaterThan(1);
     const all = JSON.stringify(results);
     for (const t of tokens) expect(all).not.toContain(t);
+  });
+});
+
+describe("raw tokens: the administrator's agentTokenAccess switch", () => {
+  const team = `/providers/${PLAIN}/connections/team`;
+  const put = (agentTokenAccess?: boolean) =>
+    host.request('PUT', team, { body: { properties: { authorizationType: 'OAuth2', oauth2grantType: 'AuthorizationCode', ...(agentTokenAccess === undefined ? {} : { agentTokenAccess }) } } });
+  let workload: Client;
+
+  beforeAll(async () => {
+    workload = (await agent(await host.token({ oid: WORKLOAD, scopes: null }))).client;
+  });
+
+  it('off by default: get_token is a tool error for a caller holding a policy', async () => {
+    expect((await host.request('GET', team)).body.properties.agentTokenAccess).toBeUndefined();
+    const r = await call(workload, 'get_token', { providerId: PLAIN, connectionId: 'team' });
+    expect([r.isError, textOf(r), r.structuredContent]).toEqual([true, expect.stringMatching(/^TokenExposureNotEnabled: /), undefined]);
+  });
+
+  it("turned on by an administrator's PUT: the connection keeps its tokens, and get_token returns its current one", async () => {
+    const on = await put(true);
+    expect([on.status, on.body.properties.agentTokenAccess, on.body.properties.status]).toEqual([200, true, 'Connected']);
+    expect((await host.request('GET', team)).body.properties.agentTokenAccess).toBe(true);
+    const listed = (await host.request('GET', `/providers/${PLAIN}/connections`)).body.value as { name: string; properties: { agentTokenAccess?: boolean } }[];
+    expect(listed.find((c) => c.name === 'team')?.properties.agentTokenAccess).toBe(true);
+
+    const r = await call(workload, 'get_token', { providerId: PLAIN, connectionId: 'team' });
+    expect(r.isError).toBeFalsy();
+    const current = await tokenOf(host, PLAIN, 'team', '', await host.token({ oid: WORKLOAD, scopes: null }));
+    expect(current.status).toBe(200);
+    expect(r.structuredContent).toEqual({ accessToken: current.body.accessToken, tokenType: 'Bearer', expiresOn: current.body.expiresOn });
+    // The proxy is as before.
+    expect((await call(workload, 'call_api', { providerId: PLAIN, connectionId: 'team', path: 'echo' })).structuredContent).toMatchObject({ status: 200 });
+  });
+
+  it('a caller without a policy still gets Forbidden, and no token', async () => {
+    const { client: bob } = await agent(await host.token({ oid: BOB }));
+    const r = await call(bob, 'get_token', { providerId: PLAIN, connectionId: 'team' });
+    expect([r.isError, textOf(r), r.structuredContent]).toEqual([true, expect.stringMatching(/^Forbidden: /), undefined]);
+  });
+
+  it('a person cannot turn it on for their own connection: self-service PUT refuses the field (400 UnknownField)', async () => {
+    const aliceToken = await host.token({ oid: ALICE });
+    const r = await host.request('PUT', `/me/providers/${SS}/connection`, { token: aliceToken, body: { properties: { agentTokenAccess: true } } });
+    expect([r.status, r.body.error.code, r.body.error.details[0]]).toEqual([400, 'ValidationError', expect.objectContaining({ code: 'UnknownField', target: 'properties.agentTokenAccess' })]);
+    expect((await host.request('GET', `/providers/${SS}/connections/u.${ALICE}`)).body.properties.agentTokenAccess).toBeUndefined();
+    const { client: alice } = await agent(aliceToken);
+    const refused = await call(alice, 'get_token', { providerId: SS, connectionId: `u.${ALICE}` });
+    expect([refused.isError, textOf(refused)]).toEqual([true, expect.stringMatching(/^TokenExposureNotEnabled: /)]);
+  });
+
+  it('turned off by a PUT without it (a PUT states the whole connection), at once', async () => {
+    const off = await put();
+    expect([off.status, off.body.properties.agentTokenAccess, off.body.properties.status]).toEqual([200, undefined, 'Connected']);
+    const r = await call(workload, 'get_token', { providerId: PLAIN, connectionId: 'team' });
+    expect([r.isError, textOf(r)]).toEqual([true, expect.stringMatching(/^TokenExposureNotEnabled: /)]);
   });
 });
 
