@@ -120,6 +120,28 @@ describe("a person's agent", () => {
     expect((r.structuredContent?.body as string).length).toBe(64 * 1024);
   });
 
+  it("keeps the connection's token out of call_api's result when the upstream reflects it (body, content type, a cut inside it)", async () => {
+    api.seen.length = 0;
+    const whole = await call(alice, 'call_api', { providerId: SS, connectionId: `u.${ALICE}`, path: 'reflect' });
+    const token = api.seen[0].headers.authorization?.slice('Bearer '.length) ?? '';
+    expect(token.length).toBeGreaterThan(20);
+    expect(whole.structuredContent).toMatchObject({ status: 200, body: expect.stringMatching(/^Bearer \[token\] /) });
+    for (const shown of [token, encodeURIComponent(token)]) expect(JSON.stringify(whole)).not.toContain(shown);
+    // The 64 KiB cut falls 20 characters into the token: those are not shown either.
+    const cut = await call(alice, 'call_api', { providerId: SS, connectionId: `u.${ALICE}`, path: `reflect?pad=${64 * 1024 - 'Bearer '.length - 20}` });
+    expect(cut.structuredContent).toMatchObject({ status: 200, truncated: true });
+    expect(cut.structuredContent?.body).toMatch(/xBearer \[token\]$/);
+    expect(JSON.stringify(cut)).not.toContain(token.slice(0, 20));
+  });
+
+  it('refuses a content type that would inject a header: a validation error, not an internal one, and nothing is sent', async () => {
+    api.seen.length = 0;
+    const r = await call(alice, 'call_api', { providerId: SS, connectionId: `u.${ALICE}`, method: 'POST', path: 'echo', contentType: 'text/plain\r\nx-injected: 1', body: 'x' });
+    expect(r.isError).toBe(true);
+    expect(textOf(r)).toMatch(/contentType/);
+    expect(api.seen).toHaveLength(0);
+  });
+
   it('refuses get_token: raw tokens are not enabled', async () => {
     const r = await call(alice, 'get_token', { providerId: SS, connectionId: `u.${ALICE}` });
     expect([r.isError, textOf(r)]).toEqual([true, expect.stringContaining('TokenExposureNotEnabled')]);
