@@ -261,7 +261,10 @@ export class ProxyService {
     const done = () => clearTimeout(timer);
     body.once('close', () => {
       done();
-      res.destroy(); // the caller went away: stop reading the upstream
+      // The reader stopped (call_api's cut, the limit, the deadline): stop reading the upstream. A
+      // caller that disconnects is not seen here: under HTTP streaming the library keeps reading the
+      // body to its end (Azure/azure-functions-nodejs-library#294; docs/api.md, "Token proxy").
+      res.destroy();
     });
     res.once('error', (err) => body.destroy(err));
     return { status, headers, body };
