@@ -193,6 +193,27 @@ describe('callers without access', () => {
   });
 });
 
+describe('transport', () => {
+  it('refuses a batch of several messages (400, -32600): one POST does not fan out to many tool calls at once', async () => {
+    api.seen.length = 0;
+    const token = await host.token({ oid: WORKLOAD, scopes: null });
+    const message = (id: number) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'call_api', arguments: { providerId: PLAIN, connectionId: 'team', path: 'echo' } } });
+    const post = (body: unknown) =>
+      fetch(`${host.baseUrl}/api/mcp`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify(body),
+      });
+    const batch = await post(Array.from({ length: 20 }, (_, i) => message(i + 1)));
+    expect(batch.status).toBe(400);
+    expect(await batch.json()).toMatchObject({ jsonrpc: '2.0', error: { code: -32600 }, id: null });
+    expect(api.seen).toHaveLength(0);
+    // One message, alone or as a batch of one, is answered.
+    for (const body of [message(1), [message(2)]]) expect((await post(body)).status).toBe(200);
+    expect(api.seen).toHaveLength(2);
+  });
+});
+
 describe('authentication', () => {
   it('answers an unauthenticated request 401 naming the RFC 9728 metadata, which names the trusted issuers', async () => {
     const r = await fetch(`${host.baseUrl}/api/mcp`, {
