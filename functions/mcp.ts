@@ -1,4 +1,4 @@
-import type { HttpRequest } from '@azure/functions';
+import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import { PayloadTooLargeError } from '../shared/errors';
 import { protectedResourceMetadata } from '../shared/mcp/metadata';
 import type { Call } from './lib/api';
@@ -13,7 +13,7 @@ const endpoint = () => require('../shared/mcp/endpoint') as typeof import('../sh
 /** A JSON-RPC message or batch: the tools' arguments are small (call_api's body at most 64 KiB of text). */
 const MAX_MESSAGE_BYTES = 256 * 1024;
 
-export async function mcp({ request, services, caller }: Call<'mcp'>) {
+export async function mcp({ request, services, caller }: Call<'mcp'>): Promise<HttpResponseInit> {
   if (request.method !== 'POST') {
     // The spec lets a server without a GET stream answer 405; a stateless one has no session to DELETE.
     return {
@@ -22,7 +22,15 @@ export async function mcp({ request, services, caller }: Call<'mcp'>) {
       jsonBody: { jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed: this server is stateless; POST each message.' }, id: null },
     };
   }
-  const answer = await endpoint().answerMcp(caller, services.mcp, await webRequest(request));
+  const body = await boundedBody(request);
+  if (isBatch(body)) {
+    return {
+      status: 400,
+      headers: { 'Content-Type': 'application/json' },
+      jsonBody: { jsonrpc: '2.0', error: { code: -32600, message: 'Invalid Request: one JSON-RPC message per POST (batches are not supported).' }, id: null },
+    };
+  }
+  const answer = await endpoint().answerMcp(caller, services.mcp, new Request(request.url, { method: request.method, headers: request.headers, body: new Uint8Array(body) }));
   return { status: answer.status, headers: Object.fromEntries(answer.headers), body: await answer.text() };
 }
 
@@ -31,10 +39,25 @@ export async function mcpResourceMetadata(_: Call<'mcpResourceMetadata'>) {
   return { status: 200, headers: { 'Content-Type': 'application/json', 'Cache-Control': 'max-age=3600' }, jsonBody: protectedResourceMetadata(settings) };
 }
 
-/** The request as the SDK takes it: a web Request, its body read within the bound. */
-async function webRequest(request: HttpRequest): Promise<Request> {
+/** The request's body, read within the bound. */
+async function boundedBody(request: HttpRequest): Promise<Buffer> {
   if (Number(request.headers.get('content-length') ?? '0') > MAX_MESSAGE_BYTES) throw new PayloadTooLargeError(MAX_MESSAGE_BYTES);
   const body = await readCapped(request, MAX_MESSAGE_BYTES);
   if (body === undefined) throw new PayloadTooLargeError(MAX_MESSAGE_BYTES);
-  return new Request(request.url, { method: request.method, headers: request.headers, body: new Uint8Array(body) });
+  return body;
+}
+
+/**
+ * A batch of several messages: refused, one message per POST. The protocol dropped batches
+ * (2025-06-18) and the SDK's client never sends them, while the SDK's server would run up to 100
+ * tool calls of one POST at once (100 proxied requests, or 100 list_connections scans of up to
+ * 200 policy reads each). Anything that is not JSON is left to the SDK to answer.
+ */
+function isBatch(body: Buffer): boolean {
+  try {
+    const message: unknown = JSON.parse(body.toString('utf8'));
+    return Array.isArray(message) && message.length > 1;
+  } catch {
+    return false;
+  }
 }

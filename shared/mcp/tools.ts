@@ -14,7 +14,8 @@ import type { McpDirectory } from './directory';
 // caller and acts as that caller only: every tool goes through the same services, policy checks
 // and self-service rules as the HTTP API. No tool result holds a token except get_token's, on a
 // connection whose administrator turned agentTokenAccess on: `call_api` returns the upstream's
-// status and body, never the request credman sent.
+// status and body, never the request credman sent, and strikes out the token where the upstream
+// reflected it.
 
 /** How much of an upstream body `call_api` returns (as text); the rest is cut and said so. */
 export const MAX_RESULT_BYTES = 64 * 1024;
@@ -102,7 +103,14 @@ export function mcpServerFor(caller: Caller, deps: McpDeps): McpServer {
         connectionId: identifierSchema.describe('The connection (see list_connections)'),
         method: z.enum(METHODS).default('GET'),
         path: z.string().max(4096).describe("The path under the provider's API root, with any query: `repos/o/r/issues?state=open`"),
-        contentType: z.string().max(200).optional().describe('Content-Type of the body'),
+        // A header value: control characters (CR LF) would be refused by Node as the request is built.
+        contentType: z
+          .string()
+          .max(200)
+          // eslint-disable-next-line no-control-regex -- control characters are what it finds
+          .regex(/^[^\u0000-\u001f\u007f]*$/, 'No control characters.')
+          .optional()
+          .describe('Content-Type of the body'),
         body: z.string().max(MAX_REQUEST_BODY_BYTES).optional().describe('The request body, as text'),
       },
       annotations: { readOnlyHint: false, openWorldHint: true },
@@ -118,10 +126,11 @@ export function mcpServerFor(caller: Caller, deps: McpDeps): McpServer {
         if (bytes) headers.push(['content-length', String(bytes.length)]);
         const answer = await deps.proxy.forward(caller, args.providerId, args.connectionId, { method: args.method, rawPath, search, headers, body: bytes ? Readable.from([bytes]) : null }, null);
         const { body, truncated } = await readBounded(answer.body, MAX_RESULT_BYTES);
+        const contentType = answer.headers['content-type'];
         return text({
           status: answer.status,
-          ...(answer.headers['content-type'] ? { contentType: answer.headers['content-type'] } : {}),
-          body,
+          ...(contentType ? { contentType: withoutTokens(contentType, answer.tokensSent, false) } : {}),
+          body: withoutTokens(body, answer.tokensSent, truncated),
           ...(truncated ? { truncated: true } : {}),
         });
       }),
@@ -153,6 +162,30 @@ export function mcpServerFor(caller: Caller, deps: McpDeps): McpServer {
   );
 
   return server;
+}
+
+/** What stands for a token an upstream reflected. */
+export const TOKEN_MARK = '[token]';
+/** A cut token's first characters are struck out from this many on: fewer tell nothing of it. */
+const CUT_PREFIX_MIN = 8;
+
+/**
+ * The text with every token struck out, as sent and percent-encoded (reflected in a URL); when the
+ * text was cut, also a token's first part at its end.
+ */
+export function withoutTokens(text: string, tokens: readonly string[], cut: boolean): string {
+  let out = text;
+  for (const token of tokens) for (const form of new Set([token, encodeURIComponent(token)])) out = out.split(form).join(TOKEN_MARK);
+  if (!cut) return out;
+  for (const token of tokens) {
+    for (let n = Math.min(token.length - 1, out.length); n >= CUT_PREFIX_MIN; n--) {
+      if (out.endsWith(token.slice(0, n))) {
+        out = out.slice(0, -n) + TOKEN_MARK;
+        break;
+      }
+    }
+  }
+  return out;
 }
 
 /** The first `max` bytes of a body as UTF-8 text; the rest is dropped (the upstream's socket closed). */

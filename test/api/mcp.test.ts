@@ -121,6 +121,28 @@ describe("a person's agent", () => {
     expect((r.structuredContent?.body as string).length).toBe(64 * 1024);
   });
 
+  it("keeps the connection's token out of call_api's result when the upstream reflects it (body, content type, a cut inside it)", async () => {
+    api.seen.length = 0;
+    const whole = await call(alice, 'call_api', { providerId: SS, connectionId: `u.${ALICE}`, path: 'reflect' });
+    const token = api.seen[0].headers.authorization?.slice('Bearer '.length) ?? '';
+    expect(token.length).toBeGreaterThan(20);
+    expect(whole.structuredContent).toMatchObject({ status: 200, body: expect.stringMatching(/^Bearer \[token\] /) });
+    for (const shown of [token, encodeURIComponent(token)]) expect(JSON.stringify(whole)).not.toContain(shown);
+    // The 64 KiB cut falls 20 characters into the token: those are not shown either.
+    const cut = await call(alice, 'call_api', { providerId: SS, connectionId: `u.${ALICE}`, path: `reflect?pad=${64 * 1024 - 'Bearer '.length - 20}` });
+    expect(cut.structuredContent).toMatchObject({ status: 200, truncated: true });
+    expect(cut.structuredContent?.body).toMatch(/xBearer \[token\]$/);
+    expect(JSON.stringify(cut)).not.toContain(token.slice(0, 20));
+  });
+
+  it('refuses a content type that would inject a header: a validation error, not an internal one, and nothing is sent', async () => {
+    api.seen.length = 0;
+    const r = await call(alice, 'call_api', { providerId: SS, connectionId: `u.${ALICE}`, method: 'POST', path: 'echo', contentType: 'text/plain\r\nx-injected: 1', body: 'x' });
+    expect(r.isError).toBe(true);
+    expect(textOf(r)).toMatch(/contentType/);
+    expect(api.seen).toHaveLength(0);
+  });
+
   it('refuses get_token: raw tokens are not enabled', async () => {
     const r = await call(alice, 'get_token', { providerId: SS, connectionId: `u.${ALICE}` });
     expect([r.isError, textOf(r)]).toEqual([true, expect.stringContaining('TokenExposureNotEnabled')]);
@@ -225,6 +247,27 @@ describe("raw tokens: the administrator's agentTokenAccess switch", () => {
     expect([off.status, off.body.properties.agentTokenAccess, off.body.properties.status]).toEqual([200, undefined, 'Connected']);
     const r = await call(workload, 'get_token', { providerId: PLAIN, connectionId: 'team' });
     expect([r.isError, textOf(r)]).toEqual([true, expect.stringMatching(/^TokenExposureNotEnabled: /)]);
+  });
+});
+
+describe('transport', () => {
+  it('refuses a batch of several messages (400, -32600): one POST does not fan out to many tool calls at once', async () => {
+    api.seen.length = 0;
+    const token = await host.token({ oid: WORKLOAD, scopes: null });
+    const message = (id: number) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'call_api', arguments: { providerId: PLAIN, connectionId: 'team', path: 'echo' } } });
+    const post = (body: unknown) =>
+      fetch(`${host.baseUrl}/api/mcp`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify(body),
+      });
+    const batch = await post(Array.from({ length: 20 }, (_, i) => message(i + 1)));
+    expect(batch.status).toBe(400);
+    expect(await batch.json()).toMatchObject({ jsonrpc: '2.0', error: { code: -32600 }, id: null });
+    expect(api.seen).toHaveLength(0);
+    // One message, alone or as a batch of one, is answered.
+    for (const body of [message(1), [message(2)]]) expect((await post(body)).status).toBe(200);
+    expect(api.seen).toHaveLength(2);
   });
 });
 
