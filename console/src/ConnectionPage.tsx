@@ -108,6 +108,8 @@ function Facts({ c }: { c: Connection }) {
     ],
     ['Grant', p.oauth2grantType === 'AuthorizationCode' ? 'Authorization code: a person signs in' : 'Client credentials: the app signs in as itself'],
     ['Account', accountOf(c)],
+    // Read-only here: an administrator turns it on with the API's PUT (docs/mcp.md).
+    ['Raw token to agents', p.agentTokenAccess ? 'Allowed: the MCP get_token tool returns it to policy holders' : 'Off: agents use it through call_api'],
     ['Token expires', when(p.expiresOn)],
     ['Refresh token ends', when(p.refreshTokenExpiresOn)],
     ['Last refresh', when(p.lastRefreshedOn)],

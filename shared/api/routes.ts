@@ -294,11 +294,12 @@ export const ROUTES = {
     method: '*',
     route: MCP_ROUTE,
     auth: 'policy',
-    summary: 'The MCP endpoint (streamable HTTP, stateless): POST one JSON-RPC message or batch; the tools act as the caller',
+    summary: 'The MCP endpoint (streamable HTTP, stateless): POST one JSON-RPC message (a batch of several: 400); the tools act as the caller',
     resourceMetadata: MCP_METADATA_ROUTE,
     responses: [
       { status: '200', description: 'POST: the JSON-RPC answer (application/json)' },
       { status: '202', description: 'POST of notifications or responses only: accepted' },
+      { status: '400', description: 'A batch of several messages (JSON-RPC -32600): one message per POST' },
       { status: '401', description: 'Unauthenticated, with WWW-Authenticate: Bearer resource_metadata="<the RFC 9728 metadata URL>"' },
       { status: '405', description: 'GET, PUT, PATCH, DELETE: no server stream and no session (stateless); Allow: POST' },
     ],

@@ -76,7 +76,14 @@ export class ConnectionService {
     const r = await this.connections.put(
       providerId,
       id,
-      { ...(props.displayName === undefined ? {} : { displayName: props.displayName }), grantType: props.oauth2grantType, parameters: split.plain, ...creator },
+      {
+        ...(props.displayName === undefined ? {} : { displayName: props.displayName }),
+        grantType: props.oauth2grantType,
+        parameters: split.plain,
+        // A replace states the whole connection: absent turns the switch off.
+        ...(props.agentTokenAccess ? { agentTokenAccess: true } : {}),
+        ...creator,
+      },
       split.secret,
       { ifMatch, createOnly },
     );

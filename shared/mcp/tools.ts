@@ -7,12 +7,15 @@ import { requirePerson, type Caller } from '../identity/caller';
 import type { SelfServiceService } from '../management/selfService';
 import { identifierSchema } from '../model/identifiers';
 import type { ProxyService } from '../proxy/proxyService';
+import type { TokenService } from '../tokens/tokenService';
 import type { McpDirectory } from './directory';
 
 // The MCP server's tools (docs/mcp.md). A server is built per request for one authenticated
 // caller and acts as that caller only: every tool goes through the same services, policy checks
-// and self-service rules as the HTTP API. No tool result ever holds a token: `call_api` returns
-// the upstream's status and body, never the request credman sent.
+// and self-service rules as the HTTP API. No tool result holds a token except get_token's, on a
+// connection whose administrator turned agentTokenAccess on: `call_api` returns the upstream's
+// status and body, never the request credman sent, and strikes out the token where the upstream
+// reflected it.
 
 /** How much of an upstream body `call_api` returns (as text); the rest is cut and said so. */
 export const MAX_RESULT_BYTES = 64 * 1024;
@@ -23,6 +26,9 @@ export interface McpDeps {
   directory: McpDirectory;
   selfService: SelfServiceService;
   proxy: ProxyService;
+  tokens: Pick<TokenService, 'getToken'>;
+  /** The connection's agentTokenAccess switch, read from its row as verified with the envelope (a tampered row throws). */
+  agentTokenAccess: (providerId: string, connectionId: string) => Promise<boolean>;
   /** Where a tool's unexpected failure is logged (by type and code only: the model gets a generic error). */
   log: (level: 'error', message: string) => void;
 }
@@ -97,7 +103,14 @@ export function mcpServerFor(caller: Caller, deps: McpDeps): McpServer {
         connectionId: identifierSchema.describe('The connection (see list_connections)'),
         method: z.enum(METHODS).default('GET'),
         path: z.string().max(4096).describe("The path under the provider's API root, with any query: `repos/o/r/issues?state=open`"),
-        contentType: z.string().max(200).optional().describe('Content-Type of the body'),
+        // A header value: control characters (CR LF) would be refused by Node as the request is built.
+        contentType: z
+          .string()
+          .max(200)
+          // eslint-disable-next-line no-control-regex -- control characters are what it finds
+          .regex(/^[^\u0000-\u001f\u007f]*$/, 'No control characters.')
+          .optional()
+          .describe('Content-Type of the body'),
         body: z.string().max(MAX_REQUEST_BODY_BYTES).optional().describe('The request body, as text'),
       },
       annotations: { readOnlyHint: false, openWorldHint: true },
@@ -113,17 +126,20 @@ export function mcpServerFor(caller: Caller, deps: McpDeps): McpServer {
         if (bytes) headers.push(['content-length', String(bytes.length)]);
         const answer = await deps.proxy.forward(caller, args.providerId, args.connectionId, { method: args.method, rawPath, search, headers, body: bytes ? Readable.from([bytes]) : null }, null);
         const { body, truncated } = await readBounded(answer.body, MAX_RESULT_BYTES);
+        const contentType = answer.headers['content-type'];
         return text({
           status: answer.status,
-          ...(answer.headers['content-type'] ? { contentType: answer.headers['content-type'] } : {}),
-          body,
+          ...(contentType ? { contentType: withoutTokens(contentType, answer.tokensSent, false) } : {}),
+          body: withoutTokens(body, answer.tokensSent, truncated),
           ...(truncated ? { truncated: true } : {}),
         });
       }),
   );
 
-  // Raw tokens stay out of the model's context: the per-connection switch an administrator would
-  // turn on does not exist yet, so this tool refuses every connection (docs/mcp.md, "get_token").
+  // Raw tokens stay out of the model's context unless an administrator turned the connection's
+  // agentTokenAccess on (docs/mcp.md, "get_token and agentTokenAccess"). The caller's access policy is checked first
+  // (Forbidden says nothing of the switch); the switch is read after, from the verified row, so
+  // turning it off takes effect at once on every instance.
   server.registerTool(
     'get_token',
     {
@@ -132,10 +148,44 @@ export function mcpServerFor(caller: Caller, deps: McpDeps): McpServer {
       inputSchema: { providerId: identifierSchema, connectionId: identifierSchema },
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
-    () => ({ isError: true, content: [{ type: 'text', text: 'TokenExposureNotEnabled: raw tokens are not enabled for this connection; use call_api.' }] }),
+    ({ providerId, connectionId }) =>
+      guarded('get_token', async () => {
+        const { context } = await deps.tokens.getToken(caller, providerId, connectionId);
+        if (!(await deps.agentTokenAccess(providerId, connectionId))) {
+          return {
+            isError: true,
+            content: [{ type: 'text', text: 'TokenExposureNotEnabled: raw tokens are not enabled for this connection (an administrator turns on agentTokenAccess); use call_api.' }],
+          };
+        }
+        return text({ accessToken: context.accessToken, tokenType: context.tokenType, ...(context.expiresOn ? { expiresOn: context.expiresOn } : {}) });
+      }),
   );
 
   return server;
+}
+
+/** What stands for a token an upstream reflected. */
+export const TOKEN_MARK = '[token]';
+/** A cut token's first characters are struck out from this many on: fewer tell nothing of it. */
+const CUT_PREFIX_MIN = 8;
+
+/**
+ * The text with every token struck out, as sent and percent-encoded (reflected in a URL); when the
+ * text was cut, also a token's first part at its end.
+ */
+export function withoutTokens(text: string, tokens: readonly string[], cut: boolean): string {
+  let out = text;
+  for (const token of tokens) for (const form of new Set([token, encodeURIComponent(token)])) out = out.split(form).join(TOKEN_MARK);
+  if (!cut) return out;
+  for (const token of tokens) {
+    for (let n = Math.min(token.length - 1, out.length); n >= CUT_PREFIX_MIN; n--) {
+      if (out.endsWith(token.slice(0, n))) {
+        out = out.slice(0, -n) + TOKEN_MARK;
+        break;
+      }
+    }
+  }
+  return out;
 }
 
 /** The first `max` bytes of a body as UTF-8 text; the rest is dropped (the upstream's socket closed). */

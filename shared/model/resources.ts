@@ -38,6 +38,7 @@ export function connectionResource(c: ConnectionRecord): ConnectionResource {
       ...(c.expiresOn ? { expiresOn: c.expiresOn } : {}),
       ...(c.endUser ? { endUser: c.endUser } : {}),
       ...(c.owner ? { owner: c.owner } : {}),
+      ...(c.agentTokenAccess ? { agentTokenAccess: true } : {}),
       ...(c.activity?.consentedOn ? { consentedOn: c.activity.consentedOn } : {}),
       ...(c.activity?.obtainedOn ? { lastRefreshedOn: c.activity.obtainedOn } : {}),
       ...(c.activity?.refreshExpiresOn ? { refreshTokenExpiresOn: c.activity.refreshExpiresOn } : {}),

@@ -58,6 +58,10 @@ export const connectionPutSchema = z
         authorizationType: z.literal('OAuth2'),
         oauth2grantType: z.enum(['AuthorizationCode', 'ClientCredentials']),
         parameters: parameterMap.optional(),
+        agentTokenAccess: z.boolean().optional().meta({
+          description:
+            "Lets the MCP server's get_token tool return the connection's raw access token to a caller holding an access policy on it (docs/mcp.md). Absent: off. Sealed with the connection's configuration.",
+        }),
       })
       .strict(),
   })
@@ -172,6 +176,7 @@ export const connectionSchema = resource(
     expiresOn: z.iso.datetime().optional().meta({ description: 'When the current access token expires.' }),
     endUser: endUserSchema.optional().meta({ description: 'The end user a connect session created (or reconnected) the connection for.' }),
     owner: connectionOwnerSchema.optional(),
+    agentTokenAccess: z.boolean().optional().meta({ description: "true: an administrator lets the MCP server's get_token tool return the raw access token (absent: off)." }),
     consentedOn: z.iso.datetime().optional().meta({ description: 'The last completed consent.' }),
     lastRefreshedOn: z.iso.datetime().optional().meta({ description: 'When the current access token was obtained (consent or refresh).' }),
     refreshTokenExpiresOn: z.iso.datetime().optional().meta({ description: "The refresh token's end, where the identity provider said." }),

@@ -7,7 +7,8 @@ import { randomUUID } from 'node:crypto';
 // callers but what they chose to send. Back to the caller: the upstream's answer as it is (status,
 // rate-limit headers, Retry-After, content encoding and length: the bytes pass unchanged) but for
 // hop-by-hop headers and what would act on credman's own origin rather than describe the answer:
-// Set-Cookie, HSTS, Clear-Site-Data, Alt-Svc, CORS grants, a CSP or frame policy of the upstream's.
+// Set-Cookie, HSTS, Clear-Site-Data, Alt-Svc, CORS grants, a CSP or frame policy of the upstream's,
+// and any `credman-*` header: that namespace is credman's word about the exchange (credman-token-refreshed).
 // The answer is served from credman's origin, so it is always sandboxed and never sniffed: an HTML
 // body from the upstream cannot run script there.
 
@@ -30,7 +31,7 @@ const RESPONSE_DROPPED = new Set([
   'cross-origin-resource-policy',
   'refresh',
 ]);
-const RESPONSE_DROPPED_PREFIXES = ['access-control-'];
+const RESPONSE_DROPPED_PREFIXES = ['access-control-', 'credman-'];
 /** Set on every proxied answer (what credman's origin says about a body it did not write). */
 const RESPONSE_ADDED = { 'content-security-policy': "sandbox; default-src 'none'", 'x-content-type-options': 'nosniff' } as const;
 

@@ -40,6 +40,12 @@ export interface ProxyAnswer {
   headers: Record<string, string>;
   /** Streams the upstream's bytes as they come; null for a HEAD or a bodiless status. */
   body: Readable | null;
+  /**
+   * The access tokens sent upstream (two after a refresh): an upstream may reflect its request (an
+   * echo or debugging endpoint, an error page), so what shows an answer to a model strikes them out.
+   * Never sent to the HTTP caller (who may take tokens from the token endpoint anyway).
+   */
+  tokensSent: readonly string[];
 }
 
 /** Set on an answer after the upstream said 401 and the proxy refreshed the connection's token ("true"), or could not ("false"). */
@@ -96,6 +102,7 @@ export class ProxyService {
     const deadline = (this.options.now ?? Date.now)() + this.limits.totalSeconds * 1000;
     let res = await this.send(url, call.method, headers, upstream.template, served.context.accessToken, body, deadline);
     let refreshed: boolean | undefined;
+    const tokensSent = [served.context.accessToken];
     if (res.statusCode === 401) {
       let token: string | undefined;
       try {
@@ -114,10 +121,11 @@ export class ProxyService {
       refreshed = token !== undefined;
       if (token !== undefined && body.replayable) {
         res.resume();
+        tokensSent.push(token);
         res = await this.send(url, call.method, headers, upstream.template, token, body, deadline);
       }
     }
-    return this.answer(res, call.method, correlationId, refreshed, deadline);
+    return { ...this.answer(res, call.method, correlationId, refreshed, deadline), tokensSent };
   }
 
   /** The provider's API root and template, from its verified row, remembered for `providerTtlMs`. */
@@ -230,7 +238,7 @@ export class ProxyService {
     });
   }
 
-  private answer(res: http.IncomingMessage, method: string, correlationId: string, refreshed: boolean | undefined, deadline: number): ProxyAnswer {
+  private answer(res: http.IncomingMessage, method: string, correlationId: string, refreshed: boolean | undefined, deadline: number): Omit<ProxyAnswer, 'tokensSent'> {
     const headers = callerResponseHeaders(res.headers, correlationId);
     if (refreshed !== undefined) headers[REFRESHED_HEADER] = String(refreshed);
     const status = res.statusCode ?? 0;
@@ -253,7 +261,10 @@ export class ProxyService {
     const done = () => clearTimeout(timer);
     body.once('close', () => {
       done();
-      res.destroy(); // the caller went away: stop reading the upstream
+      // The reader stopped (call_api's cut, the limit, the deadline): stop reading the upstream. A
+      // caller that disconnects is not seen here: under HTTP streaming the library keeps reading the
+      // body to its end (Azure/azure-functions-nodejs-library#294; docs/api.md, "Token proxy").
+      res.destroy();
     });
     res.once('error', (err) => body.destroy(err));
     return { status, headers, body };

@@ -1,11 +1,14 @@
 import type { EnvelopeCipher, RecordLocation } from '../crypto';
 import { canonicalJson, digestOf, type RecordIntegrity } from '../crypto/integrity';
-import { DecryptionError, ProviderNotFoundError } from '../errors';
+import { ConnectionStateError, DecryptionError, ProviderNotFoundError } from '../errors';
 
 // A connection's envelope (secret parameters and tokens) is bound to its provider's binding key
 // (a random key sealed in the provider's own envelope: shared/store/providers.ts), to its grant
 // type and plain parameters, and to a version. A provider row made or changed by someone else
 // cannot open it, so its refresh token never leaves for an endpoint credman was not given.
+// The administrator's agentTokenAccess switch (docs/mcp.md, "get_token and agentTokenAccess") is
+// in the binding too, and a row with it on always has a bound envelope: a storage writer cannot
+// turn it on.
 
 /** The provider's binding key; null for a provider written before binding began, undefined when there is no provider. */
 export type ProviderKeyOf = (providerId: string) => Promise<string | null | undefined>;
@@ -14,9 +17,17 @@ interface SealedColumns {
   grantType: string;
   /** JSON of the plain parameters, as stored. */
   parameters: string;
+  /** Whether MCP's get_token may return the raw access token: on only when exactly `true`. */
+  agentTokenAccess?: boolean;
   secrets?: string;
   sealVersion?: number;
 }
+
+/** The switch as a row states it: anything but `true` (absent, "true", 1) is off. */
+export const agentTokenAccessOf = (row: { agentTokenAccess?: unknown }): boolean => row.agentTokenAccess === true;
+
+/** Sealed beside the secrets while the switch is on, so the envelope is never empty (a bound one cannot be). */
+const ACCESS_MARK = '!agentTokenAccess';
 
 export class ConnectionSealer {
   constructor(
@@ -32,25 +43,42 @@ export class ConnectionSealer {
    * it was bound (a downgrade).
    */
   async open(providerId: string, connectionId: string, row: SealedColumns): Promise<Record<string, string>> {
-    if (!row.secrets) return {};
     const loc = this.loc(providerId, connectionId);
+    // credman writes the switch on only beside a bound envelope (seal): without one, it was not credman.
+    const access = agentTokenAccessOf(row);
+    if (!row.secrets) {
+      if (access) throw this.integrity.tampered('connection', loc, 'Unprotected');
+      return {};
+    }
     if (!this.isBound(row.secrets)) {
-      if (row.sealVersion !== undefined && row.sealVersion !== null) throw this.integrity.tampered('connection', loc, 'Unprotected');
+      if (access || (row.sealVersion !== undefined && row.sealVersion !== null)) throw this.integrity.tampered('connection', loc, 'Unprotected');
       return this.integrity.open('connection', loc, row.secrets);
     }
     const key = await this.keyOf(providerId);
     if (!key) throw this.integrity.tampered('connection', loc, 'Tampered');
-    return this.integrity.openBound('connection', loc, row, (version) => bindingOf(key, row.grantType, row.parameters, version));
+    const { [ACCESS_MARK]: _mark, ...secrets } = await this.integrity.openBound('connection', loc, row, (version) => bindingOf(key, row, version));
+    return secrets;
   }
 
-  /** Seals `secrets` for the row's configuration: the envelope and the version to store beside it (none while the provider has no binding key). */
-  async seal(providerId: string, connectionId: string, row: SealedColumns, secrets: Record<string, string>): Promise<{ secrets: string; sealVersion?: number }> {
+  /**
+   * Seals `secrets` for the row's configuration: the envelope and the version to store beside it
+   * (no version while the provider has no binding key). Nothing when there is nothing to seal: no
+   * secrets, and the switch off.
+   */
+  async seal(providerId: string, connectionId: string, row: SealedColumns, secrets: Record<string, string>): Promise<{ secrets?: string; sealVersion?: number }> {
+    const access = agentTokenAccessOf(row);
+    if (!access && Object.keys(secrets).length === 0) return {};
     const loc = this.loc(providerId, connectionId);
     const key = await this.keyOf(providerId);
-    if (!key) return { secrets: await this.cipher.seal(loc, secrets) };
+    if (!key) {
+      // The switch needs a binding to be protected by; such a provider gets one when it is written again.
+      if (access)
+        throw new ConnectionStateError('ProviderMisconfigured', `Provider '${providerId}' was stored before its connections were sealed: PUT the provider again, then turn agentTokenAccess on.`);
+      return { secrets: await this.cipher.seal(loc, secrets) };
+    }
     // Observed when read back, not here: the write may still lose its ETag race.
     const sealVersion = this.integrity.nextVersion(row.sealVersion);
-    const sealed = await this.cipher.seal(loc, secrets, bindingOf(key, row.grantType, row.parameters, sealVersion));
+    const sealed = await this.cipher.seal(loc, access ? { ...secrets, [ACCESS_MARK]: 'on' } : secrets, bindingOf(key, row, sealVersion));
     return { secrets: sealed, sealVersion };
   }
 
@@ -80,12 +108,14 @@ export class ConnectionSealer {
   }
 }
 
-function bindingOf(providerKey: string, grantType: string, parameters: string, version: number): string {
+function bindingOf(providerKey: string, row: SealedColumns, version: number): string {
+  const { grantType, parameters } = row;
   let plain: unknown;
   try {
     plain = JSON.parse(parameters);
   } catch {
     plain = parameters;
   }
-  return canonicalJson({ provider: digestOf(providerKey), grantType, parameters: digestOf(plain), version });
+  // Off, the binding is as before the switch existed: rows written then still open.
+  return canonicalJson({ provider: digestOf(providerKey), grantType, parameters: digestOf(plain), ...(agentTokenAccessOf(row) ? { agentTokenAccess: true } : {}), version });
 }

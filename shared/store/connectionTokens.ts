@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { TableClient, TableEntityResult } from '@azure/data-tables';
-import type { ConnectionSealer } from './connectionSeal';
+import { agentTokenAccessOf, type ConnectionSealer } from './connectionSeal';
 import type { ConnectionStatus, EndUser } from '../model/schemas';
 import { readEntity } from './countedPartition';
 import { endUserOf, grantGenerationOf, newGrantGeneration, PARAM, type ConnectionEntity } from './connections';
@@ -45,6 +45,8 @@ export interface TokenState {
   readonly forcedWindow: { start: number; count: number };
   /** Which grant the tokens belong to (grantGenerationOf). */
   readonly generation: string;
+  /** The administrator's switch for MCP's get_token, as verified with the envelope (none: off). */
+  readonly agentTokenAccess: boolean;
   readonly lastUsedAt?: number;
   readonly consentedAt?: number;
   /** The row as read, so that an update changes only what it names. */
@@ -127,8 +129,9 @@ export class ConnectionTokenStore {
     }
     if (secrets !== state.secrets) {
       drop('sealVersion');
-      if (Object.keys(secrets).length) Object.assign(next, await this.sealer.seal(state.providerId, state.connectionId, state.entity, secrets));
-      else drop('secrets');
+      drop('secrets');
+      // Under the row's configuration as verified when read (its switch included).
+      Object.assign(next, await this.sealer.seal(state.providerId, state.connectionId, state.entity, secrets));
     }
     if (change.tokens !== undefined || change.status || change.error !== undefined) next.changedOn = this.now().toISOString();
 
@@ -255,6 +258,7 @@ function toState(providerId: string, connectionId: string, e: TableEntityResult<
     window: { start: e.windowStart ?? 0, count: e.windowCount ?? 0 },
     forcedWindow: { start: e.forcedWindowStart ?? 0, count: e.forcedWindowCount ?? 0 },
     generation: grantGenerationOf(e),
+    agentTokenAccess: agentTokenAccessOf(e),
     ...(e.lastUsedOn ? { lastUsedAt: ms(e.lastUsedOn) } : {}),
     ...(e.consentedOn ? { consentedAt: ms(e.consentedOn) } : {}),
     entity: e,

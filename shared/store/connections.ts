@@ -4,7 +4,7 @@ import type { ConnectionOwner, ConnectionStatus, EndUser } from '../model/schema
 import { deleteCounted, deletePartition, readEntity, upsertCounted, type UpsertOptions } from './countedPartition';
 import { listPartition, type Page } from './paging';
 import { TamperedRecordError } from '../errors';
-import type { ConnectionSealer } from './connectionSeal';
+import { agentTokenAccessOf, type ConnectionSealer } from './connectionSeal';
 
 // A provider's connections form one partition (PartitionKey = providerId): listing is one paged
 // partition query, a connection is one point read, and the per-provider limit is a counter row.
@@ -28,6 +28,8 @@ export interface ConnectionRecord {
   endUserApp?: string;
   /** Who created it through self-service (absent: an admin's connection). */
   owner?: ConnectionOwner;
+  /** An administrator lets MCP's get_token return its raw access token (as stored: get_token checks the sealed one). */
+  agentTokenAccess?: true;
   /** Token state for display (the tokens themselves are read only by the token store). */
   activity?: ConnectionActivity;
   createdOn: string;
@@ -49,6 +51,8 @@ export interface ConnectionEntity {
   parameters: string;
   /** Envelope of `param.<name>` (secret parameters) and, once connected, `token.<name>`. */
   secrets?: string;
+  /** The administrator's switch for MCP's get_token; in the envelope's binding (shared/store/connectionSeal.ts). */
+  agentTokenAccess?: boolean;
   status: ConnectionStatus;
   /** JSON of ConnectionOwner: kept by every replace. */
   owner?: string;
@@ -130,12 +134,21 @@ export class ConnectionStore {
   async put(
     providerId: string,
     id: string,
-    value: { displayName?: string; grantType: GrantTypeName; parameters: Record<string, string>; endUser?: EndUser; endUserApp?: string; owner?: ConnectionOwner },
+    value: {
+      displayName?: string;
+      grantType: GrantTypeName;
+      parameters: Record<string, string>;
+      agentTokenAccess?: boolean;
+      endUser?: EndUser;
+      endUserApp?: string;
+      owner?: ConnectionOwner;
+    },
     secretParameters: Record<string, string>,
     condition: Pick<UpsertOptions, 'ifMatch' | 'createOnly'> = {},
   ): Promise<{ created: boolean; record: ConnectionRecord }> {
     const now = this.now().toISOString();
     const parameters = JSON.stringify(value.parameters);
+    const access = value.agentTokenAccess === true ? { agentTokenAccess: true } : {};
     const r = await upsertCounted<ConnectionEntity>(
       this.table,
       providerId,
@@ -160,7 +173,9 @@ export class ConnectionStore {
           ...(value.displayName === undefined ? {} : { displayName: value.displayName }),
           grantType: value.grantType,
           parameters,
-          ...(Object.keys(secrets).length ? await this.sealer.seal(providerId, id, { grantType: value.grantType, parameters, sealVersion: existing?.sealVersion }, secrets) : {}),
+          ...access,
+          // Sealed again under the new configuration (and switch): a replace is the one way either changes.
+          ...(await this.sealer.seal(providerId, id, { grantType: value.grantType, parameters, ...access, sealVersion: existing?.sealVersion }, secrets)),
           status: keep && same ? same.status : 'Pending',
           // An admin's replace keeps the person who owns it.
           ...(value.owner ? { owner: JSON.stringify(value.owner) } : existing?.owner ? { owner: existing.owner } : {}),
@@ -234,6 +249,7 @@ function toRecord(providerId: string, id: string, e: ConnectionEntity, etag: str
     ...(e.endUserId ? { endUser: endUserOf(e) } : {}),
     ...(e.endUserApp ? { endUserApp: e.endUserApp } : {}),
     ...(e.owner ? { owner: JSON.parse(e.owner) as ConnectionOwner } : {}),
+    ...(agentTokenAccessOf(e) ? { agentTokenAccess: true as const } : {}),
     ...activityOf(e),
     createdOn: e.createdOn,
     changedOn: e.changedOn,

@@ -7,15 +7,16 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { DEV_TENANT_ID } from '../../local/devIssuer';
 import { CookieJar, completeConsent, submitForm } from '../support/consentDriver';
 import { startHost, type TestHost } from '../support/host';
-import { consent, createConnection, createProvider, registerClient, startOAuthWorld, type OAuthWorld } from '../support/oauthWorld';
+import { consent, createConnection, createProvider, registerClient, startOAuthWorld, tokenOf, type OAuthWorld } from '../support/oauthWorld';
 import { startUpstreamApi, type UpstreamApi } from '../support/upstreamApi';
 
 // Issue 19, the MCP server (docs/mcp.md), end to end with the SDK's own client over streamable
 // HTTP against the local host: a person's agent lists the tools, gets a login link for a
 // self-service provider, and once the person consented (oidc-provider, through credman's pages)
 // calls the upstream API (which accepts only tokens oidc-provider says are active) through
-// call_api. Another person, and a workload, reach nothing that is not theirs; no token is ever in
-// a tool result; an unauthenticated request is told where the RFC 9728 metadata is.
+// call_api. Another person, and a workload, reach nothing that is not theirs; no token is in a
+// tool result until an administrator turns a connection's agentTokenAccess on, and then only for
+// callers holding a policy; an unauthenticated request is told where the RFC 9728 metadata is.
 
 const SS = 'mcpss';
 const PLAIN = 'plain';
@@ -120,6 +121,28 @@ describe("a person's agent", () => {
     expect((r.structuredContent?.body as string).length).toBe(64 * 1024);
   });
 
+  it("keeps the connection's token out of call_api's result when the upstream reflects it (body, content type, a cut inside it)", async () => {
+    api.seen.length = 0;
+    const whole = await call(alice, 'call_api', { providerId: SS, connectionId: `u.${ALICE}`, path: 'reflect' });
+    const token = api.seen[0].headers.authorization?.slice('Bearer '.length) ?? '';
+    expect(token.length).toBeGreaterThan(20);
+    expect(whole.structuredContent).toMatchObject({ status: 200, body: expect.stringMatching(/^Bearer \[token\] /) });
+    for (const shown of [token, encodeURIComponent(token)]) expect(JSON.stringify(whole)).not.toContain(shown);
+    // The 64 KiB cut falls 20 characters into the token: those are not shown either.
+    const cut = await call(alice, 'call_api', { providerId: SS, connectionId: `u.${ALICE}`, path: `reflect?pad=${64 * 1024 - 'Bearer '.length - 20}` });
+    expect(cut.structuredContent).toMatchObject({ status: 200, truncated: true });
+    expect(cut.structuredContent?.body).toMatch(/xBearer \[token\]$/);
+    expect(JSON.stringify(cut)).not.toContain(token.slice(0, 20));
+  });
+
+  it('refuses a content type that would inject a header: a validation error, not an internal one, and nothing is sent', async () => {
+    api.seen.length = 0;
+    const r = await call(alice, 'call_api', { providerId: SS, connectionId: `u.${ALICE}`, method: 'POST', path: 'echo', contentType: 'text/plain\r\nx-injected: 1', body: 'x' });
+    expect(r.isError).toBe(true);
+    expect(textOf(r)).toMatch(/contentType/);
+    expect(api.seen).toHaveLength(0);
+  });
+
   it('refuses get_token: raw tokens are not enabled', async () => {
     const r = await call(alice, 'get_token', { providerId: SS, connectionId: `u.${ALICE}` });
     expect([r.isError, textOf(r)]).toEqual([true, expect.stringContaining('TokenExposureNotEnabled')]);
@@ -168,6 +191,83 @@ describe('callers without access', () => {
     expect(tokens.length).toBeGreaterThan(1);
     const all = JSON.stringify(results);
     for (const t of tokens) expect(all).not.toContain(t);
+  });
+});
+
+describe("raw tokens: the administrator's agentTokenAccess switch", () => {
+  const team = `/providers/${PLAIN}/connections/team`;
+  const put = (agentTokenAccess?: boolean) =>
+    host.request('PUT', team, { body: { properties: { authorizationType: 'OAuth2', oauth2grantType: 'AuthorizationCode', ...(agentTokenAccess === undefined ? {} : { agentTokenAccess }) } } });
+  let workload: Client;
+
+  beforeAll(async () => {
+    workload = (await agent(await host.token({ oid: WORKLOAD, scopes: null }))).client;
+  });
+
+  it('off by default: get_token is a tool error for a caller holding a policy', async () => {
+    expect((await host.request('GET', team)).body.properties.agentTokenAccess).toBeUndefined();
+    const r = await call(workload, 'get_token', { providerId: PLAIN, connectionId: 'team' });
+    expect([r.isError, textOf(r), r.structuredContent]).toEqual([true, expect.stringMatching(/^TokenExposureNotEnabled: /), undefined]);
+  });
+
+  it("turned on by an administrator's PUT: the connection keeps its tokens, and get_token returns its current one", async () => {
+    const on = await put(true);
+    expect([on.status, on.body.properties.agentTokenAccess, on.body.properties.status]).toEqual([200, true, 'Connected']);
+    expect((await host.request('GET', team)).body.properties.agentTokenAccess).toBe(true);
+    const listed = (await host.request('GET', `/providers/${PLAIN}/connections`)).body.value as { name: string; properties: { agentTokenAccess?: boolean } }[];
+    expect(listed.find((c) => c.name === 'team')?.properties.agentTokenAccess).toBe(true);
+
+    const r = await call(workload, 'get_token', { providerId: PLAIN, connectionId: 'team' });
+    expect(r.isError).toBeFalsy();
+    const current = await tokenOf(host, PLAIN, 'team', '', await host.token({ oid: WORKLOAD, scopes: null }));
+    expect(current.status).toBe(200);
+    expect(r.structuredContent).toEqual({ accessToken: current.body.accessToken, tokenType: 'Bearer', expiresOn: current.body.expiresOn });
+    // The proxy is as before.
+    expect((await call(workload, 'call_api', { providerId: PLAIN, connectionId: 'team', path: 'echo' })).structuredContent).toMatchObject({ status: 200 });
+  });
+
+  it('a caller without a policy still gets Forbidden, and no token', async () => {
+    const { client: bob } = await agent(await host.token({ oid: BOB }));
+    const r = await call(bob, 'get_token', { providerId: PLAIN, connectionId: 'team' });
+    expect([r.isError, textOf(r), r.structuredContent]).toEqual([true, expect.stringMatching(/^Forbidden: /), undefined]);
+  });
+
+  it('a person cannot turn it on for their own connection: self-service PUT refuses the field (400 UnknownField)', async () => {
+    const aliceToken = await host.token({ oid: ALICE });
+    const r = await host.request('PUT', `/me/providers/${SS}/connection`, { token: aliceToken, body: { properties: { agentTokenAccess: true } } });
+    expect([r.status, r.body.error.code, r.body.error.details[0]]).toEqual([400, 'ValidationError', expect.objectContaining({ code: 'UnknownField', target: 'properties.agentTokenAccess' })]);
+    expect((await host.request('GET', `/providers/${SS}/connections/u.${ALICE}`)).body.properties.agentTokenAccess).toBeUndefined();
+    const { client: alice } = await agent(aliceToken);
+    const refused = await call(alice, 'get_token', { providerId: SS, connectionId: `u.${ALICE}` });
+    expect([refused.isError, textOf(refused)]).toEqual([true, expect.stringMatching(/^TokenExposureNotEnabled: /)]);
+  });
+
+  it('turned off by a PUT without it (a PUT states the whole connection), at once', async () => {
+    const off = await put();
+    expect([off.status, off.body.properties.agentTokenAccess, off.body.properties.status]).toEqual([200, undefined, 'Connected']);
+    const r = await call(workload, 'get_token', { providerId: PLAIN, connectionId: 'team' });
+    expect([r.isError, textOf(r)]).toEqual([true, expect.stringMatching(/^TokenExposureNotEnabled: /)]);
+  });
+});
+
+describe('transport', () => {
+  it('refuses a batch of several messages (400, -32600): one POST does not fan out to many tool calls at once', async () => {
+    api.seen.length = 0;
+    const token = await host.token({ oid: WORKLOAD, scopes: null });
+    const message = (id: number) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'call_api', arguments: { providerId: PLAIN, connectionId: 'team', path: 'echo' } } });
+    const post = (body: unknown) =>
+      fetch(`${host.baseUrl}/api/mcp`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify(body),
+      });
+    const batch = await post(Array.from({ length: 20 }, (_, i) => message(i + 1)));
+    expect(batch.status).toBe(400);
+    expect(await batch.json()).toMatchObject({ jsonrpc: '2.0', error: { code: -32600 }, id: null });
+    expect(api.seen).toHaveLength(0);
+    // One message, alone or as a batch of one, is answered.
+    for (const body of [message(1), [message(2)]]) expect((await post(body)).status).toBe(200);
+    expect(api.seen).toHaveLength(2);
   });
 });
 

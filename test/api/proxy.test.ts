@@ -151,6 +151,13 @@ it("keeps the upstream's cookies, HSTS, CORS grants and CSP off credman's origin
   expect(r.headers['x-content-type-options']).toBe('nosniff');
 });
 
+it('does not let the upstream speak for credman: its credman-* headers and correlation id are not passed back', async () => {
+  const r = await send(host, 'spoof');
+  expect(r.status).toBe(200);
+  expect(r.headers['credman-token-refreshed']).toBeUndefined();
+  expect(r.headers['x-correlation-id']).not.toBe('upstream');
+});
+
 it('after an upstream 401, refreshes the token once and sends a replayable request again', async () => {
   await revokeCurrentToken();
   await world.idp.resetStats();

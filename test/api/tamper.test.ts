@@ -3,6 +3,9 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { TableClient, TableEntityResult } from '@azure/data-tables';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { DEV_APP_OBJECT_ID, DEV_TENANT_ID } from '../../local/devIssuer';
 import { DekCache } from '../../shared/crypto/dekCache';
 import { EnvelopeCipher } from '../../shared/crypto/envelope';
@@ -228,6 +231,48 @@ describe('a row restored from an older copy (4c)', () => {
     expect((await createProvider(host, world, 'older', CLIENT, { clientAuthentication: 'body', grants: ['authorizationCode', 'clientCredentials'] })).status).toBe(200);
     await providers.upsertEntity(old, 'Replace');
     expectTampered(await tokenOf(host, 'older', 'daemon', '?forceRefresh=true', app), 'Rollback');
+  });
+});
+
+describe("a connection's agentTokenAccess switch turned on in storage (issue 19)", () => {
+  /** get_token through the MCP server, as the app (it holds a policy on every connection it creates). */
+  async function getToken(providerId: string, connectionId: string): Promise<CallToolResult> {
+    const client = new Client({ name: 'tamper-agent', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${host.apiUrl}/mcp`), { requestInit: { headers: { authorization: `Bearer ${app}` } } }));
+    try {
+      return (await client.callTool({ name: 'get_token', arguments: { providerId, connectionId } })) as CallToolResult;
+    } finally {
+      await client.close();
+    }
+  }
+  const textOf = (r: CallToolResult) => r.content.map((c) => (c.type === 'text' ? c.text : '')).join('');
+
+  it('on a connected connection: its token reads are refused, and get_token returns no token', async () => {
+    await newProvider('agent');
+    expect((await createConnection(host, 'agent', 'alice')).status).toBe(201);
+    expect((await consent(host, 'agent', 'alice')).status).toBe('success');
+    const token = (await tokenOf(host, 'agent', 'alice', '', app)).body.accessToken as string;
+    expect(token).toEqual(expect.any(String));
+    expect(textOf(await getToken('agent', 'alice'))).toMatch(/^TokenExposureNotEnabled: /);
+
+    await connections.updateEntity({ partitionKey: 'agent', rowKey: 'alice', agentTokenAccess: true }, 'Merge');
+    expectTampered(await tokenOf(host, 'agent', 'alice', '?forceRefresh=true', app), 'Tampered');
+    // Even with the token still in this instance's memory, get_token reads the switch from the verified row.
+    const r = await getToken('agent', 'alice');
+    expect([r.isError, textOf(r), r.structuredContent]).toEqual([true, expect.stringMatching(/^RecordTampered: /), undefined]);
+    expect(JSON.stringify(r)).not.toContain(token);
+  });
+
+  it('on a connection without an envelope yet (before consent): the consent is refused, and get_token returns no token', async () => {
+    await newProvider('agent2');
+    expect((await createConnection(host, 'agent2', 'alice')).status).toBe(201);
+    expect((await connections.getEntity<{ secrets?: string }>('agent2', 'alice')).secrets).toBeUndefined();
+    // Were the switch taken from the column, the consent would seal the new tokens under it.
+    await connections.updateEntity({ partitionKey: 'agent2', rowKey: 'alice', agentTokenAccess: true }, 'Merge');
+    expect(await consent(host, 'agent2', 'alice')).toMatchObject({ status: 'error', code: 'RecordTampered' });
+    const r = await getToken('agent2', 'alice');
+    expect([r.isError, textOf(r), r.structuredContent]).toEqual([true, expect.stringMatching(/^RecordTampered: /), undefined]);
+    expect(host.output()).toMatch(/tamper: the connection row credmanConnections\/agent2\/alice failed its integrity check \(Unprotected\)/);
   });
 });
 

@@ -6,7 +6,8 @@ import type { AddressInfo } from 'node:net';
 // the identity provider's introspection endpoint (RFC 7662, oidc-provider's) says it is active,
 // and records what reached it. Routes under /v1: `echo` (what it saw, as JSON), `limited` (429 with
 // rate-limit headers), `hostile` (headers that would act on credman's origin), `bytes?n=` (n bytes,
-// streamed), `upload` (counts the body).
+// streamed), `upload` (counts the body), `reflect?pad=` (pad bytes, then the request's headers, token
+// included, as debugging endpoints and some error pages do), `spoof` (headers only credman may set).
 
 export interface SeenRequest {
   method: string;
@@ -78,6 +79,17 @@ export async function startUpstreamApi(introspection: Introspection | null): Pro
                 'x-upstream': 'kept',
               })
               .end('<script>alert(1)</script>');
+            return;
+          case '/v1/reflect': {
+            const pad = 'x'.repeat(Number(url.searchParams.get('pad') ?? '0'));
+            res
+              .writeHead(200, { 'content-type': `text/plain; echo=${encodeURIComponent(req.headers.authorization ?? '')}`, 'x-echo-authorization': req.headers.authorization ?? '' })
+              .end(`${pad}${req.headers.authorization ?? ''} ${encodeURIComponent(req.headers.authorization ?? '')} ${JSON.stringify(req.headers)}`);
+            return;
+          }
+          case '/v1/spoof':
+            // Headers only credman may set on a proxied answer.
+            res.writeHead(200, { 'credman-token-refreshed': 'true', 'x-correlation-id': 'upstream', 'content-type': 'text/plain' }).end('spoof');
             return;
           case '/v1/bytes': {
             const n = Number(url.searchParams.get('n') ?? '0');
