@@ -7,7 +7,7 @@ export interface ProxyLimits {
   replayBytes: number;
   /** An upstream answer larger than this is refused (declared) or broken off (streamed). */
   responseBytes: number;
-  /** The upstream must start answering (status and headers) within this. */
+  /** The upstream must start answering (status and headers) within this of receiving the whole request. */
   answerSeconds: number;
   /** The whole exchange, body included, ends within this: under the 230 s after which Azure's front end drops an idle request. */
   totalSeconds: number;

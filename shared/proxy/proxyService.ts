@@ -205,22 +205,29 @@ export class ProxyService {
     return new Promise((resolve, reject) => {
       const req = transport.request(url, { method, headers: outgoing, agent: url.protocol === 'https:' ? this.agents.https : this.agents.http });
       let settled = false;
+      const timers: NodeJS.Timeout[] = [];
+      const clearTimer = () => timers.forEach(clearTimeout);
       const fail = (err: CredmanError) => {
+        clearTimer();
         if (settled) return;
         settled = true;
         req.destroy();
         reject(err);
       };
-      const waitMs = Math.min(this.limits.answerSeconds * 1000, deadline - (this.options.now ?? Date.now)());
-      const timer = setTimeout(() => fail(new UpstreamTimeoutError(this.limits.answerSeconds)), Math.max(0, waitMs));
+      // The upstream's time to answer counts from when the whole body was sent (a slow upload is
+      // not a slow upstream); the exchange's own deadline counts from the start.
+      timers.push(setTimeout(() => fail(new UpstreamTimeoutError(this.limits.totalSeconds)), Math.max(0, deadline - (this.options.now ?? Date.now)())));
+      req.once('finish', () => {
+        if (!settled) timers.push(setTimeout(() => fail(new UpstreamTimeoutError(this.limits.answerSeconds)), this.limits.answerSeconds * 1000));
+      });
       req.on('response', (res) => {
-        clearTimeout(timer);
+        clearTimer();
         if (settled) return void res.destroy();
         settled = true;
         resolve(res);
       });
       req.on('error', (err) => {
-        clearTimeout(timer);
+        clearTimer();
         fail(upstreamFailure(err));
       });
       if (body.bytes) req.end(body.bytes);
@@ -231,7 +238,7 @@ export class ProxyService {
           limited(this.limits.requestBytes, () => new PayloadTooLargeError(this.limits.requestBytes)),
           req,
         ).catch((err: unknown) => {
-          clearTimeout(timer);
+          clearTimer();
           fail(err instanceof CredmanError ? err : upstreamFailure(err));
         });
       } else req.end();
@@ -257,6 +264,9 @@ export class ProxyService {
     }
     // Past the limit or the deadline the stream breaks off: the status has been sent, so the caller sees a truncated body.
     const body = res.pipe(limited(this.limits.responseBytes, () => new Error('The upstream answer exceeds the proxy limit.')));
+    // Whoever reads the body sees the error (a destroyed stream keeps it); without a listener, one
+    // raised before the reader came would be an uncaught exception, taking the instance down.
+    body.on('error', () => undefined);
     const timer = setTimeout(() => body.destroy(new Error('The proxied exchange exceeded its time limit.')), Math.max(0, deadline - (this.options.now ?? Date.now)()));
     const done = () => clearTimeout(timer);
     body.once('close', () => {
