@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Agent, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import { Agent, request as httpRequest, type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import { MAX_REQUEST_BYTES } from './body';
 import type { CoreApiState, CoreCallback, FunctionMetadata } from './coreApi';
 import { extraInputs, triggerOf, type HostLog, type ProvideInput } from './invocation';
@@ -83,6 +83,9 @@ const INVOCATION_ID_HEADER = 'x-ms-invocation-id';
 /** YARP's `ActivityTimeout` as the host sets it: 240 s without progress either way ends the forward. */
 const ACTIVITY_TIMEOUT_MS = 240_000;
 
+/** Kestrel's `RequestBodyDrainTimeout` (not configurable): how long it drains a body the app left unread. */
+const DRAIN_TIMEOUT_MS = 5_000;
+
 // The host's pooled connections to the worker (SocketsHttpHandler); no retries here (the host's
 // RetryProxyHandler retries refused connections, and the worker's proxy here is in-process).
 const agent = new Agent({ keepAlive: true });
@@ -137,6 +140,10 @@ export async function invokeStreaming(call: StreamInvocation, req: IncomingMessa
     }
   });
   req.pipe(forward);
+  // Answered before the client finished sending its body (a handler that refused it unread).
+  res.on('finish', () => {
+    if (!req.complete) drainUnread(req, forward, received);
+  });
   // The client went away: so does the forward (the worker's request body errors, as in Azure).
   res.on('close', () => {
     if (!res.writableFinished) forward.destroy();
@@ -161,7 +168,7 @@ export async function invokeStreaming(call: StreamInvocation, req: IncomingMessa
         req.resume();
       } else if (!res.headersSent) {
         if (!res.destroyed) res.writeHead(504).end();
-      } else res.destroy();
+      } else if (!res.writableFinished) res.destroy();
       resolve(false);
     });
   });
@@ -199,6 +206,28 @@ export async function invokeStreaming(call: StreamInvocation, req: IncomingMessa
     return;
   }
   await answered;
+}
+
+/**
+ * The rest of a request body whose answer is complete, as Kestrel treats it (request draining,
+ * `Http1MessageBody.OnConsumeAsync`): read and discarded so that the kept-alive connection serves
+ * the client's next request; a client still sending after 5 s, or past the body limit, has its
+ * connection closed. The forward to the worker, which stopped reading it, is dropped.
+ * Left piped, the body stalled behind the worker's unread stream and so did the client's next
+ * request, until the keep-alive timeout reset the connection under it.
+ */
+function drainUnread(req: IncomingMessage, forward: ClientRequest, received: number): void {
+  req.unpipe(forward);
+  forward.destroy();
+  let drained = received;
+  const giveUp = () => req.socket.destroy();
+  const timer = setTimeout(giveUp, DRAIN_TIMEOUT_MS);
+  req.on('data', (chunk: Buffer) => {
+    drained += chunk.length;
+    if (drained > MAX_REQUEST_BYTES) giveUp();
+  });
+  req.once('close', () => clearTimeout(timer));
+  req.resume();
 }
 
 /** The request as YARP's default transforms send it to the worker. */

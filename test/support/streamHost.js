@@ -47,6 +47,8 @@ app.http('count', {
     return { jsonBody: { bytes } };
   },
 });
+// Answers without reading the body, as readJson refuses a Content-Length over its limit.
+app.http('refuse', { methods: ['PUT'], route: 'refuse', handler: () => ({ status: 413, jsonBody: { error: 'too large' } }) });
 app.http('big', {
   methods: ['GET'],
   route: 'big/{mb}',
