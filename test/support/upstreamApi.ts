@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { writeBytes } from '../../bench/writeBytes';
 
 // A SaaS API stand-in for the token proxy's tests and bench: it accepts a bearer token only when
 // the identity provider's introspection endpoint (RFC 7662, oidc-provider's) says it is active,
@@ -92,19 +93,7 @@ export async function startUpstreamApi(introspection: Introspection | null): Pro
             res.writeHead(200, { 'credman-token-refreshed': 'true', 'x-correlation-id': 'upstream', 'content-type': 'text/plain' }).end('spoof');
             return;
           case '/v1/bytes': {
-            const n = Number(url.searchParams.get('n') ?? '0');
-            res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(n) });
-            const chunk = Buffer.alloc(64 * 1024, 0x61);
-            let left = n;
-            const pump = () => {
-              while (left > 0) {
-                const part = left >= chunk.length ? chunk : chunk.subarray(0, left);
-                left -= part.length;
-                if (!res.write(part)) return void res.once('drain', pump);
-              }
-              res.end();
-            };
-            pump();
+            writeBytes(res, Number(url.searchParams.get('n') ?? '0'));
             return;
           }
           default:
