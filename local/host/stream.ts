@@ -87,8 +87,11 @@ const ACTIVITY_TIMEOUT_MS = 240_000;
 const DRAIN_TIMEOUT_MS = 5_000;
 
 // The host's pooled connections to the worker (SocketsHttpHandler); no retries here (the host's
-// RetryProxyHandler retries refused connections, and the worker's proxy here is in-process).
-const agent = new Agent({ keepAlive: true });
+// RetryProxyHandler retries refused connections, and the worker's proxy here is in-process). The
+// worker's server (Node's) closes a connection idle for 5 s; .NET sends again, on a new connection,
+// a request whose pooled connection the server had closed, which Node's agent does not: an idle
+// connection is dropped here after 4 s, before the worker can close it under a request (a 504).
+const agent = new Agent({ keepAlive: true, timeout: 4_000 });
 
 export interface StreamInvocation {
   worker: StreamWorker;
