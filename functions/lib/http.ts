@@ -99,24 +99,21 @@ export async function readJson<T extends z.ZodType>(request: HttpRequest, schema
 }
 
 /**
- * The body, read from its stream (bodies stream through the worker) and given up as soon as it
- * passes `max` bytes (undefined then), so a chunked body without a length is never held whole.
+ * The body, read from its stream (bodies stream through the worker); past `max` bytes nothing more is
+ * kept (undefined then), so a chunked body without a length is never held whole. The rest is still
+ * read, and dropped: the host sends a request's whole body to the worker before it reads the answer
+ * (docs/local-host.md, "HTTP streaming"), so a body given up half-read would stall that connection
+ * and never let the refusal through. The host's 100 MiB limit bounds what is read.
  */
 export async function readCapped(request: HttpRequest, max: number): Promise<Buffer | undefined> {
   if (!request.body) return Buffer.alloc(0);
   const chunks: Buffer[] = [];
   let size = 0;
-  const reader = request.body.getReader();
-  for (;;) {
-    const { done, value } = (await reader.read()) as { done: boolean; value?: Uint8Array };
-    if (done) return Buffer.concat(chunks, size);
-    size += value?.length ?? 0;
-    if (size > max) {
-      await reader.cancel();
-      return undefined;
-    }
-    if (value) chunks.push(Buffer.from(value.buffer, value.byteOffset, value.byteLength));
+  for await (const value of request.body as unknown as AsyncIterable<Uint8Array>) {
+    size += value.length;
+    if (size <= max) chunks.push(Buffer.from(value.buffer, value.byteOffset, value.byteLength));
   }
+  return size > max ? undefined : Buffer.concat(chunks, size);
 }
 
 function validated<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {

@@ -1,4 +1,5 @@
 import { mkdtempSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT, decodeJwt } from 'jose';
@@ -96,6 +97,32 @@ beforeAll(async () => {
 afterAll(async () => {
   await host?.stop();
 });
+
+/** A chunked body (no length declared) of `size` bytes of JSON, as a client streams it; resolves with the status. */
+function sendChunked(method: string, path: string, size: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${host.apiUrl}${path}`, { method, headers: { authorization: `Bearer ${host.adminToken}`, 'content-type': 'application/json' } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    const chunk = Buffer.alloc(64 * 1024, 'x');
+    req.write('{"properties":{"displayName":"');
+    for (let sent = 0; sent < size; sent += chunk.length) req.write(chunk);
+    req.end('"}}');
+  });
+}
+
+it('refuses a chunked body over the limit with 413 after reading it to its end, so the next requests are served', async () => {
+  // The handler stops keeping a body past 64 KiB but reads the rest: in Azure the host's client sends
+  // a request's whole body to the worker before it reads the answer (docs/local-host.md, "HTTP
+  // streaming"), and a body left half-read leaves the host's connection to the worker stalled.
+  for (let i = 0; i < 3; i++) {
+    expect(await sendChunked('PUT', '/providers/prov', 1024 * 1024)).toBe(413);
+    expect((await host.request('GET', '/providers/prov')).status).toBe(200);
+  }
+  expect(await snapshot()).toBe(before);
+}, 30_000);
 
 describe('bad bodies on every write', () => {
   const bodies: [string, (r: Route) => Parameters<TestHost['request']>[2], number][] = [
