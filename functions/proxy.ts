@@ -1,6 +1,6 @@
 import type { HttpRequest } from '@azure/functions';
 import { Readable } from 'node:stream';
-import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
+import type { ReadableStream as NodeReadableStream, ReadableStreamDefaultReader } from 'node:stream/web';
 import { ValidationError } from '../shared/errors';
 import { CORRELATION_HEADER } from '../shared/proxy/headers';
 import type { Call } from './lib/api';
@@ -24,10 +24,35 @@ export async function proxy({ request, services, caller, params }: Call<'proxy'>
   return { status: answer.status, headers: answer.headers, ...(answer.body ? { body: answer.body } : {}) };
 }
 
-/** The caller's body as it arrives; none for GET and HEAD (not even read: the request object builds its stream on demand). */
+/**
+ * The caller's body as it arrives; none for GET and HEAD (not even read: the request object builds
+ * its stream on demand). Given up part-way (the upstream refused it, or failed), the rest is still
+ * read and dropped: the host sends a request's whole body to the worker before it reads the answer
+ * (docs/local-host.md, "HTTP streaming"), so a body left half-read would stall that connection.
+ */
 function bodyOf(request: HttpRequest): Readable | null {
-  if (request.method === 'GET' || request.method === 'HEAD') return null;
-  return request.body && Readable.fromWeb(request.body as NodeReadableStream<Uint8Array>);
+  if (request.method === 'GET' || request.method === 'HEAD' || !request.body) return null;
+  const reader = (request.body as NodeReadableStream<Uint8Array>).getReader();
+  return new Readable({
+    read() {
+      reader.read().then(
+        ({ done, value }) => void this.push(done ? null : value),
+        (err: Error) => this.destroy(err),
+      );
+    },
+    destroy(err, callback) {
+      void drain(reader);
+      callback(err);
+    },
+  });
+}
+
+async function drain(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+  try {
+    while (!(await reader.read()).done);
+  } catch {
+    // The caller went away: nothing left to read.
+  }
 }
 
 /**

@@ -208,6 +208,25 @@ it('answers a caller without an access policy 403, before anything reaches the u
   expect(api.seen).toHaveLength(0);
 });
 
+it("reads to its end the body of a request it refuses, so the host's next requests are served", async () => {
+  // The host sends a request's whole body to the worker before it reads the answer (docs/local-host.md,
+  // "HTTP streaming"): a body left half-read stalls that connection for whoever comes next.
+  const big = 'x'.repeat(1024 * 1024);
+  const stranger = await host.token({ oid: STRANGER });
+  for (let i = 0; i < 3; i++) {
+    const refused = await send(host, 'upload', { method: 'POST', token: stranger, headers: { 'content-type': 'text/plain' }, body: big, chunked: true });
+    expect(refused.status).toBe(403);
+    const badPath = await send(host, 'a/..%2F..%2Fadmin', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: big, chunked: true });
+    expect(badPath.status).toBe(400);
+    expect((await send(host, 'echo')).status).toBe(200);
+    // The upstream refuses it unread and closes the connection: what the caller still sends is dropped.
+    const upstreamRefused = await send(host, 'tooLarge', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: big, chunked: true });
+    expect([413, 502]).toContain(upstreamRefused.status);
+    expect((await send(host, 'echo')).status).toBe(200);
+  }
+  expect(api.seen.filter((s) => s.method === 'POST').map((s) => s.url)).toEqual(['/v1/tooLarge', '/v1/tooLarge', '/v1/tooLarge']);
+}, 30_000);
+
 it('refuses a path that would leave the API root, before anything reaches the upstream', async () => {
   // Dot segments between plain slashes the host resolves before routing (Kestrel too): such a
   // path names another connection (or none). What survives to the proxy is refused by it.

@@ -8,7 +8,8 @@ import { writeBytes } from '../../bench/writeBytes';
 // and records what reached it. Routes under /v1: `echo` (what it saw, as JSON), `limited` (429 with
 // rate-limit headers), `hostile` (headers that would act on credman's origin), `bytes?n=` (n bytes,
 // streamed), `upload` (counts the body), `reflect?pad=` (pad bytes, then the request's headers, token
-// included, as debugging endpoints and some error pages do), `spoof` (headers only credman may set).
+// included, as debugging endpoints and some error pages do), `spoof` (headers only credman may set),
+// `tooLarge` (413 at once and the connection closed, the body unread, as servers refusing an upload do).
 
 export interface SeenRequest {
   method: string;
@@ -49,6 +50,11 @@ export async function startUpstreamApi(introspection: Introspection | null): Pro
     return r.ok && ((await r.json()) as { active?: boolean }).active === true;
   };
   const server: Server = createServer((req, res) => {
+    if (req.url?.startsWith('/v1/tooLarge')) {
+      seen.push({ method: req.method ?? '', url: req.url, headers: req.headers, bodyBytes: 0, bodySha256: '' });
+      res.writeHead(413, { connection: 'close', 'content-type': 'application/json' }).end('{"message":"too large"}', () => req.socket.destroy());
+      return;
+    }
     const hash = createHash('sha256');
     let bodyBytes = 0;
     req.on('data', (c: Buffer) => {
