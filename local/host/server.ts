@@ -4,7 +4,7 @@ import { readBody } from './body';
 import { byType, consoleLog, invocationContext, type InputProviders } from './invocation';
 import { LazyNativeRequest } from './nativeRequest';
 import { pathSegments, resolveRoute, type HttpRoute } from './routes';
-import { invokeStreaming, type StreamWorker } from './stream';
+import { bindingQuery, invokeStreaming, type StreamWorker } from './stream';
 
 // Serves the app's HTTP functions under /api the way the Functions host does: it matches the
 // route, then either forwards the request to the worker's proxy and runs the invocation through the
@@ -58,7 +58,7 @@ async function serve(table: HostTable, extra: ExtraRoute[], inputs: InputProvide
     return;
   }
   if (table.stream) {
-    const query = url.search ? hostQuery(url.searchParams) : {};
+    const query = bindingQuery(url.searchParams);
     await invokeStreaming({ worker: table.stream, registration: found.route.registration, params: found.params, query, provide: byType(inputs), log }, req, res);
     return;
   }

@@ -77,6 +77,9 @@ const NOT_FORWARDED = new Set([
   'strict-transport-security',
 ]);
 
+/** The headers YARP's AddXForwarded (action Set) replaces; Prefix only when there is a PathBase. */
+const X_FORWARDED_SET = new Set(['x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-prefix']);
+
 /** The host's correlation header (`ScriptConstants.HttpProxyCorrelationHeader`). */
 const INVOCATION_ID_HEADER = 'x-ms-invocation-id';
 
@@ -114,11 +117,12 @@ export async function invokeStreaming(call: StreamInvocation, req: IncomingMessa
     if (!res.headersSent) res.writeHead(status).end();
     else if (!res.writableEnded) res.destroy();
   };
-  // The host adds its correlation header with TryAdd: a client's own value would be forwarded, the
-  // worker would never match it to the invocation, and the forward would time out (504).
+  // The host adds its correlation header with TryAdd: a client's own value is forwarded, the worker
+  // waits for its invocation's request forever, and the host for the invocation until functionTimeout,
+  // when it restarts the worker (docs/local-host.md, "HTTP streaming"). Refused here, loudly.
   if (req.headers[INVOCATION_ID_HEADER] !== undefined) {
     req.resume();
-    fail(504, `a request with its own ${INVOCATION_ID_HEADER} header is never matched to its invocation by the worker (in Azure: 504 after 240 s)`);
+    fail(500, `a request with its own ${INVOCATION_ID_HEADER} header is never matched to its invocation by the worker: in Azure it hangs until functionTimeout, then the host restarts the worker`);
     return;
   }
   if (Number(req.headers['content-length'] ?? 0) > MAX_REQUEST_BYTES) {
@@ -197,15 +201,15 @@ export async function invokeStreaming(call: StreamInvocation, req: IncomingMessa
     await model.getResponse(context, result);
   } catch (err) {
     // The library never answers the proxied request of a failed invocation (nodejs-library issue
-    // 324): in Azure the client waits for YARP's 240 s activity timeout (504, or a cut-off body).
+    // 324): in Azure the host waits for YARP's 240 s activity timeout, then answers 500 (or cuts the body).
     forward.destroy();
-    fail(504, `invocation failed (${err instanceof Error ? err.name : typeof err}); in Azure the client gets this only after 240 s`);
+    fail(500, `invocation failed (${err instanceof Error ? err.name : typeof err}); in Azure the client gets this only after 240 s`);
     return;
   }
   if (result === undefined || result === null) {
     // toRpcHttp sends nothing for no result: the proxied request is never answered.
     forward.destroy();
-    fail(504, 'returned no HTTP response, which a streaming worker never answers (in Azure: 504 after 240 s)');
+    fail(500, 'returned no HTTP response, which a streaming worker never answers (in Azure: 500 after 240 s)');
     return;
   }
   await answered;
@@ -239,8 +243,9 @@ function forwardedHeaders(req: IncomingMessage, invocationId: string): OutgoingH
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i].toLowerCase();
-    // Host: the destination's (RequestHeaderOriginalHostTransform(false)); Forwarded: removed by AddXForwarded.
-    if (NOT_FORWARDED.has(name) || name === 'host' || name === 'forwarded' || name.startsWith('x-forwarded-')) continue;
+    // Host: the destination's (RequestHeaderOriginalHostTransform(false)); Forwarded removed and the
+    // four X-Forwarded-* it sets replaced by AddXForwarded (others, such as X-Forwarded-Port, pass).
+    if (NOT_FORWARDED.has(name) || name === 'host' || name === 'forwarded' || X_FORWARDED_SET.has(name)) continue;
     (headers[name] ??= []).push(raw[i + 1]);
   }
   // AddXForwarded(Set): For (the client's address), Host, Proto; Prefix only with a PathBase (none).
@@ -273,6 +278,17 @@ function inputData(metadata: FunctionMetadata, provide: ProvideInput): CoreInvoc
     if (value !== undefined) list.push({ name: binding.name, data: { string: JSON.stringify(value) } });
   }
   return list;
+}
+
+/**
+ * The query as the HTTP extension gives it to the trigger metadata (sdk-extensions
+ * `HttpRequestExtensions.GetQueryParameterDictionary`): keys ignoring case (the first spelling kept),
+ * and of repeated values only the last ("last one wins"), unlike the RPC request's joined query.
+ */
+export function bindingQuery(params: URLSearchParams): Record<string, string> {
+  const query = new Map<string, { key: string; value: string }>();
+  for (const [k, v] of params) query.set(k.toLowerCase(), { key: query.get(k.toLowerCase())?.key ?? k, value: v });
+  return Object.fromEntries([...query.values()].map((e) => [e.key, e.value]));
 }
 
 /**
