@@ -117,14 +117,6 @@ export async function invokeStreaming(call: StreamInvocation, req: IncomingMessa
     if (!res.headersSent) res.writeHead(status).end();
     else if (!res.writableEnded) res.destroy();
   };
-  // The host adds its correlation header with TryAdd: a client's own value is forwarded, the worker
-  // waits for its invocation's request forever, and the host for the invocation until functionTimeout,
-  // when it restarts the worker (docs/local-host.md, "HTTP streaming"). Refused here, loudly.
-  if (req.headers[INVOCATION_ID_HEADER] !== undefined) {
-    req.resume();
-    fail(500, `a request with its own ${INVOCATION_ID_HEADER} header is never matched to its invocation by the worker: in Azure it hangs until functionTimeout, then the host restarts the worker`);
-    return;
-  }
   if (Number(req.headers['content-length'] ?? 0) > MAX_REQUEST_BYTES) {
     req.resume();
     res.writeHead(413).end();
@@ -253,6 +245,8 @@ function forwardedHeaders(req: IncomingMessage, invocationId: string): OutgoingH
   if (forwardedFor) headers['x-forwarded-for'] = [forwardedFor];
   headers['x-forwarded-host'] = [req.headers.host ?? 'localhost'];
   headers['x-forwarded-proto'] = ['http'];
+  // Set over a client's own value (host PR #10980, issue #10934; before it, TryAdd kept the client's
+  // and the worker never matched the request to its invocation).
   headers[INVOCATION_ID_HEADER] = [invocationId];
   return headers;
 }
