@@ -75,6 +75,7 @@ export function httpHandler<K extends RouteName>(name: K, handler: (call: Call<K
   const params = pathParameters(spec.route);
   const run = handler as unknown as (call: AnyCall) => Promise<HttpResponseInit>;
   const invoke: Handler = async (request, context) => {
+    refuseBindingNames(request);
     const ifMatch = request.headers.get('if-match') ?? undefined;
     const call: AnyCall = { request, context, params: {}, ifMatch, createOnly: createOnlyOf(spec, request, ifMatch), body: undefined, page: undefined };
     if (spec.auth !== 'anonymous') Object.assign(call, await authorize(spec.auth, request).catch((err: unknown) => challenged(err, spec)));
@@ -84,6 +85,20 @@ export function httpHandler<K extends RouteName>(name: K, handler: (call: Call<K
     return run(call);
   };
   return handle(invoke, spec.auth === 'browser' ? 'html' : 'json');
+}
+
+/**
+ * With streaming, the worker takes a request's headers from the trigger metadata's `Headers`, which
+ * a query parameter of that name (any case) takes first: `?Headers={"authorization":…}` would *be* the
+ * request's headers (docs/local-host.md, "HTTP streaming"). Refused before anything reads a header.
+ * (`Query` is taken the same way, but the library ignores it.)
+ */
+function refuseBindingNames(request: HttpRequest): void {
+  for (const name of new URL(request.url).searchParams.keys()) {
+    if (name.toLowerCase() === 'headers') {
+      throw new ValidationError(`The query parameter '${name}' is not accepted.`, [{ code: 'InvalidValue', target: name, message: 'Headers is a reserved name.' }]);
+    }
+  }
 }
 
 /** A 401 of a route with RFC 9728 metadata names the metadata's URL, so that clients (MCP's) find the issuers to sign in with. */

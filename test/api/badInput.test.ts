@@ -124,6 +124,22 @@ it('refuses a chunked body over the limit with 413 after reading it to its end, 
   expect(await snapshot()).toBe(before);
 }, 30_000);
 
+describe('query parameters named as the binding data of the request itself', () => {
+  // With streaming, the worker takes a request's headers from the trigger metadata's `Headers`, which a
+  // query parameter of that name takes first: `?Headers=` would be the request's headers.
+  const injected = () => encodeURIComponent(JSON.stringify({ authorization: `Bearer ${host.adminToken}`, 'content-type': 'application/json' }));
+  for (const route of ROUTES) {
+    it(`${route.method} ${route.path(ok)}?Headers= is refused, not authenticated by it`, async () => {
+      const r = await fetch(`${host.apiUrl}${route.path(ok)}?Headers=${injected()}`, { method: route.method, ...(route.body ? { body: JSON.stringify(route.body) } : {}) });
+      expect(r.status).toBe(400);
+      expect(((await r.json()) as { error: { code: string } }).error.code).toBe('ValidationError');
+    });
+  }
+  it.each(['/health', '/openapi.json', '/consent/callback', '/consent/start'])('GET %s?hEaDeRs= is refused', async (path) => {
+    expect((await fetch(`${host.apiUrl}${path}?hEaDeRs=${injected()}`)).status).toBe(400);
+  });
+});
+
 describe('bad bodies on every write', () => {
   const bodies: [string, (r: Route) => Parameters<TestHost['request']>[2], number][] = [
     ['malformed JSON', () => ({ rawBody: '{"properties": {', headers: { 'content-type': 'application/json' } }), 400],
