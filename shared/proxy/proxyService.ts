@@ -186,7 +186,7 @@ export class ProxyService {
       if (size !== declared) throw new ValidationError('The body is shorter than its Content-Length.');
       return { replayable: true, bytes: Buffer.concat(chunks) };
     }
-    return { replayable: false, stream: call.body };
+    return { replayable: false, stream: declared === undefined ? call.body : exactly(call.body, declared) };
   }
 
   private send(
@@ -311,4 +311,19 @@ function upstreamFailure(err: unknown): CredmanError {
   if (err instanceof DestinationError) return new UpstreamUnavailableError(`The upstream API is not a destination credman calls: ${err.message}`, err);
   const code = (err as { code?: unknown }).code;
   return new UpstreamUnavailableError(`The upstream API could not be reached${typeof code === 'string' ? ` (${code})` : ''}.`, err);
+}
+
+/**
+ * A streamed body held to its Content-Length: never a byte more is sent, and one that ends short
+ * fails the exchange, rather than leave bytes on a pooled connection as the start of another
+ * request (the host's framing already holds a client to it; this holds credman to it too).
+ */
+async function* exactly(body: AsyncIterable<Uint8Array>, declared: number): AsyncIterable<Uint8Array> {
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.byteLength;
+    if (size > declared) throw new ValidationError('The body is longer than its Content-Length.');
+    yield chunk;
+  }
+  if (size !== declared) throw new ValidationError('The body is shorter than its Content-Length.');
 }
