@@ -227,7 +227,7 @@ it("reads to its end the body of a request it refuses, so the host's next reques
   expect(api.seen.filter((s) => s.method === 'POST').map((s) => s.url)).toEqual(['/v1/tooLarge', '/v1/tooLarge', '/v1/tooLarge']);
 }, 30_000);
 
-it('passes an API\'s own `query` parameter on, and refuses one named `headers` (the host would make it the request\'s headers)', async () => {
+it("passes an API's own `query` parameter on, and refuses one named `headers` (the host would make it the request's headers)", async () => {
   const r = await send(host, 'echo?query=is%3Aopen');
   expect(r.status).toBe(200);
   expect(api.seen.at(-1)?.url).toBe('/v1/echo?query=is%3Aopen');
