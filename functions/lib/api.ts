@@ -1,6 +1,6 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import type { z } from 'zod';
-import { InvalidIdentifierError, UnauthenticatedError, ValidationError } from '../../shared/errors';
+import { InvalidIdentifierError, InvalidQueryError, UnauthenticatedError, ValidationError } from '../../shared/errors';
 import { pathParameters, ROUTES, type AuthKind, type CallerKind, type RouteName, type RouteSpec } from '../../shared/api/routes';
 import { parseIdentifier } from '../../shared/model/identifiers';
 import type { Caller } from '../../shared/identity/caller';
@@ -94,10 +94,8 @@ export function httpHandler<K extends RouteName>(name: K, handler: (call: Call<K
  * (`Query` is taken the same way, but the library ignores it.)
  */
 function refuseBindingNames(request: HttpRequest): void {
-  for (const name of new URL(request.url).searchParams.keys()) {
-    if (name.toLowerCase() === 'headers') {
-      throw new ValidationError(`The query parameter '${name}' is not accepted.`, [{ code: 'InvalidValue', target: name, message: 'Headers is a reserved name.' }]);
-    }
+  for (const name of request.query.keys()) {
+    if (name.toLowerCase() === 'headers') throw new InvalidQueryError(name, `The query parameter '${name}' is not accepted: Headers is a reserved name.`);
   }
 }
 
