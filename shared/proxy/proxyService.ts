@@ -177,13 +177,7 @@ export class ProxyService {
     }
     if (declared !== undefined && declared <= this.limits.replayBytes) {
       const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of call.body) {
-        size += chunk.byteLength;
-        if (size > declared) throw new ValidationError('The body is longer than its Content-Length.');
-        chunks.push(Buffer.from(chunk));
-      }
-      if (size !== declared) throw new ValidationError('The body is shorter than its Content-Length.');
+      for await (const chunk of exactly(call.body, declared)) chunks.push(Buffer.from(chunk));
       return { replayable: true, bytes: Buffer.concat(chunks) };
     }
     return { replayable: false, stream: declared === undefined ? call.body : exactly(call.body, declared) };
@@ -314,9 +308,9 @@ function upstreamFailure(err: unknown): CredmanError {
 }
 
 /**
- * A streamed body held to its Content-Length: never a byte more is sent, and one that ends short
- * fails the exchange, rather than leave bytes on a pooled connection as the start of another
- * request (the host's framing already holds a client to it; this holds credman to it too).
+ * A body held to its Content-Length, read whole for a replay or streamed: never a byte more passes,
+ * and one that ends short fails the exchange, rather than leave bytes on a pooled connection as the
+ * start of another request (the host's framing already holds a client to it; this holds credman too).
  */
 async function* exactly(body: AsyncIterable<Uint8Array>, declared: number): AsyncIterable<Uint8Array> {
   let size = 0;
