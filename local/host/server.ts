@@ -4,7 +4,7 @@ import { readBody } from './body';
 import { byType, consoleLog, invocationContext, type InputProviders } from './invocation';
 import { LazyNativeRequest } from './nativeRequest';
 import { pathSegments, resolveRoute, type HttpRoute } from './routes';
-import { bindingQuery, invokeStreaming, type StreamWorker } from './stream';
+import { invokeStreaming, type StreamWorker } from './stream';
 
 // Serves the app's HTTP functions under /api the way the Functions host does: it matches the
 // route, then either forwards the request to the worker's proxy and runs the invocation through the
@@ -58,7 +58,7 @@ async function serve(table: HostTable, extra: ExtraRoute[], inputs: InputProvide
     return;
   }
   if (table.stream) {
-    const query = bindingQuery(url.searchParams);
+    const query = foldedQuery(url.searchParams, (_, last) => last);
     await invokeStreaming({ worker: table.stream, registration: found.route.registration, params: found.params, query, provide: byType(inputs), log }, req, res);
     return;
   }
@@ -74,7 +74,7 @@ async function serve(table: HostTable, extra: ExtraRoute[], inputs: InputProvide
     method,
     url: href,
     headers,
-    query: url.search ? hostQuery(url.searchParams) : {},
+    query: foldedQuery(url.searchParams, (seen, next) => `${seen},${next}`),
     params: found.params,
     // An init field of the library (its streaming path passes the native request this way).
     nativeRequest: new LazyNativeRequest(href, method, headers, body.length ? body : undefined) as unknown as Request,
@@ -127,14 +127,16 @@ function withCookies(headers: Record<string, string | string[]>, cookies: Cookie
 }
 
 /**
- * The host hands the worker one value per query key: ASP.NET gathers keys ignoring case (keeping
- * the first spelling) and the host joins repeated values with ",".
+ * The query the host hands the worker, one value per key: ASP.NET gathers keys ignoring case (the
+ * first spelling kept); repeated values are `merge`d. The RPC request's query joins them with ","
+ * (`StringValues.ToString`); the trigger metadata, which streaming uses, keeps the last
+ * (sdk-extensions `HttpRequestExtensions.GetQueryParameterDictionary`, "last one wins").
  */
-function hostQuery(params: URLSearchParams): Record<string, string> {
+function foldedQuery(params: URLSearchParams, merge: (seen: string, next: string) => string): Record<string, string> {
   const query = new Map<string, { key: string; value: string }>();
   for (const [k, v] of params) {
     const seen = query.get(k.toLowerCase());
-    query.set(k.toLowerCase(), seen ? { key: seen.key, value: `${seen.value},${v}` } : { key: k, value: v });
+    query.set(k.toLowerCase(), seen ? { key: seen.key, value: merge(seen.value, v) } : { key: k, value: v });
   }
   return Object.fromEntries([...query.values()].map((e) => [e.key, e.value]));
 }

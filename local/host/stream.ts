@@ -275,17 +275,6 @@ function inputData(metadata: FunctionMetadata, provide: ProvideInput): CoreInvoc
 }
 
 /**
- * The query as the HTTP extension gives it to the trigger metadata (sdk-extensions
- * `HttpRequestExtensions.GetQueryParameterDictionary`): keys ignoring case (the first spelling kept),
- * and of repeated values only the last ("last one wins"), unlike the RPC request's joined query.
- */
-export function bindingQuery(params: URLSearchParams): Record<string, string> {
-  const query = new Map<string, { key: string; value: string }>();
-  for (const [k, v] of params) query.set(k.toLowerCase(), { key: query.get(k.toLowerCase())?.key ?? k, value: v });
-  return Object.fromEntries([...query.values()].map((e) => [e.key, e.value]));
-}
-
-/**
  * The trigger metadata of an HTTP invocation (the HTTP extension's GetRequestBindingData): one
  * dictionary ignoring case, filled with each query value (but `code`), then each route value, then
  * `Query` and `Headers` unless a query or route value took that name. The library makes
