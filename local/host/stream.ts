@@ -210,8 +210,8 @@ export async function invokeStreaming(call: StreamInvocation, req: IncomingMessa
 /**
  * The rest of a request body whose answer is complete, as Kestrel treats it (request draining,
  * `Http1MessageBody.OnConsumeAsync`): read and discarded so that the kept-alive connection serves
- * the client's next request; a client still sending after 5 s, or past the body limit, has its
- * connection closed. The forward to the worker, which stopped reading it, is dropped.
+ * the client's next request; a client still sending after 5 s has its connection reset, one past
+ * the body limit has it closed. The forward to the worker, which stopped reading it, is dropped.
  * Left piped, the body stalled behind the worker's unread stream and so did the client's next
  * request, until the keep-alive timeout reset the connection under it.
  */
@@ -223,7 +223,9 @@ function drainUnread(req: IncomingMessage, forward: ClientRequest, received: num
   const timer = setTimeout(giveUp, DRAIN_TIMEOUT_MS);
   req.on('data', (chunk: Buffer) => {
     drained += chunk.length;
-    if (drained > MAX_REQUEST_BYTES) giveUp();
+    // Past the limit the connection is closed once the answer is out (FIN; what still comes is read
+    // until the 5 s are up): a reset at once could reach the client before it read the 413.
+    if (drained > MAX_REQUEST_BYTES && !req.socket.writableEnded) req.socket.end();
   });
   req.once('close', () => clearTimeout(timer));
   req.resume();
